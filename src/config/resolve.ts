@@ -1,0 +1,370 @@
+/**
+ * Resolves options + environment into one frozen ResolvedConfig. This is the only module
+ * that reads `process.env`. A value that is not accepted is reported once, naming the
+ * variable, the value, what is accepted and the default used; start-up carries on.
+ */
+import { readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { logger, LOG_LEVELS, type LogLevel } from '../internal/logger';
+import { Codes } from '../internal/errors';
+import type { InstrumentationName, PropagationStyle, ResolvedConfig, TracewellOptions } from './options';
+
+type Env = Record<string, string | undefined>;
+
+export interface ConfigProblem {
+  variable: string;
+  value: string;
+  accepted: string;
+  defaultUsed: string;
+}
+
+const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
+  datadog: 'datadog',
+  tracecontext: 'tracecontext',
+  w3c: 'tracecontext',
+  b3: 'b3',
+  'b3 single header': 'b3',
+  b3single: 'b3',
+  b3multi: 'b3multi',
+  baggage: 'baggage',
+  none: 'none',
+};
+const INSTRUMENTATIONS: InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston'];
+const DEFAULT_PROPAGATION: PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
+
+class Reader {
+  readonly problems: ConfigProblem[] = [];
+  readonly sources: Record<string, string> = {};
+  constructor(private readonly env: Env) {}
+
+  /** The first variable of `names` that is set and non-empty. */
+  raw(names: string[]): [string, string] | undefined {
+    for (const name of names) {
+      const v = this.env[name];
+      if (v !== undefined && v.trim() !== '') return [name, v.trim()];
+    }
+    return undefined;
+  }
+
+  bad(variable: string, value: string, accepted: string, defaultUsed: string): void {
+    this.problems.push({ variable, value, accepted, defaultUsed });
+  }
+
+  pick<T>(field: string, option: T | undefined, names: string[], parse: (v: string) => T | undefined, accepted: string, fallback: T, fallbackText: string): T {
+    if (option !== undefined) {
+      this.sources[field] = 'option';
+      return option;
+    }
+    for (const name of names) {
+      const v = this.env[name];
+      if (v === undefined || v.trim() === '') continue;
+      const parsed = parse(v.trim());
+      if (parsed === undefined) {
+        this.bad(name, v, accepted, fallbackText);
+        continue;
+      }
+      this.sources[field] = name;
+      return parsed;
+    }
+    this.sources[field] = 'default';
+    return fallback;
+  }
+}
+
+export function parseBool(v: string): boolean | undefined {
+  const s = v.toLowerCase();
+  if (s === 'true' || s === '1' || s === 'yes' || s === 'on') return true;
+  if (s === 'false' || s === '0' || s === 'no' || s === 'off') return false;
+  return undefined;
+}
+
+function parseIntIn(min: number, max: number) {
+  return (v: string): number | undefined => {
+    if (!/^\d+$/.test(v)) return undefined;
+    const n = Number(v);
+    return n >= min && n <= max ? n : undefined;
+  };
+}
+
+function parseRate(v: string): number | undefined {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v)) return undefined;
+  const n = Number(v);
+  return n >= 0 && n <= 1 ? n : undefined;
+}
+
+/** `k:v,k2:v2` or `k:v k2:v2` (DD_TAGS); a bare key gets an empty value. */
+export function parseDdTags(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(/[,\s]+/)) {
+    if (!part) continue;
+    const i = part.indexOf(':');
+    const key = (i < 0 ? part : part.slice(0, i)).trim();
+    if (key) out[key] = i < 0 ? '' : part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** `k=v,k2=v2` with percent-encoding (OTEL_RESOURCE_ATTRIBUTES). */
+export function parseOtelResource(v: string): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',')) {
+    if (!part.trim()) continue;
+    const i = part.indexOf('=');
+    if (i <= 0) return undefined;
+    try {
+      out[decodeURIComponent(part.slice(0, i).trim())] = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+function parseStyles(v: string): PropagationStyle[] | undefined {
+  const out: PropagationStyle[] = [];
+  for (const part of v.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (!name) continue;
+    const style = PROPAGATION_NAMES[name];
+    if (style === undefined) return undefined;
+    if (!out.includes(style)) out.push(style);
+  }
+  return out.includes('none') ? [] : out;
+}
+
+function parseInstrumentations(v: string): InstrumentationName[] | undefined {
+  const out: InstrumentationName[] = [];
+  for (const part of v.split(',')) {
+    const name = part.trim().toLowerCase();
+    if (!name) continue;
+    if (!INSTRUMENTATIONS.includes(name as InstrumentationName)) return undefined;
+    out.push(name as InstrumentationName);
+  }
+  return out;
+}
+
+function parseUrl(v: string): string | undefined {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'unix:') return undefined;
+    return v.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The app's own package.json: nearest to the main script, else the working directory. */
+function appPackage(): { name?: string; version?: string } {
+  const starts: string[] = [];
+  if (process.argv[1]) starts.push(dirname(process.argv[1]));
+  starts.push(process.cwd());
+  for (const start of starts) {
+    let dir = start;
+    for (let i = 0; i < 20; i++) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+        return {
+          name: typeof pkg.name === 'string' ? pkg.name : undefined,
+          version: typeof pkg.version === 'string' ? pkg.version : undefined,
+        };
+      } catch {
+        /* keep walking up */
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return {};
+}
+
+/** OTEL_TRACES_SAMPLER(_ARG) as a rate; `undefined` = not set or parent-based default. */
+function otelSamplerRate(r: Reader): number | undefined {
+  const sampler = r.raw(['OTEL_TRACES_SAMPLER']);
+  if (!sampler) return undefined;
+  const name = sampler[1].toLowerCase();
+  const accepted = 'always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio';
+  switch (name) {
+    case 'always_on':
+    case 'parentbased_always_on':
+      return 1;
+    case 'always_off':
+    case 'parentbased_always_off':
+      return 0;
+    case 'traceidratio':
+    case 'parentbased_traceidratio': {
+      const arg = r.raw(['OTEL_TRACES_SAMPLER_ARG']);
+      if (!arg) return 1;
+      const rate = parseRate(arg[1]);
+      if (rate === undefined) {
+        r.bad('OTEL_TRACES_SAMPLER_ARG', arg[1], 'a number from 0 to 1', '1');
+        return 1;
+      }
+      return rate;
+    }
+    default:
+      r.bad('OTEL_TRACES_SAMPLER', sampler[1], accepted, 'agent-controlled sampling');
+      return undefined;
+  }
+}
+
+export function resolveConfig(options: TracewellOptions = {}, env: Env = process.env): { config: ResolvedConfig; problems: ConfigProblem[] } {
+  const r = new Reader(env);
+  const pkg = appPackage();
+
+  // OTEL_RESOURCE_ATTRIBUTES: service.name, service.version, deployment.environment(.name), the rest as tags.
+  let resource: Record<string, string> = {};
+  const rawResource = r.raw(['OTEL_RESOURCE_ATTRIBUTES']);
+  if (rawResource) {
+    const parsed = parseOtelResource(rawResource[1]);
+    if (parsed) resource = parsed;
+    else r.bad('OTEL_RESOURCE_ATTRIBUTES', rawResource[1], 'comma-separated key=value pairs', 'no resource attributes');
+  }
+  const resourceEnv = resource['deployment.environment.name'] ?? resource['deployment.environment'];
+
+  const fromEnvOr = (names: string[], extra: string | undefined): [string, string] | undefined => {
+    const hit = r.raw(names);
+    if (hit) return hit;
+    return extra !== undefined && extra !== '' ? ['OTEL_RESOURCE_ATTRIBUTES', extra] : undefined;
+  };
+
+  const pickString = (field: string, option: string | undefined, names: string[], extra: string | undefined, fallback: string, fallbackSource: string): string => {
+    if (option !== undefined && option !== '') {
+      r.sources[field] = 'option';
+      return option;
+    }
+    const hit = fromEnvOr(names, extra);
+    if (hit) {
+      r.sources[field] = hit[0];
+      return hit[1];
+    }
+    r.sources[field] = fallbackSource;
+    return fallback;
+  };
+
+  const service = pickString('service', options.service, ['TRACEWELL_SERVICE', 'DD_SERVICE', 'OTEL_SERVICE_NAME'], resource['service.name'], pkg.name ?? 'node', pkg.name ? 'package.json' : 'default');
+  const envName = pickString('env', options.env, ['TRACEWELL_ENV', 'DD_ENV'], resourceEnv, '', 'default');
+  const version = pickString('version', options.version, ['TRACEWELL_VERSION', 'DD_VERSION'], resource['service.version'], pkg.version ?? '', pkg.version ? 'package.json' : 'default');
+
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(resource)) {
+    if (k !== 'service.name' && k !== 'service.version' && k !== 'deployment.environment' && k !== 'deployment.environment.name') tags[k] = v;
+  }
+  const ddTags = r.raw(['DD_TAGS']);
+  if (ddTags) Object.assign(tags, parseDdTags(ddTags[1]));
+  const twTags = r.raw(['TRACEWELL_TAGS']);
+  if (twTags) Object.assign(tags, parseDdTags(twTags[1]));
+  if (options.tags) Object.assign(tags, options.tags);
+  // service/env/version are fields of their own, never duplicated as tags.
+  delete tags.service;
+  delete tags.env;
+  delete tags.version;
+
+  const boolAccepted = 'true or false';
+  let enabled = r.pick('enabled', options.enabled, ['TRACEWELL_ENABLED', 'DD_TRACE_ENABLED'], parseBool, boolAccepted, true, 'true');
+  if (r.sources.enabled === 'default') {
+    const sdkDisabled = r.pick('enabled', undefined, ['OTEL_SDK_DISABLED'], parseBool, boolAccepted, false, 'false');
+    if (sdkDisabled) {
+      enabled = false;
+      r.sources.enabled = 'OTEL_SDK_DISABLED';
+    }
+  }
+
+  let agentUrl = r.pick('agentUrl', options.agentUrl, ['TRACEWELL_AGENT_URL', 'DD_TRACE_AGENT_URL'], parseUrl, 'an http://, https:// or unix:// URL', '', 'http://localhost:8126');
+  if (!agentUrl) {
+    const host = r.raw(['DD_AGENT_HOST']);
+    const port = r.pick('agentPort', undefined, ['DD_TRACE_AGENT_PORT'], parseIntIn(1, 65535), 'a port number from 1 to 65535', 8126, '8126');
+    let hostName = 'localhost';
+    if (host) {
+      if (/^[A-Za-z0-9.\-:[\]]+$/.test(host[1])) hostName = host[1].includes(':') && !host[1].startsWith('[') ? `[${host[1]}]` : host[1];
+      else r.bad('DD_AGENT_HOST', host[1], 'a host name or IP address', 'localhost');
+    }
+    agentUrl = `http://${hostName}:${port}`;
+    r.sources.agentUrl = host || r.sources.agentPort !== 'default' ? 'DD_AGENT_HOST/DD_TRACE_AGENT_PORT' : 'default';
+  }
+
+  let sampleRate = r.pick<number | undefined>('sampleRate', options.sampleRate, ['TRACEWELL_SAMPLE_RATE', 'DD_TRACE_SAMPLE_RATE'], parseRate, 'a number from 0 to 1', undefined, 'agent-controlled sampling');
+  if (sampleRate === undefined && options.sampleRate === undefined) {
+    const otel = otelSamplerRate(r);
+    if (otel !== undefined) {
+      sampleRate = otel;
+      r.sources.sampleRate = 'OTEL_TRACES_SAMPLER';
+    }
+  }
+  if (sampleRate !== undefined && !(sampleRate >= 0 && sampleRate <= 1)) {
+    r.bad('sampleRate', String(sampleRate), 'a number from 0 to 1', 'agent-controlled sampling');
+    sampleRate = undefined;
+  }
+  const rateLimit = r.pick('rateLimit', options.rateLimit, ['TRACEWELL_RATE_LIMIT', 'DD_TRACE_RATE_LIMIT'], parseIntIn(0, 1e9), 'a whole number of traces per second', 100, '100');
+
+  const stylesAccepted = 'a comma list of datadog, tracecontext, b3, b3multi, baggage, none';
+  const both = r.raw(['DD_TRACE_PROPAGATION_STYLE']);
+  const otelProp = r.raw(['OTEL_PROPAGATORS']);
+  const pickStyles = (field: 'propagationExtract' | 'propagationInject', specific: string): PropagationStyle[] => {
+    if (options[field] !== undefined) {
+      r.sources[field] = 'option';
+      return [...(options[field] as PropagationStyle[])].filter((s) => s !== 'none');
+    }
+    for (const hit of [r.raw([specific]), both, otelProp]) {
+      if (!hit) continue;
+      const styles = parseStyles(hit[1]);
+      if (styles === undefined) {
+        r.bad(hit[0], hit[1], stylesAccepted, DEFAULT_PROPAGATION.join(','));
+        continue;
+      }
+      r.sources[field] = hit[0];
+      return styles;
+    }
+    r.sources[field] = 'default';
+    return DEFAULT_PROPAGATION;
+  };
+  const propagationExtract = pickStyles('propagationExtract', 'DD_TRACE_PROPAGATION_STYLE_EXTRACT');
+  const propagationInject = pickStyles('propagationInject', 'DD_TRACE_PROPAGATION_STYLE_INJECT');
+  const logInjection = r.pick('logInjection', options.logInjection, ['TRACEWELL_LOGS_INJECTION', 'DD_LOGS_INJECTION'], parseBool, boolAccepted, true, 'true');
+  const logLevel = r.pick<LogLevel>('logLevel', options.logLevel, ['TRACEWELL_LOG_LEVEL'], (v) => (LOG_LEVELS.includes(v.toLowerCase() as LogLevel) ? (v.toLowerCase() as LogLevel) : undefined), LOG_LEVELS.join(', '), 'warn', 'warn');
+  const flushIntervalMs = r.pick('flushIntervalMs', options.flushIntervalMs, ['TRACEWELL_FLUSH_INTERVAL_MS'], parseIntIn(10, 600_000), 'a whole number of milliseconds from 10 to 600000', 1000, '1000');
+  const maxPendingSpans = r.pick('maxPendingSpans', options.maxPendingSpans, ['TRACEWELL_MAX_PENDING_SPANS'], parseIntIn(1, 10_000_000), 'a whole number from 1 to 10000000', 50_000, '50000');
+  const maxPayloadBytes = r.pick('maxPayloadBytes', options.maxPayloadBytes, ['TRACEWELL_MAX_PAYLOAD_BYTES'], parseIntIn(65_536, 25 * 1024 * 1024 - 1), 'a whole number of bytes from 65536 to 26214399', 8 * 1024 * 1024, '8388608');
+  const disabledInstrumentations = r.pick('disabledInstrumentations', options.disabledInstrumentations, ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS'], parseInstrumentations, `a comma list of ${INSTRUMENTATIONS.join(', ')}`, [], 'none');
+  const httpUrlQuery = r.pick('httpUrlQuery', options.httpUrlQuery, ['TRACEWELL_HTTP_URL_QUERY'], parseBool, boolAccepted, false, 'false');
+
+  const config: ResolvedConfig = Object.freeze({
+    service,
+    env: envName,
+    version,
+    tags: Object.freeze(tags),
+    enabled,
+    agentUrl,
+    sampleRate,
+    rateLimit,
+    propagationExtract: Object.freeze(propagationExtract),
+    propagationInject: Object.freeze(propagationInject),
+    logInjection,
+    logLevel,
+    flushIntervalMs,
+    maxPendingSpans,
+    maxPayloadBytes,
+    disabledInstrumentations: Object.freeze([...disabledInstrumentations]),
+    httpUrlQuery,
+    sources: Object.freeze({ ...r.sources }),
+  });
+  // A value read for two fields (DD_TRACE_PROPAGATION_STYLE, OTEL_PROPAGATORS) is reported once.
+  const seen = new Set<string>();
+  const problems = r.problems.filter((p) => {
+    const k = p.variable + '\0' + p.value;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return { config, problems };
+}
+
+/** Writes one warning per problem, and the missing-env warning. */
+export function reportConfig(config: ResolvedConfig, problems: ConfigProblem[]): void {
+  for (const p of problems) {
+    logger.warn(`[${Codes.CONFIG_INVALID}] ${p.variable}=${JSON.stringify(p.value)} is not accepted (expected ${p.accepted}); using ${p.defaultUsed}`);
+  }
+  if (config.enabled && config.env === '') {
+    logger.warn(`[${Codes.CONFIG_NO_ENV}] no environment set for service "${config.service}": set DD_ENV (or the env option, or deployment.environment.name in OTEL_RESOURCE_ATTRIBUTES) so its traces are not filed under env:none`);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `init()`: resolve configuration, build tracer core and exporter, register the OTel globals,
+ * turn the integrations on. Called by the `--import`/`--require` preload or from code.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Tracer } from '@opentelemetry/api';
+import type { ResolvedConfig, TracewellOptions } from './config/options';
+import { reportConfig, resolveConfig } from './config/resolve';
+import { counters, snapshot, type TracewellStats } from './internal/counters';
+import { containerId } from './internal/container';
+import { Codes } from './internal/errors';
+import { logger } from './internal/logger';
+import { AgentExporter } from './exporter/agent-exporter';
+import { TracerCore } from './tracer/tracer';
+import { registerGlobals, unregisterGlobals } from './tracer/provider';
+import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/http-server';
+import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/http-client';
+import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
+import { disableExpress, enableExpress } from './tracer/instrumentations/express';
+import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
+
+/** What `init()` returns. */
+export interface TracewellHandle {
+  /** The resolved configuration (frozen). */
+  readonly config: ResolvedConfig;
+  /** An OTel tracer on the same pipeline (the same as `trace.getTracer()` from @opentelemetry/api). */
+  readonly tracer: Tracer;
+  /** Sends every finished span now; resolves when the agent answered or the send failed. */
+  flush(): Promise<void>;
+  /** Flushes within `deadlineMs` (default 2000), then stops tracing. Safe to call twice. */
+  shutdown(deadlineMs?: number): Promise<void>;
+  /** Counters: spans started, finished, sent, pending, dropped by reason. */
+  stats(): TracewellStats;
+}
+
+let current: TracewellHandle | null = null;
+
+export function init(options: TracewellOptions = {}): TracewellHandle {
+  if (current !== null) {
+    logger.warn(`[${Codes.ALREADY_INITIALIZED}] tracewell is already initialized; this init() call changes nothing`);
+    return current;
+  }
+  const { config, problems } = resolveConfig(options);
+  logger.setLevel(config.logLevel);
+  reportConfig(config, problems);
+  current = config.enabled ? start(config) : disabledHandle(config);
+  return current;
+}
+
+function start(config: ResolvedConfig): TracewellHandle {
+  const core = new TracerCore(config);
+  const exporter = new AgentExporter({
+    config,
+    info: { runtimeId: randomUUID() },
+    containerId: containerId(),
+    onRates: (rates) => core.sampler.updateAgentRates(rates),
+  });
+  core.setSink(exporter);
+  const provider = registerGlobals(core);
+
+  const off = new Set(config.disabledInstrumentations);
+  if (!off.has('http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery });
+  enableHttpClient(core, { urlQuery: config.httpUrlQuery, http: !off.has('http'), fetch: !off.has('fetch') });
+  if (!off.has('fastify')) enableFastify();
+  if (!off.has('express')) enableExpress();
+  if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
+
+  let stopped = false;
+  const onBeforeExit = (): void => {
+    if (counters.spansPending > 0) exporter.flush().catch(() => undefined);
+  };
+  process.on('beforeExit', onBeforeExit);
+
+  logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.agentUrl}`);
+  return {
+    config,
+    tracer: provider.tracer,
+    flush: () => exporter.flush(),
+    async shutdown(deadlineMs = 2000) {
+      if (stopped) return;
+      stopped = true;
+      process.off('beforeExit', onBeforeExit);
+      await exporter.shutdown(deadlineMs);
+      disableHttpServer();
+      disableHttpClient();
+      disableFastify();
+      disableExpress();
+      disableLogCorrelation();
+      unregisterGlobals();
+    },
+    stats: snapshot,
+  };
+}
+
+function disabledHandle(config: ResolvedConfig): TracewellHandle {
+  logger.info(`tracing is disabled (${config.sources.enabled})`);
+  // The OTel API's own no-op tracer: manual spans cost nothing and go nowhere.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  return {
+    config,
+    tracer: trace.getTracer('tracewell'),
+    flush: async () => undefined,
+    shutdown: async () => undefined,
+    stats: snapshot,
+  };
+}
+
+/** The handle of the running tracer, if `init()` was called. */
+export function getHandle(): TracewellHandle | null {
+  return current;
+}

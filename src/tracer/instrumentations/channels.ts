@@ -1,0 +1,23 @@
+/**
+ * Every diagnostics_channel name Tracewell listens to, in one place. Node, Fastify and undici
+ * publish on these; we subscribe only to what an enabled integration needs, so a disabled
+ * integration costs nothing.
+ */
+export const CHANNELS = {
+  /** Node: `{ request: ClientRequest }`, before headers are sent. */
+  httpClientRequestStart: 'http.client.request.start',
+  /** Node: `{ request, error }`. */
+  httpClientRequestError: 'http.client.request.error',
+  /** Node: `{ request, response }`, when the response body has ended. */
+  httpClientResponseFinish: 'http.client.response.finish',
+  /** Fastify 4 and 5: `{ fastify }`, when an instance is created. */
+  fastifyInitialization: 'fastify.initialization',
+  /** undici (and so global fetch): `{ request }`; headers can still be added. */
+  undiciRequestCreate: 'undici:request:create',
+  /** undici: `{ request, response: { statusCode, headers } }`. */
+  undiciRequestHeaders: 'undici:request:headers',
+  /** undici: `{ request }`, when the response body has ended. */
+  undiciRequestTrailers: 'undici:request:trailers',
+  /** undici: `{ request, error }`. */
+  undiciRequestError: 'undici:request:error',
+} as const;

@@ -1,0 +1,63 @@
+/**
+ * Express 4 and 5: `Route.prototype.dispatch` runs when a route matched, so the template is
+ * `req.baseUrl + route.path` (mount points included). Errors passed on by the route's
+ * handlers are recorded; the span is marked an error only when the answer is a 5xx.
+ */
+import type { IncomingMessage } from 'node:http';
+import { addPatcher, wrapMethod } from './module-hook';
+import { setRoute, spanOf } from './http-server';
+import { counters } from '../../internal/counters';
+
+interface ExpressRoute {
+  path: string | RegExp | (string | RegExp)[];
+}
+type ExpressRequest = IncomingMessage & { baseUrl?: string };
+
+function routePath(path: ExpressRoute['path']): string {
+  if (typeof path === 'string') return path;
+  if (Array.isArray(path)) return path.map((p) => String(p)).join('|');
+  return String(path);
+}
+
+let active = false;
+
+function wrapDispatch(original: (this: ExpressRoute, req: ExpressRequest, res: unknown, done: (err?: unknown) => void) => void) {
+  return function dispatch(this: ExpressRoute, req: ExpressRequest, res: unknown, done: (err?: unknown) => void): void {
+    const span = active ? spanOf(req) : undefined;
+    if (span === undefined) return original.call(this, req, res, done);
+    try {
+      setRoute(span, (req.baseUrl ?? '') + routePath(this.path), 'express');
+    } catch {
+      counters.instrumentationErrors++;
+    }
+    return original.call(this, req, res, function next(this: unknown, err?: unknown) {
+      if (err !== undefined && err !== null && err !== 'route' && err !== 'router') {
+        try {
+          span.recordException(err as Error);
+        } catch {
+          counters.instrumentationErrors++;
+        }
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return done.apply(this, arguments as unknown as [unknown]);
+    });
+  };
+}
+
+let registered = false;
+
+export function enableExpress(): void {
+  active = true;
+  if (registered) return;
+  registered = true;
+  addPatcher({
+    name: 'express',
+    matches: (exp: any) =>
+      typeof exp === 'function' && typeof exp.Route === 'function' && typeof exp.Router === 'function' && typeof exp.application === 'object',
+    patch: (exp: any) => wrapMethod(exp.Route.prototype, 'dispatch', wrapDispatch),
+  });
+}
+
+export function disableExpress(): void {
+  active = false;
+}

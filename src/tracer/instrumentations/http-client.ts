@@ -1,0 +1,181 @@
+/**
+ * Outbound requests: `node:http`/`https` clients and undici (so global `fetch`), through the
+ * diagnostics channels both publish. The client span is a child of the active span and its
+ * context is written into the request headers. Requests to our own agent are skipped.
+ */
+import dc = require('node:diagnostics_channel');
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { SpanKind } from '@opentelemetry/api';
+import { now } from '../clock';
+import { activeContext, isSuppressed } from '../context';
+import type { TwSpan } from '../span';
+import type { TracerCore } from '../tracer';
+import { CHANNELS } from './channels';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { isOwnOrigin } from '../../internal/own-io';
+
+const kSpan = Symbol('tracewell.clientSpan');
+type WithSpan = { [kSpan]?: TwSpan };
+
+let core: TracerCore | null = null;
+let urlQuery = false;
+
+function failed(err: unknown): void {
+  counters.instrumentationErrors++;
+  logger.error('http client integration failed', err, 'http-client');
+}
+
+function startClientSpan(c: TracerCore, method: string, protocol: string, host: string, path: string, component: string): TwSpan {
+  const span = c.startSpan('http.request', SpanKind.CLIENT, activeContext(), undefined, now());
+  span.opName = 'http.request';
+  span.component = component;
+  span.httpMethod = method;
+  span.name = method;
+  const q = urlQuery ? -1 : path.indexOf('?');
+  span.httpUrl = protocol + '//' + host + (q < 0 ? path : path.slice(0, q));
+  const colon = host.lastIndexOf(':');
+  if (colon > 0 && host.indexOf(']', colon) < 0) {
+    span.peerHost = host.slice(0, colon);
+    span.peerPort = Number(host.slice(colon + 1)) || 0;
+  } else {
+    span.peerHost = host;
+    span.peerPort = protocol === 'https:' ? 443 : 80;
+  }
+  if (span.peerHost.charCodeAt(0) === 91) span.peerHost = span.peerHost.slice(1, -1);
+  return span;
+}
+
+function finishClient(span: TwSpan, status: number): void {
+  if (span.endAt >= 0) return;
+  if (status !== 0) {
+    span.httpStatus = status;
+    if (status >= 400) span.error = 1;
+  }
+  span.finish();
+}
+
+// ---------------- node:http ----------------
+
+function setRequestHeader(req: ClientRequest, key: string, value: string): void {
+  req.setHeader(key, value);
+}
+
+function onClientClose(this: ClientRequest): void {
+  const span = (this as ClientRequest & WithSpan)[kSpan];
+  if (span !== undefined && span.endAt < 0) finishClient(span, span.httpStatus);
+}
+
+function onHttpStart(message: unknown): void {
+  const c = core;
+  if (c === null) return;
+  try {
+    const req = (message as { request: ClientRequest }).request;
+    const ctx = activeContext();
+    if (isSuppressed(ctx)) return;
+    const host = String(req.getHeader('host') ?? req.host);
+    const protocol = req.protocol ?? 'http:';
+    if (isOwnOrigin(protocol + '//' + host)) return;
+    const span = startClientSpan(c, req.method, protocol, host, req.path, 'http');
+    (req as ClientRequest & WithSpan)[kSpan] = span;
+    if (!req.headersSent) c.inject(span, req, setRequestHeader);
+    req.on('close', onClientClose);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+function onHttpResponseFinish(message: unknown): void {
+  const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+  const span = (request as ClientRequest & WithSpan)[kSpan];
+  if (span !== undefined) finishClient(span, response.statusCode ?? 0);
+}
+
+function onHttpError(message: unknown): void {
+  const { request, error } = message as { request: ClientRequest; error: unknown };
+  const span = (request as ClientRequest & WithSpan)[kSpan];
+  if (span === undefined || span.endAt >= 0) return;
+  span.fail(error);
+  span.finish();
+}
+
+// ---------------- undici / fetch ----------------
+
+interface UndiciRequest {
+  origin?: string | URL;
+  method: string;
+  path: string;
+  addHeader(key: string, value: string): unknown;
+}
+
+function addUndiciHeader(req: UndiciRequest, key: string, value: string): void {
+  req.addHeader(key, value);
+}
+
+function onUndiciCreate(message: unknown): void {
+  const c = core;
+  if (c === null) return;
+  try {
+    const req = (message as { request: UndiciRequest }).request;
+    const origin = typeof req.origin === 'string' ? req.origin : req.origin?.origin;
+    if (origin === undefined || isOwnOrigin(origin)) return;
+    if (isSuppressed(activeContext())) return;
+    const sep = origin.indexOf('//');
+    const protocol = origin.slice(0, sep);
+    const host = origin.slice(sep + 2);
+    const span = startClientSpan(c, req.method, protocol, host, req.path, 'fetch');
+    (req as UndiciRequest & WithSpan)[kSpan] = span;
+    c.inject(span, req, addUndiciHeader);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+function onUndiciHeaders(message: unknown): void {
+  const { request, response } = message as { request: UndiciRequest & WithSpan; response: { statusCode: number } };
+  const span = request[kSpan];
+  if (span !== undefined) span.httpStatus = response.statusCode;
+}
+
+function onUndiciTrailers(message: unknown): void {
+  const span = (message as { request: UndiciRequest & WithSpan }).request[kSpan];
+  if (span !== undefined) finishClient(span, span.httpStatus);
+}
+
+function onUndiciError(message: unknown): void {
+  const { request, error } = message as { request: UndiciRequest & WithSpan; error: unknown };
+  const span = request[kSpan];
+  if (span === undefined || span.endAt >= 0) return;
+  span.fail(error);
+  span.finish();
+}
+
+const subscriptions: [string, (m: unknown) => void][] = [];
+
+function sub(name: string, fn: (m: unknown) => void): void {
+  dc.subscribe(name, fn);
+  subscriptions.push([name, fn]);
+}
+
+export function enableHttpClient(c: TracerCore, options: { urlQuery: boolean; http: boolean; fetch: boolean }): void {
+  core = c;
+  urlQuery = options.urlQuery;
+  if (subscriptions.length > 0) return;
+  if (options.http) {
+    sub(CHANNELS.httpClientRequestStart, onHttpStart);
+    sub(CHANNELS.httpClientResponseFinish, onHttpResponseFinish);
+    sub(CHANNELS.httpClientRequestError, onHttpError);
+  }
+  if (options.fetch) {
+    sub(CHANNELS.undiciRequestCreate, onUndiciCreate);
+    sub(CHANNELS.undiciRequestHeaders, onUndiciHeaders);
+    sub(CHANNELS.undiciRequestTrailers, onUndiciTrailers);
+    sub(CHANNELS.undiciRequestError, onUndiciError);
+  }
+}
+
+export function disableHttpClient(): void {
+  core = null;
+  for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
+  subscriptions.length = 0;
+}

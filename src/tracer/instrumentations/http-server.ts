@@ -1,0 +1,129 @@
+/**
+ * Inbound HTTP for `node:http` and `node:https` servers, and so for every framework on them.
+ * The `'request'` event is emitted inside `AsyncLocalStorage.run(span, ...)`: the handler and
+ * everything it awaits see the span, and nothing leaks into the next request on the socket.
+ * Frameworks add the route and errors through the span stored on the request.
+ */
+import http = require('node:http');
+import https = require('node:https');
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SpanKind } from '@opentelemetry/api';
+import { now } from '../clock';
+import { activeContext, isSuppressed, storage } from '../context';
+import type { TwSpan } from '../span';
+import type { TracerCore } from '../tracer';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+
+/** The server span of a request, on the IncomingMessage. */
+export const kSpan: unique symbol = Symbol('tracewell.span') as never;
+
+type WithSpan = { [kSpan]?: TwSpan };
+
+let core: TracerCore | null = null;
+let urlQuery = false;
+
+function getHeader(headers: http.IncomingHttpHeaders, key: string): string | undefined {
+  const v = headers[key];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+/** The span a framework integration should decorate, if this request is traced. */
+export function spanOf(req: IncomingMessage): TwSpan | undefined {
+  return (req as IncomingMessage & WithSpan)[kSpan];
+}
+
+/** Sets the route template (`/users/:id`): the span's name and Datadog resource follow. */
+export function setRoute(span: TwSpan, route: string, component: string): void {
+  span.httpRoute = route;
+  span.name = span.httpMethod + ' ' + route;
+  span.component = component;
+}
+
+function onResponseClose(this: ServerResponse): void {
+  const span = (this.req as IncomingMessage & WithSpan)[kSpan];
+  if (span === undefined || span.endAt >= 0) return;
+  try {
+    const status = this.statusCode;
+    span.httpStatus = status;
+    if (status >= 500) {
+      span.error = 1;
+      if (span.errorType === '') span.errorMessage ||= `HTTP ${status}`;
+    } else if (!this.writableFinished) {
+      span.setAttribute('http.aborted', true);
+    }
+  } catch (err) {
+    counters.instrumentationErrors++;
+    logger.error('http server integration failed', err, 'http-server');
+  }
+  span.finish();
+}
+
+function startSpan(c: TracerCore, req: IncomingMessage, res: ServerResponse, secure: boolean): TwSpan {
+  const headers = req.headers;
+  const remote = c.propagator.extract(headers, getHeader);
+  const span = c.startSpan('web.request', SpanKind.SERVER, activeContext(), remote, now());
+  const method = req.method ?? 'GET';
+  span.opName = 'web.request';
+  span.component = 'http';
+  span.httpMethod = method;
+  span.name = method;
+  const url = req.url ?? '/';
+  const q = urlQuery ? -1 : url.indexOf('?');
+  span.httpUrl = (secure ? 'https://' : 'http://') + (headers.host ?? 'localhost') + (q < 0 ? url : url.slice(0, q));
+  const fwd = headers['x-forwarded-for'];
+  if (typeof fwd === 'string') {
+    const comma = fwd.indexOf(',');
+    span.clientIp = (comma < 0 ? fwd : fwd.slice(0, comma)).trim();
+  } else {
+    span.clientIp = req.socket.remoteAddress ?? '';
+  }
+  const ua = headers['user-agent'];
+  if (ua !== undefined) span.userAgent = ua;
+  (req as IncomingMessage & WithSpan)[kSpan] = span;
+  res.on('close', onResponseClose);
+  return span;
+}
+
+function callEmit(self: unknown, emit: (...a: unknown[]) => boolean, type: string, req: unknown, res: unknown): boolean {
+  return emit.call(self, type, req, res);
+}
+
+function patchServer(proto: { emit: (...a: any[]) => boolean }, secure: boolean): () => void {
+  const original = proto.emit;
+  proto.emit = function emit(this: unknown, type: string | symbol, req?: IncomingMessage, res?: ServerResponse): boolean {
+    const c = core;
+    if (type !== 'request' || c === null || req === undefined || res === undefined) {
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, arguments as unknown as unknown[]);
+    }
+    let span: TwSpan;
+    try {
+      if (isSuppressed(activeContext())) return original.call(this, type, req, res);
+      span = startSpan(c, req, res, secure);
+    } catch (err) {
+      counters.instrumentationErrors++;
+      logger.error('http server integration failed; request not traced', err, 'http-server');
+      return original.call(this, type, req, res);
+    }
+    return storage.run(span, callEmit, this, original, type, req, res);
+  };
+  return () => {
+    proto.emit = original;
+  };
+}
+
+let restore: (() => void)[] = [];
+
+export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean }): void {
+  core = c;
+  urlQuery = options.urlQuery;
+  if (restore.length > 0) return;
+  restore = [patchServer(http.Server.prototype, false), patchServer(https.Server.prototype as never, true)];
+}
+
+export function disableHttpServer(): void {
+  core = null;
+  for (const r of restore) r();
+  restore = [];
+}

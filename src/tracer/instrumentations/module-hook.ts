@@ -1,0 +1,83 @@
+/**
+ * Patching of CommonJS libraries that publish no diagnostics channel (Express, gRPC, pino,
+ * winston). One hook on `Module._load` sees every module, including CommonJS packages that an
+ * ES module imports; a patcher recognises its library by the shape of its exports, so the
+ * package's install path or alias does not matter. Modules loaded before the hook are
+ * patched from the require cache.
+ */
+import Module = require('node:module');
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
+
+export interface Patcher {
+  /** For messages. */
+  name: string;
+  /** Does this module's exports belong to the library? Must be cheap and never throw. */
+  matches(exports: unknown): boolean;
+  /** Patch in place (prototypes, properties): ES importers see the same objects. */
+  patch(exports: any): void;
+}
+
+interface ModuleInternals {
+  _load(request: string, parent: unknown, isMain: boolean): unknown;
+  _cache: Record<string, { exports: unknown } | undefined>;
+}
+
+const M = Module as unknown as ModuleInternals;
+const patchers: Patcher[] = [];
+const seen = new WeakSet<object>();
+let installed = false;
+
+function consider(exports: unknown): void {
+  if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return;
+  if (seen.has(exports as object)) return;
+  seen.add(exports as object);
+  for (const p of patchers) {
+    let hit = false;
+    try {
+      hit = p.matches(exports);
+    } catch {
+      hit = false;
+    }
+    if (!hit) continue;
+    try {
+      p.patch(exports);
+      logger.debug(`instrumented ${p.name}`);
+    } catch (err) {
+      logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${p.name}; it stays untraced`, err);
+    }
+  }
+}
+
+export function addPatcher(p: Patcher): void {
+  patchers.push(p);
+  for (const key of Object.keys(M._cache)) {
+    const mod = M._cache[key];
+    if (mod === undefined) continue;
+    try {
+      if (p.matches(mod.exports)) p.patch(mod.exports);
+    } catch (err) {
+      logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${p.name}; it stays untraced`, err);
+    }
+  }
+  if (installed) return;
+  installed = true;
+  const original = M._load;
+  M._load = function load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    const exports = original.apply(this, arguments as unknown as [string, unknown, boolean]);
+    consider(exports);
+    return exports;
+  };
+}
+
+/** Wraps `obj[name]` once; the wrapper gets the original. */
+export function wrapMethod<T extends object>(obj: T, name: string, wrap: (original: any) => any): void {
+  const target = obj as Record<string, unknown> & { [k: symbol]: unknown };
+  const original = target[name];
+  if (typeof original !== 'function' || (original as { __tracewell?: boolean }).__tracewell) return;
+  const wrapped = wrap(original);
+  Object.defineProperty(wrapped, '__tracewell', { value: true });
+  Object.defineProperty(wrapped, 'length', { value: (original as (...a: unknown[]) => unknown).length });
+  target[name] = wrapped;
+}

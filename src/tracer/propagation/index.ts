@@ -1,0 +1,90 @@
+/**
+ * Reads and writes trace context in the configured styles. Extraction tries the styles in
+ * order and the first that yields a context wins; when W3C tracestate also arrived for the
+ * same trace, it is kept so other vendors' members travel on. Nothing here throws on a
+ * malformed header: it is ignored.
+ */
+import type { PropagationStyle } from '../../config/options';
+import { extractDatadog, injectDatadog } from './datadog';
+import { extractB3Multi, extractB3Single, injectB3Multi, injectB3Single } from './b3';
+import { extractBaggage, extractTraceparent, injectBaggage, injectTraceparent } from './w3c';
+import type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
+
+export type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
+
+type Extractor = <C>(carrier: C, get: HeaderGetter<C>) => Extracted | undefined;
+type Injector = <C>(src: InjectSource, carrier: C, set: HeaderSetter<C>) => void;
+
+const EXTRACTORS: Partial<Record<PropagationStyle, Extractor>> = {
+  datadog: extractDatadog,
+  tracecontext: extractTraceparent,
+  b3: extractB3Single,
+  b3multi: extractB3Multi,
+};
+const INJECTORS: Partial<Record<PropagationStyle, Injector>> = {
+  datadog: injectDatadog,
+  tracecontext: injectTraceparent,
+  b3: injectB3Single,
+  b3multi: injectB3Multi,
+  baggage: injectBaggage,
+};
+
+export class Propagator {
+  private readonly extractors: Extractor[];
+  private readonly injectors: Injector[];
+  private readonly readsBaggage: boolean;
+  private readonly readsTracecontext: boolean;
+  readonly fields: string[];
+
+  constructor(extract: readonly PropagationStyle[], inject: readonly PropagationStyle[]) {
+    this.extractors = extract.map((s) => EXTRACTORS[s]).filter((e): e is Extractor => e !== undefined);
+    this.injectors = inject.map((s) => INJECTORS[s]).filter((e): e is Injector => e !== undefined);
+    this.readsBaggage = extract.includes('baggage');
+    this.readsTracecontext = extract.includes('tracecontext');
+    const fields = new Set<string>();
+    for (const s of inject) {
+      if (s === 'datadog') ['x-datadog-trace-id', 'x-datadog-parent-id', 'x-datadog-sampling-priority', 'x-datadog-origin', 'x-datadog-tags'].forEach((f) => fields.add(f));
+      if (s === 'tracecontext') ['traceparent', 'tracestate'].forEach((f) => fields.add(f));
+      if (s === 'b3') fields.add('b3');
+      if (s === 'b3multi') ['x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled'].forEach((f) => fields.add(f));
+      if (s === 'baggage') fields.add('baggage');
+    }
+    this.fields = [...fields];
+  }
+
+  extract<C>(carrier: C, get: HeaderGetter<C>): Extracted | undefined {
+    let found: Extracted | undefined;
+    const extractors = this.extractors;
+    for (let i = 0; i < extractors.length; i++) {
+      try {
+        found = extractors[i](carrier, get);
+      } catch {
+        found = undefined;
+      }
+      if (found !== undefined) {
+        if (i > 0 || extractors[i] !== extractTraceparent) this.keepTracestate(found, carrier, get, extractors[i]);
+        break;
+      }
+    }
+    if (found !== undefined && this.readsBaggage) {
+      try {
+        found.baggage = extractBaggage(carrier, get);
+      } catch {
+        /* ignored */
+      }
+    }
+    return found;
+  }
+
+  /** When another style won, W3C tracestate of the same trace still travels on. */
+  private keepTracestate<C>(found: Extracted, carrier: C, get: HeaderGetter<C>, winner: Extractor): void {
+    if (!this.readsTracecontext || winner === extractTraceparent) return;
+    const w3c = extractTraceparent(carrier, get);
+    if (w3c !== undefined && w3c.t2 === found.t2 && w3c.t3 === found.t3) found.tracestate = w3c.tracestate;
+  }
+
+  inject<C>(src: InjectSource, carrier: C, set: HeaderSetter<C>): void {
+    const injectors = this.injectors;
+    for (let i = 0; i < injectors.length; i++) injectors[i](src, carrier, set);
+  }
+}

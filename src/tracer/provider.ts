@@ -1,0 +1,60 @@
+/**
+ * The OTel API face of the tracer: a TracerProvider and a TextMapPropagator that use the same
+ * core as the integrations, registered as the OTel globals with the context manager.
+ */
+import { context, propagation, trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { AlsContextManager, SPAN_KEY } from './context';
+import { RemoteSpan, TwTracer, type TracerCore } from './tracer';
+import { TwSpan } from './span';
+import { logger } from '../internal/logger';
+
+export class TwTracerProvider implements TracerProvider {
+  readonly tracer: TwTracer;
+  constructor(core: TracerCore) {
+    this.tracer = new TwTracer(core);
+  }
+  getTracer(): Tracer {
+    return this.tracer;
+  }
+}
+
+export class TwPropagator implements TextMapPropagator {
+  constructor(private readonly core: TracerCore) {}
+
+  inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+    const span = ctx.getValue(SPAN_KEY);
+    if (span instanceof TwSpan) this.core.inject(span, carrier, (c, k, v) => setter.set(c, k, v));
+  }
+
+  extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const found = this.core.propagator.extract(carrier, (c, k) => {
+      const v = getter.get(c, k);
+      return Array.isArray(v) ? v[0] : v;
+    });
+    return found === undefined ? ctx : ctx.setValue(SPAN_KEY, new RemoteSpan(found));
+  }
+
+  fields(): string[] {
+    return this.core.propagator.fields;
+  }
+}
+
+/** Registers context manager, provider and propagator as the OTel globals. */
+export function registerGlobals(core: TracerCore): TwTracerProvider {
+  const provider = new TwTracerProvider(core);
+  const ok = [
+    context.setGlobalContextManager(new AlsContextManager()),
+    trace.setGlobalTracerProvider(provider),
+    propagation.setGlobalPropagator(new TwPropagator(core)),
+  ];
+  if (ok.includes(false)) {
+    logger.warn('another OpenTelemetry SDK registered the global tracer provider, context manager or propagator first; spans made through @opentelemetry/api may not reach Tracewell');
+  }
+  return provider;
+}
+
+export function unregisterGlobals(): void {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+}

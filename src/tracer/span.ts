@@ -1,0 +1,251 @@
+/**
+ * The span object made for every request. It implements the OTel API `Span` (so users'
+ * manual spans and ours are one kind) and is also the context node that holds itself, so
+ * activating it allocates nothing more. Integration fields (HTTP method, route, status...)
+ * are plain properties, mapped to Datadog tag names by the Datadog encoder and to OTel
+ * semantic-convention names by `readable.ts`.
+ */
+import {
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type AttributeValue,
+  type Context,
+  type Exception,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanStatus,
+  type TimeInput,
+} from '@opentelemetry/api';
+import { fromTimeInput, now } from './clock';
+import { ContextNode, SPAN_KEY } from './context';
+import { hex32 } from './ids';
+import type { LocalTrace } from './trace';
+
+export interface SpanSink {
+  /** Called once when a span ends. */
+  onEnd(span: TwSpan): void;
+}
+
+export interface SpanEvent {
+  name: string;
+  time: number;
+  attributes: Attributes | undefined;
+}
+
+export class TwSpan implements Span, Context {
+  // --- identity ---
+  readonly spanHi: number;
+  readonly spanLo: number;
+  /** 0,0 for a trace root; for a local root under a remote parent, the remote span id. */
+  readonly parentHi: number;
+  readonly parentLo: number;
+  /** True when the parent is in this process. */
+  readonly localParent: boolean;
+
+  // --- what it is ---
+  name: string;
+  kind: SpanKind;
+  /** Datadog operation name; '' means use `name`. */
+  opName = '';
+  /** Datadog resource; '' means use `name`. */
+  resource = '';
+  /** Datadog span type (`web`, `http`, `grpc`, ...); '' for none. */
+  type = '';
+  /** Overrides the tracer's service when set. */
+  service = '';
+  /** The integration that made it (`http`, `fastify`, `express`, `fetch`...); '' for manual. */
+  component = '';
+
+  // --- time, performance.now() ms ---
+  readonly start: number;
+  /** End time; -1 while open. */
+  endAt = -1;
+
+  // --- outcome ---
+  error = 0;
+  statusCode: SpanStatusCode = SpanStatusCode.UNSET;
+  statusMessage = '';
+  errorType = '';
+  errorMessage = '';
+  errorStack = '';
+
+  // --- integration fields (empty = absent) ---
+  httpMethod = '';
+  httpRoute = '';
+  /** Without the query string unless configured otherwise. */
+  httpUrl = '';
+  httpStatus = 0;
+  clientIp = '';
+  userAgent = '';
+  peerHost = '';
+  peerPort = 0;
+
+  // --- user attributes and the rest, made on first use ---
+  attrs: Attributes | null = null;
+  events: SpanEvent[] | null = null;
+  links: Link[] | null = null;
+
+  private spanContextCache: SpanContext | null = null;
+
+  constructor(
+    readonly trace: LocalTrace,
+    private readonly parentCtx: Context,
+    private readonly sink: SpanSink,
+    spanHi: number,
+    spanLo: number,
+    parentHi: number,
+    parentLo: number,
+    localParent: boolean,
+    name: string,
+    kind: SpanKind,
+    start: number,
+  ) {
+    this.spanHi = spanHi;
+    this.spanLo = spanLo;
+    this.parentHi = parentHi;
+    this.parentLo = parentLo;
+    this.localParent = localParent;
+    this.name = name;
+    this.kind = kind;
+    this.start = start;
+    trace.spans.push(this);
+    trace.open++;
+  }
+
+  // ---------------- Context ----------------
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this : this.parentCtx.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new ContextNode(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return new ContextNode(this, key, undefined);
+  }
+
+  // ---------------- OTel Span ----------------
+  spanContext(): SpanContext {
+    if (this.spanContextCache === null) {
+      const t = this.trace;
+      this.spanContextCache = {
+        traceId: hex32(t.t0) + hex32(t.t1) + hex32(t.t2) + hex32(t.t3),
+        spanId: hex32(this.spanHi) + hex32(this.spanLo),
+        traceFlags: t.priority > 0 ? 1 : 0,
+        isRemote: false,
+      };
+    }
+    return this.spanContextCache;
+  }
+
+  setAttribute(key: string, value: AttributeValue | undefined): this {
+    if (this.endAt < 0 && value !== undefined && value !== null) {
+      if (this.attrs === null) this.attrs = {};
+      this.attrs[key] = value;
+    }
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    for (const key in attributes) this.setAttribute(key, attributes[key]);
+    return this;
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    if (this.endAt >= 0) return this;
+    let attributes: Attributes | undefined;
+    if (attributesOrTime !== undefined && typeof attributesOrTime === 'object' && !Array.isArray(attributesOrTime) && !(attributesOrTime instanceof Date)) {
+      attributes = attributesOrTime as Attributes;
+    } else if (attributesOrTime !== undefined) {
+      time = attributesOrTime as TimeInput;
+    }
+    if (this.events === null) this.events = [];
+    if (this.events.length < 128) this.events.push({ name, time: fromTimeInput(time), attributes });
+    return this;
+  }
+
+  addLink(link: Link): this {
+    if (this.endAt < 0) (this.links ??= []).push(link);
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    for (const link of links) this.addLink(link);
+    return this;
+  }
+
+  setStatus(status: SpanStatus): this {
+    if (this.endAt >= 0) return this;
+    this.statusCode = status.code;
+    this.statusMessage = status.message ?? '';
+    if (status.code === SpanStatusCode.ERROR) {
+      this.error = 1;
+      if (this.errorMessage === '' && status.message) this.errorMessage = status.message;
+    } else if (status.code === SpanStatusCode.OK) {
+      this.error = 0;
+    }
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (this.endAt < 0) this.name = name;
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    this.finish(endTime === undefined ? now() : fromTimeInput(endTime));
+  }
+
+  isRecording(): boolean {
+    return this.endAt < 0;
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    if (this.endAt >= 0) return;
+    let type = 'Error';
+    let message = '';
+    let stack = '';
+    if (typeof exception === 'string') {
+      message = exception;
+    } else if (exception !== null && typeof exception === 'object') {
+      const e = exception as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
+      if (typeof e.name === 'string') type = e.name;
+      else if (e.code !== undefined) type = String(e.code);
+      if (typeof e.message === 'string') message = e.message;
+      if (typeof e.stack === 'string') stack = e.stack;
+    }
+    this.errorType = type;
+    this.errorMessage = message;
+    this.errorStack = stack;
+    this.addEvent('exception', { 'exception.type': type, 'exception.message': message, 'exception.stacktrace': stack }, time);
+  }
+
+  /** Records an error as the span's outcome (type, message, stack; error = 1). */
+  fail(err: unknown): void {
+    this.recordException(err as Exception);
+    this.error = 1;
+    if (this.statusCode !== SpanStatusCode.OK) this.statusCode = SpanStatusCode.ERROR;
+  }
+
+  /** Ends the span once; later calls do nothing. */
+  finish(endTime?: number): void {
+    if (this.endAt >= 0) return;
+    this.endAt = endTime === undefined ? now() : endTime;
+    this.trace.open--;
+    this.sink.onEnd(this);
+  }
+
+  /** Duration in ms (0 while open). */
+  get durationMs(): number {
+    return this.endAt < 0 ? 0 : this.endAt - this.start;
+  }
+
+  /** Attribute lookup across integration fields and user attributes, for samplers and tests. */
+  attribute(key: string): AttributeValue | undefined {
+    return this.attrs === null ? undefined : this.attrs[key];
+  }
+}
+

@@ -1,0 +1,47 @@
+/**
+ * What the spans of one trace share inside this process: the 128-bit trace id, the sampling
+ * decision, propagated tags, and the list of spans to send once every local span has ended.
+ */
+import type { TwSpan } from './span';
+
+/** Datadog sampling priorities. */
+export const USER_REJECT = -1;
+export const AUTO_REJECT = 0;
+export const AUTO_KEEP = 1;
+export const USER_KEEP = 2;
+
+/** Datadog sampling mechanisms (the `_dd.p.dm` decision maker, written as `-<n>`). */
+export const MECHANISM_DEFAULT = 0;
+export const MECHANISM_AGENT_RATE = 1;
+export const MECHANISM_RULE = 3;
+export const MECHANISM_MANUAL = 4;
+
+export class LocalTrace {
+  /** Spans in start order; the first is the local root. */
+  readonly spans: TwSpan[] = [];
+  open = 0;
+  /** Sampling priority; NaN until decided. */
+  priority = NaN;
+  mechanism = -1;
+  /** Rates behind the decision, for `_dd.agent_psr` / `_dd.rule_psr` / `_dd.limit_psr`; NaN = not applied. */
+  agentRate = NaN;
+  ruleRate = NaN;
+  limitRate = NaN;
+  /** `x-datadog-origin` (e.g. `synthetics`). */
+  origin = '';
+  /** Propagated `_dd.p.*` tags other than `_dd.p.tid` and `_dd.p.dm`, as `k=v,k=v`. */
+  ptags = '';
+  /** `tracestate` list members of other vendors, passed on unchanged. */
+  tracestate = '';
+  /** Raw `baggage` header value to pass on. */
+  baggage = '';
+  /** How many of `spans` were already handed to the exporter (late spans go as a later chunk). */
+  sentUpTo = 0;
+
+  constructor(
+    readonly t0: number,
+    readonly t1: number,
+    readonly t2: number,
+    readonly t3: number,
+  ) {}
+}

@@ -1,0 +1,216 @@
+/**
+ * The tracer core: makes spans (for our integrations and for the OTel API), decides sampling
+ * for new traces, and hands a trace's spans to the exporter once all of them have ended.
+ */
+import {
+  SpanKind,
+  TraceFlags,
+  type Context,
+  type Span,
+  type SpanContext,
+  type SpanOptions,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { ResolvedConfig } from '../config/options';
+import { counters } from '../internal/counters';
+import { logger } from '../internal/logger';
+import { fromTimeInput, now } from './clock';
+import { activeContext, SPAN_KEY, storage } from './context';
+import { hex32, parseHex32, rand31, rand32 } from './ids';
+import { Propagator, type Extracted, type InjectSource } from './propagation/index';
+import { PrioritySampler } from './sampler';
+import { TwSpan, type SpanSink } from './span';
+import { LocalTrace } from './trace';
+
+/** Where finished traces go. */
+export interface TraceSink {
+  /** A chunk of one trace's finished spans, first span = chunk head. */
+  enqueue(spans: TwSpan[]): void;
+}
+
+/** Seconds since epoch for the high 32 bits of a 128-bit trace id, as Datadog generates them. */
+function traceIdHigh(): number {
+  return Math.floor(Date.now() / 1000) >>> 0;
+}
+
+/** A non-recording span standing for a parent that lives in another process. */
+export class RemoteSpan implements Span {
+  private readonly ctx: SpanContext;
+  constructor(readonly extracted: Extracted) {
+    const e = extracted;
+    this.ctx = {
+      traceId: hex32(e.t0) + hex32(e.t1) + hex32(e.t2) + hex32(e.t3),
+      spanId: hex32(e.spanHi) + hex32(e.spanLo),
+      traceFlags: e.priority > 0 ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      isRemote: true,
+    };
+  }
+  spanContext(): SpanContext {
+    return this.ctx;
+  }
+  setAttribute(): this {
+    return this;
+  }
+  setAttributes(): this {
+    return this;
+  }
+  addEvent(): this {
+    return this;
+  }
+  addLink(): this {
+    return this;
+  }
+  addLinks(): this {
+    return this;
+  }
+  setStatus(): this {
+    return this;
+  }
+  updateName(): this {
+    return this;
+  }
+  end(): void {}
+  isRecording(): boolean {
+    return false;
+  }
+  recordException(): void {}
+}
+
+/** An Extracted from a foreign OTel SpanContext (e.g. one set with `trace.setSpanContext`). */
+function fromSpanContext(sc: SpanContext): Extracted | undefined {
+  const t = sc.traceId;
+  const s = sc.spanId;
+  if (typeof t !== 'string' || typeof s !== 'string' || t.length !== 32 || s.length !== 16) return undefined;
+  const e: Extracted = {
+    t0: parseHex32(t, 0),
+    t1: parseHex32(t, 8),
+    t2: parseHex32(t, 16),
+    t3: parseHex32(t, 24),
+    spanHi: parseHex32(s, 0),
+    spanLo: parseHex32(s, 8),
+    priority: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? 1 : 0,
+    origin: '',
+    ptags: '',
+    tracestate: sc.traceState ? sc.traceState.serialize() : '',
+    baggage: '',
+  };
+  if (e.t0 < 0 || e.t1 < 0 || e.t2 < 0 || e.t3 < 0 || e.spanHi < 0 || e.spanLo < 0) return undefined;
+  if ((e.t0 | e.t1 | e.t2 | e.t3) === 0 || (e.spanHi | e.spanLo) === 0) return undefined;
+  return e;
+}
+
+export class TracerCore implements SpanSink {
+  readonly sampler: PrioritySampler;
+  readonly propagator: Propagator;
+  private sink: TraceSink | null = null;
+
+  constructor(readonly config: ResolvedConfig) {
+    this.sampler = new PrioritySampler(config);
+    this.propagator = new Propagator(config.propagationExtract, config.propagationInject);
+  }
+
+  setSink(sink: TraceSink): void {
+    this.sink = sink;
+  }
+
+  /** A new span under `parent` (a context), or under a remote parent, or a new trace. */
+  startSpan(name: string, kind: SpanKind, parent: Context, remote: Extracted | undefined, start: number): TwSpan {
+    counters.spansStarted++;
+    let parentSpan = remote === undefined ? (parent.getValue(SPAN_KEY) as Span | undefined) : undefined;
+    if (parentSpan instanceof TwSpan) {
+      const trace = parentSpan.trace;
+      return new TwSpan(trace, parent, this, rand31(), rand32(), parentSpan.spanHi, parentSpan.spanLo, true, name, kind, start);
+    }
+    if (parentSpan !== undefined && remote === undefined) {
+      if (parentSpan instanceof RemoteSpan) remote = parentSpan.extracted;
+      else if (typeof parentSpan.spanContext === 'function') remote = fromSpanContext(parentSpan.spanContext());
+    }
+    if (remote !== undefined) {
+      const trace = new LocalTrace(remote.t0, remote.t1, remote.t2, remote.t3);
+      trace.origin = remote.origin;
+      trace.ptags = remote.ptags;
+      trace.tracestate = remote.tracestate;
+      trace.baggage = remote.baggage;
+      if (Number.isNaN(remote.priority)) this.sampler.decide(trace);
+      else trace.priority = remote.priority;
+      return new TwSpan(trace, parent, this, rand31(), rand32(), remote.spanHi, remote.spanLo, false, name, kind, start);
+    }
+    const trace = new LocalTrace(traceIdHigh(), 0, rand31(), rand32());
+    this.sampler.decide(trace);
+    return new TwSpan(trace, parent, this, rand31(), rand32(), 0, 0, false, name, kind, start);
+  }
+
+  onEnd(span: TwSpan): void {
+    counters.spansFinished++;
+    const trace = span.trace;
+    if (trace.open !== 0 || this.sink === null) return;
+    // Every local span has ended: the trace (or what came after an earlier chunk) goes out.
+    const spans = trace.sentUpTo === 0 ? trace.spans : trace.spans.slice(trace.sentUpTo);
+    trace.sentUpTo = trace.spans.length;
+    if (spans.length === 0) return;
+    try {
+      this.sink.enqueue(spans);
+    } catch (err) {
+      logger.error('could not queue a finished trace', err, 'enqueue');
+    }
+  }
+
+  /** Writes `span`'s context into a carrier in the configured styles. */
+  inject<C>(span: TwSpan, carrier: C, set: (carrier: C, key: string, value: string) => void): void {
+    const t = span.trace;
+    const src: InjectSource = {
+      t0: t.t0,
+      t1: t.t1,
+      t2: t.t2,
+      t3: t.t3,
+      spanHi: span.spanHi,
+      spanLo: span.spanLo,
+      priority: t.priority,
+      mechanism: t.mechanism,
+      origin: t.origin,
+      ptags: t.ptags,
+      tracestate: t.tracestate,
+      baggage: t.baggage,
+    };
+    this.propagator.inject(src, carrier, set);
+  }
+}
+
+/** The OTel API tracer: manual spans join the same traces as the integrations' spans. */
+export class TwTracer implements Tracer {
+  constructor(private readonly core: TracerCore) {}
+
+  startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
+    const parent = options?.root ? activeRootFree(ctx) : (ctx ?? activeContext());
+    const start = options?.startTime === undefined ? now() : fromTimeInput(options.startTime);
+    const span = this.core.startSpan(name, options?.kind ?? SpanKind.INTERNAL, parent, undefined, start);
+    if (options?.attributes) span.setAttributes(options.attributes);
+    if (options?.links) span.addLinks(options.links);
+    return span;
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, context: Context, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, a?: SpanOptions | F, b?: Context | F, c?: F): ReturnType<F> {
+    let options: SpanOptions | undefined;
+    let ctx: Context | undefined;
+    let fn: F;
+    if (typeof a === 'function') fn = a;
+    else if (typeof b === 'function') {
+      options = a;
+      fn = b;
+    } else {
+      options = a;
+      ctx = b;
+      fn = c as F;
+    }
+    const span = this.startSpan(name, options, ctx) as TwSpan;
+    return storage.run(span, fn, span) as ReturnType<F>;
+  }
+}
+
+/** `root: true` keeps the context's other values but not its span. */
+function activeRootFree(ctx: Context | undefined): Context {
+  return (ctx ?? activeContext()).deleteValue(SPAN_KEY);
+}
