@@ -2,14 +2,16 @@
  * Datadog Agent `/v0.4/traces` msgpack: an array of traces, each an array of span maps with
  * uint64 ids, int64 ns times, int32 error, string-only `meta`, float64-only `metrics`.
  * Spans are encoded as their trace ends, so finished spans die young and pending memory is
- * bytes, not objects. Strings common to every span are encoded once, at start-up.
+ * bytes, not objects. Keys and the tags common to every span are encoded once at start-up;
+ * a span is written in one pass with a local offset after one capacity check.
  */
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, type AttributeValue } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { TIME_ORIGIN_MS } from '../../tracer/clock';
 import { hex32 } from '../../tracer/ids';
 import type { TwSpan } from '../../tracer/span';
 import { encodedString, MsgpackWriter } from './msgpack-writer';
+import { strBound, wf64, wi32, wi64, wraw, wstr, wu64, type Utf8Buffer } from './msgpack-fast';
 
 const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
 const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
@@ -17,41 +19,75 @@ const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
 /** OTel attribute names that set Datadog span fields rather than tags. */
 const SPECIAL_ATTRS = new Set(['service.name', 'resource.name', 'operation.name', 'span.type']);
 
-const K = {
-  name: encodedString('name'),
-  service: encodedString('service'),
-  resource: encodedString('resource'),
-  type: encodedString('type'),
-  trace_id: encodedString('trace_id'),
-  span_id: encodedString('span_id'),
-  parent_id: encodedString('parent_id'),
-  start: encodedString('start'),
-  duration: encodedString('duration'),
-  error: encodedString('error'),
-  meta: encodedString('meta'),
-  metrics: encodedString('metrics'),
-};
+const key = (s: string): Buffer => encodedString(s);
+const K_NAME = key('name');
+const K_SERVICE = key('service');
+const K_RESOURCE = key('resource');
+const K_TYPE = key('type');
+const K_TRACE_ID = key('trace_id');
+const K_SPAN_ID = key('span_id');
+const K_PARENT_ID = key('parent_id');
+const K_START = key('start');
+const K_DURATION = key('duration');
+const K_ERROR = key('error');
+const K_META = key('meta');
+const K_METRICS = key('metrics');
+const K_COMPONENT = key('component');
+const K_HTTP_METHOD = key('http.method');
+const K_HTTP_ROUTE = key('http.route');
+const K_HTTP_URL = key('http.url');
+const K_HTTP_STATUS = key('http.status_code');
+const K_CLIENT_IP = key('http.client_ip');
+const K_USER_AGENT = key('http.useragent');
+const K_OUT_HOST = key('out.host');
+const K_ERROR_TYPE = key('error.type');
+const K_ERROR_MESSAGE = key('error.message');
+const K_ERROR_STACK = key('error.stack');
+const K_TID = key('_dd.p.tid');
+const K_DM = key('_dd.p.dm');
+const K_ORIGIN = key('_dd.origin');
+const K_EVENTS = key('events');
+const K_PORT = key('network.destination.port');
+const K_PRIORITY = key('_sampling_priority_v1');
+const K_PID = key('process_id');
+const K_AGENT_PSR = key('_dd.agent_psr');
+const K_RULE_PSR = key('_dd.rule_psr');
+const K_LIMIT_PSR = key('_dd.limit_psr');
+/** `span.kind` + its value, one block per kind. */
+const KIND_PAIRS = KIND_NAMES.map((k) => Buffer.concat([key('span.kind'), key(k)]));
+/** `_dd.measured: 1.0`. */
+const MEASURED = (() => {
+  const w = new MsgpackWriter(32);
+  w.str('_dd.measured');
+  w.f64(1);
+  return Buffer.from(w.take(16));
+})();
+const TOP_LEVEL = (() => {
+  const w = new MsgpackWriter(32);
+  w.str('_dd.top_level');
+  w.f64(1);
+  return Buffer.from(w.take(16));
+})();
+const STATUS_STRINGS: string[] = [];
+for (let i = 0; i < 600; i++) STATUS_STRINGS.push(String(i));
 
 export interface EncoderInfo {
   runtimeId: string;
-  /** Extra meta for chunk heads, e.g. container id. */
+  /** Extra meta for chunk heads. */
   headMeta?: Record<string, string>;
 }
 
-/** Static tags written on every span, pre-encoded. */
-function staticMeta(config: ResolvedConfig): { bytes: Buffer; count: number } {
+function encodePairs(pairs: [string, string][]): Buffer {
   const w = new MsgpackWriter(1024);
-  let count = 0;
-  const add = (k: string, v: string): void => {
+  for (const [k, v] of pairs) {
     w.str(k);
     w.str(v);
-    count++;
-  };
-  if (config.env) add('env', config.env);
-  if (config.version) add('version', config.version);
-  add('language', 'javascript');
-  for (const [k, v] of Object.entries(config.tags)) add(k, v);
-  return { bytes: Buffer.from(w.take(16)), count };
+  }
+  return Buffer.from(w.take(16));
+}
+
+function attrString(v: AttributeValue): string {
+  return typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
 }
 
 export class DatadogEncoder {
@@ -62,14 +98,22 @@ export class DatadogEncoder {
   private readonly staticMeta: Buffer;
   private readonly staticCount: number;
   private readonly service: Buffer;
-  private readonly headMeta: [string, string][];
+  private readonly headMeta: Buffer;
+  private readonly headMetaCount: number;
+  private readonly pid: number = process.pid;
 
-  constructor(private readonly config: ResolvedConfig, info: EncoderInfo) {
-    const s = staticMeta(config);
-    this.staticMeta = s.bytes;
-    this.staticCount = s.count;
-    this.service = encodedString(config.service);
-    this.headMeta = [['runtime-id', info.runtimeId], ...Object.entries(info.headMeta ?? {})];
+  constructor(config: ResolvedConfig, info: EncoderInfo) {
+    const common: [string, string][] = [];
+    if (config.env) common.push(['env', config.env]);
+    if (config.version) common.push(['version', config.version]);
+    common.push(['language', 'javascript']);
+    for (const [k, v] of Object.entries(config.tags)) common.push([k, v]);
+    this.staticMeta = encodePairs(common);
+    this.staticCount = common.length;
+    this.service = key(config.service);
+    const head: [string, string][] = [['runtime-id', info.runtimeId], ...Object.entries(info.headMeta ?? {})];
+    this.headMeta = encodePairs(head);
+    this.headMetaCount = head.length;
     this.reset();
   }
 
@@ -96,7 +140,11 @@ export class DatadogEncoder {
       } else {
         w.patch16(w.array16(), n);
       }
-      for (let i = 0; i < n; i++) this.span(spans[i], i === 0);
+      for (let i = 0; i < n; i++) {
+        const s = spans[i];
+        w.ensure(this.bound(s));
+        w.pos = this.span(w.buf, w.pos, s, i === 0);
+      }
       this.traces++;
       this.spans += n;
       return true;
@@ -109,13 +157,57 @@ export class DatadogEncoder {
   /** The payload so far (traces array complete) and a fresh one started. */
   seal(): { body: Buffer; traces: number; spans: number } {
     this.w.patch32(this.header, this.traces);
-    const out = { body: this.w.take(256 * 1024), traces: this.traces, spans: this.spans };
+    // The next payload starts at about this one's size, so a steady load never regrows it.
+    const next = Math.min(Math.max(256 * 1024, this.w.pos + (this.w.pos >>> 2)), 32 * 1024 * 1024);
+    const out = { body: this.w.take(next), traces: this.traces, spans: this.spans };
     this.reset();
     return out;
   }
 
-  private span(s: TwSpan, head: boolean): void {
-    const w = this.w;
+  /** An upper bound of the span's encoded size. */
+  private bound(s: TwSpan): number {
+    let n =
+      1024 +
+      this.staticMeta.length +
+      this.headMeta.length +
+      this.service.length +
+      strBound(s.name) +
+      strBound(s.opName) +
+      strBound(s.resource) +
+      strBound(s.service) +
+      strBound(s.type) +
+      strBound(s.component) +
+      strBound(s.httpMethod) +
+      strBound(s.httpRoute) +
+      strBound(s.httpUrl) +
+      strBound(s.clientIp) +
+      strBound(s.userAgent) +
+      strBound(s.peerHost) +
+      strBound(s.errorType) +
+      strBound(s.errorMessage) +
+      strBound(s.errorStack) +
+      strBound(s.trace.ptags) +
+      strBound(s.trace.origin);
+    const attrs = s.attrs;
+    if (attrs !== null) {
+      for (const k in attrs) {
+        const v = attrs[k];
+        n += strBound(k) + 9;
+        if (typeof v === 'string') n += strBound(v);
+        else if (typeof v !== 'number' && v !== undefined && v !== null) n += strBound(attrString(v));
+      }
+    }
+    if (s.events !== null) n += strBound(this.eventsJson(s));
+    return n;
+  }
+
+  private eventsJson(s: TwSpan): string {
+    return JSON.stringify(
+      (s.events ?? []).map((e) => ({ name: e.name, time_unix_nano: Math.round((TIME_ORIGIN_MS + e.time) * 1e6), attributes: e.attributes ?? {} })),
+    );
+  }
+
+  private span(buf: Utf8Buffer, p: number, s: TwSpan, head: boolean): number {
     const t = s.trace;
     const attrs = s.attrs;
     let opName = s.opName || s.name;
@@ -134,200 +226,195 @@ export class DatadogEncoder {
     }
     if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
 
-    w.fixmap(12);
-    w.raw(K.name);
-    w.str(opName);
-    w.raw(K.service);
-    if (service) w.str(service);
-    else w.raw(this.service);
-    w.raw(K.resource);
-    w.str(resource);
-    w.raw(K.type);
-    w.str(type);
-    w.raw(K.trace_id);
-    w.u64(t.t2, t.t3);
-    w.raw(K.span_id);
-    w.u64(s.spanHi, s.spanLo);
-    w.raw(K.parent_id);
-    w.u64(s.parentHi, s.parentLo);
-    w.raw(K.start);
-    w.i64(Math.round((TIME_ORIGIN_MS + s.start) * 1e6));
-    w.raw(K.duration);
-    w.i64(Math.max(0, Math.round((s.endAt - s.start) * 1e6)));
-    w.raw(K.error);
-    w.i32(s.error);
+    buf[p++] = 0x8c; // fixmap, 12 entries
+    p = wraw(buf, p, K_NAME);
+    p = wstr(buf, p, opName);
+    p = wraw(buf, p, K_SERVICE);
+    p = service ? wstr(buf, p, service) : wraw(buf, p, this.service);
+    p = wraw(buf, p, K_RESOURCE);
+    p = wstr(buf, p, resource);
+    p = wraw(buf, p, K_TYPE);
+    p = wstr(buf, p, type);
+    p = wraw(buf, p, K_TRACE_ID);
+    p = wu64(buf, p, t.t2, t.t3);
+    p = wraw(buf, p, K_SPAN_ID);
+    p = wu64(buf, p, s.spanHi, s.spanLo);
+    p = wraw(buf, p, K_PARENT_ID);
+    p = wu64(buf, p, s.parentHi, s.parentLo);
+    p = wraw(buf, p, K_START);
+    p = wi64(buf, p, Math.round((TIME_ORIGIN_MS + s.start) * 1e6));
+    p = wraw(buf, p, K_DURATION);
+    p = wi64(buf, p, Math.max(0, Math.round((s.endAt - s.start) * 1e6)));
+    p = wraw(buf, p, K_ERROR);
+    p = wi32(buf, p, s.error);
 
-    // meta: string -> string
-    w.raw(K.meta);
-    const metaAt = w.map16();
-    let m = this.staticCount;
-    w.raw(this.staticMeta);
-    w.str('span.kind');
-    w.str(KIND_NAMES[s.kind] ?? 'internal');
-    m++;
-    if (s.component) {
-      w.str('component');
-      w.str(s.component);
+    // meta: string -> string; map16 header, count patched at the end
+    p = wraw(buf, p, K_META);
+    const metaAt = p;
+    buf[p] = 0xde;
+    p += 3;
+    let m = this.staticCount + 1;
+    p = wraw(buf, p, this.staticMeta);
+    p = wraw(buf, p, KIND_PAIRS[s.kind] ?? KIND_PAIRS[0]);
+    if (s.component !== '') {
+      p = wraw(buf, p, K_COMPONENT);
+      p = wstr(buf, p, s.component);
       m++;
     }
-    if (s.httpMethod) {
-      w.str('http.method');
-      w.str(s.httpMethod);
+    if (s.httpMethod !== '') {
+      p = wraw(buf, p, K_HTTP_METHOD);
+      p = wstr(buf, p, s.httpMethod);
       m++;
     }
-    if (s.httpRoute) {
-      w.str('http.route');
-      w.str(s.httpRoute);
+    if (s.httpRoute !== '') {
+      p = wraw(buf, p, K_HTTP_ROUTE);
+      p = wstr(buf, p, s.httpRoute);
       m++;
     }
-    if (s.httpUrl) {
-      w.str('http.url');
-      w.str(s.httpUrl);
+    if (s.httpUrl !== '') {
+      p = wraw(buf, p, K_HTTP_URL);
+      p = wstr(buf, p, s.httpUrl);
       m++;
     }
     if (s.httpStatus !== 0) {
-      w.str('http.status_code');
-      w.str(String(s.httpStatus));
+      p = wraw(buf, p, K_HTTP_STATUS);
+      p = wstr(buf, p, STATUS_STRINGS[s.httpStatus] ?? String(s.httpStatus));
       m++;
     }
-    if (s.clientIp) {
-      w.str('http.client_ip');
-      w.str(s.clientIp);
+    if (s.clientIp !== '') {
+      p = wraw(buf, p, K_CLIENT_IP);
+      p = wstr(buf, p, s.clientIp);
       m++;
     }
-    if (s.userAgent) {
-      w.str('http.useragent');
-      w.str(s.userAgent);
+    if (s.userAgent !== '') {
+      p = wraw(buf, p, K_USER_AGENT);
+      p = wstr(buf, p, s.userAgent);
       m++;
     }
-    if (s.peerHost) {
-      w.str('out.host');
-      w.str(s.peerHost);
+    if (s.peerHost !== '') {
+      p = wraw(buf, p, K_OUT_HOST);
+      p = wstr(buf, p, s.peerHost);
       m++;
     }
     if (s.error === 1) {
-      if (s.errorType) {
-        w.str('error.type');
-        w.str(s.errorType);
+      if (s.errorType !== '') {
+        p = wraw(buf, p, K_ERROR_TYPE);
+        p = wstr(buf, p, s.errorType);
         m++;
       }
-      if (s.errorMessage) {
-        w.str('error.message');
-        w.str(s.errorMessage);
+      if (s.errorMessage !== '') {
+        p = wraw(buf, p, K_ERROR_MESSAGE);
+        p = wstr(buf, p, s.errorMessage);
         m++;
       }
-      if (s.errorStack) {
-        w.str('error.stack');
-        w.str(s.errorStack);
+      if (s.errorStack !== '') {
+        p = wraw(buf, p, K_ERROR_STACK);
+        p = wstr(buf, p, s.errorStack);
         m++;
       }
     }
     if (head) {
-      for (const [k, v] of this.headMeta) {
-        w.str(k);
-        w.str(v);
-        m++;
-      }
+      p = wraw(buf, p, this.headMeta);
+      m += this.headMetaCount;
       if (t.t0 !== 0 || t.t1 !== 0) {
-        w.str('_dd.p.tid');
-        w.str(hex32(t.t0) + hex32(t.t1));
+        p = wraw(buf, p, K_TID);
+        p = wstr(buf, p, hex32(t.t0) + hex32(t.t1));
         m++;
       }
       if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) {
-        w.str('_dd.p.dm');
-        w.str('-' + t.mechanism);
+        p = wraw(buf, p, K_DM);
+        p = wstr(buf, p, '-' + t.mechanism);
         m++;
       }
-      if (t.ptags) {
+      if (t.ptags !== '') {
         for (const pair of t.ptags.split(',')) {
           const eq = pair.indexOf('=');
           if (eq <= 0) continue;
-          w.str(pair.slice(0, eq));
-          w.str(pair.slice(eq + 1));
+          p = wstr(buf, p, pair.slice(0, eq));
+          p = wstr(buf, p, pair.slice(eq + 1));
           m++;
         }
       }
-      if (t.origin) {
-        w.str('_dd.origin');
-        w.str(t.origin);
+      if (t.origin !== '') {
+        p = wraw(buf, p, K_ORIGIN);
+        p = wstr(buf, p, t.origin);
         m++;
       }
     }
     let numbers = 0;
     if (attrs !== null) {
-      for (const key in attrs) {
-        const v = attrs[key];
+      for (const k in attrs) {
+        const v = attrs[k];
         if (typeof v === 'number') {
           numbers++;
           continue;
         }
-        if (v === undefined || v === null || SPECIAL_ATTRS.has(key)) continue;
-        w.str(key);
-        w.str(typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v));
+        if (v === undefined || v === null || SPECIAL_ATTRS.has(k)) continue;
+        p = wstr(buf, p, k);
+        p = wstr(buf, p, attrString(v));
         m++;
       }
     }
     if (s.events !== null && s.events.length > 0) {
-      w.str('events');
-      w.str(
-        JSON.stringify(
-          s.events.map((e) => ({ name: e.name, time_unix_nano: Math.round((TIME_ORIGIN_MS + e.time) * 1e6), attributes: e.attributes ?? {} })),
-        ),
-      );
+      p = wraw(buf, p, K_EVENTS);
+      p = wstr(buf, p, this.eventsJson(s));
       m++;
     }
-    w.patch16(metaAt, m);
+    buf[metaAt + 1] = m >>> 8;
+    buf[metaAt + 2] = m & 0xff;
 
     // metrics: string -> float64
-    w.raw(K.metrics);
-    const metricsAt = w.map16();
+    p = wraw(buf, p, K_METRICS);
+    const metricsAt = p;
+    buf[p] = 0xde;
+    p += 3;
     let n = 0;
     if (s.kind === SpanKind.SERVER || s.kind === SpanKind.CLIENT) {
-      w.str('_dd.measured');
-      w.f64(1);
+      p = wraw(buf, p, MEASURED);
       n++;
     }
     if (s.peerPort !== 0) {
-      w.str('network.destination.port');
-      w.f64(s.peerPort);
+      p = wraw(buf, p, K_PORT);
+      p = wf64(buf, p, s.peerPort);
       n++;
     }
     if (head) {
-      w.str('_sampling_priority_v1');
-      w.f64(Number.isNaN(t.priority) ? 1 : t.priority);
-      w.str('process_id');
-      w.f64(process.pid);
+      p = wraw(buf, p, K_PRIORITY);
+      p = wf64(buf, p, Number.isNaN(t.priority) ? 1 : t.priority);
+      p = wraw(buf, p, K_PID);
+      p = wf64(buf, p, this.pid);
       n += 2;
       if (!s.localParent) {
-        w.str('_dd.top_level');
-        w.f64(1);
+        p = wraw(buf, p, TOP_LEVEL);
         n++;
       }
       if (!Number.isNaN(t.agentRate)) {
-        w.str('_dd.agent_psr');
-        w.f64(t.agentRate);
+        p = wraw(buf, p, K_AGENT_PSR);
+        p = wf64(buf, p, t.agentRate);
         n++;
       }
       if (!Number.isNaN(t.ruleRate)) {
-        w.str('_dd.rule_psr');
-        w.f64(t.ruleRate);
+        p = wraw(buf, p, K_RULE_PSR);
+        p = wf64(buf, p, t.ruleRate);
         n++;
       }
       if (!Number.isNaN(t.limitRate)) {
-        w.str('_dd.limit_psr');
-        w.f64(t.limitRate);
+        p = wraw(buf, p, K_LIMIT_PSR);
+        p = wf64(buf, p, t.limitRate);
         n++;
       }
     }
     if (numbers > 0 && attrs !== null) {
-      for (const key in attrs) {
-        const v = attrs[key];
+      for (const k in attrs) {
+        const v = attrs[k];
         if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-        w.str(key);
-        w.f64(v);
+        p = wstr(buf, p, k);
+        p = wf64(buf, p, v);
         n++;
       }
     }
-    w.patch16(metricsAt, n);
+    buf[metricsAt + 1] = n >>> 8;
+    buf[metricsAt + 2] = n & 0xff;
+    return p;
   }
 }

@@ -35,13 +35,42 @@ export class MsgpackWriter {
   }
 
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const n = bytes.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n < 48) {
+      // A JS copy beats the native call for the short keys written per span.
+      for (let i = 0; i < n; i++) buf[p++] = bytes[i];
+    } else {
+      buf.set(bytes, p);
+      p += n;
+    }
+    this.pos = p;
   }
 
   str(s: string): void {
-    const max = s.length * 3;
+    const len = s.length;
+    if (len < 32) {
+      // Short ASCII strings (most keys and values) are written by hand: a native UTF-8
+      // write costs more than the copy itself at this size.
+      this.ensure(len + 1);
+      const buf = this.buf;
+      const start = this.pos;
+      let p = start + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[p++] = c;
+      }
+      if (i === len) {
+        buf[start] = 0xa0 | len;
+        this.pos = p;
+        return;
+      }
+    }
+    const max = len * 3;
     this.ensure(max + 5);
     const buf = this.buf;
     const p = this.pos;

@@ -1,0 +1,46 @@
+// `npm run demo`: starts the Tracewell dev agent, a Fastify users API and the profiles service
+// it calls (each traced by the preload alone), drives real traffic, and prints the traces
+// the agent received. Needs nothing but `npm install`.
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const { startDevAgent } = require('../dist/cjs/dev-agent/index.js');
+
+const out = (line) => process.stdout.write(line + '\n');
+const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell', 'demo-agent'), print: out });
+out(`dev agent listening on ${agent.url}`);
+
+const children = [];
+function start(file, preload, env) {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(here, file), [], {
+      execArgv: [preload, 'tracewell/register'],
+      env: { ...process.env, DD_TRACE_AGENT_URL: agent.url, DD_ENV: 'demo', DD_VERSION: '1.0.0', TRACEWELL_FLUSH_INTERVAL_MS: '200', PORT: '0', ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    child.once('message', (m) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+}
+
+try {
+  const profilesPort = await start('users-api/profiles.cjs', '--require', { DD_SERVICE: 'profiles' });
+  const usersPort = await start('users-api/server.mjs', '--import', { DD_SERVICE: 'users-api', PROFILES_URL: `http://127.0.0.1:${profilesPort}` });
+  out(`users-api on :${usersPort}, profiles on :${profilesPort}; sending traffic...\n`);
+  for (const path of ['/users/1', '/users/2', '/users/3', '/users/boom']) {
+    const res = await fetch(`http://127.0.0.1:${usersPort}${path}`);
+    out(`GET ${path} -> ${res.status} ${await res.text()}`);
+  }
+  out('');
+  // 4 requests: each is one trace of 3 spans (users-api server, its fetch, profiles server), but /users/boom has 1.
+  await agent.waitForSpans(10, 10_000);
+  out(`\nthe agent received ${agent.traces.length} trace chunks with ${agent.allSpans().length} spans; kept in .tracewell/demo-agent/`);
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await agent.close();
+}

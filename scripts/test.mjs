@@ -1,0 +1,32 @@
+// The whole suite: type tests of the shipped .d.ts, then every test/**/*.test.{mjs,cjs} on
+// node's test runner. Extra arguments are passed to `node --test` (e.g. a file to run alone).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..');
+const args = process.argv.slice(2);
+
+function find(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'fixtures') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...find(p));
+    else if (/\.test\.(mjs|cjs|js)$/.test(name)) out.push(relative(root, p));
+  }
+  return out.sort();
+}
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const types = spawnSync(process.execPath, [tsc, '-p', join(root, 'test', 'types', 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+if (types.status !== 0) {
+  process.stderr.write('type tests failed\n');
+  process.exit(types.status ?? 1);
+}
+
+const files = args.some((a) => !a.startsWith('-')) ? [] : find(join(root, 'test'));
+const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...args, ...files], { stdio: 'inherit', cwd: root });
+process.exit(run.status ?? 1);
