@@ -75,12 +75,12 @@ function start(config: ResolvedConfig): TracewellHandle {
   return {
     config,
     tracer: provider.tracer,
-    flush: () => exporter.flush(),
+    flush: () => Promise.all([exporter.flush(), core.flushProcessors()]).then(() => undefined),
     async shutdown(deadlineMs = 2000) {
       if (stopped) return;
       stopped = true;
       process.off('beforeExit', onBeforeExit);
-      await exporter.shutdown(deadlineMs);
+      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors()]);
       disableHttpServer();
       disableHttpClient();
       disableFastify();

@@ -1,3 +1,4 @@
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { LogLevel } from '../internal/logger';
 
 /** A propagation format, for `propagationStyle`. */
@@ -46,6 +47,11 @@ export interface TracewellOptions {
   disabledInstrumentations?: InstrumentationName[];
   /** Report query strings in `http.url`. Env: `TRACEWELL_HTTP_URL_QUERY`. Default: false (the query string is kept out). */
   httpUrlQuery?: boolean;
+  /**
+   * OpenTelemetry SDK span processors (`@opentelemetry/sdk-trace-base`), given every span as a
+   * ReadableSpan with semantic-convention attributes, beside the Datadog export. Code only. Default: none.
+   */
+  spanProcessors?: SpanProcessor[];
 }
 
 /** The resolved configuration: every field present, frozen after start-up. */
@@ -68,6 +74,7 @@ export interface ResolvedConfig {
   readonly maxPayloadBytes: number;
   readonly disabledInstrumentations: readonly InstrumentationName[];
   readonly httpUrlQuery: boolean;
+  readonly spanProcessors: readonly SpanProcessor[];
   /** Where each field's value came from (`option`, an environment variable name, or `default`). */
   readonly sources: Readonly<Record<string, string>>;
 }

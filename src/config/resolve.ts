@@ -346,6 +346,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     maxPayloadBytes,
     disabledInstrumentations: Object.freeze([...disabledInstrumentations]),
     httpUrlQuery,
+    spanProcessors: Object.freeze([...(options.spanProcessors ?? [])]),
     sources: Object.freeze({ ...r.sources }),
   });
   // A value read for two fields (DD_TRACE_PROPAGATION_STYLE, OTEL_PROPAGATORS) is reported once.

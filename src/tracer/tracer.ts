@@ -21,6 +21,8 @@ import { Propagator, type Extracted, type InjectSource } from './propagation/ind
 import { PrioritySampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
 import { LocalTrace } from './trace';
+import { makeResource, toReadableSpan } from './readable';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /** Where finished traces go. */
 export interface TraceSink {
@@ -103,10 +105,34 @@ export class TracerCore implements SpanSink {
   readonly sampler: PrioritySampler;
   readonly propagator: Propagator;
   private sink: TraceSink | null = null;
+  private readonly processors: readonly SpanProcessor[];
+  private readonly resource: ReturnType<typeof makeResource> | null;
 
   constructor(readonly config: ResolvedConfig) {
     this.sampler = new PrioritySampler(config);
     this.propagator = new Propagator(config.propagationExtract, config.propagationInject);
+    this.processors = config.spanProcessors;
+    this.resource = this.processors.length > 0 ? makeResource(config) : null;
+  }
+
+  /** Flushes the configured OTel span processors. */
+  async flushProcessors(): Promise<void> {
+    await Promise.all(this.processors.map((p) => p.forceFlush().catch((err) => logger.error('a span processor failed to flush', err))));
+  }
+
+  async shutdownProcessors(): Promise<void> {
+    await Promise.all(this.processors.map((p) => p.shutdown().catch((err) => logger.error('a span processor failed to shut down', err))));
+  }
+
+  private runProcessors(span: TwSpan): void {
+    const readable = toReadableSpan(span, this.resource!);
+    for (const p of this.processors) {
+      try {
+        p.onEnd(readable);
+      } catch (err) {
+        logger.error('a span processor threw in onEnd', err, 'processor');
+      }
+    }
   }
 
   setSink(sink: TraceSink): void {
@@ -116,6 +142,20 @@ export class TracerCore implements SpanSink {
   /** A new span under `parent` (a context), or under a remote parent, or a new trace. */
   startSpan(name: string, kind: SpanKind, parent: Context, remote: Extracted | undefined, start: number): TwSpan {
     counters.spansStarted++;
+    const span = this.makeSpan(name, kind, parent, remote, start);
+    if (this.resource !== null) {
+      for (const p of this.processors) {
+        try {
+          p.onStart(span as never, parent);
+        } catch (err) {
+          logger.error('a span processor threw in onStart', err, 'processor');
+        }
+      }
+    }
+    return span;
+  }
+
+  private makeSpan(name: string, kind: SpanKind, parent: Context, remote: Extracted | undefined, start: number): TwSpan {
     let parentSpan = remote === undefined ? (parent.getValue(SPAN_KEY) as Span | undefined) : undefined;
     if (parentSpan instanceof TwSpan) {
       const trace = parentSpan.trace;
@@ -142,6 +182,7 @@ export class TracerCore implements SpanSink {
 
   onEnd(span: TwSpan): void {
     counters.spansFinished++;
+    if (this.resource !== null) this.runProcessors(span);
     const trace = span.trace;
     if (trace.open !== 0 || this.sink === null) return;
     // Every local span has ended: the trace (or what came after an earlier chunk) goes out.

@@ -1,0 +1,121 @@
+// Export to the agent: headers, our own I/O untraced, bounded buffer, unreachable agent,
+// shutdown flush, and a process that still exits on its own.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { startService, devAgentModule, root } from '../helpers/apps.mjs';
+
+const agents = [];
+after(() => Promise.all(agents.map((a) => a.close())));
+async function newAgent(opts = {}) {
+  const a = await devAgentModule().startDevAgent({ port: 0, dir: null, ...opts });
+  agents.push(a);
+  return a;
+}
+
+/** A port nothing listens on. */
+async function deadPort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('payloads carry the Datadog headers and the agent sees no span of our own I/O', async () => {
+  const agent = await newAgent();
+  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'hdrs' } });
+  try {
+    for (let i = 0; i < 3; i++) await (await fetch(app.url + '/status/200')).text();
+    await agent.waitFor(() => agent.allSpans().filter((s) => s.service === 'hdrs').length === 3);
+    await app.flush();
+    const puts = agent.requests.filter((r) => r.path === '/v0.4/traces');
+    assert.ok(puts.length >= 1);
+    for (const r of puts) {
+      assert.equal(r.method, 'PUT');
+      assert.equal(r.headers['content-type'], 'application/msgpack');
+      assert.equal(r.headers['datadog-meta-lang'], 'nodejs');
+      assert.equal(r.headers['datadog-meta-lang-version'], process.version);
+      assert.equal(r.headers['datadog-meta-lang-interpreter'], 'v8');
+      assert.match(r.headers['datadog-meta-tracer-version'], /^\d+\.\d+\.\d+/);
+      assert.equal(r.headers['datadog-send-real-http-status'], 'true');
+      assert.match(r.headers['x-datadog-trace-count'], /^\d+$/);
+    }
+    const spans = agent.allSpans().filter((s) => s.service === 'hdrs');
+    assert.ok(spans.every((s) => !String(s.meta['http.url'] ?? '').includes('/v0.4/traces')), 'export requests were traced');
+    assert.equal(spans.length, 3);
+    const stats = await app.stats();
+    assert.equal(stats.spansSent, 3);
+    assert.equal(stats.spansStarted, 3);
+    assert.equal(stats.spansFinished, 3);
+    assert.equal(stats.spansPending, 0);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('an unreachable agent: one warning, drops counted, the app unaffected', async () => {
+  const port = await deadPort();
+  const app = await startService('apps/service.cjs', { agentUrl: `http://127.0.0.1:${port}`, env: { FRAMEWORK: 'http', DD_SERVICE: 'down', TRACEWELL_FLUSH_INTERVAL_MS: '20' } });
+  try {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(app.url + '/status/200');
+      assert.equal(res.status, 200);
+      await res.text();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await app.flush();
+    const stats = await app.stats();
+    assert.equal(stats.spansFinished, 20);
+    assert.equal(stats.dropped.sendFailed, 20);
+    assert.equal(stats.spansSent, 0);
+    const warnings = app.stderr().split('\n').filter((l) => l.includes('TW_EXPORT_FAILED'));
+    assert.equal(warnings.length, 1, app.stderr());
+    assert.match(warnings[0], new RegExp(`127\\.0\\.0\\.1:${port}`));
+    assert.ok(!/\n\s+at /.test(app.stderr()), 'no stack trace');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('the pending buffer is bounded and overflow is counted', async () => {
+  const agent = await newAgent();
+  agent.setResponder(() => ({ delayMs: 1500, status: 200, body: '{}' }));
+  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'bounded', TRACEWELL_MAX_PENDING_SPANS: '5', TRACEWELL_FLUSH_INTERVAL_MS: '60000' } });
+  try {
+    for (let i = 0; i < 12; i++) await (await fetch(app.url + '/status/200')).text();
+    const stats = await app.stats();
+    assert.equal(stats.spansFinished, 12);
+    assert.equal(stats.dropped.bufferFull, 7);
+    assert.equal(stats.spansPending, 5);
+    assert.equal(app.stderr().split('\n').filter((l) => l.includes('TW_BUFFER_FULL')).length, 1, app.stderr());
+  } finally {
+    agent.setResponder(null);
+    await app.stop();
+  }
+});
+
+test('a short script exits on its own and its spans are flushed before it does', async () => {
+  const agent = await newAgent();
+  const script = `
+    const { trace } = require('@opentelemetry/api');
+    const t = trace.getTracer('script');
+    t.startActiveSpan('job', (s) => { t.startSpan('step').end(); s.end(); });
+  `;
+  const started = Date.now();
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--require', 'tracewell/register', '-e', script], {
+      cwd: root,
+      env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: 'script', DD_ENV: 'test' },
+      stdio: 'inherit',
+    });
+    child.on('exit', resolve);
+  });
+  assert.equal(code, 0);
+  assert.ok(Date.now() - started < 5000, 'the tracer kept the process alive');
+  await agent.waitFor(() => agent.allSpans().filter((s) => s.service === 'script').length === 2, 3000);
+  const job = agent.allSpans().find((s) => s.name === 'job');
+  const step = agent.allSpans().find((s) => s.name === 'step');
+  assert.equal(step.parent_id, job.span_id);
+});
