@@ -14,7 +14,7 @@ import {
 import type { ResolvedConfig } from '../config/options';
 import { counters } from '../internal/counters';
 import { logger } from '../internal/logger';
-import { fromTimeInput, now } from './clock';
+import { fromTimeInput, now, TIME_ORIGIN_MS } from './clock';
 import { activeContext, SPAN_KEY, storage } from './context';
 import { hex32, parseHex32, rand31, rand32 } from './ids';
 import { Propagator, type Extracted, type InjectSource } from './propagation/index';
@@ -30,9 +30,9 @@ export interface TraceSink {
   enqueue(spans: TwSpan[]): void;
 }
 
-/** Seconds since epoch for the high 32 bits of a 128-bit trace id, as Datadog generates them. */
-function traceIdHigh(): number {
-  return Math.floor(Date.now() / 1000) >>> 0;
+/** Seconds since epoch (at `start`) for the high 32 bits of a 128-bit trace id, as Datadog generates them. */
+function traceIdHigh(start: number): number {
+  return Math.floor((TIME_ORIGIN_MS + start) / 1000) >>> 0;
 }
 
 /** A non-recording span standing for a parent that lives in another process. */
@@ -175,7 +175,7 @@ export class TracerCore implements SpanSink {
       else trace.priority = remote.priority;
       return new TwSpan(trace, parent, this, rand31(), rand32(), remote.spanHi, remote.spanLo, false, name, kind, start);
     }
-    const trace = new LocalTrace(traceIdHigh(), 0, rand31(), rand32());
+    const trace = new LocalTrace(traceIdHigh(start), 0, rand31(), rand32());
     this.sampler.decide(trace);
     return new TwSpan(trace, parent, this, rand31(), rand32(), 0, 0, false, name, kind, start);
   }
