@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { startDevAgent } = require('../dist/cjs/dev-agent/index.js');
+const { startDevAgent, formatTrace } = require('../dist/cjs/dev-agent/index.js');
 
 const out = (line) => process.stdout.write(line + '\n');
-const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell', 'demo-agent'), print: out });
+const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell', 'demo-agent') });
 out(`dev agent listening on ${agent.url}`);
 
 const children = [];
@@ -37,9 +37,16 @@ try {
     out(`GET ${path} -> ${res.status} ${await res.text()}`);
   }
   out('');
-  // 4 requests: each is one trace of 3 spans (users-api server, its fetch, profiles server), but /users/boom has 1.
+  // 4 requests: 3 of them are traces of 3 spans (users-api server, its fetch, profiles server); /users/boom has 1.
   await agent.waitForSpans(10, 10_000);
-  out(`\nthe agent received ${agent.traces.length} trace chunks with ${agent.allSpans().length} spans; kept in .tracewell/demo-agent/`);
+  // Each service sent its own part of a trace; put them back together by trace id.
+  const traces = new Map();
+  for (const span of agent.allSpans()) {
+    const id = span.trace_id.toString();
+    traces.set(id, [...(traces.get(id) ?? []), span]);
+  }
+  for (const spans of traces.values()) out(formatTrace(spans, process.stdout.isTTY) + '\n');
+  out(`the agent received ${traces.size} traces, ${agent.allSpans().length} spans from 2 services; kept in .tracewell/demo-agent/`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   await agent.close();

@@ -13,13 +13,14 @@ export function devAgentModule() {
 }
 
 /**
- * Forks `file` (relative to test/fixtures) with `--import`/`--require tracewell/register`.
+ * Forks `file` (relative to test/fixtures) with `--import`/`--require tracewell/register`
+ * (unless `preload: false`, for fixtures that call init() themselves).
  * Resolves with { port, child, stderr(), flush(), stats(), stop() } once it reported its port.
  */
-export function startService(file, { esm = file.endsWith('.mjs'), env = {}, agentUrl, timeoutMs = 15_000 } = {}) {
+export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 15_000 } = {}) {
   const child = fork(join(root, 'test', 'fixtures', file), [], {
     cwd: root,
-    execArgv: esm ? ['--import', 'tracewell/register'] : ['--require', 'tracewell/register'],
+    execArgv: !preload ? [] : esm ? ['--import', 'tracewell/register'] : ['--require', 'tracewell/register'],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

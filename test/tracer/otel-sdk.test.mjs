@@ -12,7 +12,7 @@ before(async () => {
 after(() => agent?.close());
 
 test('a SimpleSpanProcessor + InMemorySpanExporter sees every span, with OTel names', async () => {
-  const app = await startService('apps/otel-processor.cjs', { agentUrl: agent.url, esm: false, env: { DD_SERVICE: '' } });
+  const app = await startService('apps/otel-processor.cjs', { agentUrl: agent.url, preload: false });
   try {
     const res = await fetch(`${app.url}/things/3?q=1`, { headers: { 'user-agent': 'otel-test' } });
     const { carrier } = await res.json();

@@ -79,9 +79,9 @@ for (const [priority, flag] of [
     try {
       const res = await fetch(front.url + '/users/5', { headers: { 'x-datadog-trace-id': '1234567890123', 'x-datadog-parent-id': '987654321', 'x-datadog-sampling-priority': priority } });
       const body = await res.json();
-      assert.equal(body.headers['x-datadog-sampling-priority'], priority);
-      assert.equal(body.headers['x-datadog-trace-id'], '1234567890123');
-      assert.ok(body.headers.traceparent.endsWith('-' + flag), body.headers.traceparent);
+      assert.equal(body.downstreamHeaders['x-datadog-sampling-priority'], priority);
+      assert.equal(body.downstreamHeaders['x-datadog-trace-id'], '1234567890123');
+      assert.ok(body.downstreamHeaders.traceparent.endsWith('-' + flag), body.downstreamHeaders.traceparent);
       await agent.waitFor(() => servers(agent, `down${priority}`).length === 1 && servers(agent, `up${priority}`).length === 1);
       for (const s of [...servers(agent, `down${priority}`), ...servers(agent, `up${priority}`)]) {
         assert.equal(s.trace_id, 1234567890123n);

@@ -68,6 +68,28 @@ const TOP_LEVEL = (() => {
   w.f64(1);
   return Buffer.from(w.take(16));
 })();
+/** Keys of the numeric fields with empty slots for their values (uint64 x3, int64 x2, int32). */
+const NUMERIC_KEYS = Buffer.concat([K_TRACE_ID, Buffer.alloc(9), K_SPAN_ID, Buffer.alloc(9), K_PARENT_ID, Buffer.alloc(9), K_START, Buffer.alloc(9), K_DURATION, Buffer.alloc(9), K_ERROR, Buffer.alloc(5)]);
+const MAX_TEMPLATES = 1024;
+
+/** The encoded constant part of one kind of span, cached by resource. */
+interface Template {
+  opName: string;
+  service: string;
+  resource: string;
+  type: string;
+  kind: number;
+  component: string;
+  method: string;
+  route: string;
+  /** fixmap header + name, service, resource, type. */
+  fields: Buffer;
+  /** `meta` key, map16 header (count patched per span), common tags, span.kind, component, method, route. */
+  meta: Buffer;
+  metaCount: number;
+}
+
+const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
 const STATUS_STRINGS: string[] = [];
 for (let i = 0; i < 600; i++) STATUS_STRINGS.push(String(i));
 
@@ -164,6 +186,71 @@ export class DatadogEncoder {
     return out;
   }
 
+  private readonly templates = new Map<string, Template>();
+  /** The high 64 bits of trace ids change once a second: their hex is kept. */
+  private tidT0 = -1;
+  private tidT1 = -1;
+  private tidHex = '';
+
+  private template(opName: string, service: string, resource: string, type: string, s: TwSpan): Template {
+    const cached = this.templates.get(resource);
+    if (
+      cached !== undefined &&
+      cached.opName === opName &&
+      cached.service === service &&
+      cached.type === type &&
+      cached.kind === s.kind &&
+      cached.component === s.component &&
+      cached.method === s.httpMethod &&
+      cached.route === s.httpRoute
+    ) {
+      return cached;
+    }
+    const w = new MsgpackWriter(512);
+    w.fixmap(12);
+    w.raw(K_NAME);
+    w.str(opName);
+    w.raw(K_SERVICE);
+    if (service) w.str(service);
+    else w.raw(this.service);
+    w.raw(K_RESOURCE);
+    w.str(resource);
+    w.raw(K_TYPE);
+    w.str(type);
+    const fields = Buffer.from(w.take(512));
+    w.raw(K_META);
+    w.map16();
+    w.raw(this.staticMeta);
+    w.raw(KIND_PAIRS[s.kind] ?? KIND_PAIRS[0]);
+    let metaCount = this.staticCount + 1;
+    for (const [k, v] of [
+      [K_COMPONENT, s.component],
+      [K_HTTP_METHOD, s.httpMethod],
+      [K_HTTP_ROUTE, s.httpRoute],
+    ] as const) {
+      if (v === '') continue;
+      w.raw(k);
+      w.str(v);
+      metaCount++;
+    }
+    const tpl: Template = {
+      opName,
+      service,
+      resource,
+      type,
+      kind: s.kind,
+      component: s.component,
+      method: s.httpMethod,
+      route: s.httpRoute,
+      fields,
+      meta: Buffer.from(w.take(16)),
+      metaCount,
+    };
+    if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+    this.templates.set(resource, tpl);
+    return tpl;
+  }
+
   /** An upper bound of the span's encoded size. */
   private bound(s: TwSpan): number {
     let n =
@@ -226,51 +313,23 @@ export class DatadogEncoder {
     }
     if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
 
-    buf[p++] = 0x8c; // fixmap, 12 entries
-    p = wraw(buf, p, K_NAME);
-    p = wstr(buf, p, opName);
-    p = wraw(buf, p, K_SERVICE);
-    p = service ? wstr(buf, p, service) : wraw(buf, p, this.service);
-    p = wraw(buf, p, K_RESOURCE);
-    p = wstr(buf, p, resource);
-    p = wraw(buf, p, K_TYPE);
-    p = wstr(buf, p, type);
-    p = wraw(buf, p, K_TRACE_ID);
-    p = wu64(buf, p, t.t2, t.t3);
-    p = wraw(buf, p, K_SPAN_ID);
-    p = wu64(buf, p, s.spanHi, s.spanLo);
-    p = wraw(buf, p, K_PARENT_ID);
-    p = wu64(buf, p, s.parentHi, s.parentLo);
-    p = wraw(buf, p, K_START);
-    p = wi64(buf, p, Math.round((TIME_ORIGIN_MS + s.start) * 1e6));
-    p = wraw(buf, p, K_DURATION);
-    p = wi64(buf, p, Math.max(0, Math.round((s.endAt - s.start) * 1e6)));
-    p = wraw(buf, p, K_ERROR);
-    p = wi32(buf, p, s.error);
-
-    // meta: string -> string; map16 header, count patched at the end
-    p = wraw(buf, p, K_META);
-    const metaAt = p;
-    buf[p] = 0xde;
-    p += 3;
-    let m = this.staticCount + 1;
-    p = wraw(buf, p, this.staticMeta);
-    p = wraw(buf, p, KIND_PAIRS[s.kind] ?? KIND_PAIRS[0]);
-    if (s.component !== '') {
-      p = wraw(buf, p, K_COMPONENT);
-      p = wstr(buf, p, s.component);
-      m++;
-    }
-    if (s.httpMethod !== '') {
-      p = wraw(buf, p, K_HTTP_METHOD);
-      p = wstr(buf, p, s.httpMethod);
-      m++;
-    }
-    if (s.httpRoute !== '') {
-      p = wraw(buf, p, K_HTTP_ROUTE);
-      p = wstr(buf, p, s.httpRoute);
-      m++;
-    }
+    // Everything fixed for this kind of span (name, service, resource, type, and the meta
+    // that does not change per request) is one cached block, copied natively.
+    const tpl = this.template(opName, service, resource, type, s);
+    buf.set(tpl.fields, p);
+    p += tpl.fields.length;
+    // The numeric fields: keys from a fixed template, values written into their slots.
+    buf.set(NUMERIC_KEYS, p);
+    p = wu64(buf, p + K_TRACE_ID.length, t.t2, t.t3);
+    p = wu64(buf, p + K_SPAN_ID.length, s.spanHi, s.spanLo);
+    p = wu64(buf, p + K_PARENT_ID.length, s.parentHi, s.parentLo);
+    p = wi64(buf, p + K_START.length, Math.round((TIME_ORIGIN_MS + s.start) * 1e6));
+    p = wi64(buf, p + K_DURATION.length, Math.max(0, Math.round((s.endAt - s.start) * 1e6)));
+    p = wi32(buf, p + K_ERROR.length, s.error);
+    const metaAt = p + K_META.length;
+    buf.set(tpl.meta, p);
+    p += tpl.meta.length;
+    let m = tpl.metaCount;
     if (s.httpUrl !== '') {
       p = wraw(buf, p, K_HTTP_URL);
       p = wstr(buf, p, s.httpUrl);
@@ -318,12 +377,17 @@ export class DatadogEncoder {
       m += this.headMetaCount;
       if (t.t0 !== 0 || t.t1 !== 0) {
         p = wraw(buf, p, K_TID);
-        p = wstr(buf, p, hex32(t.t0) + hex32(t.t1));
+        if (t.t0 !== this.tidT0 || t.t1 !== this.tidT1) {
+          this.tidT0 = t.t0;
+          this.tidT1 = t.t1;
+          this.tidHex = hex32(t.t0) + hex32(t.t1);
+        }
+        p = wstr(buf, p, this.tidHex);
         m++;
       }
       if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) {
         p = wraw(buf, p, K_DM);
-        p = wstr(buf, p, '-' + t.mechanism);
+        p = wstr(buf, p, DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism);
         m++;
       }
       if (t.ptags !== '') {

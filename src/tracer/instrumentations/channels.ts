@@ -4,8 +4,6 @@
  * integration costs nothing.
  */
 export const CHANNELS = {
-  /** Node: `{ request: ClientRequest }`, before headers are sent. */
-  httpClientRequestStart: 'http.client.request.start',
   /** Node: `{ request, error }`. */
   httpClientRequestError: 'http.client.request.error',
   /** Node: `{ request, response }`, when the response body has ended. */

@@ -4,6 +4,7 @@
  * context is written into the request headers. Requests to our own agent are skipped.
  */
 import dc = require('node:diagnostics_channel');
+import http = require('node:http');
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
@@ -66,23 +67,64 @@ function onClientClose(this: ClientRequest): void {
   if (span !== undefined && span.endAt < 0) finishClient(span, span.httpStatus);
 }
 
-function onHttpStart(message: unknown): void {
+/**
+ * Node 20 publishes `http.client.request.start` only after the headers were serialized, too
+ * late to add ours (22+ has `http.client.request.created`, 20 does not). So the client span
+ * starts where the headers are stored, `ClientRequest#_storeHeader`, which runs synchronously
+ * in the caller's context when the request is first written or ended, on every Node line.
+ */
+const kOutHeaders = Object.getOwnPropertySymbols(new http.OutgoingMessage()).find((s) => s.description === 'kOutHeaders');
+type StoreHeader = (this: ClientRequest, firstLine: string, headers: unknown) => unknown;
+let originalStoreHeader: StoreHeader | null = null;
+
+function startHttpClientSpan(c: TracerCore, req: ClientRequest): TwSpan | undefined {
+  if (isSuppressed(activeContext())) return undefined;
+  const host = String(req.getHeader('host') ?? req.host);
+  const protocol = req.protocol ?? 'http:';
+  if (isOwnOrigin(protocol + '//' + host)) return undefined;
+  const span = startClientSpan(c, req.method, protocol, host, req.path, 'http');
+  (req as ClientRequest & WithSpan)[kSpan] = span;
+  req.on('close', onClientClose);
+  return span;
+}
+
+function storeHeader(this: ClientRequest, firstLine: string, headers: unknown): unknown {
   const c = core;
-  if (c === null) return;
-  try {
-    const req = (message as { request: ClientRequest }).request;
-    const ctx = activeContext();
-    if (isSuppressed(ctx)) return;
-    const host = String(req.getHeader('host') ?? req.host);
-    const protocol = req.protocol ?? 'http:';
-    if (isOwnOrigin(protocol + '//' + host)) return;
-    const span = startClientSpan(c, req.method, protocol, host, req.path, 'http');
-    (req as ClientRequest & WithSpan)[kSpan] = span;
-    if (!req.headersSent) c.inject(span, req, setRequestHeader);
-    req.on('close', onClientClose);
-  } catch (err) {
-    failed(err);
+  if (c !== null && (this as ClientRequest & WithSpan)[kSpan] === undefined) {
+    try {
+      const span = startHttpClientSpan(c, this);
+      if (span !== undefined) {
+        if (Array.isArray(headers)) {
+          // Raw header arrays ([k, v, k, v] or [[k, v]]) are passed through as given: add pairs.
+          const flat = headers.length > 0 && !Array.isArray(headers[0]);
+          const added: string[][] = [];
+          c.inject(span, added, (list, k, v) => list.push([k, v]));
+          headers = flat ? [...headers, ...added.flat()] : [...headers, ...added];
+        } else {
+          c.inject(span, this, setRequestHeader);
+          if (kOutHeaders !== undefined) headers = (this as unknown as Record<symbol, unknown>)[kOutHeaders];
+        }
+      }
+    } catch (err) {
+      failed(err);
+    }
   }
+  return originalStoreHeader!.call(this, firstLine, headers);
+}
+
+function patchStoreHeader(): void {
+  if (originalStoreHeader !== null) return;
+  const proto = http.ClientRequest.prototype as unknown as { _storeHeader: StoreHeader };
+  originalStoreHeader = proto._storeHeader;
+  proto._storeHeader = storeHeader;
+}
+
+function unpatchStoreHeader(): void {
+  if (originalStoreHeader === null) return;
+  const proto = http.ClientRequest.prototype as unknown as { _storeHeader?: StoreHeader };
+  // The method lives on OutgoingMessage.prototype; ours was an own property of ClientRequest's.
+  delete proto._storeHeader;
+  originalStoreHeader = null;
 }
 
 function onHttpResponseFinish(message: unknown): void {
@@ -162,7 +204,7 @@ export function enableHttpClient(c: TracerCore, options: { urlQuery: boolean; ht
   urlQuery = options.urlQuery;
   if (subscriptions.length > 0) return;
   if (options.http) {
-    sub(CHANNELS.httpClientRequestStart, onHttpStart);
+    patchStoreHeader();
     sub(CHANNELS.httpClientResponseFinish, onHttpResponseFinish);
     sub(CHANNELS.httpClientRequestError, onHttpError);
   }
@@ -176,6 +218,7 @@ export function enableHttpClient(c: TracerCore, options: { urlQuery: boolean; ht
 
 export function disableHttpClient(): void {
   core = null;
+  unpatchStoreHeader();
   for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
   subscriptions.length = 0;
 }

@@ -56,7 +56,19 @@ function onResponseClose(this: ServerResponse): void {
     counters.instrumentationErrors++;
     logger.error('http server integration failed', err, 'http-server');
   }
-  span.finish();
+  span.finish(span.endHint > 0 ? span.endHint : undefined);
+}
+
+/**
+ * The span's duration ends when the handler calls `res.end()`, not when the socket write
+ * completes and `'close'` fires a tick or a loop turn later under load.
+ */
+let originalEnd: ((...args: unknown[]) => unknown) | null = null;
+function end(this: ServerResponse): unknown {
+  const span = (this.req as (IncomingMessage & WithSpan) | undefined)?.[kSpan];
+  if (span !== undefined && span.endHint === 0) span.endHint = now();
+  // eslint-disable-next-line prefer-rest-params
+  return originalEnd!.apply(this, arguments as unknown as unknown[]);
 }
 
 function startSpan(c: TracerCore, req: IncomingMessage, res: ServerResponse, secure: boolean): TwSpan {
@@ -120,6 +132,12 @@ export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean }):
   urlQuery = options.urlQuery;
   if (restore.length > 0) return;
   restore = [patchServer(http.Server.prototype, false), patchServer(https.Server.prototype as never, true)];
+  const proto = http.ServerResponse.prototype as unknown as { end: (...args: unknown[]) => unknown };
+  originalEnd = proto.end;
+  proto.end = end;
+  restore.push(() => {
+    proto.end = originalEnd!;
+  });
 }
 
 export function disableHttpServer(): void {

@@ -1,0 +1,39 @@
+/** `tracewell agent`: the local dev agent in the foreground. */
+import { resolve } from 'node:path';
+import { startDevAgent } from '../dev-agent/index';
+
+export const usage = `tracewell agent [--port 8126] [--host 127.0.0.1] [--dir .tracewell/agent] [--quiet]
+  A local stand-in for the Datadog Agent: decodes and type-checks every payload, prints each
+  trace as a tree, keeps what it received in --dir.`;
+
+export async function run(args: string[], out: (s: string) => void): Promise<number> {
+  let port = Number(process.env.TRACEWELL_AGENT_PORT ?? 8126);
+  let host = '127.0.0.1';
+  let dir = resolve('.tracewell', 'agent');
+  let quiet = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--port') port = Number(args[++i]);
+    else if (a === '--host') host = args[++i];
+    else if (a === '--dir') dir = resolve(args[++i]);
+    else if (a === '--quiet') quiet = true;
+    else {
+      out(`unknown option ${a}\n${usage}`);
+      return 2;
+    }
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    out(`--port must be a port number from 0 to 65535\n${usage}`);
+    return 2;
+  }
+  const agent = await startDevAgent({ port, host, dir, print: quiet ? false : (t) => out(t + '\n') });
+  out(`tracewell dev agent listening on ${agent.url} (traces kept in ${dir})`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      agent.close().then(done, done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}

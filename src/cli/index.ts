@@ -1,0 +1,40 @@
+/**
+ * The `tracewell` command. Each subcommand is a module with `usage` and `run(args, out)`;
+ * add one by adding it to COMMANDS.
+ */
+import * as agent from './agent';
+
+interface Command {
+  usage: string;
+  run(args: string[], out: (s: string) => void): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = { agent };
+
+function help(): string {
+  return `usage: tracewell <command> [options]\n\ncommands:\n${Object.values(COMMANDS)
+    .map((c) => '  ' + c.usage.replace(/\n/g, '\n  '))
+    .join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (s: string): void => {
+    process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+  };
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    out(help());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`tracewell: unknown command "${name}"\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (err) {
+    process.stderr.write(`tracewell ${name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,3 @@
+export { startDevAgent, type DevAgent, type DevAgentOptions, type RecordedRequest, type Responder, type ScriptedAnswer } from './server';
+export { decodeTraces, DecodeError, type DecodedSpan } from './decode-traces';
+export { formatTrace } from './print';

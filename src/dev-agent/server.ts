@@ -1,0 +1,234 @@
+/**
+ * The local dev agent: a stand-in for the Datadog Agent on 127.0.0.1. It accepts trace
+ * payloads, checks every field type like the real agent (400 with a message naming the
+ * field), answers `rate_by_service`, keeps what it received, and lets tests script its
+ * answers (status, delay, dropped connections) to exercise the exporter.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeTraces, type DecodedSpan } from './decode-traces';
+import { formatTrace } from './print';
+import { TRACER_VERSION } from '../internal/version';
+
+const MAX_BODY = 25 * 1024 * 1024;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  status: number;
+  bytes: number;
+  time: number;
+}
+
+/** What a scripted answer may do; `null`/`undefined` from the responder = normal handling. */
+export interface ScriptedAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Close the connection without an answer. */
+  destroy?: boolean;
+}
+
+export type Responder = (req: { method: string; path: string; headers: Record<string, string | string[] | undefined>; body: Buffer }) => ScriptedAnswer | null | undefined;
+
+export interface DevAgentOptions {
+  /** Default 8126; 0 = any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Folder to keep traces.jsonl / rejected.jsonl in; null = keep nothing. */
+  dir?: string | null;
+  /** Print each trace tree: true = stdout, or a function that takes each line block. */
+  print?: boolean | ((text: string) => void);
+  /** Extra `rate_by_service` entries in every answer. */
+  rateByService?: Record<string, number>;
+}
+
+export interface DevAgent {
+  readonly url: string;
+  readonly port: number;
+  /** Accepted traces, in arrival order (a trace = the spans of one payload entry). */
+  readonly traces: DecodedSpan[][];
+  readonly requests: RecordedRequest[];
+  readonly rejections: { message: string; headers: Record<string, string | string[] | undefined> }[];
+  allSpans(): DecodedSpan[];
+  /** Resolves once `predicate(agent)` is true; rejects after `timeoutMs`. */
+  waitFor(predicate: (agent: DevAgent) => boolean, timeoutMs?: number): Promise<void>;
+  waitForSpans(n: number, timeoutMs?: number): Promise<void>;
+  setResponder(fn: Responder | null): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const bigintJson = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v);
+
+export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
+  const host = opts.host ?? '127.0.0.1';
+  const dir = opts.dir === undefined ? null : opts.dir;
+  if (dir !== null) mkdirSync(dir, { recursive: true });
+  const print = opts.print === true ? (t: string) => process.stdout.write(t + '\n') : typeof opts.print === 'function' ? opts.print : null;
+  const color = opts.print === true && process.stdout.isTTY === true;
+  const traces: DecodedSpan[][] = [];
+  const requests: RecordedRequest[] = [];
+  const rejections: { message: string; headers: Record<string, string | string[] | undefined> }[] = [];
+  const waiters = new Set<() => void>();
+  const sockets = new Set<Socket>();
+  let responder: Responder | null = null;
+  const notify = (): void => {
+    for (const w of [...waiters]) w();
+  };
+
+  function answer(res: ServerResponse, req: IncomingMessage, path: string, status: number, body: unknown, bytes: number, headers: Record<string, string> = {}): void {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    requests.push({ method: req.method ?? '', path, headers: req.headers, status, bytes, time: Date.now() });
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(text);
+    notify();
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (responder !== null) {
+      let scripted: ScriptedAnswer | null | undefined;
+      try {
+        scripted = responder({ method: req.method ?? '', path, headers: req.headers, body });
+      } catch {
+        scripted = { status: 500, body: '{"error":"responder threw"}' };
+      }
+      if (scripted) {
+        const go = (): void => {
+          if (scripted!.destroy) {
+            requests.push({ method: req.method ?? '', path, headers: req.headers, status: 0, bytes: body.length, time: Date.now() });
+            req.socket.destroy();
+            notify();
+            return;
+          }
+          if (scripted!.status !== undefined) answer(res, req, path, scripted!.status, scripted!.body ?? '{}', body.length, scripted!.headers);
+          else route(req, res, path, body);
+        };
+        if (scripted.delayMs) setTimeout(go, scripted.delayMs);
+        else go();
+        return;
+      }
+    }
+    route(req, res, path, body);
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
+    if (req.method === 'GET' && path === '/info') {
+      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/info'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
+      return;
+    }
+    if ((req.method === 'PUT' || req.method === 'POST') && path === '/v0.4/traces') {
+      const type = String(req.headers['content-type'] ?? '');
+      if (!type.startsWith('application/msgpack')) {
+        answer(res, req, path, 415, { error: `unsupported content type "${type}", want application/msgpack` }, body.length);
+        return;
+      }
+      let decoded: DecodedSpan[][];
+      try {
+        decoded = decodeTraces(body);
+      } catch (err) {
+        const message = (err as Error).message;
+        rejections.push({ message, headers: req.headers });
+        if (dir !== null) appendFileSync(join(dir, 'rejected.jsonl'), JSON.stringify({ time: new Date().toISOString(), message }) + '\n');
+        answer(res, req, path, 400, { error: message }, body.length);
+        return;
+      }
+      for (const t of decoded) {
+        if (t.length === 0) continue;
+        traces.push(t);
+        if (dir !== null) appendFileSync(join(dir, 'traces.jsonl'), JSON.stringify(t, bigintJson) + '\n');
+        if (print !== null) print(formatTrace(t, color));
+      }
+      answer(res, req, path, 200, { rate_by_service: { 'service:,env:': 1, ...(opts.rateByService ?? {}) } }, body.length);
+      return;
+    }
+    answer(res, req, path, 404, { error: `no endpoint ${req.method} ${path}` }, body.length);
+  }
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (tooLarge) {
+        answer(res, req, (req.url ?? '/').split('?')[0], 413, { error: `body of ${size} bytes is over the ${MAX_BODY} byte limit` }, size);
+        return;
+      }
+      try {
+        handle(req, res, Buffer.concat(chunks));
+      } catch (err) {
+        if (!res.headersSent) answer(res, req, req.url ?? '/', 500, { error: String(err) }, size);
+      }
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8126, host, () => {
+      const addr = server.address() as { port: number };
+      const agent: DevAgent = {
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
+        port: addr.port,
+        traces,
+        requests,
+        rejections,
+        allSpans: () => traces.flat(),
+        waitFor(predicate, timeoutMs = 5000) {
+          return new Promise<void>((res, rej) => {
+            if (predicate(agent)) return res();
+            const check = (): void => {
+              if (predicate(agent)) {
+                cleanup();
+                res();
+              }
+            };
+            const timer = setTimeout(() => {
+              cleanup();
+              rej(new Error(`dev agent: condition not met within ${timeoutMs} ms (${traces.length} traces, ${requests.length} requests, ${rejections.length} rejections${rejections.length ? ': ' + rejections[rejections.length - 1].message : ''})`));
+            }, timeoutMs);
+            const cleanup = (): void => {
+              clearTimeout(timer);
+              waiters.delete(check);
+            };
+            waiters.add(check);
+          });
+        },
+        waitForSpans(n, timeoutMs = 5000) {
+          return agent.waitFor(() => traces.reduce((a, t) => a + t.length, 0) >= n, timeoutMs);
+        },
+        setResponder(fn) {
+          responder = fn;
+        },
+        reset() {
+          traces.length = 0;
+          requests.length = 0;
+          rejections.length = 0;
+        },
+        close() {
+          return new Promise<void>((res) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => res());
+          });
+        },
+      };
+      resolve(agent);
+    });
+  });
+}
