@@ -17,6 +17,8 @@ import { TRACER_VERSION } from '../internal/version';
 /** Traces encoded together, at the latest this long after the first of them ended. */
 const BATCH_TRACES = 128;
 const BATCH_DELAY_MS = 20;
+/** A payload is sent once it holds this much, without waiting for the flush timer. */
+const SEND_AT_BYTES = 1024 * 1024;
 
 export interface Payload {
   body: Buffer;
@@ -39,7 +41,7 @@ export class AgentExporter implements TraceSink {
   private readonly queue: Payload[] = [];
   private queuedBytes = 0;
   private readonly maxQueuedBytes: number;
-  private readonly maxPayload: number;
+  private readonly sendAtBytes: number;
   private readonly maxPendingSpans: number;
   private timer: NodeJS.Timeout | null = null;
   private sending: Promise<void> | null = null;
@@ -50,7 +52,7 @@ export class AgentExporter implements TraceSink {
     const { config } = opts;
     this.encoder = new DatadogEncoder(config, opts.info);
     this.transport = new Transport(config.agentUrl);
-    this.maxPayload = config.maxPayloadBytes;
+    this.sendAtBytes = Math.min(config.maxPayloadBytes, SEND_AT_BYTES);
     this.maxQueuedBytes = config.maxPayloadBytes * 4;
     this.maxPendingSpans = config.maxPendingSpans;
     this.headers = {
@@ -104,8 +106,11 @@ export class AgentExporter implements TraceSink {
         counters.spansPending -= spans.length;
         counters.dropped.encodeFailed += spans.length;
         logger.warn('a trace could not be encoded and was dropped', 'encode');
-      } else if (this.encoder.size >= this.maxPayload) {
+      } else if (this.encoder.size >= this.sendAtBytes) {
+        // Under load, send every MiB rather than let one payload grow to the limit: memory
+        // stays small and the agent sees a steady stream.
         this.seal();
+        this.flushSoon();
       }
     }
     batch.length = 0;

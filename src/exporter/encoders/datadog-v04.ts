@@ -180,7 +180,7 @@ export class DatadogEncoder {
   seal(): { body: Buffer; traces: number; spans: number } {
     this.w.patch32(this.header, this.traces);
     // The next payload starts at about this one's size, so a steady load never regrows it.
-    const next = Math.min(Math.max(256 * 1024, this.w.pos + (this.w.pos >>> 2)), 32 * 1024 * 1024);
+    const next = Math.min(Math.max(64 * 1024, this.w.pos + (this.w.pos >>> 2)), 2 * 1024 * 1024);
     const out = { body: this.w.take(next), traces: this.traces, spans: this.spans };
     this.reset();
     return out;

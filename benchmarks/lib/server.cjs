@@ -1,0 +1,44 @@
+// A hello-world service under test. FRAMEWORK=fastify|express|http. Reports its port over
+// IPC; on 'start'/'stop' messages it reports CPU time and requests served in between.
+'use strict';
+const framework = process.env.FRAMEWORK || 'fastify';
+let served = 0;
+let listen;
+if (framework === 'fastify') {
+  const app = require('fastify')();
+  app.get('/hello/:name', async (req) => {
+    served++;
+    return { hello: req.params.name };
+  });
+  listen = () => app.listen({ port: 0, host: '127.0.0.1' }).then(() => app.server.address().port);
+} else if (framework === 'express') {
+  const app = require('express')();
+  app.get('/hello/:name', (req, res) => {
+    served++;
+    res.json({ hello: req.params.name });
+  });
+  listen = () => new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s.address().port)); });
+} else {
+  const http = require('node:http');
+  const server = http.createServer((req, res) => {
+    served++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ hello: req.url.slice(7) }));
+  });
+  listen = () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+}
+
+let cpu0;
+let served0 = 0;
+listen().then((port) => process.send({ port }));
+process.on('message', (m) => {
+  if (m === 'start') {
+    cpu0 = process.cpuUsage();
+    served0 = served;
+  } else if (m === 'stop') {
+    const cpu = process.cpuUsage(cpu0);
+    process.send({ cpuMicros: cpu.user + cpu.system, requests: served - served0, rss: process.memoryUsage().rss });
+  } else if (m === 'exit') {
+    process.exit(0);
+  }
+});
