@@ -4,40 +4,53 @@
  * rewritten; other vendors' members are passed on unchanged once validated (at most 32,
  * duplicates and invalid members dropped).
  */
-import { hex32, parseHex32 } from '../ids';
+import { hex32 } from '../ids';
 import { emptyExtracted, type Extracted, type HeaderGetter, type HeaderSetter, type InjectSource } from './types';
 
 const MAX_MEMBERS = 32;
 const KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
-function isLowerHex(s: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
+/** 8 lowercase hex chars at `at` as a uint32; -1 if any is not lowercase hex. */
+function lowerHex32(s: string, at: number, len = 8): number {
+  let n = 0;
+  for (let i = at; i < at + len; i++) {
     const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    let d: number;
+    if (c >= 48 && c <= 57) d = c - 48;
+    else if (c >= 97 && c <= 102) d = c - 87;
+    else return -1;
+    n = n * 16 + d;
   }
-  return true;
+  return n;
 }
 
 export function extractTraceparent<C>(carrier: C, get: HeaderGetter<C>): Extracted | undefined {
   let tp = get(carrier, 'traceparent');
   if (tp === undefined) return undefined;
-  tp = tp.trim();
+  if (tp.length !== 55) tp = tp.trim();
   // version-traceid-parentid-flags; future versions may append fields after a '-'.
   if (tp.length < 55 || tp.charCodeAt(2) !== 45 || tp.charCodeAt(35) !== 45 || tp.charCodeAt(52) !== 45) return undefined;
-  if (!isLowerHex(tp, 0, 2) || !isLowerHex(tp, 3, 35) || !isLowerHex(tp, 36, 52) || !isLowerHex(tp, 53, 55)) return undefined;
-  const version = tp.slice(0, 2);
-  if (version === 'ff') return undefined;
-  if (version === '00' ? tp.length !== 55 : tp.length > 55 && tp.charCodeAt(55) !== 45) return undefined;
+  const version = lowerHex32(tp, 0, 2);
+  if (version < 0 || version === 0xff) return undefined;
+  if (version === 0 ? tp.length !== 55 : tp.length > 55 && tp.charCodeAt(55) !== 45) return undefined;
+  const t0 = lowerHex32(tp, 3);
+  const t1 = lowerHex32(tp, 11);
+  const t2 = lowerHex32(tp, 19);
+  const t3 = lowerHex32(tp, 27);
+  const spanHi = lowerHex32(tp, 36);
+  const spanLo = lowerHex32(tp, 44);
+  const flags = lowerHex32(tp, 53, 2);
+  if (t0 < 0 || t1 < 0 || t2 < 0 || t3 < 0 || spanHi < 0 || spanLo < 0 || flags < 0) return undefined;
+  if ((t0 | t1 | t2 | t3) === 0 || (spanHi | spanLo) === 0) return undefined;
   const out = emptyExtracted();
-  out.t0 = parseHex32(tp, 3);
-  out.t1 = parseHex32(tp, 11);
-  out.t2 = parseHex32(tp, 19);
-  out.t3 = parseHex32(tp, 27);
-  out.spanHi = parseHex32(tp, 36);
-  out.spanLo = parseHex32(tp, 44);
-  if ((out.t0 | out.t1 | out.t2 | out.t3) === 0 || (out.spanHi | out.spanLo) === 0) return undefined;
-  const sampled = (parseHex32(tp, 53, 2) & 1) === 1;
+  out.t0 = t0;
+  out.t1 = t1;
+  out.t2 = t2;
+  out.t3 = t3;
+  out.spanHi = spanHi;
+  out.spanLo = spanLo;
+  const sampled = (flags & 1) === 1;
   out.priority = sampled ? 1 : 0;
   const ts = get(carrier, 'tracestate');
   if (ts !== undefined && ts.length <= 8192) {
