@@ -30,15 +30,21 @@ function start(file, preload, env) {
 
 try {
   const profilesPort = await start('users-api/profiles.cjs', '--require', { DD_SERVICE: 'profiles' });
-  const usersPort = await start('users-api/server.mjs', '--import', { DD_SERVICE: 'users-api', PROFILES_URL: `http://127.0.0.1:${profilesPort}` });
-  out(`users-api on :${usersPort}, profiles on :${profilesPort}; sending traffic...\n`);
-  for (const path of ['/users/1', '/users/2', '/users/3', '/users/boom']) {
+  const memberPort = await start('member-service/server.cjs', '--require', { DD_SERVICE: 'member-service' });
+  const usersPort = await start('users-api/server.mjs', '--import', {
+    DD_SERVICE: 'users-api',
+    PROFILES_URL: `http://127.0.0.1:${profilesPort}`,
+    MEMBER_SERVICE: `127.0.0.1:${memberPort}`,
+  });
+  out(`users-api (Fastify, ESM) on :${usersPort} calls profiles (node:http, CJS) on :${profilesPort} and member-service (gRPC, CJS) on :${memberPort}; sending traffic...\n`);
+  for (const path of ['/users/1', '/users/2', '/users/3', '/users/boom', '/users/1/visits']) {
     const res = await fetch(`http://127.0.0.1:${usersPort}${path}`);
     out(`GET ${path} -> ${res.status} ${await res.text()}`);
   }
   out('');
-  // 4 requests: 3 of them are traces of 3 spans (users-api server, its fetch, profiles server); /users/boom has 1.
-  await agent.waitForSpans(10, 10_000);
+  // /users/1..3: users-api server span, its fetch and gRPC client spans, and the profiles and
+  // member-service server spans (5 each); /users/boom: 1; /users/1/visits: 3.
+  await agent.waitForSpans(19, 10_000);
   // Each service sent its own part of a trace; put them back together by trace id.
   const traces = new Map();
   for (const span of agent.allSpans()) {
@@ -46,7 +52,7 @@ try {
     traces.set(id, [...(traces.get(id) ?? []), span]);
   }
   for (const spans of traces.values()) out(formatTrace(spans, process.stdout.isTTY) + '\n');
-  out(`the agent received ${traces.size} traces, ${agent.allSpans().length} spans from 2 services; kept in .tracewell/demo-agent/`);
+  out(`the agent received ${traces.size} traces, ${agent.allSpans().length} spans from 4 services; kept in .tracewell/demo-agent/`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
   await agent.close();

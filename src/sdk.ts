@@ -17,6 +17,7 @@ import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/h
 import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/http-client';
 import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
+import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 
 /** What `init()` returns. */
@@ -63,6 +64,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   enableHttpClient(core, { urlQuery: config.httpUrlQuery, http: !off.has('http'), fetch: !off.has('fetch') });
   if (!off.has('fastify')) enableFastify();
   if (!off.has('express')) enableExpress();
+  if (!off.has('grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
   if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
 
   let stopped = false;
@@ -85,6 +87,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       disableHttpClient();
       disableFastify();
       disableExpress();
+      disableGrpc();
       disableLogCorrelation();
       unregisterGlobals();
     },

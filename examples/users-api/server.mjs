@@ -1,18 +1,38 @@
-// The users API: a Fastify service with path parameters that calls a second service with
-// fetch. Started with `node --import tracewell/register examples/users-api/server.mjs`:
-// no tracing code in here.
+// The users API: a Fastify service with path parameters that calls the profiles service
+// with fetch and the member service over gRPC. Started with
+// `node --import tracewell/register examples/users-api/server.mjs`: no tracing code in here.
 import Fastify from 'fastify';
+import grpc from '@grpc/grpc-js';
+import loader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
 
 const profilesUrl = process.env.PROFILES_URL ?? 'http://127.0.0.1:3001';
+const proto = fileURLToPath(new URL('../member-service/member.proto', import.meta.url));
+const { member } = grpc.loadPackageDefinition(loader.loadSync(proto, { keepCase: true }));
+const members = new member.v1.MemberService(process.env.MEMBER_SERVICE ?? '127.0.0.1:50051', grpc.credentials.createInsecure());
+
+const getMemberInfo = (memberNo) =>
+  new Promise((resolve) => members.getMemberInfo({ member_no: memberNo }, (err, res) => resolve(err ? null : res)));
+
 const app = Fastify();
 
 app.get('/users/:id', async (request, reply) => {
   const { id } = request.params;
   if (id === 'boom') throw new Error('database connection lost');
-  const res = await fetch(`${profilesUrl}/profiles/${encodeURIComponent(id)}?fields=all`);
+  const [res, membership] = await Promise.all([fetch(`${profilesUrl}/profiles/${encodeURIComponent(id)}?fields=all`), getMemberInfo(id)]);
   if (res.status === 404) return reply.code(404).send({ error: `user ${id} not found` });
-  const profile = await res.json();
-  return { id, ...profile };
+  return { id, ...(await res.json()), member: membership?.name ?? null };
+});
+
+app.get('/users/:id/visits', async (request) => {
+  const visits = [];
+  await new Promise((resolve, reject) => {
+    const stream = members.listVisits({ member_no: request.params.id });
+    stream.on('data', (v) => visits.push(v.n));
+    stream.on('error', reject);
+    stream.on('end', resolve);
+  });
+  return { id: request.params.id, visits };
 });
 
 app.get('/health', async () => ({ ok: true }));

@@ -47,6 +47,10 @@ export interface TracewellOptions {
   disabledInstrumentations?: InstrumentationName[];
   /** Report query strings in `http.url`. Env: `TRACEWELL_HTTP_URL_QUERY`. Default: false (the query string is kept out). */
   httpUrlQuery?: boolean;
+  /** gRPC status codes that mark a server span an error. Env: `TRACEWELL_GRPC_SERVER_ERROR_STATUSES`, `DD_GRPC_SERVER_ERROR_STATUSES` (`2,4,12-15`). Default: 2, 4, 12, 13, 14, 15 (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS). */
+  grpcServerErrorStatuses?: number[];
+  /** gRPC status codes that mark a client span an error. Env: `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status). */
+  grpcClientErrorStatuses?: number[];
   /**
    * OpenTelemetry SDK span processors (`@opentelemetry/sdk-trace-base`), given every span as a
    * ReadableSpan with semantic-convention attributes, beside the Datadog export. Code only. Default: none.
@@ -75,6 +79,8 @@ export interface ResolvedConfig {
   readonly disabledInstrumentations: readonly InstrumentationName[];
   readonly httpUrlQuery: boolean;
   readonly spanProcessors: readonly SpanProcessor[];
+  readonly grpcServerErrorStatuses: readonly number[];
+  readonly grpcClientErrorStatuses: readonly number[];
   /** Where each field's value came from (`option`, an environment variable name, or `default`). */
   readonly sources: Readonly<Record<string, string>>;
 }

@@ -143,6 +143,22 @@ function parseInstrumentations(v: string): InstrumentationName[] | undefined {
   return out;
 }
 
+/** `2,4,12-15` -> [2, 4, 12, 13, 14, 15]; codes 0..16. */
+function parseStatusList(v: string): number[] | undefined {
+  const out = new Set<number>();
+  for (const part of v.split(',')) {
+    const p = part.trim();
+    if (!p) continue;
+    const m = /^(\d{1,2})(?:\s*-\s*(\d{1,2}))?$/.exec(p);
+    if (!m) return undefined;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (from > 16 || to > 16 || to < from) return undefined;
+    for (let i = from; i <= to; i++) out.add(i);
+  }
+  return [...out];
+}
+
 function parseUrl(v: string): string | undefined {
   try {
     const u = new URL(v);
@@ -328,6 +344,10 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   const disabledInstrumentations = r.pick('disabledInstrumentations', options.disabledInstrumentations, ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS'], parseInstrumentations, `a comma list of ${INSTRUMENTATIONS.join(', ')}`, [], 'none');
   const httpUrlQuery = r.pick('httpUrlQuery', options.httpUrlQuery, ['TRACEWELL_HTTP_URL_QUERY'], parseBool, boolAccepted, false, 'false');
 
+  const statusAccepted = 'a comma list of gRPC status codes 0-16 or ranges like 12-15';
+  const grpcServerErrorStatuses = r.pick('grpcServerErrorStatuses', options.grpcServerErrorStatuses, ['TRACEWELL_GRPC_SERVER_ERROR_STATUSES', 'DD_GRPC_SERVER_ERROR_STATUSES'], parseStatusList, statusAccepted, [2, 4, 12, 13, 14, 15], '2,4,12-15');
+  const grpcClientErrorStatuses = r.pick('grpcClientErrorStatuses', options.grpcClientErrorStatuses, ['TRACEWELL_GRPC_CLIENT_ERROR_STATUSES', 'DD_GRPC_CLIENT_ERROR_STATUSES'], parseStatusList, statusAccepted, Array.from({ length: 16 }, (_, i) => i + 1), '1-16');
+
   const config: ResolvedConfig = Object.freeze({
     service,
     env: envName,
@@ -347,6 +367,8 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     disabledInstrumentations: Object.freeze([...disabledInstrumentations]),
     httpUrlQuery,
     spanProcessors: Object.freeze([...(options.spanProcessors ?? [])]),
+    grpcServerErrorStatuses: Object.freeze([...grpcServerErrorStatuses]),
+    grpcClientErrorStatuses: Object.freeze([...grpcClientErrorStatuses]),
     sources: Object.freeze({ ...r.sources }),
   });
   // A value read for two fields (DD_TRACE_PROPAGATION_STYLE, OTEL_PROPAGATORS) is reported once.

@@ -70,6 +70,12 @@ test('enabled: DD_TRACE_ENABLED, OTEL_SDK_DISABLED', () => {
   assert.equal(resolve({ OTEL_SDK_DISABLED: 'true', DD_TRACE_ENABLED: 'true' }).config.enabled, true);
 });
 
+test('gRPC error statuses: lists and ranges, per side', () => {
+  const { config } = resolve({ DD_GRPC_SERVER_ERROR_STATUSES: '2, 12-14', TRACEWELL_GRPC_CLIENT_ERROR_STATUSES: '4' });
+  assert.deepEqual(config.grpcServerErrorStatuses, [2, 12, 13, 14]);
+  assert.deepEqual(config.grpcClientErrorStatuses, [4]);
+});
+
 test('the resolved config is frozen', () => {
   const { config } = resolve({ DD_TAGS: 'a:b' });
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.tags) && Object.isFrozen(config.propagationInject));
@@ -86,6 +92,8 @@ const BAD = [
   ['TRACEWELL_FLUSH_INTERVAL_MS', '-1', 'flushIntervalMs', 1000],
   ['OTEL_TRACES_SAMPLER', 'sometimes', 'sampleRate', undefined],
   ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'http,kafka', 'disabledInstrumentations', []],
+  ['DD_GRPC_SERVER_ERROR_STATUSES', '2,x', 'grpcServerErrorStatuses', [2, 4, 12, 13, 14, 15]],
+  ['DD_GRPC_CLIENT_ERROR_STATUSES', '3-17', 'grpcClientErrorStatuses', Array.from({ length: 16 }, (_, i) => i + 1)],
 ];
 
 for (const [variable, value, field, expected] of BAD) {

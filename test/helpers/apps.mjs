@@ -60,6 +60,7 @@ export function startService(file, { esm = file.endsWith('.mjs'), preload = true
       clearTimeout(timer);
       child.removeAllListeners('exit');
       resolve({
+        ...m,
         port: m.port,
         url: `http://127.0.0.1:${m.port}`,
         child,
