@@ -31,8 +31,8 @@ function once(child, pred) {
 }
 
 /** Starts a variant's server; resolves with { port, child } or { error }. */
-export async function startServer(variant, sinkUrl, framework) {
-  const child = fork(join(here, 'server.cjs'), [], {
+export async function startServer(variant, sinkUrl, framework, serverScript = join(here, 'server.cjs')) {
+  const child = fork(serverScript, [], {
     cwd: repoRoot,
     execArgv: variant.execArgv ?? [],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, FRAMEWORK: framework, DD_TRACE_AGENT_URL: sinkUrl, DD_SERVICE: 'bench', DD_ENV: 'bench', DD_VERSION: '1.0.0', ...(variant.env ?? {}) },
@@ -49,8 +49,8 @@ export async function startServer(variant, sinkUrl, framework) {
   }
 }
 
-async function drive(server, { durationMs, rate, connections }) {
-  const load = fork(join(here, 'load.cjs'), [], {
+async function drive(server, { durationMs, rate, connections, loadScript = join(here, 'load.cjs') }) {
+  const load = fork(loadScript, [], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, PORT: String(server.port), DURATION: String(durationMs), RATE: String(rate), CONNECTIONS: String(connections) },
   });
@@ -82,24 +82,24 @@ export function summarize(values) {
  * modes: saturated (as fast as the server answers: throughput, p99) and paced at `rate`
  * requests per second (server CPU per request at equal load, which is what a tracer adds).
  */
-export async function runInterleaved({ variants, framework, rounds, warmupMs, windowMs, rate, connections = 32, log = (s) => process.stderr.write(s + '\n') }) {
+export async function runInterleaved({ variants, framework, rounds, warmupMs, windowMs, rate, connections = 32, serverScript, loadScript, log = (s) => process.stderr.write(s + '\n') }) {
   const sink = await startSink();
   const servers = {};
   const failed = {};
   for (const v of variants) {
-    const s = await startServer(v, sink.url, framework);
+    const s = await startServer(v, sink.url, framework, serverScript);
     if (s.error) {
       failed[v.name] = s.error;
       log(`variant ${v.name} did not start: ${s.error}`);
     } else servers[v.name] = s;
   }
   const live = variants.filter((v) => servers[v.name]);
-  for (const v of live) await drive(servers[v.name], { durationMs: warmupMs, rate: 0, connections });
+  for (const v of live) await drive(servers[v.name], { durationMs: warmupMs, rate: 0, connections, loadScript });
   const raw = Object.fromEntries(live.map((v) => [v.name, { saturated: [], paced: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (const v of live) {
-      raw[v.name].saturated.push(await drive(servers[v.name], { durationMs: windowMs, rate: 0, connections }));
-      raw[v.name].paced.push(await drive(servers[v.name], { durationMs: windowMs, rate, connections }));
+      raw[v.name].saturated.push(await drive(servers[v.name], { durationMs: windowMs, rate: 0, connections, loadScript }));
+      raw[v.name].paced.push(await drive(servers[v.name], { durationMs: windowMs, rate, connections, loadScript }));
     }
     log(`round ${r + 1}/${rounds} done`);
   }
