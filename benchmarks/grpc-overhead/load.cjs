@@ -4,6 +4,7 @@
 'use strict';
 const grpc = require('@grpc/grpc-js');
 const { definition } = require('./service.cjs');
+const { pacer, percentiles } = require('../lib/pacer.cjs');
 
 const Client = grpc.makeGenericClientConstructor(definition, 'MemberService');
 const client = new Client(`127.0.0.1:${process.env.PORT}`, grpc.credentials.createInsecure());
@@ -14,20 +15,7 @@ const latencies = [];
 let done = 0;
 let errors = 0;
 let stop = false;
-let tokens = 0;
-let issued = 0;
-const waiting = [];
-const t0 = Date.now();
-const pacer = rate > 0 ? setInterval(() => {
-  const due = Math.floor(((Date.now() - t0) * rate) / 1000) - issued;
-  for (let i = 0; i < due; i++) {
-    issued++;
-    const w = waiting.shift();
-    if (w) w();
-    else tokens++;
-  }
-}, 1) : null;
-const take = () => (rate === 0 ? null : tokens > 0 ? (tokens--, null) : new Promise((r) => waiting.push(r)));
+const pace = pacer(rate);
 const once = () =>
   new Promise((resolve) => {
     const md = new grpc.Metadata();
@@ -42,7 +30,7 @@ const once = () =>
   });
 async function worker() {
   while (!stop) {
-    const wait = take();
+    const wait = pace.take();
     if (wait) await wait;
     if (stop) break;
     await once();
@@ -50,13 +38,10 @@ async function worker() {
 }
 setTimeout(() => {
   stop = true;
-  if (pacer) clearInterval(pacer);
-  for (const w of waiting.splice(0)) w();
+  pace.stop();
 }, duration);
 Promise.all(Array.from({ length: concurrency }, worker)).then(() => {
-  latencies.sort((a, b) => a - b);
-  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  process.send({ done, errors, p50: q(0.5), p99: q(0.99) });
+  process.send({ done, errors, ...percentiles(latencies) });
   client.close();
   process.exit(0);
 });

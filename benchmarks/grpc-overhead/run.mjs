@@ -3,7 +3,8 @@
 //   [--quick] [--variants baseline,tracewell] [--rounds 5] [--rate 3000]
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runInterleaved, markdownTable, machine, saveJson, parseArgs } from '../lib/harness.mjs';
+import { nodeBinary } from '../lib/node-bin.mjs';
+import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants } from '../lib/harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = parseArgs(process.argv.slice(2), { variants: 'baseline,tracewell' });
@@ -12,12 +13,11 @@ const ALL = {
   baseline: { name: 'baseline' },
   tracewell: { name: 'tracewell', execArgv: ['--require', 'tracewell/register'] },
 };
-const variants = args.variants.split(',').map((n) => {
-  if (!ALL[n]) throw new Error(`unknown variant ${n}; known: ${Object.keys(ALL).join(', ')}`);
-  return ALL[n];
-});
+const variants = pickVariants(ALL, args.variants);
+const execPath = nodeBinary(args.node);
 const opts = {
   variants,
+  execPath,
   framework: 'grpc',
   rounds: Number(args.rounds ?? (quick ? 3 : 7)),
   warmupMs: quick ? 1500 : 3000,
@@ -29,7 +29,7 @@ const opts = {
 };
 process.stderr.write(`grpc-overhead: unary, ${variants.map((v) => v.name).join(' / ')}, ${opts.rounds} rounds\n`);
 const out = await runInterleaved(opts);
-const m = machine();
+const m = machine(execPath);
 console.log(`\n## grpc-overhead (unary) — Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
 console.log(markdownTable(out.results));
 const tw = out.results.tracewell;

@@ -16,14 +16,4 @@ server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p
   if (err) throw err;
   process.send({ port });
 });
-let cpu0;
-let served0 = 0;
-process.on('message', (m) => {
-  if (m === 'start') {
-    cpu0 = process.cpuUsage();
-    served0 = served;
-  } else if (m === 'stop') {
-    const cpu = process.cpuUsage(cpu0);
-    process.send({ cpuMicros: cpu.user + cpu.system, requests: served - served0, rss: process.memoryUsage().rss });
-  } else if (m === 'exit') process.exit(0);
-});
+require('../lib/pacer.cjs').reportUsage(() => served);

@@ -1,9 +1,10 @@
 // Fastify (or Express, node:http) hello-world: untraced, the AsyncLocalStorage floor, and
 // Tracewell, interleaved in one run. Prints the throughput ratio and the server CPU µs per
 // request each adds. Usage: node benchmarks/http-overhead/run.mjs [--quick] [--framework fastify]
-//   [--variants baseline,als-floor,tracewell] [--rounds 5] [--rate 5000]
+//   [--variants baseline,als-floor,tracewell] [--rounds 5] [--rate 5000] [--node 22]
 import { join } from 'node:path';
-import { runInterleaved, markdownTable, machine, saveJson, parseArgs, benchRoot } from '../lib/harness.mjs';
+import { nodeBinary } from '../lib/node-bin.mjs';
+import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants, benchRoot } from '../lib/harness.mjs';
 
 const args = parseArgs(process.argv.slice(2), { framework: 'fastify', variants: 'baseline,als-floor,tracewell' });
 const quick = Boolean(args.quick);
@@ -12,12 +13,11 @@ const ALL = {
   'als-floor': { name: 'als-floor', execArgv: ['--require', join(benchRoot, 'lib', 'als-floor.cjs')] },
   tracewell: { name: 'tracewell', execArgv: ['--require', 'tracewell/register'] },
 };
-const variants = args.variants.split(',').map((n) => {
-  if (!ALL[n]) throw new Error(`unknown variant ${n}; known: ${Object.keys(ALL).join(', ')}`);
-  return ALL[n];
-});
+const variants = pickVariants(ALL, args.variants);
+const execPath = nodeBinary(args.node);
 const opts = {
   variants,
+  execPath,
   framework: args.framework,
   rounds: Number(args.rounds ?? (quick ? 3 : 7)),
   warmupMs: quick ? 1500 : 3000,
@@ -26,7 +26,7 @@ const opts = {
 };
 process.stderr.write(`http-overhead: ${opts.framework}, ${variants.map((v) => v.name).join(' / ')}, ${opts.rounds} rounds of ${opts.windowMs} ms saturated + ${opts.windowMs} ms at ${opts.rate} req/s\n`);
 const out = await runInterleaved(opts);
-const m = machine();
+const m = machine(execPath);
 console.log(`\n## http-overhead (${opts.framework}) — Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
 console.log(markdownTable(out.results));
 const tw = out.results.tracewell;

@@ -2,7 +2,7 @@
 // round drives load at one variant at a time (A B C A B C ...), so drift of the machine hits
 // all variants alike. Results are medians with min-max, and ratios to the baseline measured
 // in the same run.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,8 +31,9 @@ function once(child, pred) {
 }
 
 /** Starts a variant's server; resolves with { port, child } or { error }. */
-export async function startServer(variant, sinkUrl, framework, serverScript = join(here, 'server.cjs')) {
+export async function startServer(variant, sinkUrl, framework, serverScript = join(here, 'server.cjs'), execPath = process.execPath) {
   const child = fork(serverScript, [], {
+    execPath,
     cwd: repoRoot,
     execArgv: variant.execArgv ?? [],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, FRAMEWORK: framework, DD_TRACE_AGENT_URL: sinkUrl, DD_SERVICE: 'bench', DD_ENV: 'bench', DD_VERSION: '1.0.0', ...(variant.env ?? {}) },
@@ -82,12 +83,12 @@ export function summarize(values) {
  * modes: saturated (as fast as the server answers: throughput, p99) and paced at `rate`
  * requests per second (server CPU per request at equal load, which is what a tracer adds).
  */
-export async function runInterleaved({ variants, framework, rounds, warmupMs, windowMs, rate, connections = 32, serverScript, loadScript, log = (s) => process.stderr.write(s + '\n') }) {
+export async function runInterleaved({ variants, framework, rounds, warmupMs, windowMs, rate, connections = 32, serverScript, loadScript, execPath, log = (s) => process.stderr.write(s + '\n') }) {
   const sink = await startSink();
   const servers = {};
   const failed = {};
   for (const v of variants) {
-    const s = await startServer(v, sink.url, framework, serverScript);
+    const s = await startServer(v, sink.url, framework, serverScript, execPath);
     if (s.error) {
       failed[v.name] = s.error;
       log(`variant ${v.name} did not start: ${s.error}`);
@@ -137,8 +138,9 @@ export function markdownTable(results) {
   return lines.join('\n');
 }
 
-export function machine() {
-  return { node: process.version, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', date: new Date().toISOString() };
+export function machine(execPath = process.execPath) {
+  const node = execPath === process.execPath ? process.version : execFileSync(execPath, ['-v'], { encoding: 'utf8' }).trim();
+  return { node, cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', date: new Date().toISOString() };
 }
 
 export function saveJson(name, data) {
@@ -147,6 +149,14 @@ export function saveJson(name, data) {
   const file = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(data, null, 2));
   return file;
+}
+
+/** The variants named in a comma list, from a table of known ones. */
+export function pickVariants(known, list) {
+  return list.split(',').map((n) => {
+    if (!known[n]) throw new Error(`unknown variant ${n}; known: ${Object.keys(known).join(', ')}`);
+    return known[n];
+  });
 }
 
 export function parseArgs(argv, defaults) {

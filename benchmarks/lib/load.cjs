@@ -4,6 +4,7 @@
 // { done, errors, p50, p99 } (latency in ms) to the parent and exits.
 'use strict';
 const { Pool } = require('undici');
+const { pacer, percentiles } = require('./pacer.cjs');
 
 const port = Number(process.env.PORT);
 const duration = Number(process.env.DURATION || 3000);
@@ -16,25 +17,11 @@ let done = 0;
 let errors = 0;
 let stop = false;
 
-// Pacing: a token per 1/RATE s, handed to waiting workers.
-let tokens = 0;
-let issued = 0;
-const waiting = [];
-const t0 = Date.now();
-const pacer = rate > 0 ? setInterval(() => {
-  const due = Math.floor(((Date.now() - t0) * rate) / 1000) - issued;
-  for (let i = 0; i < due; i++) {
-    issued++;
-    const w = waiting.shift();
-    if (w) w();
-    else tokens++;
-  }
-}, 1) : null;
-const take = () => (rate === 0 ? null : tokens > 0 ? (tokens--, null) : new Promise((r) => waiting.push(r)));
+const pace = pacer(rate);
 
 async function worker() {
   while (!stop) {
-    const wait = take();
+    const wait = pace.take();
     if (wait) await wait;
     if (stop) break;
     const start = process.hrtime.bigint();
@@ -52,14 +39,11 @@ async function worker() {
 
 setTimeout(() => {
   stop = true;
-  if (pacer) clearInterval(pacer);
-  for (const w of waiting.splice(0)) w();
+  pace.stop();
 }, duration);
 
 Promise.all(Array.from({ length: connections }, worker)).then(async () => {
-  latencies.sort((a, b) => a - b);
-  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  process.send({ done, errors, p50: q(0.5), p99: q(0.99) });
+  process.send({ done, errors, ...percentiles(latencies) });
   await pool.close();
   process.exit(0);
 });

@@ -28,17 +28,5 @@ if (framework === 'fastify') {
   listen = () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
-let cpu0;
-let served0 = 0;
 listen().then((port) => process.send({ port }));
-process.on('message', (m) => {
-  if (m === 'start') {
-    cpu0 = process.cpuUsage();
-    served0 = served;
-  } else if (m === 'stop') {
-    const cpu = process.cpuUsage(cpu0);
-    process.send({ cpuMicros: cpu.user + cpu.system, requests: served - served0, rss: process.memoryUsage().rss });
-  } else if (m === 'exit') {
-    process.exit(0);
-  }
-});
+require('./pacer.cjs').reportUsage(() => served);

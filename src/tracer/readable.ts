@@ -50,7 +50,15 @@ export function semconvAttributes(s: TwSpan): Attributes {
   if (s.peerHost) a['server.address'] = s.peerHost;
   if (s.peerPort) a['server.port'] = s.peerPort;
   if (s.error === 1 && s.errorType) a['error.type'] = s.errorType;
-  if (s.attrs !== null) Object.assign(a, s.attrs);
+  if (s.attrs !== null) {
+    Object.assign(a, s.attrs);
+    // Datadog's name for the gRPC status, under the OTel one.
+    const grpcStatus = s.attrs['grpc.status.code'];
+    if (grpcStatus !== undefined) {
+      a['rpc.grpc.status_code'] = grpcStatus;
+      delete a['grpc.status.code'];
+    }
+  }
   return a;
 }
 

@@ -4,15 +4,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { startService, devAgentModule, root } from '../helpers/apps.mjs';
+import { startService, agentPool, root } from '../helpers/apps.mjs';
 
-const agents = [];
-after(() => Promise.all(agents.map((a) => a.close())));
-async function newAgent(opts = {}) {
-  const a = await devAgentModule().startDevAgent({ port: 0, dir: null, ...opts });
-  agents.push(a);
-  return a;
-}
+const pool = agentPool();
+after(() => pool.closeAll());
+const newAgent = pool.newAgent;
 
 /** A port nothing listens on. */
 async function deadPort() {

@@ -90,3 +90,16 @@ export function byTrace(spans) {
   }
   return out;
 }
+
+/** Dev agents made on demand by a test file, all closed by `closeAll()` (call it in `after`). */
+export function agentPool() {
+  const agents = [];
+  return {
+    async newAgent(opts = {}) {
+      const a = await devAgentModule().startDevAgent({ port: 0, dir: null, ...opts });
+      agents.push(a);
+      return a;
+    },
+    closeAll: () => Promise.all(agents.map((a) => a.close())),
+  };
+}

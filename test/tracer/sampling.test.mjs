@@ -2,15 +2,11 @@
 // propagated downstream.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService, devAgentModule } from '../helpers/apps.mjs';
+import { startService, agentPool } from '../helpers/apps.mjs';
 
-const agents = [];
-after(() => Promise.all(agents.map((a) => a.close())));
-async function newAgent(opts = {}) {
-  const a = await devAgentModule().startDevAgent({ port: 0, dir: null, ...opts });
-  agents.push(a);
-  return a;
-}
+const pool = agentPool();
+after(() => pool.closeAll());
+const newAgent = pool.newAgent;
 
 const servers = (agent, service) => agent.allSpans().filter((s) => s.service === service && s.meta['span.kind'] === 'server');
 
