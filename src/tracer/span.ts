@@ -62,8 +62,6 @@ export class TwSpan implements Span, Context {
   readonly start: number;
   /** End time; -1 while open. */
   endAt = -1;
-  /** When an integration saw the work end before it could finish the span (e.g. `res.end()`); 0 = not seen. */
-  endHint = 0;
 
   // --- outcome ---
   error = 0;

@@ -186,3 +186,24 @@ test('manual spans through the OpenTelemetry API join the request trace', async 
     await app.stop();
   }
 });
+
+test('a request whose client goes away still ends its span, marked aborted', async () => {
+  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'aborted' } });
+  try {
+    const { request } = await import('node:http');
+    await new Promise((resolve) => {
+      const req = request(`${app.url}/slow`, () => {});
+      req.on('error', resolve);
+      req.end();
+      setTimeout(() => req.destroy(), 50);
+    });
+    const [span] = await waitTrace((t) => t.some((s) => s.service === 'aborted'), 'from the aborted request');
+    assert.equal(span.meta['http.aborted'], 'true');
+    assert.ok(Number(span.duration) / 1e6 < 250, 'ended when the client left, not when the handler answered');
+    // The next request on a new connection is traced as usual.
+    await (await fetch(`${app.url}/status/201`)).text();
+    await waitTrace((t) => t.some((s) => s.service === 'aborted' && s.meta['http.status_code'] === '201'), 'after the abort');
+  } finally {
+    await app.stop();
+  }
+});

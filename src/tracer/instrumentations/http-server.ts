@@ -7,6 +7,7 @@
 import http = require('node:http');
 import https = require('node:https');
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage } from '../context';
@@ -40,33 +41,49 @@ export function setRoute(span: TwSpan, route: string, component: string): void {
   span.component = component;
 }
 
-function onResponseClose(this: ServerResponse): void {
-  const span = (this.req as IncomingMessage & WithSpan)[kSpan];
-  if (span === undefined || span.endAt >= 0) return;
+/** Status and error of a server span, from the response. */
+function complete(span: TwSpan, res: ServerResponse, aborted: boolean): void {
   try {
-    const status = this.statusCode;
+    const status = res.statusCode;
     span.httpStatus = status;
     if (status >= 500) {
       span.error = 1;
       if (span.errorType === '') span.errorMessage ||= `HTTP ${status}`;
-    } else if (!this.writableFinished) {
+    } else if (aborted) {
       span.setAttribute('http.aborted', true);
     }
   } catch (err) {
     counters.instrumentationErrors++;
     logger.error('http server integration failed', err, 'http-server');
   }
-  span.finish(span.endHint > 0 ? span.endHint : undefined);
+  span.finish();
 }
 
 /**
- * The span's duration ends when the handler calls `res.end()`, not when the socket write
- * completes and `'close'` fires a tick or a loop turn later under load.
+ * The span ends when the handler calls `res.end()`: the status is final then, and the
+ * duration is the handler's, not the socket write's. A request whose connection closes
+ * before `end()` (the client went away) is finished by one `'close'` listener per socket,
+ * not one per request.
  */
+const kCurrent = Symbol('tracewell.currentRequest');
+type WatchedSocket = Socket & { [kCurrent]?: ServerResponse | null };
+
+function onSocketClose(this: WatchedSocket): void {
+  const res = this[kCurrent];
+  if (res === undefined || res === null) return;
+  this[kCurrent] = null;
+  const span = (res.req as IncomingMessage & WithSpan)[kSpan];
+  if (span !== undefined && span.endAt < 0) complete(span, res, true);
+}
+
 let originalEnd: ((...args: unknown[]) => unknown) | null = null;
 function end(this: ServerResponse): unknown {
   const span = (this.req as (IncomingMessage & WithSpan) | undefined)?.[kSpan];
-  if (span !== undefined && span.endHint === 0) span.endHint = now();
+  if (span !== undefined && span.endAt < 0) {
+    const socket = this.socket as WatchedSocket | null;
+    if (socket !== null && socket[kCurrent] === this) socket[kCurrent] = null;
+    complete(span, this, false);
+  }
   // eslint-disable-next-line prefer-rest-params
   return originalEnd!.apply(this, arguments as unknown as unknown[]);
 }
@@ -93,7 +110,9 @@ function startSpan(c: TracerCore, req: IncomingMessage, res: ServerResponse, sec
   const ua = headers['user-agent'];
   if (ua !== undefined) span.userAgent = ua;
   (req as IncomingMessage & WithSpan)[kSpan] = span;
-  res.on('close', onResponseClose);
+  const socket = req.socket as WatchedSocket;
+  if (socket[kCurrent] === undefined) socket.on('close', onSocketClose);
+  socket[kCurrent] = res;
   return span;
 }
 
