@@ -69,7 +69,7 @@ function start(config: ResolvedConfig): TracewellHandle {
 
   let stopped = false;
   const onBeforeExit = (): void => {
-    if (counters.spansPending > 0) exporter.flush().catch(() => undefined);
+    if (counters.spansPending > 0) exporter.flushWithin(2000).catch(() => undefined);
   };
   process.on('beforeExit', onBeforeExit);
 

@@ -168,6 +168,7 @@ export class AgentExporter implements TraceSink {
         path: '/v0.4/traces',
         headers: { ...this.headers, 'X-Datadog-Trace-Count': String(payload.traces) },
         body: payload.body,
+        signal: this.abort.signal,
       });
       if (res.status >= 200 && res.status < 300) {
         counters.spansSent += payload.spans;
@@ -216,6 +217,27 @@ export class AgentExporter implements TraceSink {
   }
 
   /** Flushes within `deadlineMs`; whatever is still pending after it is counted as dropped. */
+  /** Aborts every request in flight when a bounded flush runs out of time. */
+  private abort = new AbortController();
+
+  /**
+   * Flushes, but gives up after `deadlineMs`: requests still in flight are aborted, so a
+   * process that is about to exit never waits on a slow or silent agent for longer.
+   */
+  async flushWithin(deadlineMs: number): Promise<void> {
+    const abort = this.abort;
+    const timer = setTimeout(() => {
+      this.abort = new AbortController();
+      abort.abort();
+    }, deadlineMs);
+    timer.unref();
+    try {
+      await this.flush();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async shutdown(deadlineMs = 2000): Promise<void> {
     if (this.closed) return;
     if (this.timer !== null) clearInterval(this.timer);

@@ -19,6 +19,8 @@ export interface TransportRequest {
   headers?: Record<string, string>;
   body?: Buffer | string;
   timeoutMs?: number;
+  /** Aborts the request (e.g. when a flush before exit runs out of time). */
+  signal?: AbortSignal;
 }
 
 export class Transport {
@@ -53,6 +55,7 @@ export class Transport {
       body: req.body,
       headersTimeout: timeout,
       bodyTimeout: timeout,
+      signal: req.signal,
     });
     const body = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body };

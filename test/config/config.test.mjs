@@ -146,3 +146,32 @@ test('a real process with bad values: one line per variable on stderr, no stack 
   );
   assert.ok(!/\n\s+at /.test(run.stderr));
 });
+
+test("service and version default to the app's package.json", async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { devAgentModule } = await import('../helpers/apps.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'tw-app-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'billing-api', version: '3.2.1' }));
+  writeFileSync(join(dir, 'app.js'), "require('http').get('http://127.0.0.1:1/', () => {}).on('error', () => {});\n");
+  const agent = await devAgentModule().startDevAgent({ port: 0, dir: null });
+  try {
+    // Asynchronously: the agent answers from this process.
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--require', join(root, 'dist', 'cjs', 'register.js'), join(dir, 'app.js')], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: agent.url, DD_ENV: 'test' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    assert.equal(await new Promise((r) => child.on('exit', r)), 0, stderr);
+    await agent.waitForSpans(1, 5000);
+    const [span] = agent.allSpans();
+    assert.equal(span.service, 'billing-api');
+    assert.equal(span.meta.version, '3.2.1');
+    assert.equal(span.meta['error.type'], 'Error');
+  } finally {
+    await agent.close();
+  }
+});

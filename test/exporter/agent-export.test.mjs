@@ -115,3 +115,24 @@ test('a short script exits on its own and its spans are flushed before it does',
   const step = agent.allSpans().find((s) => s.name === 'step');
   assert.equal(step.parent_id, job.span_id);
 });
+
+test('an agent that never answers does not keep a finished process alive past the flush deadline', async () => {
+  const silent = createServer(() => {}); // accepts connections, never answers
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const started = Date.now();
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--require', 'tracewell/register', '-e', "require('@opentelemetry/api').trace.getTracer('t').startSpan('job').end()"], {
+        cwd: root,
+        env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: `http://127.0.0.1:${silent.address().port}`, DD_SERVICE: 'silent', DD_ENV: 'test' },
+        stdio: 'ignore',
+      });
+      child.on('exit', resolve);
+    });
+    const took = Date.now() - started;
+    assert.equal(code, 0);
+    assert.ok(took >= 1500 && took < 4500, `exited after ${took} ms; the flush deadline is 2 s`);
+  } finally {
+    silent.close();
+  }
+});
