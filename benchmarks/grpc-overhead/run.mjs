@@ -4,15 +4,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeBinary } from '../lib/node-bin.mjs';
-import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants } from '../lib/harness.mjs';
+import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants, tracerVariants } from '../lib/harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = parseArgs(process.argv.slice(2), { variants: 'baseline,tracewell' });
 const quick = Boolean(args.quick);
-const ALL = {
-  baseline: { name: 'baseline' },
-  tracewell: { name: 'tracewell', execArgv: ['--require', 'tracewell/register'] },
-};
+const ALL = tracerVariants();
 const variants = pickVariants(ALL, args.variants);
 const execPath = nodeBinary(args.node);
 const opts = {

@@ -4,15 +4,11 @@
 //   [--variants baseline,als-floor,tracewell] [--rounds 5] [--rate 5000] [--node 22]
 import { join } from 'node:path';
 import { nodeBinary } from '../lib/node-bin.mjs';
-import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants, benchRoot } from '../lib/harness.mjs';
+import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants, tracerVariants, benchRoot } from '../lib/harness.mjs';
 
 const args = parseArgs(process.argv.slice(2), { framework: 'fastify', variants: 'baseline,als-floor,tracewell' });
 const quick = Boolean(args.quick);
-const ALL = {
-  baseline: { name: 'baseline' },
-  'als-floor': { name: 'als-floor', execArgv: ['--require', join(benchRoot, 'lib', 'als-floor.cjs')] },
-  tracewell: { name: 'tracewell', execArgv: ['--require', 'tracewell/register'] },
-};
+const ALL = tracerVariants();
 const variants = pickVariants(ALL, args.variants);
 const execPath = nodeBinary(args.node);
 const opts = {

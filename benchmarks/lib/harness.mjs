@@ -159,6 +159,17 @@ export function pickVariants(known, list) {
   });
 }
 
+/** Every tracer a scenario can run, as node flags; peers come from benchmarks/node_modules. */
+export function tracerVariants() {
+  return {
+    baseline: { name: 'baseline' },
+    'als-floor': { name: 'als-floor', execArgv: ['--require', join(here, 'als-floor.cjs')] },
+    tracewell: { name: 'tracewell', execArgv: ['--require', 'tracewell/register'] },
+    'dd-trace': { name: 'dd-trace', execArgv: ['--require', join(benchRoot, 'node_modules', 'dd-trace', 'init.js')], env: { DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', DD_RUNTIME_METRICS_ENABLED: 'false' } },
+    otel: { name: 'otel', execArgv: ['--require', join(here, 'otel-preload.cjs')] },
+  };
+}
+
 export function parseArgs(argv, defaults) {
   const out = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
