@@ -18,7 +18,7 @@ const opts = {
   rounds: Number(args.rounds ?? (quick ? 3 : 7)),
   warmupMs: quick ? 1500 : 3000,
   windowMs: quick ? 2000 : 4000,
-  rate: Number(args.rate ?? 5000),
+  rate: Number(args.rate ?? (args.framework === 'express' ? 2000 : 5000)),
 };
 process.stderr.write(`http-overhead: ${opts.framework}, ${variants.map((v) => v.name).join(' / ')}, ${opts.rounds} rounds of ${opts.windowMs} ms saturated + ${opts.windowMs} ms at ${opts.rate} req/s\n`);
 const out = await runInterleaved(opts);
