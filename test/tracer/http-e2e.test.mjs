@@ -207,3 +207,32 @@ test('a request whose client goes away still ends its span, marked aborted', asy
     await app.stop();
   }
 });
+
+test('https servers and clients are traced like http', async () => {
+  const app = await startService('apps/https.cjs', { agentUrl: agent.url, env: { DD_SERVICE: 'tls' } });
+  try {
+    const { request } = await import('node:https');
+    const { readFileSync } = await import('node:fs');
+    const ca = readFileSync(new URL('../fixtures/tls/cert.pem', import.meta.url));
+    const body = await new Promise((resolve, reject) => {
+      request(`https://127.0.0.1:${app.port}/out`, { ca }, (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(JSON.parse(b)));
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(body.inner, 200);
+    const spans = await waitTrace((t) => t.filter((s) => s.service === 'tls').length === 3, 'of 3 https spans');
+    const outer = spans.find((s) => s.meta['http.url'] === `https://127.0.0.1:${app.port}/out`);
+    const client = spans.find((s) => s.name === 'http.request');
+    const inner = spans.find((s) => s.meta['http.url'] === `https://127.0.0.1:${app.port}/in`);
+    assert.equal(client.parent_id, outer.span_id);
+    assert.equal(inner.parent_id, client.span_id);
+    assert.equal(client.meta['http.url'], `https://127.0.0.1:${app.port}/in`);
+    assert.equal(client.metrics['network.destination.port'], app.port);
+  } finally {
+    await app.stop();
+  }
+});
