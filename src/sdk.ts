@@ -44,7 +44,13 @@ export function init(options: TracewellOptions = {}): TracewellHandle {
   const { config, problems } = resolveConfig(options);
   logger.setLevel(config.logLevel);
   reportConfig(config, problems);
-  current = config.enabled ? start(config) : disabledHandle(config);
+  try {
+    current = config.enabled ? start(config) : disabledHandle(config);
+  } catch (err) {
+    // Start-up must not take the app down with it: trace nothing, say why once.
+    logger.error('tracewell could not start; the app runs untraced', err);
+    current = disabledHandle(config);
+  }
   return current;
 }
 
