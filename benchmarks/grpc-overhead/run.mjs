@@ -1,24 +1,16 @@
 // gRPC unary calls: untraced vs Tracewell, interleaved in one run; prints the throughput
 // ratio and the server CPU µs per call added. Usage: node benchmarks/grpc-overhead/run.mjs
-//   [--quick] [--variants baseline,tracewell] [--rounds 5] [--rate 3000]
+//   [--quick] [--variants baseline,tracewell,dd-trace,otel] [--rounds 5] [--rate 1500] [--node 22]
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeBinary } from '../lib/node-bin.mjs';
-import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants, tracerVariants } from '../lib/harness.mjs';
+import { runInterleaved, markdownTable, machine, saveJson, scenarioOptions } from '../lib/harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const args = parseArgs(process.argv.slice(2), { variants: 'baseline,tracewell' });
-const quick = Boolean(args.quick);
-const ALL = tracerVariants();
-const variants = pickVariants(ALL, args.variants);
-const execPath = nodeBinary(args.node);
+const { args, options } = await scenarioOptions(process.argv.slice(2), { variants: 'baseline,tracewell' });
+const { variants, execPath } = options;
 const opts = {
-  variants,
-  execPath,
+  ...options,
   framework: 'grpc',
-  rounds: Number(args.rounds ?? (quick ? 3 : 7)),
-  warmupMs: quick ? 1500 : 3000,
-  windowMs: quick ? 2000 : 4000,
   rate: Number(args.rate ?? 1500),
   connections: 32,
   serverScript: join(here, 'server.cjs'),

@@ -2,22 +2,13 @@
 // Tracewell, interleaved in one run. Prints the throughput ratio and the server CPU µs per
 // request each adds. Usage: node benchmarks/http-overhead/run.mjs [--quick] [--framework fastify]
 //   [--variants baseline,als-floor,tracewell] [--rounds 5] [--rate 5000] [--node 22]
-import { join } from 'node:path';
-import { nodeBinary } from '../lib/node-bin.mjs';
-import { runInterleaved, markdownTable, machine, saveJson, parseArgs, pickVariants, tracerVariants, benchRoot } from '../lib/harness.mjs';
+import { runInterleaved, markdownTable, machine, saveJson, scenarioOptions } from '../lib/harness.mjs';
 
-const args = parseArgs(process.argv.slice(2), { framework: 'fastify', variants: 'baseline,als-floor,tracewell' });
-const quick = Boolean(args.quick);
-const ALL = tracerVariants();
-const variants = pickVariants(ALL, args.variants);
-const execPath = nodeBinary(args.node);
+const { args, options } = await scenarioOptions(process.argv.slice(2), { framework: 'fastify', variants: 'baseline,als-floor,tracewell' });
+const { variants, execPath } = options;
 const opts = {
-  variants,
-  execPath,
+  ...options,
   framework: args.framework,
-  rounds: Number(args.rounds ?? (quick ? 3 : 7)),
-  warmupMs: quick ? 1500 : 3000,
-  windowMs: quick ? 2000 : 4000,
   rate: Number(args.rate ?? (args.framework === 'express' ? 2000 : 5000)),
 };
 process.stderr.write(`http-overhead: ${opts.framework}, ${variants.map((v) => v.name).join(' / ')}, ${opts.rounds} rounds of ${opts.windowMs} ms saturated + ${opts.windowMs} ms at ${opts.rate} req/s\n`);

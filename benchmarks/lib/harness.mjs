@@ -170,6 +170,26 @@ export function tracerVariants() {
   };
 }
 
+/**
+ * What every scenario's command line shares: `--quick`, `--variants a,b`, `--rounds N`,
+ * `--node N`. Returns the parsed arguments and the common run options.
+ */
+export async function scenarioOptions(argv, defaults) {
+  const { nodeBinary } = await import('./node-bin.mjs');
+  const args = parseArgs(argv, defaults);
+  const quick = Boolean(args.quick);
+  return {
+    args,
+    options: {
+      variants: pickVariants(tracerVariants(), args.variants),
+      execPath: nodeBinary(args.node),
+      rounds: Number(args.rounds ?? (quick ? 3 : 7)),
+      warmupMs: quick ? 1500 : 3000,
+      windowMs: quick ? 2000 : 4000,
+    },
+  };
+}
+
 export function parseArgs(argv, defaults) {
   const out = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
