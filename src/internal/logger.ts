@@ -109,12 +109,21 @@ class Logger {
 
 /** Stack traces only at debug level: expected failures are one line. */
 export function describeError(err: unknown, withStack = false): string {
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const head = `${err.name}${code ? ` ${code}` : ''}: ${err.message}`;
-    return withStack && err.stack ? err.stack : head;
+  try {
+    if (err instanceof Error) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const head = `${err.name}${code ? ` ${code}` : ''}: ${err.message}`;
+      return withStack && err.stack ? err.stack : head;
+    }
+    return String(err);
+  } catch {
+    // A null-prototype object, a throwing toString or getter: describing must not throw.
+    try {
+      return Object.prototype.toString.call(err);
+    } catch {
+      return '(an error that cannot be described)';
+    }
   }
-  return String(err);
 }
 
 export const logger = new Logger();

@@ -11,7 +11,7 @@ export function extractDatadog<C>(carrier: C, get: HeaderGetter<C>): Extracted |
   if (parentId === undefined) return undefined;
   const t = parseDec64(traceId);
   const p = parseDec64(parentId);
-  if (t === undefined || p === undefined || (t[0] === 0 && t[1] === 0)) return undefined;
+  if (t === undefined || p === undefined || (t[0] === 0 && t[1] === 0) || (p[0] === 0 && p[1] === 0)) return undefined;
   const out = emptyExtracted();
   out.t2 = t[0];
   out.t3 = t[1];
@@ -26,26 +26,30 @@ export function extractDatadog<C>(carrier: C, get: HeaderGetter<C>): Extracted |
   return out;
 }
 
-/** Reads `_dd.p.*` tags; `_dd.p.tid` gives the high 64 bits of the trace id. */
+/** Reads `_dd.p.*` tags; `_dd.p.tid` gives the high 64 bits of the trace id. A malformed header is ignored whole. */
 function readTags(tags: string, out: Extracted): void {
   let kept = '';
+  let tidHi = 0;
+  let tidLo = 0;
   for (const pair of tags.split(',')) {
     const eq = pair.indexOf('=');
     if (eq <= 0) return; // malformed: ignore all of them, as Datadog does
     const key = pair.slice(0, eq).trim();
     const value = pair.slice(eq + 1).trim();
-    if (!key.startsWith('_dd.p.') || !/^[\x21-\x2b\x2d-\x7e]+$/.test(value)) continue;
+    if (!key.startsWith('_dd.p.') || !/^_dd\.p\.[\x21-\x2b\x2d-\x39\x3c\x3e-\x7e]+$/.test(key) || !/^[\x21-\x2b\x2d-\x7e]+$/.test(value)) continue;
     if (key === '_dd.p.tid') {
       if (value.length !== 16) continue;
       const hi = parseHex32(value, 0);
       const lo = parseHex32(value, 8);
       if (hi < 0 || lo < 0 || value !== value.toLowerCase()) continue;
-      out.t0 = hi;
-      out.t1 = lo;
+      tidHi = hi;
+      tidLo = lo;
       continue;
     }
     kept += (kept ? ',' : '') + key + '=' + value;
   }
+  out.t0 = tidHi;
+  out.t1 = tidLo;
   out.ptags = kept;
 }
 

@@ -52,7 +52,17 @@ export class Propagator {
     this.fields = [...fields];
   }
 
-  extract<C>(carrier: C, get: HeaderGetter<C>): Extracted | undefined {
+  extract<C>(carrier: C, getter: HeaderGetter<C>): Extracted | undefined {
+    // A getter may hand back what its carrier holds (a number, an array, a Buffer) or throw:
+    // only a string is a header value; anything else is treated as absent.
+    const get: HeaderGetter<C> = (c, k) => {
+      try {
+        const v: unknown = getter(c, k);
+        return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+      } catch {
+        return undefined;
+      }
+    };
     let found: Extracted | undefined;
     const extractors = this.extractors;
     for (let i = 0; i < extractors.length; i++) {
@@ -62,7 +72,11 @@ export class Propagator {
         found = undefined;
       }
       if (found !== undefined) {
-        if (i > 0 || extractors[i] !== extractTraceparent) this.keepTracestate(found, carrier, get, extractors[i]);
+        try {
+          if (i > 0 || extractors[i] !== extractTraceparent) this.keepTracestate(found, carrier, get, extractors[i]);
+        } catch {
+          /* the context stands without the tracestate */
+        }
         break;
       }
     }

@@ -8,6 +8,9 @@ import { hex32 } from '../ids';
 import { emptyExtracted, type Extracted, type HeaderGetter, type HeaderSetter, type InjectSource } from './types';
 
 const MAX_MEMBERS = 32;
+/** A propagated tag's key (after `_dd.p.` / `t.`) and value: printable ASCII, no separators. */
+const TAG_KEY = /^[\x21-\x2b\x2d-\x39\x3c\x3e-\x7e]+$/;
+const TAG_VALUE = /^[\x21-\x2b\x2d-\x7e]+$/;
 const KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
@@ -83,7 +86,8 @@ function readDatadogMember(ts: string, out: Extracted, sampled: boolean): void {
       out.priority = sampled === p > 0 ? p : sampled ? 1 : 0;
     } else if (k === 'o') {
       out.origin = v.replace(/~/g, '=');
-    } else if (k.startsWith('t.') && k.length > 2) {
+    } else if (k.startsWith('t.') && k !== 't.tid' && TAG_KEY.test(k.slice(2)) && TAG_VALUE.test(v)) {
+      // t.tid is not a tag here: the whole trace id is in traceparent.
       ptags += (ptags ? ',' : '') + '_dd.p.' + k.slice(2) + '=' + v.replace(/~/g, '=');
     }
   }
@@ -113,12 +117,13 @@ export function filterTracestate(ts: string, max = MAX_MEMBERS - 1): string {
 function ddMember(src: InjectSource, spanHex: string): string {
   let m = 'dd=p:' + spanHex;
   if (!Number.isNaN(src.priority)) m += ';s:' + src.priority;
-  if (src.origin) m += ';o:' + src.origin.replace(/[,;=~\s]/g, (c) => (c === '=' ? '~' : '_'));
+  // Only printable ASCII other than `,` `;` `=` `~` may stand in a tracestate value.
+  if (src.origin) m += ';o:' + src.origin.replace(/[^\x21-\x2b\x2d-\x3a\x3c\x3e-\x7d]/g, (c) => (c === '=' ? '~' : '_'));
   if (src.mechanism >= 0 && src.priority > 0 && !src.ptags.includes('_dd.p.dm=')) m += ';t.dm:-' + src.mechanism;
   if (src.ptags) {
     for (const pair of src.ptags.split(',')) {
       const eq = pair.indexOf('=');
-      if (eq > 6) m += ';t.' + pair.slice(6, eq) + ':' + pair.slice(eq + 1).replace(/=/g, '~').replace(/[,;\s]/g, '_');
+      if (eq > 6 && TAG_KEY.test(pair.slice(6, eq))) m += ';t.' + pair.slice(6, eq) + ':' + pair.slice(eq + 1).replace(/=/g, '~').replace(/[^\x21-\x2b\x2d-\x3a\x3c-\x7e]/g, '_');
     }
   }
   return m.length <= 256 ? m : 'dd=p:' + spanHex + (Number.isNaN(src.priority) ? '' : ';s:' + src.priority);
