@@ -6,11 +6,14 @@ import { randomUUID } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
 import type { ResolvedConfig, TracewellOptions } from './config/options';
 import { reportConfig, resolveConfig } from './config/resolve';
-import { counters, snapshot, type TracewellStats } from './internal/counters';
+import { snapshot, type TracewellStats } from './internal/counters';
 import { containerId } from './internal/container';
 import { Codes } from './internal/errors';
 import { logger } from './internal/logger';
 import { AgentExporter } from './exporter/agent-exporter';
+import { OtlpExporter } from './exporter/otlp-exporter';
+import { installExitHooks } from './exporter/exit-hooks';
+import { startHealthMetrics } from './exporter/health-metrics';
 import { TracerCore } from './tracer/tracer';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/http-server';
@@ -28,9 +31,9 @@ export interface TracewellHandle {
   readonly tracer: Tracer;
   /** Sends every finished span now; resolves when the agent answered or the send failed. */
   flush(): Promise<void>;
-  /** Flushes within `deadlineMs` (default 2000), then stops tracing. Safe to call twice. */
+  /** Flushes within `deadlineMs` (default `shutdownTimeoutMs`, 2000), writes what was not acknowledged to the dead-letter file, then stops tracing. Safe to call twice. */
   shutdown(deadlineMs?: number): Promise<void>;
-  /** Counters: spans started, finished, sent, pending, dropped by reason. */
+  /** Counters: spans started, finished, sent, pending, retried, dead-lettered, replayed, dropped by reason. */
   stats(): TracewellStats;
 }
 
@@ -56,12 +59,16 @@ export function init(options: TracewellOptions = {}): TracewellHandle {
 
 function start(config: ResolvedConfig): TracewellHandle {
   const core = new TracerCore(config);
-  const exporter = new AgentExporter({
-    config,
-    info: { runtimeId: randomUUID() },
-    containerId: containerId(),
-    onRates: (rates) => core.sampler.updateAgentRates(rates),
-  });
+  const runtimeId = randomUUID();
+  const exporter =
+    config.exporter === 'otlp'
+      ? new OtlpExporter({ config, info: { runtimeId } })
+      : new AgentExporter({
+          config,
+          info: { runtimeId },
+          containerId: containerId(),
+          onRates: (rates) => core.sampler.updateAgentRates(rates),
+        });
   core.setSink(exporter);
   const provider = registerGlobals(core);
 
@@ -74,21 +81,21 @@ function start(config: ResolvedConfig): TracewellHandle {
   if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
 
   let stopped = false;
-  const onBeforeExit = (): void => {
-    if (counters.spansPending > 0) exporter.flushWithin(2000).catch(() => undefined);
-  };
-  process.on('beforeExit', onBeforeExit);
+  // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
+  const exitHooks = installExitHooks(exporter, config.shutdownTimeoutMs);
+  const health = config.healthMetrics ? startHealthMetrics(config) : null;
 
-  logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.agentUrl}`);
+  logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.exporter === 'otlp' ? config.otlpEndpoint : config.agentUrl}`);
   return {
     config,
     tracer: provider.tracer,
     flush: () => Promise.all([exporter.flush(), core.flushProcessors()]).then(() => undefined),
-    async shutdown(deadlineMs = 2000) {
+    async shutdown(deadlineMs = config.shutdownTimeoutMs) {
       if (stopped) return;
       stopped = true;
-      process.off('beforeExit', onBeforeExit);
+      exitHooks.remove();
       await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors()]);
+      health?.stop();
       disableHttpServer();
       disableHttpClient();
       disableFastify();

@@ -7,6 +7,9 @@ export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | '
 /** Inbound and outbound integrations that can be turned off by name. */
 export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston';
 
+/** Where traces are sent, for `exporter`. */
+export type ExporterName = 'datadog' | 'otlp';
+
 /**
  * Everything Tracewell can be told. Every field is optional; the default and the
  * environment variables that set it are in each field's comment. Precedence, highest first:
@@ -51,6 +54,44 @@ export interface TracewellOptions {
   grpcServerErrorStatuses?: number[];
   /** gRPC status codes that mark a client span an error. Env: `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status). */
   grpcClientErrorStatuses?: number[];
+  /** Where traces go: `datadog` (the Datadog Agent, `/v0.4/traces`) or `otlp` (OTLP/HTTP protobuf). Env: `TRACEWELL_EXPORTER`, `OTEL_TRACES_EXPORTER`. Default: datadog. */
+  exporter?: ExporterName;
+  /** OTLP/HTTP traces URL, used as is. Env: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` appended. Default: `http://localhost:4318/v1/traces`. */
+  otlpEndpoint?: string;
+  /** Headers sent with every OTLP request. Env: `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, percent-encoded). Default: none. */
+  otlpHeaders?: Record<string, string>;
+  /** Timeout of one OTLP request, in ms. Env: `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, `OTEL_EXPORTER_OTLP_TIMEOUT`. Default: 10000. */
+  otlpTimeoutMs?: number;
+  /** Timeout of one request to the Datadog Agent, in ms. Env: `TRACEWELL_EXPORT_TIMEOUT_MS`. Default: 10000. */
+  exportTimeoutMs?: number;
+  /** Retries of a payload after its first attempt (connection errors, timeouts, 408, 429, 502, 503, 504). Env: `TRACEWELL_EXPORT_RETRIES`. Default: 3. */
+  exportRetries?: number;
+  /** Time from a payload's first attempt after which it is not retried again (it goes to the dead-letter file), in ms. Env: `TRACEWELL_EXPORT_RETRY_DEADLINE_MS`. Default: 30000. */
+  exportRetryDeadlineMs?: number;
+  /** First retry delay, in ms; doubled per retry with jitter, at most 30 s; `Retry-After` wins. Env: `TRACEWELL_EXPORT_BACKOFF_MS`. Default: 500. */
+  exportBackoffMs?: number;
+  /** Failed attempts in a row after which the circuit opens: no more sends per flush, payloads go straight to the dead-letter file, the agent is probed. Env: `TRACEWELL_BREAKER_FAILURES`. Default: 3. */
+  breakerFailures?: number;
+  /** First probe of an agent behind an open circuit, in ms; doubled per failed probe with jitter. Env: `TRACEWELL_BREAKER_PROBE_MS`. Default: 1000. */
+  breakerProbeMs?: number;
+  /** Longest wait between two probes, in ms. Env: `TRACEWELL_BREAKER_PROBE_MAX_MS`. Default: 60000. */
+  breakerProbeMaxMs?: number;
+  /** Keep payloads that cannot be sent in a dead-letter file and send them when the agent answers again. Env: `TRACEWELL_DLQ_ENABLED`. Default: true. */
+  dlqEnabled?: boolean;
+  /** Folder of the dead-letter files; each service gets a subfolder. Env: `TRACEWELL_DLQ_DIR`. Default: `<os temp dir>/tracewell-<uid>/dlq`. */
+  dlqDir?: string;
+  /** Most bytes of dead-letter files per service folder; the oldest are evicted (and counted) past it. Env: `TRACEWELL_DLQ_MAX_BYTES`. Default: 128 MiB. */
+  dlqMaxBytes?: number;
+  /** Most bytes per second replayed from the dead-letter file (after live data). Env: `TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC`. Default: 4 MiB. */
+  dlqReplayBytesPerSec?: number;
+  /** How long a flush on SIGTERM, SIGINT, beforeExit or `shutdown()` may take before what is left goes to the dead-letter file, in ms. Env: `TRACEWELL_SHUTDOWN_TIMEOUT_MS`. Default: 2000. */
+  shutdownTimeoutMs?: number;
+  /** Interval of the summary line logged while the agent is unreachable, in ms. Env: `TRACEWELL_OUTAGE_SUMMARY_INTERVAL_MS`. Default: 60000. */
+  outageSummaryIntervalMs?: number;
+  /** Send the export counters as DogStatsD metrics (`tracewell.exporter.*`) every 10 s. Env: `TRACEWELL_HEALTH_METRICS`, `DD_TRACE_HEALTH_METRICS_ENABLED`. Default: false. */
+  healthMetrics?: boolean;
+  /** DogStatsD address for `healthMetrics`, `udp://host:port`. Env: `TRACEWELL_DOGSTATSD_URL`, or `DD_DOGSTATSD_HOSTNAME` + `DD_DOGSTATSD_PORT`. Default: the agent's host, port 8125. */
+  dogstatsdUrl?: string;
   /**
    * OpenTelemetry SDK span processors (`@opentelemetry/sdk-trace-base`), given every span as a
    * ReadableSpan with semantic-convention attributes, beside the Datadog export. Code only. Default: none.
@@ -81,6 +122,26 @@ export interface ResolvedConfig {
   readonly spanProcessors: readonly SpanProcessor[];
   readonly grpcServerErrorStatuses: readonly number[];
   readonly grpcClientErrorStatuses: readonly number[];
+  readonly exporter: ExporterName;
+  readonly otlpEndpoint: string;
+  readonly otlpHeaders: Readonly<Record<string, string>>;
+  readonly otlpTimeoutMs: number;
+  readonly exportTimeoutMs: number;
+  readonly exportRetries: number;
+  readonly exportRetryDeadlineMs: number;
+  readonly exportBackoffMs: number;
+  readonly breakerFailures: number;
+  readonly breakerProbeMs: number;
+  readonly breakerProbeMaxMs: number;
+  readonly dlqEnabled: boolean;
+  /** The root folder; a service's files are in `<dlqDir>/<service>`. */
+  readonly dlqDir: string;
+  readonly dlqMaxBytes: number;
+  readonly dlqReplayBytesPerSec: number;
+  readonly shutdownTimeoutMs: number;
+  readonly outageSummaryIntervalMs: number;
+  readonly healthMetrics: boolean;
+  readonly dogstatsdUrl: string;
   /** Where each field's value came from (`option`, an environment variable name, or `default`). */
   readonly sources: Readonly<Record<string, string>>;
 }

@@ -4,10 +4,11 @@
  * variable, the value, what is accepted and the default used; start-up carries on.
  */
 import { readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { logger, LOG_LEVELS, type LogLevel } from '../internal/logger';
 import { Codes } from '../internal/errors';
-import type { InstrumentationName, PropagationStyle, ResolvedConfig, TracewellOptions } from './options';
+import type { ExporterName, InstrumentationName, PropagationStyle, ResolvedConfig, TracewellOptions } from './options';
 
 type Env = Record<string, string | undefined>;
 
@@ -35,6 +36,8 @@ const DEFAULT_PROPAGATION: PropagationStyle[] = ['datadog', 'tracecontext', 'bag
 class Reader {
   readonly problems: ConfigProblem[] = [];
   readonly sources: Record<string, string> = {};
+  /** The field each problem left to a fallback: when a later variable set it, the message says so. */
+  readonly fieldOf = new Map<ConfigProblem, string>();
   constructor(private readonly env: Env) {}
 
   /** The first variable of `names` that is set and non-empty. */
@@ -46,8 +49,10 @@ class Reader {
     return undefined;
   }
 
-  bad(variable: string, value: string, accepted: string, defaultUsed: string): void {
-    this.problems.push({ variable, value, accepted, defaultUsed });
+  bad(variable: string, value: string, accepted: string, defaultUsed: string, field?: string): void {
+    const problem = { variable, value, accepted, defaultUsed };
+    this.problems.push(problem);
+    if (field !== undefined) this.fieldOf.set(problem, field);
   }
 
   pick<T>(field: string, option: T | undefined, names: string[], parse: (v: string) => T | undefined, accepted: string, fallback: T, fallbackText: string): T {
@@ -60,7 +65,7 @@ class Reader {
       if (v === undefined || v.trim() === '') continue;
       const parsed = parse(v.trim());
       if (parsed === undefined) {
-        this.bad(name, v, accepted, fallbackText);
+        this.bad(name, v, accepted, fallbackText, field);
         continue;
       }
       this.sources[field] = name;
@@ -92,10 +97,13 @@ function parseRate(v: string): number | undefined {
   return n >= 0 && n <= 1 ? n : undefined;
 }
 
-/** `k:v,k2:v2` or `k:v k2:v2` (DD_TAGS); a bare key gets an empty value. */
+/**
+ * `k:v,k2:v2` or `k:v k2:v2` (DD_TAGS); a bare key gets an empty value. With a comma anywhere
+ * the list is comma-separated and values may hold spaces (`owner:Jane Doe,team:core`), as Datadog reads it.
+ */
 export function parseDdTags(v: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of v.split(/[,\s]+/)) {
+  for (const part of v.split(v.includes(',') ? ',' : /\s+/)) {
     if (!part) continue;
     const i = part.indexOf(':');
     const key = (i < 0 ? part : part.slice(0, i)).trim();
@@ -169,6 +177,35 @@ function parseUrl(v: string): string | undefined {
   }
 }
 
+function parseExporter(v: string): ExporterName | undefined {
+  const s = v.toLowerCase();
+  return s === 'datadog' || s === 'otlp' ? s : undefined;
+}
+
+function parseHttpUrl(v: string): string | undefined {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseUdpUrl(v: string): string | undefined {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'udp:' && u.hostname !== '' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default root of dead-letter folders: per user under the OS temp dir. */
+function defaultDlqDir(): string {
+  const uid = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
+  return join(tmpdir(), `tracewell-${uid}`, 'dlq');
+}
+
 /** The app's own package.json: nearest to the main script, else the working directory. */
 function appPackage(): { name?: string; version?: string } {
   const starts: string[] = [];
@@ -213,7 +250,7 @@ function otelSamplerRate(r: Reader): number | undefined {
       if (!arg) return 1;
       const rate = parseRate(arg[1]);
       if (rate === undefined) {
-        r.bad('OTEL_TRACES_SAMPLER_ARG', arg[1], 'a number from 0 to 1', '1');
+        r.bad('OTEL_TRACES_SAMPLER_ARG', arg[1], 'a number from 0 to 1', '1', 'sampleRate');
         return 1;
       }
       return rate;
@@ -310,6 +347,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   if (sampleRate !== undefined && !(sampleRate >= 0 && sampleRate <= 1)) {
     r.bad('sampleRate', String(sampleRate), 'a number from 0 to 1', 'agent-controlled sampling');
     sampleRate = undefined;
+    r.sources.sampleRate = 'default';
   }
   const rateLimit = r.pick('rateLimit', options.rateLimit, ['TRACEWELL_RATE_LIMIT', 'DD_TRACE_RATE_LIMIT'], parseIntIn(0, 1e9), 'a whole number of traces per second', 100, '100');
 
@@ -325,7 +363,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
       if (!hit) continue;
       const styles = parseStyles(hit[1]);
       if (styles === undefined) {
-        r.bad(hit[0], hit[1], stylesAccepted, DEFAULT_PROPAGATION.join(','));
+        r.bad(hit[0], hit[1], stylesAccepted, DEFAULT_PROPAGATION.join(','), field);
         continue;
       }
       r.sources[field] = hit[0];
@@ -348,6 +386,64 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   const grpcServerErrorStatuses = r.pick('grpcServerErrorStatuses', options.grpcServerErrorStatuses, ['TRACEWELL_GRPC_SERVER_ERROR_STATUSES', 'DD_GRPC_SERVER_ERROR_STATUSES'], parseStatusList, statusAccepted, [2, 4, 12, 13, 14, 15], '2,4,12-15');
   const grpcClientErrorStatuses = r.pick('grpcClientErrorStatuses', options.grpcClientErrorStatuses, ['TRACEWELL_GRPC_CLIENT_ERROR_STATUSES', 'DD_GRPC_CLIENT_ERROR_STATUSES'], parseStatusList, statusAccepted, Array.from({ length: 16 }, (_, i) => i + 1), '1-16');
 
+  // Export: where to, retries, circuit breaker, dead-letter file, shutdown.
+  const exporter = r.pick<ExporterName>('exporter', options.exporter, ['TRACEWELL_EXPORTER', 'OTEL_TRACES_EXPORTER'], parseExporter, 'datadog or otlp', 'datadog', 'datadog');
+  let otlpEndpoint = r.pick('otlpEndpoint', options.otlpEndpoint, ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'], parseHttpUrl, 'an http:// or https:// URL', '', 'http://localhost:4318/v1/traces');
+  if (!otlpEndpoint) {
+    const base = r.pick('otlpEndpoint', undefined, ['OTEL_EXPORTER_OTLP_ENDPOINT'], parseHttpUrl, 'an http:// or https:// URL', '', 'http://localhost:4318');
+    otlpEndpoint = base ? base.replace(/\/+$/, '') + '/v1/traces' : 'http://localhost:4318/v1/traces';
+  }
+  let otlpHeaders: Record<string, string> = {};
+  if (options.otlpHeaders !== undefined) {
+    otlpHeaders = { ...options.otlpHeaders };
+    r.sources.otlpHeaders = 'option';
+  } else {
+    r.sources.otlpHeaders = 'default';
+    for (const name of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+      const hit = r.raw([name]);
+      if (!hit) continue;
+      const parsed = parseOtelResource(hit[1]);
+      if (parsed === undefined) r.bad(name, hit[1], 'comma-separated key=value pairs', 'no headers from it');
+      else {
+        Object.assign(otlpHeaders, parsed);
+        r.sources.otlpHeaders = name;
+      }
+    }
+  }
+  const otlpTimeoutMs = r.pick('otlpTimeoutMs', options.otlpTimeoutMs, ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT'], parseIntIn(1, 600_000), 'a whole number of milliseconds from 1 to 600000', 10_000, '10000');
+  const msAccepted = (min: number, max: number): string => `a whole number of milliseconds from ${min} to ${max}`;
+  const exportTimeoutMs = r.pick('exportTimeoutMs', options.exportTimeoutMs, ['TRACEWELL_EXPORT_TIMEOUT_MS'], parseIntIn(1, 600_000), msAccepted(1, 600000), 10_000, '10000');
+  const exportRetries = r.pick('exportRetries', options.exportRetries, ['TRACEWELL_EXPORT_RETRIES'], parseIntIn(0, 100), 'a whole number from 0 to 100', 3, '3');
+  const exportRetryDeadlineMs = r.pick('exportRetryDeadlineMs', options.exportRetryDeadlineMs, ['TRACEWELL_EXPORT_RETRY_DEADLINE_MS'], parseIntIn(0, 3_600_000), msAccepted(0, 3600000), 30_000, '30000');
+  const exportBackoffMs = r.pick('exportBackoffMs', options.exportBackoffMs, ['TRACEWELL_EXPORT_BACKOFF_MS'], parseIntIn(1, 600_000), msAccepted(1, 600000), 500, '500');
+  const breakerFailures = r.pick('breakerFailures', options.breakerFailures, ['TRACEWELL_BREAKER_FAILURES'], parseIntIn(1, 1000), 'a whole number from 1 to 1000', 3, '3');
+  const breakerProbeMs = r.pick('breakerProbeMs', options.breakerProbeMs, ['TRACEWELL_BREAKER_PROBE_MS'], parseIntIn(1, 3_600_000), msAccepted(1, 3600000), 1000, '1000');
+  const breakerProbeMaxMs = Math.max(breakerProbeMs, r.pick('breakerProbeMaxMs', options.breakerProbeMaxMs, ['TRACEWELL_BREAKER_PROBE_MAX_MS'], parseIntIn(1, 3_600_000), msAccepted(1, 3600000), 60_000, '60000'));
+  const dlqEnabled = r.pick('dlqEnabled', options.dlqEnabled, ['TRACEWELL_DLQ_ENABLED'], parseBool, boolAccepted, true, 'true');
+  let dlqDir = r.pick('dlqDir', options.dlqDir, ['TRACEWELL_DLQ_DIR'], (v) => v, 'a folder path', '', defaultDlqDir());
+  dlqDir = dlqDir === '' ? defaultDlqDir() : isAbsolute(dlqDir) ? dlqDir : resolvePath(dlqDir);
+  const dlqMaxBytes = r.pick('dlqMaxBytes', options.dlqMaxBytes, ['TRACEWELL_DLQ_MAX_BYTES'], parseIntIn(4096, Number.MAX_SAFE_INTEGER), 'a whole number of bytes of at least 4096', 128 * 1024 * 1024, '134217728');
+  const dlqReplayBytesPerSec = r.pick('dlqReplayBytesPerSec', options.dlqReplayBytesPerSec, ['TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC'], parseIntIn(1024, Number.MAX_SAFE_INTEGER), 'a whole number of bytes of at least 1024', 4 * 1024 * 1024, '4194304');
+  const shutdownTimeoutMs = r.pick('shutdownTimeoutMs', options.shutdownTimeoutMs, ['TRACEWELL_SHUTDOWN_TIMEOUT_MS'], parseIntIn(0, 600_000), msAccepted(0, 600000), 2000, '2000');
+  const outageSummaryIntervalMs = r.pick('outageSummaryIntervalMs', options.outageSummaryIntervalMs, ['TRACEWELL_OUTAGE_SUMMARY_INTERVAL_MS'], parseIntIn(100, 86_400_000), msAccepted(100, 86400000), 60_000, '60000');
+  const healthMetrics = r.pick('healthMetrics', options.healthMetrics, ['TRACEWELL_HEALTH_METRICS', 'DD_TRACE_HEALTH_METRICS_ENABLED'], parseBool, boolAccepted, false, 'false');
+  let dogstatsdUrl = r.pick('dogstatsdUrl', options.dogstatsdUrl, ['TRACEWELL_DOGSTATSD_URL'], parseUdpUrl, 'a udp://host:port URL', '', 'the agent host, port 8125');
+  if (!dogstatsdUrl) {
+    const host = r.raw(['DD_DOGSTATSD_HOSTNAME', 'DD_DOGSTATSD_HOST']);
+    const port = r.pick('dogstatsdPort', undefined, ['DD_DOGSTATSD_PORT'], parseIntIn(1, 65535), 'a port number from 1 to 65535', 8125, '8125');
+    let h = host?.[1];
+    if (h === undefined) {
+      try {
+        const u = new URL(agentUrl);
+        h = u.protocol === 'unix:' ? 'localhost' : u.hostname;
+      } catch {
+        h = 'localhost';
+      }
+    }
+    dogstatsdUrl = `udp://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}`;
+    r.sources.dogstatsdUrl = host || r.sources.dogstatsdPort !== 'default' ? 'DD_DOGSTATSD_HOSTNAME/DD_DOGSTATSD_PORT' : 'default';
+  }
+
   const config: ResolvedConfig = Object.freeze({
     service,
     env: envName,
@@ -369,8 +465,35 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     spanProcessors: Object.freeze([...(options.spanProcessors ?? [])]),
     grpcServerErrorStatuses: Object.freeze([...grpcServerErrorStatuses]),
     grpcClientErrorStatuses: Object.freeze([...grpcClientErrorStatuses]),
+    exporter,
+    otlpEndpoint,
+    otlpHeaders: Object.freeze(otlpHeaders),
+    otlpTimeoutMs,
+    exportTimeoutMs,
+    exportRetries,
+    exportRetryDeadlineMs,
+    exportBackoffMs,
+    breakerFailures,
+    breakerProbeMs,
+    breakerProbeMaxMs,
+    dlqEnabled,
+    dlqDir,
+    dlqMaxBytes,
+    dlqReplayBytesPerSec,
+    shutdownTimeoutMs,
+    outageSummaryIntervalMs,
+    healthMetrics,
+    dogstatsdUrl,
     sources: Object.freeze({ ...r.sources }),
   });
+  // A bad value whose field a lower-precedence variable then set: say what is used instead of the default.
+  for (const [problem, field] of r.fieldOf) {
+    const source = r.sources[field];
+    if (source === undefined || source === 'default' || source === 'option') continue;
+    const used = (config as unknown as Record<string, unknown>)[field];
+    if (used === undefined || used === null || (typeof used === 'object' && !Array.isArray(used))) continue;
+    problem.defaultUsed = `${Array.isArray(used) ? used.join(',') || 'none' : String(used)} from ${source}`;
+  }
   // A value read for two fields (DD_TRACE_PROPAGATION_STYLE, OTEL_PROPAGATORS) is reported once.
   const seen = new Set<string>();
   const problems = r.problems.filter((p) => {

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTraces, type DecodedSpan } from './decode-traces';
+import { decodeOtlpTraces, otlpToDecoded, type OtlpSpan } from './decode-otlp';
 import { formatTrace } from './print';
 import { TRACER_VERSION } from '../internal/version';
 
@@ -47,6 +48,11 @@ export interface DevAgentOptions {
   print?: boolean | ((text: string) => void);
   /** Extra `rate_by_service` entries in every answer. */
   rateByService?: Record<string, number>;
+  /**
+   * Also accept OTLP/HTTP protobuf traces (`POST /v1/traces`) on this port; 0 = any free port,
+   * null = not at all. Default: 4318 when `port` is 8126 (the agent's usual pair), else null.
+   */
+  otlpPort?: number | null;
 }
 
 export interface DevAgent {
@@ -56,6 +62,11 @@ export interface DevAgent {
   readonly traces: DecodedSpan[][];
   readonly requests: RecordedRequest[];
   readonly rejections: { message: string; headers: Record<string, string | string[] | undefined> }[];
+  /** The OTLP listener (`http://host:port`, POST `/v1/traces`), or null when off. */
+  readonly otlpUrl: string | null;
+  /** Spans received over OTLP, in arrival order, with their resource and scope. */
+  readonly otlpSpans: OtlpSpan[];
+  waitForOtlpSpans(n: number, timeoutMs?: number): Promise<void>;
   allSpans(): DecodedSpan[];
   /** Resolves once `predicate(agent)` is true; rejects after `timeoutMs`. */
   waitFor(predicate: (agent: DevAgent) => boolean, timeoutMs?: number): Promise<void>;
@@ -76,6 +87,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
   const traces: DecodedSpan[][] = [];
   const requests: RecordedRequest[] = [];
   const rejections: { message: string; headers: Record<string, string | string[] | undefined> }[] = [];
+  const otlpSpans: OtlpSpan[] = [];
   const waiters = new Set<() => void>();
   const sockets = new Set<Socket>();
   let responder: Responder | null = null;
@@ -91,7 +103,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
     notify();
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer, next: typeof route = route): void {
     const path = (req.url ?? '/').split('?')[0];
     if (responder !== null) {
       let scripted: ScriptedAnswer | null | undefined;
@@ -109,14 +121,52 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
             return;
           }
           if (scripted!.status !== undefined) answer(res, req, path, scripted!.status, scripted!.body ?? '{}', body.length, scripted!.headers);
-          else route(req, res, path, body);
+          else next(req, res, path, body);
         };
         if (scripted.delayMs) setTimeout(go, scripted.delayMs);
         else go();
         return;
       }
     }
-    route(req, res, path, body);
+    next(req, res, path, body);
+  }
+
+  /** OTLP/HTTP: protobuf ExportTraceServiceRequest in, an empty ExportTraceServiceResponse out. */
+  function routeOtlp(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
+    if (req.method !== 'POST' || path !== '/v1/traces') {
+      answer(res, req, path, 404, { error: `no endpoint ${req.method} ${path}` }, body.length);
+      return;
+    }
+    const type = String(req.headers['content-type'] ?? '');
+    if (!type.startsWith('application/x-protobuf')) {
+      answer(res, req, path, 415, { error: `unsupported content type "${type}", want application/x-protobuf` }, body.length);
+      return;
+    }
+    let spans: OtlpSpan[];
+    try {
+      spans = decodeOtlpTraces(body);
+    } catch (err) {
+      const message = (err as Error).message;
+      rejections.push({ message, headers: req.headers });
+      if (dir !== null) appendFileSync(join(dir, 'rejected.jsonl'), JSON.stringify({ time: new Date().toISOString(), otlp: true, message }) + '\n');
+      answer(res, req, path, 400, { error: message }, body.length);
+      return;
+    }
+    otlpSpans.push(...spans);
+    if (dir !== null && spans.length > 0) appendFileSync(join(dir, 'otlp.jsonl'), spans.map((s) => JSON.stringify(s, bigintJson)).join('\n') + '\n');
+    if (print !== null) {
+      const byTrace = new Map<string, DecodedSpan[]>();
+      for (const s of spans) {
+        const list = byTrace.get(s.traceId) ?? [];
+        list.push(otlpToDecoded(s));
+        byTrace.set(s.traceId, list);
+      }
+      for (const t of byTrace.values()) print(formatTrace(t, color));
+    }
+    requests.push({ method: req.method ?? '', path, headers: req.headers, status: 200, bytes: body.length, time: Date.now() });
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+    res.end();
+    notify();
   }
 
   function route(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
@@ -179,16 +229,71 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
     s.on('close', () => sockets.delete(s));
   });
 
+  const otlpPort = opts.otlpPort !== undefined ? opts.otlpPort : (opts.port ?? 8126) === 8126 ? 4318 : null;
+  const otlpServer: Server | null =
+    otlpPort === null
+      ? null
+      : createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          req.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= MAX_BODY) chunks.push(c);
+          });
+          req.on('error', () => undefined);
+          req.on('end', () => {
+            const path = (req.url ?? '/').split('?')[0];
+            if (size > MAX_BODY) {
+              answer(res, req, path, 413, { error: `body of ${size} bytes is over the ${MAX_BODY} byte limit` }, size);
+              return;
+            }
+            try {
+              handle(req, res, Buffer.concat(chunks), routeOtlp);
+            } catch (err) {
+              if (!res.headersSent) answer(res, req, path, 500, { error: String(err) }, size);
+            }
+          });
+        });
+  otlpServer?.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const listenOtlp = (): Promise<number | null> =>
+    otlpServer === null
+      ? Promise.resolve(null)
+      : new Promise((res, rej) => {
+          otlpServer.once('error', rej);
+          otlpServer.listen(otlpPort!, host, () => res((otlpServer.address() as { port: number }).port));
+        });
+
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8126, host, () => {
+    server.listen(opts.port ?? 8126, host, async () => {
       const addr = server.address() as { port: number };
+      let otlpBound: number | null;
+      try {
+        otlpBound = await listenOtlp();
+      } catch (err) {
+        if (opts.otlpPort !== undefined) {
+          server.close();
+          reject(err);
+          return;
+        }
+        // The default OTLP port is taken (a collector runs here?): the agent runs without it.
+        otlpBound = null;
+      }
+      const hostPart = host.includes(':') ? `[${host}]` : host;
       const agent: DevAgent = {
         url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
         port: addr.port,
         traces,
         requests,
         rejections,
+        otlpUrl: otlpBound === null ? null : `http://${hostPart}:${otlpBound}`,
+        otlpSpans,
+        waitForOtlpSpans(n, timeoutMs = 5000) {
+          return agent.waitFor(() => otlpSpans.length >= n, timeoutMs);
+        },
         allSpans: () => traces.flat(),
         waitFor(predicate, timeoutMs = 5000) {
           return new Promise<void>((res, rej) => {
@@ -220,10 +325,12 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
           traces.length = 0;
           requests.length = 0;
           rejections.length = 0;
+          otlpSpans.length = 0;
         },
         close() {
           return new Promise<void>((res) => {
             for (const s of sockets) s.destroy();
+            otlpServer?.close();
             server.close(() => res());
           });
         },

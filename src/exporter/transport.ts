@@ -1,9 +1,14 @@
 /**
- * HTTP to the agent through one undici Pool: keep-alive, bounded connections, a timeout on
- * every request, sockets that never keep the process alive, and requests that are never
- * traced (they run in a suppressed context and their origin is marked as ours).
+ * HTTP to the agent (or an OTLP endpoint) through one undici Pool: keep-alive, bounded
+ * connections, a timeout on every request, and requests that are never traced (they run in a
+ * suppressed context and their origin is marked as ours).
+ *
+ * Our sockets never hold the process open, not even while a request is in flight: a process
+ * whose work is done reaches `beforeExit`, where the pipeline flushes within its deadline
+ * while holding a timer of its own. So an agent that never answers cannot keep an app alive.
  */
 import type { Pool } from 'undici';
+import type { Socket } from 'node:net';
 import { storage, SUPPRESSED_CONTEXT } from '../tracer/context';
 import { markOwnOrigin } from '../internal/own-io';
 
@@ -17,21 +22,26 @@ export interface TransportRequest {
   method: 'GET' | 'PUT' | 'POST';
   path: string;
   headers?: Record<string, string>;
-  body?: Buffer | string;
+  body?: Buffer | Uint8Array | string;
   timeoutMs?: number;
   /** Aborts the request (e.g. when a flush before exit runs out of time). */
   signal?: AbortSignal;
 }
 
+type Undici = typeof import('undici');
+
 /**
  * undici is loaded on the first request, not at start-up: it is most of what the preload
  * would otherwise add to a process's start (about 60 ms of the ~100).
  */
-let PoolClass: typeof Pool | null = null;
-function poolClass(): typeof Pool {
+let undiciModule: Undici | null = null;
+function undici(): Undici {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (PoolClass ??= (require('undici') as typeof import('undici')).Pool);
+  return (undiciModule ??= require('undici') as Undici);
 }
+
+/** Longest answer body kept (agents answer a few hundred bytes; errors are cut for logs). */
+const MAX_RESPONSE_BODY = 64 * 1024;
 
 export class Transport {
   private pool: Pool | null = null;
@@ -39,7 +49,10 @@ export class Transport {
   private readonly basePath: string;
   private readonly socketPath: string | undefined;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    private readonly defaultTimeoutMs = 10_000,
+  ) {
     const u = new URL(url);
     if (u.protocol === 'unix:') {
       this.origin = 'http://localhost';
@@ -54,11 +67,20 @@ export class Transport {
 
   private getPool(): Pool {
     if (this.pool === null) {
-      const P = poolClass();
-      this.pool =
-        this.socketPath !== undefined
-          ? new P(this.origin, { socketPath: this.socketPath, connections: 2, pipelining: 1 })
-          : new P(this.origin, { connections: 2, pipelining: 1, keepAliveTimeout: 4_000 });
+      const { Pool: P, buildConnector } = undici();
+      const base = buildConnector({ socketPath: this.socketPath ?? null, timeout: Math.min(this.defaultTimeoutMs, 10_000), keepAlive: true });
+      const connect: typeof base = (opts, cb) =>
+        base(opts, (err, socket) => {
+          if (socket) {
+            // undici refs a socket while requests are pending; ours must never hold the
+            // process (see the module comment), so ref() is made a no-op on our sockets.
+            const s = socket as Socket;
+            s.unref();
+            s.ref = () => s;
+          }
+          (cb as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
+        });
+      this.pool = new P(this.origin, { connections: 2, pipelining: 1, keepAliveTimeout: 4_000, connect });
     }
     return this.pool;
   }
@@ -68,7 +90,7 @@ export class Transport {
   }
 
   private async send(req: TransportRequest): Promise<TransportResponse> {
-    const timeout = req.timeoutMs ?? 10_000;
+    const timeout = req.timeoutMs ?? this.defaultTimeoutMs;
     const res = await this.getPool().request({
       method: req.method,
       path: this.basePath + req.path,
@@ -78,8 +100,11 @@ export class Transport {
       bodyTimeout: timeout,
       signal: req.signal,
     });
-    const body = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, body };
+    let body = '';
+    for await (const chunk of res.body) {
+      if (body.length < MAX_RESPONSE_BODY) body += (chunk as Buffer).toString('utf8');
+    }
+    return { status: res.statusCode, headers: res.headers, body: body.length > MAX_RESPONSE_BODY ? body.slice(0, MAX_RESPONSE_BODY) : body };
   }
 
   close(): Promise<void> {
@@ -87,6 +112,8 @@ export class Transport {
   }
 
   destroy(): Promise<void> {
-    return this.pool === null ? Promise.resolve() : this.pool.destroy().catch(() => undefined);
+    const p = this.pool;
+    this.pool = null;
+    return p === null ? Promise.resolve() : p.destroy().catch(() => undefined);
   }
 }

@@ -11,8 +11,29 @@ export interface DroppedCounts {
   rejected: number;
   /** Spans that could not be encoded. */
   encodeFailed: number;
-  /** Spans still pending when shutdown's deadline passed. */
+  /** Spans still pending when shutdown's deadline passed (only when they could not be dead-lettered). */
   shutdown: number;
+  /** Spans that could be neither sent nor written to the dead-letter file (folder not writable, disk full, a payload bigger than the size limit). */
+  deadLetterFailed: number;
+  /** Spans evicted from the dead-letter folder, oldest first, to stay under its size limit. */
+  evicted: number;
+}
+
+/** The dead-letter file: payloads kept while the agent could not take them, and their replay. */
+export interface DeadLetterCounts {
+  /** Spans (and payloads) written to the dead-letter file to be sent later. */
+  spansWritten: number;
+  payloadsWritten: number;
+  /** Spans (and payloads) sent from the dead-letter file and accepted by the agent. */
+  spansReplayed: number;
+  payloadsReplayed: number;
+  /** Spans (and payloads) the agent rejected as malformed, kept in the rejected file and never sent again automatically. */
+  spansRejected: number;
+  payloadsRejected: number;
+  /** Damaged records skipped when reading a dead-letter file (a write torn by a crash). */
+  recordsSkipped: number;
+  /** Bytes of this service's dead-letter files on disk (as last seen). */
+  bytesOnDisk: number;
 }
 
 export interface TracewellStats {
@@ -31,6 +52,12 @@ export interface TracewellStats {
   logLinesSuppressed: number;
   /** Errors inside instrumentations, caught before they reached the app. */
   instrumentationErrors: number;
+  /** Export attempts that were a retry of a payload (its second attempt and later). */
+  retries: number;
+  /** Dead-letter file: written, replayed, rejected, bytes on disk. */
+  deadLetter: DeadLetterCounts;
+  /** The export circuit: `closed` (sending), `open` (agent unreachable, probing), `half-open` (probe in flight). */
+  circuit: 'closed' | 'open' | 'half-open';
 }
 
 export const counters: TracewellStats = {
@@ -41,11 +68,14 @@ export const counters: TracewellStats = {
   payloadsSent: 0,
   bytesSent: 0,
   spansPending: 0,
-  dropped: { bufferFull: 0, sendFailed: 0, rejected: 0, encodeFailed: 0, shutdown: 0 },
+  dropped: { bufferFull: 0, sendFailed: 0, rejected: 0, encodeFailed: 0, shutdown: 0, deadLetterFailed: 0, evicted: 0 },
   logLinesSuppressed: 0,
   instrumentationErrors: 0,
+  retries: 0,
+  deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0 },
+  circuit: 'closed',
 };
 
 export function snapshot(): TracewellStats {
-  return { ...counters, dropped: { ...counters.dropped } };
+  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter } };
 }

@@ -1,9 +1,10 @@
-// Configuration: precedence, the names users already set, and bad values reported once with
-// the variable, the value, what is accepted and the default used.
+// Configuration: precedence, the variable names users already set (DD_*, OTEL_*), and bad values
+// reported once each, naming the variable, the value, what is accepted and what is used instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { root } from '../helpers/apps.mjs';
 
 const require = createRequire(import.meta.url);
@@ -11,63 +12,176 @@ const { resolveConfig, reportConfig } = require('../../dist/cjs/config/resolve.j
 const { logger } = require('../../dist/cjs/internal/logger.js');
 
 const resolve = (env, options = {}) => resolveConfig(options, env);
+const DEFAULT_STYLES = ['datadog', 'tracecontext', 'baggage'];
+
+/** The lines reportConfig writes for this environment. */
+function report(env, options = {}) {
+  const { config, problems } = resolve(env, options);
+  const lines = [];
+  logger.setSink((l) => lines.push(l));
+  logger.setLevel('warn');
+  try {
+    reportConfig(config, problems);
+  } finally {
+    logger.setSink(null);
+  }
+  return { config, problems, lines };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Precedence and sources
 
 test('precedence: option > TRACEWELL_* > DD_* > OTEL_*', () => {
   const env = { OTEL_SERVICE_NAME: 'otel', DD_SERVICE: 'dd', TRACEWELL_SERVICE: 'tw' };
-  assert.equal(resolve(env).config.service, 'tw');
   assert.equal(resolve(env, { service: 'opt' }).config.service, 'opt');
+  assert.equal(resolve(env).config.service, 'tw');
   assert.equal(resolve({ OTEL_SERVICE_NAME: 'otel', DD_SERVICE: 'dd' }).config.service, 'dd');
   assert.equal(resolve({ OTEL_SERVICE_NAME: 'otel' }).config.service, 'otel');
   assert.equal(resolve({ DD_SERVICE: 'dd' }).config.sources.service, 'DD_SERVICE');
+  assert.equal(resolve(env, { service: 'opt' }).config.sources.service, 'option');
+
+  const rates = { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', DD_TRACE_SAMPLE_RATE: '0.2', TRACEWELL_SAMPLE_RATE: '0.3' };
+  assert.equal(resolve(rates, { sampleRate: 0.4 }).config.sampleRate, 0.4);
+  assert.equal(resolve(rates).config.sampleRate, 0.3);
+  assert.equal(resolve({ ...rates, TRACEWELL_SAMPLE_RATE: undefined }).config.sampleRate, 0.2);
+  assert.equal(resolve({ ...rates, TRACEWELL_SAMPLE_RATE: undefined, DD_TRACE_SAMPLE_RATE: undefined }).config.sampleRate, 0.1);
+
+  const enabled = { OTEL_SDK_DISABLED: 'true', DD_TRACE_ENABLED: 'true', TRACEWELL_ENABLED: 'false' };
+  assert.equal(resolve(enabled, { enabled: true }).config.enabled, true);
+  assert.equal(resolve(enabled).config.enabled, false);
+  assert.equal(resolve({ ...enabled, TRACEWELL_ENABLED: undefined }).config.enabled, true);
+  assert.equal(resolve({ OTEL_SDK_DISABLED: 'true' }).config.enabled, false);
+
+  const envs = { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=otel', DD_ENV: 'dd', TRACEWELL_ENV: 'tw' };
+  assert.equal(resolve(envs, { env: 'opt' }).config.env, 'opt');
+  assert.equal(resolve(envs).config.env, 'tw');
+  assert.equal(resolve({ ...envs, TRACEWELL_ENV: undefined }).config.env, 'dd');
+  assert.equal(resolve({ OTEL_RESOURCE_ATTRIBUTES: envs.OTEL_RESOURCE_ATTRIBUTES }).config.env, 'otel');
+
+  const tags = { OTEL_RESOURCE_ATTRIBUTES: 'team=otel,a=1', DD_TAGS: 'team:dd,b:2', TRACEWELL_TAGS: 'team:tw' };
+  assert.deepEqual(resolve(tags, { tags: { team: 'opt' } }).config.tags, { team: 'opt', a: '1', b: '2' });
+  assert.deepEqual(resolve(tags).config.tags, { team: 'tw', a: '1', b: '2' });
+  assert.deepEqual(resolve({ ...tags, TRACEWELL_TAGS: undefined }).config.tags, { team: 'dd', a: '1', b: '2' });
 });
 
-test('OTEL_RESOURCE_ATTRIBUTES gives service, env, version and tags', () => {
-  const { config } = resolve({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=checkout,deployment.environment.name=prod,service.version=3.1.0,team=pay%20ments' });
+test('empty or blank variables count as unset', () => {
+  const { config, problems } = resolve({ DD_SERVICE: '  ', OTEL_SERVICE_NAME: 'otel', DD_TRACE_SAMPLE_RATE: '', DD_ENV: 'x' });
+  assert.equal(config.service, 'otel');
+  assert.equal(config.sampleRate, undefined);
+  assert.deepEqual(problems, []);
+  assert.equal(resolve({ DD_TRACE_SAMPLE_RATE: ' 0.5 ' }).config.sampleRate, 0.5, 'surrounding spaces are trimmed');
+});
+
+test('defaults when nothing is set', () => {
+  const { config, problems } = resolve({});
+  assert.deepEqual(problems, []);
+  assert.equal(config.enabled, true);
+  assert.equal(config.env, '');
+  assert.equal(config.agentUrl, 'http://localhost:8126');
+  assert.equal(config.sampleRate, undefined);
+  assert.equal(config.rateLimit, 100);
+  assert.deepEqual(config.propagationExtract, DEFAULT_STYLES);
+  assert.deepEqual(config.propagationInject, DEFAULT_STYLES);
+  assert.equal(config.logLevel, 'warn');
+  assert.equal(config.flushIntervalMs, 1000);
+  assert.deepEqual(config.tags, {});
+});
+
+// ---------------------------------------------------------------------------------------------
+// The variables users already set
+
+test('DD_TAGS: comma form and space form; values may hold spaces in the comma form', () => {
+  assert.deepEqual(resolve({ DD_TAGS: 'team:core,region:eu-west-1' }).config.tags, { team: 'core', region: 'eu-west-1' });
+  assert.deepEqual(resolve({ DD_TAGS: 'team:core, region:eu-west-1 ' }).config.tags, { team: 'core', region: 'eu-west-1' });
+  assert.deepEqual(resolve({ DD_TAGS: 'team:core region:eu' }).config.tags, { team: 'core', region: 'eu' });
+  assert.deepEqual(resolve({ DD_TAGS: 'team:core   region:eu\tzone:b' }).config.tags, { team: 'core', region: 'eu', zone: 'b' });
+  assert.deepEqual(resolve({ DD_TAGS: 'owner:Jane Doe,team:core' }).config.tags, { owner: 'Jane Doe', team: 'core' });
+  assert.deepEqual(resolve({ DD_TAGS: 'url:http://x:8080/a,,team:core' }).config.tags, { url: 'http://x:8080/a', team: 'core' }, 'split at the first colon');
+  assert.deepEqual(resolve({ DD_TAGS: 'canary,team:core' }).config.tags, { canary: '', team: 'core' }, 'a bare key has an empty value');
+  assert.deepEqual(resolve({ DD_TAGS: 'env:prod,service:x,version:1,a:b' }).config.tags, { a: 'b' }, 'service/env/version are not tags');
+});
+
+test('OTEL_RESOURCE_ATTRIBUTES gives service, env, version and the rest as tags', () => {
+  const { config } = resolve({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=checkout,deployment.environment.name=prod,service.version=3.1.0,team=pay%20ments,k8s.pod.name=p-1' });
   assert.equal(config.service, 'checkout');
   assert.equal(config.env, 'prod');
   assert.equal(config.version, '3.1.0');
-  assert.deepEqual(config.tags, { team: 'pay ments' });
+  assert.deepEqual(config.tags, { team: 'pay ments', 'k8s.pod.name': 'p-1' });
+  assert.equal(config.sources.service, 'OTEL_RESOURCE_ATTRIBUTES');
+  assert.equal(resolve({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=staging' }).config.env, 'staging', 'the older key');
+  assert.equal(resolve({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=a', OTEL_SERVICE_NAME: 'b' }).config.service, 'b', 'OTEL_SERVICE_NAME wins over service.name');
+  const bad = resolve({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=a,oops' });
+  assert.notEqual(bad.config.service, 'a', 'a malformed list is ignored whole');
+  assert.equal(bad.problems.length, 1);
+  assert.equal(bad.problems[0].variable, 'OTEL_RESOURCE_ATTRIBUTES');
 });
 
-test('DD_TAGS in both its forms; service/env/version never become tags', () => {
-  assert.deepEqual(resolve({ DD_TAGS: 'team:core,region:eu-west-1' }).config.tags, { team: 'core', region: 'eu-west-1' });
-  assert.deepEqual(resolve({ DD_TAGS: 'team:core region:eu' }).config.tags, { team: 'core', region: 'eu' });
-  assert.deepEqual(resolve({ DD_TAGS: 'env:prod,a:b' }).config.tags, { a: 'b' });
-});
-
-test('agent URL from DD_TRACE_AGENT_URL, or DD_AGENT_HOST + DD_TRACE_AGENT_PORT', () => {
+test('agent URL: DD_TRACE_AGENT_URL, or DD_AGENT_HOST + DD_TRACE_AGENT_PORT', () => {
   assert.equal(resolve({}).config.agentUrl, 'http://localhost:8126');
+  assert.equal(resolve({ DD_AGENT_HOST: 'agent.local' }).config.agentUrl, 'http://agent.local:8126');
+  assert.equal(resolve({ DD_TRACE_AGENT_PORT: '9126' }).config.agentUrl, 'http://localhost:9126');
   assert.equal(resolve({ DD_AGENT_HOST: 'agent.local', DD_TRACE_AGENT_PORT: '9126' }).config.agentUrl, 'http://agent.local:9126');
   assert.equal(resolve({ DD_AGENT_HOST: '::1' }).config.agentUrl, 'http://[::1]:8126');
-  assert.equal(resolve({ DD_TRACE_AGENT_URL: 'http://10.0.0.5:8126/', DD_AGENT_HOST: 'ignored' }).config.agentUrl, 'http://10.0.0.5:8126');
+  assert.equal(resolve({ DD_AGENT_HOST: '[fd00::1]', DD_TRACE_AGENT_PORT: '1' }).config.agentUrl, 'http://[fd00::1]:1');
+  const url = resolve({ DD_TRACE_AGENT_URL: 'http://10.0.0.5:8126/', DD_AGENT_HOST: 'ignored', DD_TRACE_AGENT_PORT: '1' });
+  assert.equal(url.config.agentUrl, 'http://10.0.0.5:8126', 'the URL wins over host and port');
+  assert.equal(url.config.sources.agentUrl, 'DD_TRACE_AGENT_URL');
+  assert.equal(resolve({ DD_TRACE_AGENT_URL: 'https://agent:443' }).config.agentUrl, 'https://agent:443');
   assert.equal(resolve({ DD_TRACE_AGENT_URL: 'unix:///var/run/datadog/apm.socket' }).config.agentUrl, 'unix:///var/run/datadog/apm.socket');
+  assert.equal(resolve({ DD_TRACE_AGENT_URL: 'http://a:1', TRACEWELL_AGENT_URL: 'http://b:2' }).config.agentUrl, 'http://b:2');
+  assert.equal(resolve({ DD_TRACE_AGENT_URL: 'http://a:1' }, { agentUrl: 'http://c:3' }).config.agentUrl, 'http://c:3');
 });
 
-test('sampling from DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG)', () => {
-  assert.equal(resolve({}).config.sampleRate, undefined);
+test('sampling: DD_TRACE_SAMPLE_RATE, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG', () => {
+  assert.equal(resolve({}).config.sampleRate, undefined, 'unset: the agent decides');
   assert.equal(resolve({ DD_TRACE_SAMPLE_RATE: '0.25' }).config.sampleRate, 0.25);
-  assert.equal(resolve({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }).config.sampleRate, 0.1);
-  assert.equal(resolve({ OTEL_TRACES_SAMPLER: 'always_off' }).config.sampleRate, 0);
-  assert.equal(resolve({ OTEL_TRACES_SAMPLER: 'always_on', DD_TRACE_SAMPLE_RATE: '0.5' }).config.sampleRate, 0.5);
+  assert.equal(resolve({ DD_TRACE_SAMPLE_RATE: '0' }).config.sampleRate, 0);
+  assert.equal(resolve({ DD_TRACE_SAMPLE_RATE: '1' }).config.sampleRate, 1);
+  assert.equal(resolve({ DD_TRACE_SAMPLE_RATE: '.5' }).config.sampleRate, 0.5);
+  for (const [sampler, arg, rate] of [
+    ['always_on', undefined, 1],
+    ['always_off', undefined, 0],
+    ['parentbased_always_on', undefined, 1],
+    ['parentbased_always_off', undefined, 0],
+    ['traceidratio', '0.1', 0.1],
+    ['parentbased_traceidratio', '0.75', 0.75],
+    ['traceidratio', undefined, 1],
+    ['PARENTBASED_TRACEIDRATIO', '0.3', 0.3],
+  ]) {
+    const { config, problems } = resolve({ OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: arg });
+    assert.equal(config.sampleRate, rate, `${sampler} ${arg}`);
+    assert.deepEqual(problems, []);
+  }
+  assert.equal(resolve({ OTEL_TRACES_SAMPLER: 'always_on', DD_TRACE_SAMPLE_RATE: '0.5' }).config.sampleRate, 0.5, 'DD_ beats OTEL_');
+  assert.equal(resolve({ OTEL_TRACES_SAMPLER_ARG: '0.5' }).config.sampleRate, undefined, 'the argument alone does nothing');
   assert.equal(resolve({ DD_TRACE_RATE_LIMIT: '20' }).config.rateLimit, 20);
 });
 
 test('propagation styles: DD_TRACE_PROPAGATION_STYLE(_INJECT/_EXTRACT) and OTEL_PROPAGATORS', () => {
-  assert.deepEqual(resolve({}).config.propagationInject, ['datadog', 'tracecontext', 'baggage']);
-  const both = resolve({ DD_TRACE_PROPAGATION_STYLE: 'tracecontext,b3 single header' }).config;
+  const both = resolve({ DD_TRACE_PROPAGATION_STYLE: 'tracecontext, b3 single header' }).config;
   assert.deepEqual(both.propagationInject, ['tracecontext', 'b3']);
   assert.deepEqual(both.propagationExtract, ['tracecontext', 'b3']);
-  const split = resolve({ DD_TRACE_PROPAGATION_STYLE_INJECT: 'b3multi', DD_TRACE_PROPAGATION_STYLE: 'datadog' }).config;
+  const split = resolve({ DD_TRACE_PROPAGATION_STYLE_INJECT: 'b3multi', DD_TRACE_PROPAGATION_STYLE_EXTRACT: 'Datadog,W3C', DD_TRACE_PROPAGATION_STYLE: 'b3' }).config;
   assert.deepEqual(split.propagationInject, ['b3multi']);
-  assert.deepEqual(split.propagationExtract, ['datadog']);
+  assert.deepEqual(split.propagationExtract, ['datadog', 'tracecontext'], 'case-insensitive, w3c is tracecontext');
+  const inject = resolve({ DD_TRACE_PROPAGATION_STYLE_INJECT: 'datadog', DD_TRACE_PROPAGATION_STYLE: 'b3multi' }).config;
+  assert.deepEqual(inject.propagationInject, ['datadog']);
+  assert.deepEqual(inject.propagationExtract, ['b3multi'], 'the general variable fills the other side');
   assert.deepEqual(resolve({ OTEL_PROPAGATORS: 'tracecontext,baggage' }).config.propagationExtract, ['tracecontext', 'baggage']);
+  assert.deepEqual(resolve({ OTEL_PROPAGATORS: 'b3multi,b3' }).config.propagationInject, ['b3multi', 'b3']);
+  assert.deepEqual(resolve({ OTEL_PROPAGATORS: 'tracecontext', DD_TRACE_PROPAGATION_STYLE: 'datadog' }).config.propagationInject, ['datadog'], 'DD_ beats OTEL_');
   assert.deepEqual(resolve({ OTEL_PROPAGATORS: 'none' }).config.propagationInject, []);
+  assert.deepEqual(resolve({ DD_TRACE_PROPAGATION_STYLE: 'datadog,datadog' }).config.propagationInject, ['datadog']);
+  assert.deepEqual(resolve({}, { propagationInject: ['b3'] }).config.propagationInject, ['b3']);
 });
 
-test('enabled: DD_TRACE_ENABLED, OTEL_SDK_DISABLED', () => {
-  assert.equal(resolve({ DD_TRACE_ENABLED: 'false' }).config.enabled, false);
+test('enabled: DD_TRACE_ENABLED and OTEL_SDK_DISABLED in the spellings users write', () => {
+  for (const v of ['false', 'FALSE', '0', 'no', 'off']) assert.equal(resolve({ DD_TRACE_ENABLED: v }).config.enabled, false, v);
+  for (const v of ['true', 'True', '1', 'yes', 'on']) assert.equal(resolve({ DD_TRACE_ENABLED: v }).config.enabled, true, v);
   assert.equal(resolve({ OTEL_SDK_DISABLED: 'true' }).config.enabled, false);
+  assert.equal(resolve({ OTEL_SDK_DISABLED: 'false' }).config.enabled, true);
   assert.equal(resolve({ OTEL_SDK_DISABLED: 'true', DD_TRACE_ENABLED: 'true' }).config.enabled, true);
+  assert.equal(resolve({ OTEL_SDK_DISABLED: 'true' }).config.sources.enabled, 'OTEL_SDK_DISABLED');
 });
 
 test('gRPC error statuses: lists and ranges, per side', () => {
@@ -78,79 +192,138 @@ test('gRPC error statuses: lists and ranges, per side', () => {
 
 test('the resolved config is frozen', () => {
   const { config } = resolve({ DD_TAGS: 'a:b' });
-  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.tags) && Object.isFrozen(config.propagationInject));
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.tags) && Object.isFrozen(config.propagationInject) && Object.isFrozen(config.sources));
+  assert.throws(() => {
+    'use strict';
+    config.tags.c = 'd';
+  }, TypeError);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Bad values: one message each, naming the variable, the value, what is accepted, the default
+
 const BAD = [
-  ['DD_TRACE_SAMPLE_RATE', 'abc', 'sampleRate', undefined],
-  ['DD_TRACE_SAMPLE_RATE', '1.5', 'sampleRate', undefined],
-  ['DD_TRACE_AGENT_PORT', '99999', 'agentUrl', 'http://localhost:8126'],
-  ['DD_TRACE_AGENT_URL', 'not a url', 'agentUrl', 'http://localhost:8126'],
-  ['DD_TRACE_PROPAGATION_STYLE', 'bogus', 'propagationInject', ['datadog', 'tracecontext', 'baggage']],
-  ['TRACEWELL_LOG_LEVEL', 'loud', 'logLevel', 'warn'],
-  ['DD_TRACE_ENABLED', 'maybe', 'enabled', true],
-  ['TRACEWELL_FLUSH_INTERVAL_MS', '-1', 'flushIntervalMs', 1000],
-  ['OTEL_TRACES_SAMPLER', 'sometimes', 'sampleRate', undefined],
-  ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'http,kafka', 'disabledInstrumentations', []],
-  ['DD_GRPC_SERVER_ERROR_STATUSES', '2,x', 'grpcServerErrorStatuses', [2, 4, 12, 13, 14, 15]],
-  ['DD_GRPC_CLIENT_ERROR_STATUSES', '3-17', 'grpcClientErrorStatuses', Array.from({ length: 16 }, (_, i) => i + 1)],
+  // variable, value, config field, the default it holds, what is accepted, what the message says is used
+  ['DD_TRACE_SAMPLE_RATE', 'abc', 'sampleRate', undefined, 'a number from 0 to 1', 'agent-controlled sampling'],
+  ['DD_TRACE_SAMPLE_RATE', '1.5', 'sampleRate', undefined, 'a number from 0 to 1', 'agent-controlled sampling'],
+  ['DD_TRACE_SAMPLE_RATE', '-0.1', 'sampleRate', undefined, 'a number from 0 to 1', 'agent-controlled sampling'],
+  ['DD_TRACE_AGENT_PORT', '99999', 'agentUrl', 'http://localhost:8126', 'a port number from 1 to 65535', '8126'],
+  ['DD_TRACE_AGENT_PORT', '0', 'agentUrl', 'http://localhost:8126', 'a port number from 1 to 65535', '8126'],
+  ['DD_TRACE_AGENT_URL', 'not a url', 'agentUrl', 'http://localhost:8126', 'an http://, https:// or unix:// URL', 'http://localhost:8126'],
+  ['DD_TRACE_AGENT_URL', 'localhost:8126', 'agentUrl', 'http://localhost:8126', 'an http://, https:// or unix:// URL', 'http://localhost:8126'],
+  ['DD_TRACE_PROPAGATION_STYLE', 'bogus', 'propagationInject', DEFAULT_STYLES, 'datadog, tracecontext, b3, b3multi, baggage, none', 'datadog,tracecontext,baggage'],
+  ['OTEL_PROPAGATORS', 'tracecontext,xray', 'propagationExtract', DEFAULT_STYLES, 'datadog, tracecontext, b3, b3multi, baggage, none', 'datadog,tracecontext,baggage'],
+  ['TRACEWELL_LOG_LEVEL', 'loud', 'logLevel', 'warn', 'debug, info, warn, error, off', 'warn'],
+  ['DD_TRACE_ENABLED', 'maybe', 'enabled', true, 'true or false', 'true'],
+  ['OTEL_SDK_DISABLED', 'perhaps', 'enabled', true, 'true or false', 'false'],
+  ['TRACEWELL_FLUSH_INTERVAL_MS', '-1', 'flushIntervalMs', 1000, 'a whole number of milliseconds from 10 to 600000', '1000'],
+  ['TRACEWELL_FLUSH_INTERVAL_MS', '1.5', 'flushIntervalMs', 1000, 'a whole number of milliseconds from 10 to 600000', '1000'],
+  ['OTEL_TRACES_SAMPLER', 'sometimes', 'sampleRate', undefined, 'always_on, always_off, traceidratio', 'agent-controlled sampling'],
+  ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'http,kafka', 'disabledInstrumentations', [], 'http, fastify, express', 'none'],
+  ['DD_GRPC_SERVER_ERROR_STATUSES', '2,x', 'grpcServerErrorStatuses', [2, 4, 12, 13, 14, 15], 'gRPC status codes 0-16', '2,4,12-15'],
+  ['DD_GRPC_CLIENT_ERROR_STATUSES', '3-17', 'grpcClientErrorStatuses', Array.from({ length: 16 }, (_, i) => i + 1), 'gRPC status codes 0-16', '1-16'],
 ];
 
-for (const [variable, value, field, expected] of BAD) {
-  test(`${variable}=${JSON.stringify(value)}: one message naming it, and the default`, () => {
-    const { config, problems } = resolve({ [variable]: value, DD_ENV: 'test' });
+for (const [variable, value, field, expected, accepted, used] of BAD) {
+  test(`${variable}=${JSON.stringify(value)}: one message naming it, what is accepted, and the default kept`, () => {
+    const { config, lines } = report({ [variable]: value, DD_ENV: 'test' });
     assert.deepEqual(config[field], expected);
-    const lines = [];
-    logger.setSink((l) => lines.push(l));
-    logger.setLevel('warn');
-    try {
-      reportConfig(config, problems);
-    } finally {
-      logger.setSink(null);
-    }
     assert.equal(lines.length, 1, lines.join('\n'));
     const [line] = lines;
-    assert.match(line, /TW_CONFIG_INVALID/);
-    assert.ok(line.includes(`${variable}=${JSON.stringify(value)}`), line);
-    assert.match(line, /expected .+; using .+/);
+    assert.ok(line.startsWith('tracewell warn: [TW_CONFIG_INVALID] '), line);
+    assert.ok(line.includes(`${variable}=${JSON.stringify(value)}`), `names the variable and value: ${line}`);
+    const acceptedText = /\(expected ([^)]*)\)/.exec(line)?.[1] ?? '';
+    assert.ok(acceptedText.includes(accepted), `says what is accepted: ${line}`);
+    assert.ok(line.endsWith(`; using ${used}`), `says what is used: ${line}`);
+    assert.ok(!line.includes('\n'), 'one line');
   });
 }
 
-test('a missing env gives one warning naming DD_ENV', () => {
-  const { config, problems } = resolve({ DD_SERVICE: 'svc' });
-  const lines = [];
-  logger.setSink((l) => lines.push(l));
-  try {
-    reportConfig(config, problems);
-  } finally {
-    logger.setSink(null);
+test('the message names what is really used when a lower-precedence variable takes over', () => {
+  const cases = [
+    [{ TRACEWELL_SAMPLE_RATE: 'abc', DD_TRACE_SAMPLE_RATE: '0.5' }, 'sampleRate', 0.5, 'TRACEWELL_SAMPLE_RATE="abc"', 'using 0.5 from DD_TRACE_SAMPLE_RATE'],
+    [{ DD_TRACE_SAMPLE_RATE: 'abc', OTEL_TRACES_SAMPLER: 'always_off' }, 'sampleRate', 0, 'DD_TRACE_SAMPLE_RATE="abc"', 'using 0 from OTEL_TRACES_SAMPLER'],
+    [{ DD_TRACE_AGENT_URL: 'not a url', DD_AGENT_HOST: 'agent' }, 'agentUrl', 'http://agent:8126', 'DD_TRACE_AGENT_URL="not a url"', 'using http://agent:8126 from DD_AGENT_HOST/DD_TRACE_AGENT_PORT'],
+    [{ DD_TRACE_PROPAGATION_STYLE: 'bogus', OTEL_PROPAGATORS: 'b3' }, 'propagationInject', ['b3'], 'DD_TRACE_PROPAGATION_STYLE="bogus"', 'using b3 from OTEL_PROPAGATORS'],
+    [{ DD_TRACE_ENABLED: 'maybe', OTEL_SDK_DISABLED: 'true' }, 'enabled', false, 'DD_TRACE_ENABLED="maybe"', 'using false from OTEL_SDK_DISABLED'],
+  ];
+  for (const [env, field, value, named, says] of cases) {
+    const { config, lines } = report({ ...env, DD_ENV: 'test' });
+    assert.deepEqual(config[field], value, JSON.stringify(env));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(lines[0].includes(named) && lines[0].endsWith(says), lines[0]);
   }
-  assert.equal(lines.length, 1);
-  assert.match(lines[0], /TW_CONFIG_NO_ENV.*"svc".*DD_ENV/);
 });
 
-test('a real process with bad values: one line per variable on stderr, no stack trace, the app runs', () => {
-  const run = spawnSync(process.execPath, ['--require', 'tracewell/register', '-e', 'console.log("app ran")'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, DD_ENV: 'test', DD_TRACE_SAMPLE_RATE: 'half', DD_TRACE_AGENT_PORT: 'eighty', TRACEWELL_FLUSH_INTERVAL_MS: 'soon', DD_TRACE_AGENT_URL: 'http://127.0.0.1:9' },
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  assert.equal(run.status, 0);
-  assert.equal(run.stdout.trim(), 'app ran');
-  const lines = run.stderr.trim().split('\n');
+test('several bad values: one message each, none repeated', () => {
+  // Values no other test uses: the logger's rate limit is per message, for the whole process.
+  const env = { DD_ENV: 'test', DD_TRACE_SAMPLE_RATE: 'several', DD_TRACE_PROPAGATION_STYLE: 'several', OTEL_PROPAGATORS: 'several', TRACEWELL_LOG_LEVEL: 'several', TRACEWELL_FLUSH_INTERVAL_MS: '-2' };
+  const { lines } = report(env);
   assert.deepEqual(
-    lines.map((l) => /(\w+)="/.exec(l)?.[1]),
-    ['DD_TRACE_SAMPLE_RATE', 'TRACEWELL_FLUSH_INTERVAL_MS'],
-    run.stderr,
+    lines.map((l) => /\] (\w+)=/.exec(l)?.[1]).sort(),
+    ['DD_TRACE_PROPAGATION_STYLE', 'DD_TRACE_SAMPLE_RATE', 'OTEL_PROPAGATORS', 'TRACEWELL_FLUSH_INTERVAL_MS', 'TRACEWELL_LOG_LEVEL'],
+    lines.join('\n'),
   );
-  assert.ok(!/\n\s+at /.test(run.stderr));
+  // Reporting again (a second init) writes nothing new: the logger's rate limit holds.
+  const again = report(env);
+  assert.equal(again.lines.length, 0, again.lines.join('\n'));
+});
+
+test('a missing env gives one warning naming DD_ENV; none when an env is set or tracing is off', () => {
+  const { lines } = report({ DD_SERVICE: 'svc-no-env' });
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0], /^tracewell warn: \[TW_CONFIG_NO_ENV\] .*"svc-no-env".*DD_ENV/);
+  assert.deepEqual(report({ DD_SERVICE: 'svc-no-env-2', DD_ENV: 'prod' }).lines, []);
+  assert.deepEqual(report({ DD_SERVICE: 'svc-no-env-3', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod' }).lines, []);
+  assert.deepEqual(report({ DD_SERVICE: 'svc-no-env-4' }, { env: 'prod' }).lines, []);
+  assert.deepEqual(report({ DD_SERVICE: 'svc-no-env-5', DD_TRACE_ENABLED: 'false' }).lines, []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// A real process
+
+test('a real process started with bad values: one stderr line per bad variable, no stack, exit 0', () => {
+  const bad = {
+    DD_TRACE_SAMPLE_RATE: 'abc',
+    DD_TRACE_AGENT_PORT: '99999',
+    DD_TRACE_PROPAGATION_STYLE: 'bogus',
+    TRACEWELL_LOG_LEVEL: 'loud',
+    DD_TRACE_ENABLED: 'maybe',
+    TRACEWELL_FLUSH_INTERVAL_MS: '-1',
+  };
+  const run = spawnSync(process.execPath, ['--require', join(root, 'dist', 'cjs', 'register.js'), '-e', 'setTimeout(() => {}, 10)'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, DD_ENV: 'test', ...bad },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  assert.equal(run.error, undefined);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, '');
+  const lines = run.stderr.split('\n').filter((l) => l !== '');
+  assert.deepEqual(lines.map((l) => /^tracewell warn: \[TW_CONFIG_INVALID\] (\w+)="/.exec(l)?.[1]).sort(), Object.keys(bad).sort(), run.stderr);
+  for (const [k, v] of Object.entries(bad)) assert.ok(lines.some((l) => l.includes(`${k}=${JSON.stringify(v)}`) && / using \S/.test(l)), k);
+  assert.ok(!/\n\s+at /.test(run.stderr), 'no stack trace');
+});
+
+test('a real process with a bad URL and no env: the URL line and the DD_ENV line, nothing else', () => {
+  const run = spawnSync(process.execPath, ['--require', join(root, 'dist', 'cjs', 'register.js'), '-e', 'console.log("app ran")'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: 'not a url', DD_SERVICE: 'svc' },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, 'app ran\n');
+  const lines = run.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 2, run.stderr);
+  assert.match(lines[0], /\[TW_CONFIG_INVALID\] DD_TRACE_AGENT_URL="not a url" .*; using http:\/\/localhost:8126$/);
+  assert.match(lines[1], /\[TW_CONFIG_NO_ENV\] .*"svc".*DD_ENV/);
 });
 
 test("service and version default to the app's package.json", async () => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const { devAgentModule } = await import('../helpers/apps.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'tw-app-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'billing-api', version: '3.2.1' }));

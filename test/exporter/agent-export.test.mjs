@@ -4,6 +4,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startService, agentPool, root } from '../helpers/apps.mjs';
 
 const pool = agentPool();
@@ -53,7 +56,9 @@ test('payloads carry the Datadog headers and the agent sees no span of our own I
 
 test('an unreachable agent: one warning, drops counted, the app unaffected', async () => {
   const port = await deadPort();
-  const app = await startService('apps/service.cjs', { agentUrl: `http://127.0.0.1:${port}`, env: { FRAMEWORK: 'http', DD_SERVICE: 'down', TRACEWELL_FLUSH_INTERVAL_MS: '20' } });
+  // With the dead-letter file off, what cannot be sent is dropped and counted (with it on,
+  // it is kept and replayed: resilience.test.mjs).
+  const app = await startService('apps/service.cjs', { agentUrl: `http://127.0.0.1:${port}`, env: { FRAMEWORK: 'http', DD_SERVICE: 'down', TRACEWELL_FLUSH_INTERVAL_MS: '20', TRACEWELL_DLQ_ENABLED: 'false' } });
   try {
     for (let i = 0; i < 20; i++) {
       const res = await fetch(app.url + '/status/200');
@@ -119,12 +124,13 @@ test('a short script exits on its own and its spans are flushed before it does',
 test('an agent that never answers does not keep a finished process alive past the flush deadline', async () => {
   const silent = createServer(() => {}); // accepts connections, never answers
   await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  const dlq = mkdtempSync(join(tmpdir(), 'tw-silent-'));
   try {
     const started = Date.now();
     const code = await new Promise((resolve) => {
       const child = spawn(process.execPath, ['--require', 'tracewell/register', '-e', "require('@opentelemetry/api').trace.getTracer('t').startSpan('job').end()"], {
         cwd: root,
-        env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: `http://127.0.0.1:${silent.address().port}`, DD_SERVICE: 'silent', DD_ENV: 'test' },
+        env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: `http://127.0.0.1:${silent.address().port}`, DD_SERVICE: 'silent', DD_ENV: 'test', TRACEWELL_DLQ_DIR: dlq },
         stdio: 'ignore',
       });
       child.on('exit', resolve);
@@ -132,7 +138,11 @@ test('an agent that never answers does not keep a finished process alive past th
     const took = Date.now() - started;
     assert.equal(code, 0);
     assert.ok(took >= 1500 && took < 4500, `exited after ${took} ms; the flush deadline is 2 s`);
+    // What was not acknowledged by then is in the dead-letter file.
+    const files = readdirSync(join(dlq, 'silent')).filter((f) => f.endsWith('.dlq'));
+    assert.equal(files.length, 1);
   } finally {
     silent.close();
+    rmSync(dlq, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,523 @@
+/**
+ * A service's dead-letter folder, `<dlqDir>/<service>/`, as one process sees it.
+ *
+ * - Each process appends to files of its own (`<kind>-<time>-<pid>-<run>-<seq>.dlq`, mode
+ *   0600, folder 0700), so cluster workers never interleave. A file is sealed past a size and
+ *   a new one started; `<time>` (ms, 13 digits) makes the name order the age order.
+ * - Payloads the agent refused as malformed go to `rejected-<kind>-...` files: counted, kept
+ *   for `tracewell dlq`, never replayed automatically.
+ * - The folder is capped (`dlqMaxBytes`, every file in it counts): the oldest files this
+ *   process may touch (its own, and those of processes that exited) are evicted first, and
+ *   what they held is counted in `stats().dropped.evicted`.
+ * - Replay reads the oldest pending file, hands out its records one at a time, marks each
+ *   done in place once the agent accepted it, and removes the file when all are done.
+ * - Files of exited processes of the same service are adopted (see `owner.ts`).
+ *
+ * Writes are synchronous appends (to the page cache, no fsync per record): a record is on
+ * disk before the call returns, which is what a SIGTERM or an `exit` handler needs, and a
+ * SIGKILL can at worst tear the record being written, which the reader skips.
+ * Nothing here throws: a folder that cannot be written is reported once and counted.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { counters } from '../../internal/counters';
+import { describeError, logger } from '../../internal/logger';
+import { ExportCodes } from '../codes';
+import { formatBytes } from '../outage-log';
+import { encodeRecord, scanRecords, STATE_DONE, STATE_OFFSET, STATE_PENDING, type RecordKind, type ScannedRecord } from './framing';
+import { HEARTBEAT_MS, ownerAlive, selfOwner } from './owner';
+
+export type StreamKind = 'dd' | 'otlp';
+
+export const KIND_CODES: Record<StreamKind, RecordKind> = { dd: 1, otlp: 2 };
+
+const NAME = /^(rejected-)?(dd|otlp)-(\d{13})-(\d+)-([0-9a-f]{8})-(\d{6})\.dlq$/;
+const OWNER = /^(\d+)-([0-9a-f]{8})\.owner$/;
+/** After a failed write, the folder is not tried again for this long (drops are counted meanwhile). */
+const RETRY_BROKEN_MS = 10_000;
+/** How stale the sizes of other processes' files may be when checking the cap. */
+const RESCAN_MS = 2_000;
+
+export interface ParsedName {
+  rejected: boolean;
+  kind: StreamKind;
+  time: number;
+  pid: number;
+  run: string;
+  seq: number;
+}
+
+export function parseName(name: string): ParsedName | null {
+  const m = NAME.exec(name);
+  if (m === null) return null;
+  return { rejected: m[1] !== undefined, kind: m[2] as StreamKind, time: Number(m[3]), pid: Number(m[4]), run: m[5], seq: Number(m[6]) };
+}
+
+/** A service name as a folder name. */
+export function serviceFolder(service: string): string {
+  const s = service.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+  return s === '' || s === '.' || s === '..' ? '_' : s;
+}
+
+export interface Segment {
+  name: string;
+  path: string;
+  bytes: number;
+  time: number;
+  rejected: boolean;
+  /** Spans and records not yet replayed; -1 until the file was read. */
+  pendingSpans: number;
+  pendingRecords: number;
+  /** Evicted (or gone): replay skips what is left of it. */
+  gone: boolean;
+  /** Its damaged records were counted already. */
+  scanned: boolean;
+}
+
+interface Writer {
+  seg: Segment;
+  fd: number;
+}
+
+export interface DeadLetterOptions {
+  /** Root folder; this service's files are in `<root>/<service>`. */
+  root: string;
+  service: string;
+  kind: StreamKind;
+  maxBytes: number;
+  /** Size at which a file is sealed and the next one started. Default: maxBytes/16 (16 KiB..4 MiB, at most maxBytes/4). */
+  segmentBytes?: number;
+}
+
+export type AppendResult = 'ok' | 'full' | 'unwritable';
+
+/** One record handed out for replay. */
+export interface ReplayItem {
+  body: Buffer;
+  spans: number;
+  traces: number;
+  kind: number;
+  /** Marks it done (sent, or moved to the rejected file); removes the file once all are. */
+  done(): void;
+  /** Whether the file it came from was evicted meanwhile (then it must not be counted twice). */
+  gone(): boolean;
+}
+
+export class DeadLetterStore {
+  readonly dir: string;
+  readonly run = randomBytes(4).toString('hex');
+  private readonly kind: StreamKind;
+  private readonly maxBytes: number;
+  private readonly segmentBytes: number;
+  private seq = 0;
+  private ready = false;
+  private writer: Writer | null = null;
+  private rejectWriter: Writer | null = null;
+  /** Files this process wrote or adopted, oldest first (both kinds of stream). */
+  private readonly mine: Segment[] = [];
+  private othersBytes = 0;
+  private othersScannedAt = 0;
+  private brokenUntil = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** The file being replayed, read once. */
+  private cursor: { seg: Segment; records: ScannedRecord[]; next: number; fd: number } | null = null;
+
+  constructor(private readonly opts: DeadLetterOptions) {
+    this.dir = join(opts.root, serviceFolder(opts.service));
+    this.kind = opts.kind;
+    this.maxBytes = opts.maxBytes;
+    // Eviction takes whole files: small enough that one is a small part of the limit.
+    this.segmentBytes = opts.segmentBytes ?? Math.min(4 * 1024 * 1024, Math.max(16 * 1024, Math.floor(opts.maxBytes / 16)), Math.floor(opts.maxBytes / 4));
+  }
+
+  /** Bytes of this service's folder as last seen (own files exactly, others' as of the last scan). */
+  get bytesOnDisk(): number {
+    let n = this.othersBytes;
+    for (const s of this.mine) n += s.bytes;
+    return n;
+  }
+
+  /** Records known to wait for replay (own and adopted files). */
+  get hasPending(): boolean {
+    for (const s of this.mine) if (!s.rejected && !s.gone && s.pendingRecords !== 0) return true;
+    return false;
+  }
+
+  private ownerPath(pid: number, run: string): string {
+    return join(this.dir, `${pid}-${run}.owner`);
+  }
+
+  private publish(): void {
+    counters.deadLetter.bytesOnDisk = this.bytesOnDisk;
+  }
+
+  /** Creates the folder and our owner file. Throws on failure (callers catch). */
+  private ensureReady(): void {
+    if (this.ready) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(this.ownerPath(process.pid, this.run), JSON.stringify(selfOwner(this.run, this.opts.service)), { mode: 0o600 });
+    this.ready = true;
+    this.heartbeat = setInterval(() => this.touch(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private touch(): void {
+    try {
+      const now = new Date();
+      utimesSync(this.ownerPath(process.pid, this.run), now, now);
+    } catch {
+      /* the folder went away: the next write recreates it */
+      this.ready = false;
+    }
+  }
+
+  private newSegment(rejected: boolean): Writer {
+    const seq = String(this.seq++).padStart(6, '0');
+    const time = String(Date.now()).padStart(13, '0');
+    const name = `${rejected ? 'rejected-' : ''}${this.kind}-${time}-${process.pid}-${this.run}-${seq}.dlq`;
+    const path = join(this.dir, name);
+    const fd = openSync(path, 'a', 0o600);
+    const seg: Segment = { name, path, bytes: 0, time: Number(time), rejected, pendingSpans: 0, pendingRecords: 0, gone: false, scanned: true };
+    this.mine.push(seg);
+    return { seg, fd };
+  }
+
+  private seal(w: Writer | null): void {
+    if (w === null) return;
+    try {
+      fsyncSync(w.fd);
+    } catch {
+      /* best effort */
+    }
+    try {
+      closeSync(w.fd);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  /**
+   * Appends one payload. `rejected` payloads go to the rejected file. Counts what it wrote;
+   * the caller counts what it could not.
+   */
+  append(body: Uint8Array, spans: number, traces: number, rejected = false): AppendResult {
+    const now = Date.now();
+    if (now < this.brokenUntil) return 'unwritable';
+    const record = encodeRecord(body, { kind: KIND_CODES[this.kind], spans, traces, time: now });
+    try {
+      this.ensureReady();
+      if (!this.makeRoom(record.length)) {
+        this.warnFull(record.length);
+        return 'full';
+      }
+      let w = rejected ? this.rejectWriter : this.writer;
+      if (w === null || w.seg.gone || (w.seg.bytes > 0 && w.seg.bytes + record.length > this.segmentBytes)) {
+        if (w !== null) this.seal(w);
+        w = this.newSegment(rejected);
+        if (rejected) this.rejectWriter = w;
+        else this.writer = w;
+      }
+      let off = 0;
+      while (off < record.length) off += writeSync(w.fd, record, off, record.length - off);
+      w.seg.bytes += record.length;
+      w.seg.pendingRecords++;
+      w.seg.pendingSpans += spans;
+      this.publish();
+      return 'ok';
+    } catch (err) {
+      this.brokenUntil = now + RETRY_BROKEN_MS;
+      this.ready = false;
+      for (const w of [this.writer, this.rejectWriter]) this.seal(w);
+      this.writer = null;
+      this.rejectWriter = null;
+      logger.warn(
+        `[${ExportCodes.DLQ_UNWRITABLE}] cannot write the dead-letter file in ${this.dir} (${describeError(err)}); spans that cannot be sent are dropped and counted in stats().dropped.deadLetterFailed`,
+        'dlq-unwritable',
+      );
+      return 'unwritable';
+    }
+  }
+
+  private warnFull(size: number): void {
+    const why = size > this.maxBytes ? `a payload of ${formatBytes(size)} is larger than the limit` : 'nothing older is left to evict';
+    logger.warn(`[${ExportCodes.DLQ_FULL}] the dead-letter folder ${this.dir} is at its limit of ${formatBytes(this.maxBytes)} and ${why}; spans are dropped and counted in stats().dropped.deadLetterFailed`, 'dlq-full');
+  }
+
+  /** Sizes of files in the folder that are not ours (other live processes, exited ones not adopted yet). */
+  private scanOthers(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.othersScannedAt < RESCAN_MS) return;
+    this.othersScannedAt = now;
+    let total = 0;
+    const own = new Set(this.mine.map((s) => s.name));
+    try {
+      for (const name of readdirSync(this.dir)) {
+        if (own.has(name) || parseName(name) === null) continue;
+        try {
+          total += statSync(join(this.dir, name)).size;
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    } catch {
+      /* no folder yet */
+    }
+    this.othersBytes = total;
+  }
+
+  /** Evicts the oldest files we may touch until `n` more bytes fit; false when they cannot. */
+  private makeRoom(n: number): boolean {
+    if (n > this.maxBytes) return false;
+    this.scanOthers();
+    if (this.bytesOnDisk + n <= this.maxBytes) return true;
+    // Over the cap: exited processes' files can be adopted (then evicted like ours).
+    this.scanOthers(true);
+    if (this.bytesOnDisk + n > this.maxBytes) this.adoptOrphans(true);
+    let warned = false;
+    while (this.bytesOnDisk + n > this.maxBytes) {
+      const victim = this.mine.find((s) => !s.gone);
+      if (victim === undefined) return false;
+      if (!warned) {
+        warned = true;
+        logger.warn(`[${ExportCodes.DLQ_FULL}] the dead-letter folder ${this.dir} reached its limit of ${formatBytes(this.maxBytes)}; the oldest payloads are evicted and counted in stats().dropped.evicted`, 'dlq-evict');
+      }
+      this.evict(victim);
+    }
+    return true;
+  }
+
+  private evict(seg: Segment): void {
+    if (!seg.rejected) {
+      if (seg.pendingSpans < 0) this.count(seg);
+      counters.dropped.evicted += Math.max(0, seg.pendingSpans);
+    }
+    this.remove(seg);
+  }
+
+  /** Reads a file's records to learn what it holds. */
+  private count(seg: Segment): ScannedRecord[] {
+    try {
+      const { records, skipped } = scanRecords(readFileSync(seg.path));
+      if (skipped > 0 && !seg.scanned) this.damaged(seg, skipped);
+      seg.scanned = true;
+      const pending = records.filter((r) => r.state === STATE_PENDING);
+      seg.pendingRecords = pending.length;
+      seg.pendingSpans = pending.reduce((a, r) => a + r.spans, 0);
+      return pending;
+    } catch {
+      seg.pendingRecords = 0;
+      seg.pendingSpans = 0;
+      return [];
+    }
+  }
+
+  private damaged(seg: Segment, skipped: number): void {
+    counters.deadLetter.recordsSkipped += skipped;
+    logger.warn(`[${ExportCodes.DLQ_DAMAGED}] skipped ${skipped} damaged record${skipped === 1 ? '' : 's'} in ${seg.path} (a write cut short by a crash); the records around ${skipped === 1 ? 'it' : 'them'} are kept`, 'dlq-damaged');
+  }
+
+  private remove(seg: Segment): void {
+    seg.gone = true;
+    if (this.writer?.seg === seg) {
+      this.seal(this.writer);
+      this.writer = null;
+    }
+    if (this.rejectWriter?.seg === seg) {
+      this.seal(this.rejectWriter);
+      this.rejectWriter = null;
+    }
+    if (this.cursor?.seg === seg) this.dropCursor();
+    try {
+      unlinkSync(seg.path);
+    } catch {
+      /* already gone */
+    }
+    const i = this.mine.indexOf(seg);
+    if (i >= 0) this.mine.splice(i, 1);
+    this.publish();
+  }
+
+  /**
+   * Adopts the files of processes of this service that exited: each is renamed into our
+   * name (keeping its time, so the order stays oldest first). Returns how many.
+   * `all` adopts rejected files too (only to evict them).
+   */
+  adoptOrphans(all = false): number {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return 0;
+    }
+    const alive = new Map<string, boolean>();
+    const claimed: Segment[] = [];
+    const emptied = new Set<string>();
+    for (const name of names.sort()) {
+      const p = parseName(name);
+      if (p === null || p.kind !== this.kind || (p.rejected && !all)) continue;
+      if (p.pid === process.pid && p.run === this.run) continue;
+      const owner = `${p.pid}-${p.run}`;
+      let live = alive.get(owner);
+      if (live === undefined) {
+        live = ownerAlive(p.pid, p.run, this.ownerPath(p.pid, p.run), this.run);
+        alive.set(owner, live);
+      }
+      if (live) continue;
+      try {
+        this.ensureReady();
+        const seq = String(this.seq++).padStart(6, '0');
+        const to = `${p.rejected ? 'rejected-' : ''}${p.kind}-${String(p.time).padStart(13, '0')}-${process.pid}-${this.run}-${seq}.dlq`;
+        // The claim: atomic, so exactly one process gets each file.
+        renameSync(join(this.dir, name), join(this.dir, to));
+        const bytes = statSync(join(this.dir, to)).size;
+        claimed.push({ name: to, path: join(this.dir, to), bytes, time: p.time, rejected: p.rejected, pendingSpans: -1, pendingRecords: -1, gone: false, scanned: false });
+        emptied.add(owner);
+      } catch {
+        /* another process claimed it first, or it is gone */
+      }
+    }
+    if (claimed.length === 0) return 0;
+    this.mine.push(...claimed);
+    this.mine.sort((a, b) => a.time - b.time || (a.name < b.name ? -1 : 1));
+    // An exited owner whose files are all adopted needs no owner file any more.
+    for (const owner of emptied) {
+      if (!names.some((n) => n.includes(`-${owner}-`) && !claimed.some((c) => c.name === n))) {
+        try {
+          unlinkSync(join(this.dir, `${owner}.owner`));
+        } catch {
+          /* not there */
+        }
+      }
+    }
+    this.scanOthers(true);
+    this.publish();
+    return claimed.length;
+  }
+
+  /** Sum of spans known to wait in own and adopted files (reads adopted files once). */
+  pendingSpans(): number {
+    let n = 0;
+    for (const s of this.mine) {
+      if (s.rejected || s.gone) continue;
+      if (s.pendingSpans < 0) this.count(s);
+      n += s.pendingSpans;
+    }
+    return n;
+  }
+
+  /** Forgets what was handed out but not marked done: the next `next()` reads the file again. */
+  rewind(): void {
+    this.dropCursor();
+  }
+
+  private dropCursor(): void {
+    if (this.cursor === null) return;
+    try {
+      closeSync(this.cursor.fd);
+    } catch {
+      /* closed */
+    }
+    this.cursor = null;
+  }
+
+  /**
+   * The oldest record waiting for replay, or null. The file being written is sealed first
+   * when it is the only one left, so it becomes replayable.
+   */
+  next(): ReplayItem | null {
+    for (;;) {
+      if (this.cursor !== null) {
+        const c = this.cursor;
+        while (c.next < c.records.length && c.records[c.next].state !== STATE_PENDING) c.next++;
+        if (c.seg.gone) {
+          this.dropCursor();
+          continue;
+        }
+        if (c.next < c.records.length) {
+          const r = c.records[c.next++];
+          return this.item(c.seg, c.fd, r);
+        }
+        // Everything handed out: the file goes once every item was marked done.
+        if (c.seg.pendingRecords <= 0) this.remove(c.seg);
+        else return null;
+        continue;
+      }
+      const seg = this.mine.find((s) => !s.rejected && !s.gone && s.pendingRecords !== 0 && this.writer?.seg !== s);
+      if (seg === undefined) {
+        const w = this.writer;
+        if (w !== null && w.seg.pendingRecords > 0) {
+          this.seal(w);
+          this.writer = null;
+          continue;
+        }
+        return null;
+      }
+      let fd: number;
+      let records: ScannedRecord[];
+      try {
+        records = this.count(seg);
+        fd = openSync(seg.path, 'r+');
+      } catch {
+        this.remove(seg);
+        continue;
+      }
+      if (records.length === 0) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* closed */
+        }
+        this.remove(seg);
+        continue;
+      }
+      this.cursor = { seg, records, next: 0, fd };
+    }
+  }
+
+  private item(seg: Segment, fd: number, r: ScannedRecord): ReplayItem {
+    let settled = false;
+    return {
+      body: r.body,
+      spans: r.spans,
+      traces: r.traces,
+      kind: r.kind,
+      gone: () => seg.gone,
+      done: () => {
+        if (settled || seg.gone) return;
+        settled = true;
+        r.state = STATE_DONE;
+        try {
+          writeSync(fd, Buffer.of(STATE_DONE), 0, 1, r.offset + STATE_OFFSET);
+        } catch {
+          /* the file went away */
+        }
+        seg.pendingRecords--;
+        seg.pendingSpans = Math.max(0, seg.pendingSpans - r.spans);
+        if (seg.pendingRecords <= 0 && this.cursor?.seg === seg && this.cursor.next >= this.cursor.records.length) this.remove(seg);
+      },
+    };
+  }
+
+  /** Closes the files; the owner file goes when nothing of ours is left on disk. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.dropCursor();
+    this.seal(this.writer);
+    this.seal(this.rejectWriter);
+    this.writer = null;
+    this.rejectWriter = null;
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    if (this.ready && this.mine.every((s) => s.gone)) {
+      this.ready = false;
+      try {
+        unlinkSync(this.ownerPath(process.pid, this.run));
+      } catch {
+        /* not there */
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+// Shared pieces of the export tests: a traced child process on request, fast timings, a port
+// nothing listens on, a fresh dead-letter folder, and reading what is on disk.
+import { fork } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, '..', '..');
+export const require = createRequire(import.meta.url);
+export const dist = (p) => require(join(root, 'dist', 'cjs', p));
+
+/** Timings short enough for tests; the behaviour is the same as with the defaults. */
+export const FAST = {
+  TRACEWELL_FLUSH_INTERVAL_MS: '50',
+  TRACEWELL_EXPORT_TIMEOUT_MS: '500',
+  TRACEWELL_EXPORT_BACKOFF_MS: '20',
+  TRACEWELL_EXPORT_RETRY_DEADLINE_MS: '3000',
+  TRACEWELL_BREAKER_PROBE_MS: '50',
+  TRACEWELL_BREAKER_PROBE_MAX_MS: '200',
+  TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC: '104857600',
+  TRACEWELL_SHUTDOWN_TIMEOUT_MS: '1000',
+};
+
+/** A port nothing listens on. */
+export async function deadPort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const made = [];
+/** A fresh folder, removed when the test file ends (`cleanup()`). */
+export function tempDir(prefix = 'tw-dlq-') {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+export function cleanup() {
+  for (const d of made.splice(0)) {
+    try {
+      chmodSync(d, 0o700);
+    } catch {}
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** Files in a service's dead-letter folder. */
+export function dlqFiles(dir, service) {
+  try {
+    return readdirSync(join(dir, service)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Records of every `.dlq` file of a service folder (decoded with the SDK's reader). */
+export function dlqRecords(dir, service, { rejected = false } = {}) {
+  const { scanRecords } = dist('exporter/dead-letter/framing.js');
+  const out = [];
+  for (const f of dlqFiles(dir, service)) {
+    if (!f.endsWith('.dlq') || f.startsWith('rejected-') !== rejected) continue;
+    const { records, skipped } = scanRecords(readFileSync(join(dir, service, f)));
+    out.push(...records.map((r) => ({ ...r, file: f, skippedInFile: skipped })));
+  }
+  return out;
+}
+
+/**
+ * Starts test/exporter/fixtures/emitter.cjs with the preload. Resolves once it is ready with
+ * { child, pid, call(cmd, args), stderr(), stdout(), exited, waitEvent(name) }.
+ */
+export function startEmitter({ env = {}, uid, gid, timeoutMs = 15_000 } = {}) {
+  const child = fork(join(here, 'fixtures', 'emitter.cjs'), [], {
+    cwd: root,
+    execArgv: ['--require', 'tracewell/register'],
+    env: { PATH: process.env.PATH, DD_ENV: 'test', ...FAST, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    uid,
+    gid,
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const waitEvent = (name, ms = 10_000) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no "${name}" from the emitter in ${ms} ms; stderr:\n${stderr}`)), ms);
+      const on = (m) => {
+        if (m && m.event === name) {
+          clearTimeout(t);
+          child.off('message', on);
+          resolve(m);
+        }
+      };
+      child.on('message', on);
+    });
+  const call = (cmd, args = {}, ms = 10_000) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no reply to ${cmd} in ${ms} ms; stderr:\n${stderr}`)), ms);
+      const on = (m) => {
+        if (m && m.reply === cmd) {
+          clearTimeout(t);
+          child.off('message', on);
+          resolve(m);
+        }
+      };
+      child.on('message', on);
+      child.send({ cmd, ...args });
+    });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`emitter did not start in ${timeoutMs} ms; stderr:\n${stderr}`));
+    }, timeoutMs);
+    exited.then(({ code, signal }) => reject(new Error(`emitter exited (${code ?? signal}) before it was ready; stderr:\n${stderr}`)));
+    waitEvent('ready', timeoutMs).then((m) => {
+      clearTimeout(t);
+      resolve({
+        child,
+        pid: m.pid,
+        call,
+        waitEvent,
+        exited,
+        stderr: () => stderr,
+        stdout: () => stdout,
+        stats: async () => (await call('stats')).stats,
+        kill: (sig = 'SIGKILL') => {
+          if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+          return exited;
+        },
+      });
+    }, reject);
+  });
+}
+
+/** Polls `fn` until it returns truthy; rejects with `what` after `ms`. */
+export async function until(fn, what, ms = 10_000, every = 20, describe) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${describe ? ': ' + (await describe()) : ''}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** Span names the agent received, with counts. */
+export function namesSeen(agent, prefix) {
+  const counts = new Map();
+  for (const s of agent.allSpans()) if (s.name.startsWith(prefix)) counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
+  return counts;
+}
+
+/** Names the emitter makes for `n` traces of `prefix`. */
+export function expectedNames(prefix, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(`${prefix}-${i}`, `${prefix}-${i}.child`);
+  return out;
+}

@@ -1,0 +1,357 @@
+// Export that never fails the service: real child processes, the real dev agent, real files.
+// Agent down then up, flapping, slow, 500/503/429/413/400, SIGTERM and SIGKILL, a read-only
+// or full dead-letter folder, and what the log says during an outage.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentPool } from '../helpers/apps.mjs';
+import { cleanup, deadPort, dlqFiles, dlqRecords, expectedNames, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+
+const pool = agentPool();
+after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));
+
+function assertExactlyOnce(agent, prefix, n) {
+  const seen = namesSeen(agent, prefix + '-');
+  const want = expectedNames(prefix, n);
+  const missing = want.filter((x) => !seen.has(x));
+  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} spans never arrived`);
+  const twice = [...seen].filter(([, c]) => c > 1);
+  assert.deepEqual(twice.slice(0, 5), [], `${twice.length} spans arrived more than once`);
+  assert.equal(seen.size, want.length);
+}
+
+test('agent down for the whole run, then started: every span arrives, exactly once', async () => {
+  const dir = tempDir();
+  const port = await deadPort();
+  const app = await startEmitter({ env: { DD_SERVICE: 'down-then-up', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC: '100000' } });
+  try {
+    for (let burst = 0; burst < 3; burst++) {
+      await app.call('traces', { n: 100, prefix: `b${burst}` });
+      await app.call('flush');
+    }
+    const s = await until(async () => {
+      const st = await app.stats();
+      return st.deadLetter.spansWritten === 600 && st.circuit !== 'closed' && st;
+    }, 'all 600 spans dead-lettered and the circuit open');
+    assert.equal(s.spansSent, 0);
+    assert.equal(s.spansPending, 0);
+    assert.equal(s.dropped.sendFailed + s.dropped.deadLetterFailed + s.dropped.bufferFull, 0);
+    assert.ok(s.deadLetter.bytesOnDisk > 0);
+    const files = dlqFiles(dir, 'down-then-up');
+    assert.ok(files.some((f) => /^dd-\d{13}-\d+-[0-9a-f]{8}-\d{6}\.dlq$/.test(f)), files.join());
+    for (const f of files) assert.equal(statSync(join(dir, 'down-then-up', f)).mode & 0o777, 0o600, f);
+    assert.equal(statSync(join(dir, 'down-then-up')).mode & 0o777, 0o700);
+
+    // The agent comes up on that port: the probe finds it, the backlog is replayed in the
+    // background (throttled here to ~100 KB/s, about 2 s for these ~210 KB), and live data
+    // made meanwhile goes first.
+    const agent = await pool.newAgent({ port });
+    await until(async () => (await app.stats()).circuit === 'closed', 'the circuit closed by a probe');
+    await app.call('traces', { n: 10, prefix: 'live' });
+    await app.call('flush');
+    await agent.waitFor(() => ['b0', 'b1', 'b2', 'live'].every((p) => namesSeen(agent, p + '-').size === (p === 'live' ? 20 : 200)), 10_000);
+    for (const p of ['b0', 'b1', 'b2']) assertExactlyOnce(agent, p, 100);
+    assertExactlyOnce(agent, 'live', 10);
+    const order = agent.allSpans().map((x) => x.name);
+    const firstLive = order.findIndex((n) => n.startsWith('live-'));
+    const lastBacklog = order.findLastIndex((n) => /^b\d-/.test(n));
+    assert.ok(firstLive < lastBacklog, `live spans (from ${firstLive}) waited for the backlog (to ${lastBacklog})`);
+    const done = await until(
+      async () => {
+        const st = await app.stats();
+        return st.deadLetter.spansReplayed === 600 && st.deadLetter.bytesOnDisk === 0 && st;
+      },
+      'the backlog replayed and its files removed',
+      10_000,
+      20,
+      async () => JSON.stringify(await app.stats()) + ' ' + dlqFiles(dir, 'down-then-up').join(),
+    );
+    assert.equal(done.circuit, 'closed');
+    assert.equal(done.spansSent, 620);
+    assert.equal(done.deadLetter.payloadsReplayed, done.deadLetter.payloadsWritten);
+    assert.deepEqual(dlqFiles(dir, 'down-then-up').filter((f) => f.endsWith('.dlq')), []);
+  } finally {
+    await app.kill();
+  }
+});
+
+test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost but the 400 payload, which is in the rejected file', async () => {
+  const dir = tempDir();
+  const agent = await pool.newAgent();
+  const app = await startEmitter({
+    env: {
+      DD_SERVICE: 'rough-agent',
+      DD_TRACE_AGENT_URL: agent.url,
+      TRACEWELL_DLQ_DIR: dir,
+      TRACEWELL_EXPORT_TIMEOUT_MS: '200',
+      TRACEWELL_FLUSH_INTERVAL_MS: '600000',
+      TRACEWELL_BREAKER_FAILURES: '50',
+    },
+  });
+  const script = [];
+  const seen = [];
+  agent.setResponder(({ path }) => {
+    if (path !== '/v0.4/traces') return null;
+    const next = script.shift();
+    seen.push(next ? JSON.stringify(next) : 'normal');
+    return next ?? null;
+  });
+  // One scripted case at a time: a round ends when its spans are in (or in the rejected
+  // file) and nothing waits for replay, so no answer meant for one case is used by another.
+  const round = async (prefix, answers, { rejected = false } = {}) => {
+    script.push(...answers);
+    await app.call('traces', { n: 5, prefix });
+    await app.call('flush');
+    await until(async () => {
+      const st = await app.stats();
+      const settled = st.deadLetter.spansWritten === st.deadLetter.spansReplayed && st.spansPending === 0;
+      return settled && (rejected || namesSeen(agent, prefix + '-').size >= 10);
+    }, `round ${prefix} settled`);
+    assert.equal(script.length, 0, `round ${prefix} used every scripted answer`);
+  };
+  try {
+    // Flapping: connections dropped, then an answer.
+    await round('flap', [{ destroy: true }, { destroy: true }]);
+    // Slow past the timeout (then it does answer, late: the agent may see that payload twice).
+    await round('slow', [{ delayMs: 400, destroy: true }]);
+    await round('e500', [{ status: 500 }]);
+    await round('e503', [{ status: 503 }, { status: 503 }]);
+    await round('e429', [{ status: 429, headers: { 'retry-after': '1' } }]);
+    await round('e413', [{ status: 413 }]);
+    await round('e400', [{ status: 400, body: '{"error":"decode traces: bad"}' }], { rejected: true });
+    const at429 = agent.requests.findIndex((r) => r.status === 429);
+    const after429 = agent.requests.slice(at429 + 1).find((r) => r.path === '/v0.4/traces');
+    assert.ok(after429.time - agent.requests[at429].time >= 950, `retried ${after429.time - agent.requests[at429].time} ms after a Retry-After of 1 s`);
+
+    // The 500 payload was not hammered: it went to the dead-letter file and comes back by replay.
+    for (const p of ['flap', 'slow', 'e500', 'e503', 'e429', 'e413']) {
+      await agent.waitFor(() => namesSeen(agent, p + '-').size === 10, 5000);
+    }
+    assert.equal(namesSeen(agent, 'e400-').size, 0, 'the 400 payload is never sent again');
+    const s = await until(async () => {
+      const st = await app.stats();
+      return st.deadLetter.spansReplayed >= 10 && st;
+    }, 'the 500 payload replayed');
+    assert.equal(s.dropped.rejected, 10);
+    assert.equal(s.deadLetter.spansRejected, 10);
+    assert.ok(s.retries >= 5, `retries: ${s.retries}`);
+    assert.equal(s.dropped.sendFailed + s.dropped.deadLetterFailed + s.dropped.bufferFull + s.dropped.encodeFailed, 0);
+    // 413: split in halves, each accepted.
+    const halves = agent.requests.filter((r) => r.path === '/v0.4/traces' && r.status === 200 && r.headers['x-datadog-trace-count'] !== '5');
+    assert.ok(halves.length >= 2, 'the 413 payload was sent again in parts');
+    // The rejected file holds exactly the 400 payload.
+    const rejected = dlqRecords(dir, 'rough-agent', { rejected: true });
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0].spans, 10);
+    const { decodeTraces } = (await import('../helpers/apps.mjs')).devAgentModule();
+    assert.deepEqual(decodeTraces(rejected[0].body).flat().map((x) => x.name).filter((n) => !n.endsWith('.child')).sort(), ['e400-0', 'e400-1', 'e400-2', 'e400-3', 'e400-4']);
+    assert.match(app.stderr(), /TW_EXPORT_REJECTED.*400/);
+    assert.ok(!/\n\s+at /.test(app.stderr()), app.stderr());
+  } finally {
+    agent.setResponder(null);
+    await app.kill();
+  }
+});
+
+test('SIGTERM while the agent is down: the process ends as it would have, and the next process of the service replays everything', async () => {
+  const dir = tempDir();
+  const port = await deadPort();
+  const env = { DD_SERVICE: 'sigterm-svc', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000' };
+  const first = await startEmitter({ env });
+  await first.call('traces', { n: 50, prefix: 'term' });
+  const started = Date.now();
+  first.child.kill('SIGTERM');
+  const { code, signal } = await first.exited;
+  assert.equal(signal, 'SIGTERM', `exit code ${code}: the default SIGTERM behaviour must be kept`);
+  assert.ok(Date.now() - started < 2500, 'ended within the shutdown deadline');
+  const records = dlqRecords(dir, 'sigterm-svc');
+  assert.equal(records.reduce((a, r) => a + r.spans, 0), 100, first.stderr());
+
+  const agent = await pool.newAgent({ port });
+  const second = await startEmitter({ env });
+  try {
+    await agent.waitFor(() => namesSeen(agent, 'term-').size === 100, 10_000);
+    assertExactlyOnce(agent, 'term', 50);
+    await until(() => dlqFiles(dir, 'sigterm-svc').filter((f) => f.endsWith('.dlq')).length === 0, 'the adopted file removed');
+    const s = await second.stats();
+    assert.equal(s.deadLetter.spansReplayed, 100);
+  } finally {
+    await second.kill();
+  }
+});
+
+test("an app's own SIGTERM handler still decides: the process is not ended by the SDK, spans are flushed", async () => {
+  const agent = await pool.newAgent();
+  const app = await startEmitter({ env: { DD_SERVICE: 'own-handler', DD_TRACE_AGENT_URL: agent.url, APP_SIGTERM: '1', TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    await app.call('traces', { n: 3, prefix: 'handled' });
+    const got = app.waitEvent('app-sigterm');
+    app.child.kill('SIGTERM');
+    await got;
+    await agent.waitFor(() => namesSeen(agent, 'handled-').size === 6, 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(app.child.exitCode, null, 'still running');
+    assert.equal(app.child.signalCode, null);
+    assert.equal((await app.stats()).spansSent, 6);
+  } finally {
+    await app.kill();
+  }
+});
+
+test('SIGKILL in the middle of an append: the torn record is skipped, every earlier record is replayed', async () => {
+  const dir = tempDir();
+  const port = await deadPort();
+  const env = { DD_SERVICE: 'torn-svc', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000' };
+  const first = await startEmitter({ env });
+  for (let i = 0; i < 4; i++) {
+    await first.call('traces', { n: 10, prefix: `kept${i}` });
+    await first.call('flush');
+  }
+  await until(async () => (await first.stats()).deadLetter.payloadsWritten === 4, 'four records written');
+  await first.call('tear');
+  await first.call('traces', { n: 10, prefix: 'torn' });
+  first.child.send({ cmd: 'flush' });
+  await until(() => first.stderr().includes('EMITTER-TORN'), 'the append torn half way');
+  await first.kill('SIGKILL');
+  const onDisk = dlqRecords(dir, 'torn-svc');
+  assert.equal(onDisk.length, 4, 'four whole records before the torn one');
+  assert.equal(onDisk[0].skippedInFile, 1, 'the torn tail is detected');
+
+  const agent = await pool.newAgent({ port });
+  const second = await startEmitter({ env });
+  try {
+    for (let i = 0; i < 4; i++) await agent.waitFor(() => namesSeen(agent, `kept${i}-`).size === 20, 10_000);
+    for (let i = 0; i < 4; i++) assertExactlyOnce(agent, `kept${i}`, 10);
+    assert.equal(namesSeen(agent, 'torn-').size, 0);
+    const s = await until(async () => {
+      const st = await second.stats();
+      return st.deadLetter.recordsSkipped === 1 && st;
+    }, 'the damaged record counted');
+    assert.equal(s.deadLetter.spansReplayed, 80);
+    assert.match(second.stderr(), /TW_DLQ_DAMAGED.*skipped 1 damaged record/);
+  } finally {
+    await second.kill();
+  }
+});
+
+test('a read-only dead-letter folder: no crash, drops counted, one warning', async () => {
+  const dir = tempDir();
+  const ro = join(dir, 'ro');
+  mkdirSync(ro);
+  chmodSync(ro, 0o555);
+  // root writes anywhere: the app runs as nobody then, for whom the folder is read-only.
+  const asRoot = process.getuid?.() === 0;
+  const port = await deadPort();
+  const app = await startEmitter({
+    env: { DD_SERVICE: 'ro-svc', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: ro },
+    ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      await app.call('traces', { n: 10, prefix: `ro${i}` });
+      await app.call('flush');
+    }
+    const s = await until(async () => {
+      const st = await app.stats();
+      return st.dropped.deadLetterFailed === 100 && st;
+    }, 'every span counted as not written');
+    assert.equal(s.deadLetter.spansWritten, 0);
+    const lines = app.stderr().trim().split('\n');
+    assert.equal(lines.filter((l) => l.includes('TW_DLQ_UNWRITABLE')).length, 1, app.stderr());
+    assert.match(app.stderr(), /TW_DLQ_UNWRITABLE.*(EACCES|EROFS|EPERM)/);
+    assert.ok(!/\n\s+at /.test(app.stderr()));
+    assert.equal(app.child.exitCode, null);
+  } finally {
+    await app.kill();
+  }
+});
+
+test('the size limit: the oldest payloads are evicted and counted, one bigger than the limit is dropped, one warning each', async () => {
+  const dir = tempDir();
+  const port = await deadPort();
+  const app = await startEmitter({
+    env: { DD_SERVICE: 'capped', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_DLQ_MAX_BYTES: '40000', TRACEWELL_FLUSH_INTERVAL_MS: '600000' },
+  });
+  try {
+    for (let i = 0; i < 12; i++) {
+      await app.call('traces', { n: 20, prefix: `cap${i}` });
+      await app.call('flush');
+    }
+    const s = await until(async () => {
+      const st = await app.stats();
+      return st.deadLetter.spansWritten === 480 && st;
+    }, 'everything written');
+    assert.ok(s.dropped.evicted > 0, 'some were evicted');
+    assert.ok(s.deadLetter.bytesOnDisk <= 40000, `${s.deadLetter.bytesOnDisk} bytes on disk`);
+    const left = dlqRecords(dir, 'capped').reduce((a, r) => a + r.spans, 0);
+    assert.equal(left + s.dropped.evicted, 480, 'what is on disk plus what was evicted is everything');
+    // The newest are kept: the last payload is on disk.
+    const { decodeTraces } = (await import('../helpers/apps.mjs')).devAgentModule();
+    const names = dlqRecords(dir, 'capped').flatMap((r) => decodeTraces(r.body).flat().map((x) => x.name));
+    assert.ok(names.includes('cap11-19'));
+    assert.ok(!names.includes('cap0-0'));
+    // A payload larger than the whole limit cannot be kept.
+    await app.call('traces', { n: 400, prefix: 'huge' });
+    await app.call('flush');
+    const s2 = await until(async () => {
+      const st = await app.stats();
+      return st.dropped.deadLetterFailed === 800 && st;
+    }, 'the oversized payload dropped');
+    assert.equal(s2.deadLetter.spansWritten, 480);
+    const err = app.stderr();
+    assert.equal(err.split('\n').filter((l) => l.includes('evicted')).length, 1, err);
+    assert.equal(err.split('\n').filter((l) => /TW_DLQ_FULL.*larger than the limit/.test(l)).length, 1, err);
+    assert.equal(app.child.exitCode, null);
+  } finally {
+    await app.kill();
+  }
+});
+
+test('log output during an outage: one warning, summaries with counts, one line when it ends, no stack trace', async () => {
+  const dir = tempDir();
+  const port = await deadPort();
+  const app = await startEmitter({
+    env: { DD_SERVICE: 'noisy', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_OUTAGE_SUMMARY_INTERVAL_MS: '500' },
+  });
+  try {
+    // A "30 s outage" in 3 s: summaries every 500 ms instead of every minute.
+    const end = Date.now() + 3000;
+    let i = 0;
+    while (Date.now() < end) {
+      await app.call('traces', { n: 5, prefix: `o${i++}` });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const agent = await pool.newAgent({ port });
+    await until(() => / answers again after /.test(app.stderr()), 'the end of the outage logged');
+    await agent.waitFor(() => namesSeen(agent, 'o').size === i * 10, 10_000);
+    const lines = app.stderr().trim().split('\n');
+    const starts = lines.filter((l) => l.includes('TW_EXPORT_FAILED'));
+    assert.equal(starts.length, 1, app.stderr());
+    assert.match(starts[0], new RegExp(`cannot send traces to http://127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\); spans are written to the dead-letter file in .*noisy`));
+    const summaries = lines.filter((l) => /still unreachable after \d+ s: \d+ spans dead-lettered, 0 dropped, \d+ retries/.test(l));
+    assert.ok(summaries.length >= 3 && summaries.length <= 9, `${summaries.length} summaries in 3 s at one per 500 ms:\n${app.stderr()}`);
+    assert.equal(lines.filter((l) => / answers again after /.test(l)).length, 1, app.stderr());
+    assert.equal(lines.length, starts.length + summaries.length + 1, app.stderr());
+    assert.ok(!/\n\s+at /.test(app.stderr()), 'no stack trace');
+  } finally {
+    await app.kill();
+  }
+});
+
+const dnsAnswer = await new Promise((r) => import('node:dns').then((dns) => dns.lookup('no-such-agent.invalid', (e) => r(e?.code))));
+test('an unknown agent host is a configuration error with its own message', { skip: dnsAnswer !== 'ENOTFOUND' && `this machine's resolver answers ${dnsAnswer}, not ENOTFOUND, for a .invalid name` }, async () => {
+  const dir = tempDir();
+  const app = await startEmitter({ env: { DD_SERVICE: 'nohost', DD_TRACE_AGENT_URL: 'http://no-such-agent.invalid:8126', TRACEWELL_DLQ_DIR: dir } });
+  try {
+    await app.call('traces', { n: 3, prefix: 'nh' });
+    await app.call('flush');
+    await until(async () => (await app.stats()).deadLetter.spansWritten === 6, 'spans dead-lettered');
+    const err = app.stderr();
+    assert.match(err, /TW_AGENT_HOST_UNKNOWN.*"no-such-agent\.invalid".*does not resolve.*configuration error.*DD_AGENT_HOST/);
+    assert.ok(!err.includes('TW_EXPORT_FAILED'), err);
+    assert.equal(err.trim().split('\n').length, 1, err);
+  } finally {
+    await app.kill();
+  }
+});
