@@ -1,47 +1,25 @@
-// Unary calls from an untraced process: CONNECTIONS concurrent callers on one channel for
-// DURATION ms, as fast as answered (RATE=0) or paced at RATE calls/s. Each call carries a
-// traceparent in its metadata, as from a traced caller.
+// Unary calls from an untraced grpc-js client in its own process, to 127.0.0.1 only:
+// --connections concurrent callers on one channel, closed loop (or paced with --rate), for a
+// ramp plus a window (see ../lib/load-loop.cjs). Each call carries a traceparent in its
+// metadata, as from a traced caller.
 'use strict';
-const grpc = require('@grpc/grpc-js');
+const { createRequire } = require('node:module');
+const { join } = require('node:path');
+const grpc = createRequire(join(__dirname, '..', '..', 'package.json'))('@grpc/grpc-js');
 const { definition } = require('./service.cjs');
-const { pacer, percentiles } = require('../lib/pacer.cjs');
+const { loadOptions, runLoadProcess } = require('../lib/load-loop.cjs');
 
+const options = loadOptions();
 const Client = grpc.makeGenericClientConstructor(definition, 'MemberService');
-const client = new Client(`127.0.0.1:${process.env.PORT}`, grpc.credentials.createInsecure());
-const duration = Number(process.env.DURATION || 3000);
-const rate = Number(process.env.RATE || 0);
-const concurrency = Number(process.env.CONNECTIONS || 32);
-const latencies = [];
-let done = 0;
-let errors = 0;
-let stop = false;
-const pace = pacer(rate);
-const once = () =>
-  new Promise((resolve) => {
+const client = new Client(`127.0.0.1:${options.port}`, grpc.credentials.createInsecure());
+const request = { member_no: '42' };
+
+function issue() {
+  return new Promise((resolve, reject) => {
     const md = new grpc.Metadata();
     md.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
-    const start = process.hrtime.bigint();
-    client.getMemberInfo({ member_no: '42' }, md, (err) => {
-      if (err) errors++;
-      else done++;
-      latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-      resolve();
-    });
+    client.getMemberInfo(request, md, { deadline: Date.now() + 10_000 }, (err) => (err ? reject(err) : resolve()));
   });
-async function worker() {
-  while (!stop) {
-    const wait = pace.take();
-    if (wait) await wait;
-    if (stop) break;
-    await once();
-  }
 }
-setTimeout(() => {
-  stop = true;
-  pace.stop();
-}, duration);
-Promise.all(Array.from({ length: concurrency }, worker)).then(() => {
-  process.send({ done, errors, ...percentiles(latencies) });
-  client.close();
-  process.exit(0);
-});
+
+runLoadProcess({ options, issue, close: async () => client.close() });

@@ -1,0 +1,38 @@
+// Every tracer a scenario can run, as node flags and environment. Peers (dd-trace, the
+// OpenTelemetry SDK) come from benchmarks/node_modules (`npm --prefix benchmarks install`).
+import { join } from 'node:path';
+import { repoRoot } from './server-process.mjs';
+
+const lib = join(repoRoot, 'benchmarks', 'lib');
+
+export function tracerVariants() {
+  return {
+    baseline: { name: 'baseline' },
+    // A second untraced server: what two identical processes differ by (an A/A control).
+    // Differences between variants smaller than baseline-aa's are noise.
+    'baseline-aa': { name: 'baseline-aa' },
+    // Every http.Server 'request' emit inside AsyncLocalStorage.run, nothing else: the floor
+    // any tracer that carries context across await pays.
+    'als-floor': { name: 'als-floor', execArgv: ['--require', join(lib, 'als-floor.cjs')] },
+    // Resolved from the repository root (the cwd of every server): the package references
+    // itself by name through its exports map.
+    tracewell: { name: 'tracewell', execArgv: ['--import', 'tracewell/register'] },
+    'dd-trace': {
+      name: 'dd-trace',
+      execArgv: ['--require', join(repoRoot, 'benchmarks', 'node_modules', 'dd-trace', 'init.js')],
+      env: { DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', DD_RUNTIME_METRICS_ENABLED: 'false' },
+    },
+    otel: { name: 'otel', execArgv: ['--require', join(lib, 'otel-preload.cjs')] },
+  };
+}
+
+/** The variants named in a comma list, in that order. Throws on an unknown name. */
+export function pickVariants(known, list) {
+  const names = String(list).split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new Error('--variants needs at least one name');
+  if (new Set(names).size !== names.length) throw new Error(`--variants lists a name twice: ${list}`);
+  return names.map((n) => {
+    if (!known[n]) throw new Error(`unknown variant "${n}"; known: ${Object.keys(known).join(', ')}`);
+    return known[n];
+  });
+}
