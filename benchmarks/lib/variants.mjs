@@ -1,6 +1,7 @@
 // Every tracer a scenario can run, as node flags and environment. Peers (dd-trace, the
 // OpenTelemetry SDK) come from benchmarks/node_modules (`npm --prefix benchmarks install`).
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from './server-process.mjs';
 
 const lib = join(repoRoot, 'benchmarks', 'lib');
@@ -23,6 +24,11 @@ export function tracerVariants() {
       env: { DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', DD_RUNTIME_METRICS_ENABLED: 'false' },
     },
     otel: { name: 'otel', execArgv: ['--require', join(lib, 'otel-preload.cjs')] },
+    // Another build of Tracewell (a checkout of an earlier commit, built), for before/after
+    // comparisons in one interleaved run: TRACEWELL_REF=/path/to/checkout.
+    ...(process.env.TRACEWELL_REF
+      ? { 'tracewell-ref': { name: 'tracewell-ref', execArgv: ['--import', pathToFileURL(join(process.env.TRACEWELL_REF, 'dist', 'esm', 'register.mjs')).href] } }
+      : {}),
   };
 }
 
