@@ -207,6 +207,7 @@ export class ExportPipeline implements TraceSink {
       this.batchTimer = null;
     }
     const batch = this.batch;
+    let sealed = false;
     for (let i = 0; i < batch.length; i++) {
       const spans = batch[i];
       if (!this.encoder.append(spans)) {
@@ -217,10 +218,13 @@ export class ExportPipeline implements TraceSink {
         // Under load, send every MiB rather than let one payload grow to the limit: memory
         // stays small and the agent sees a steady stream.
         this.seal();
-        this.flushSoon();
+        sealed = true;
       }
     }
     batch.length = 0;
+    // Only once the batch is empty: flush() encodes the batch first, so starting it from
+    // inside the loop would encode the traces before this one a second time.
+    if (sealed) this.flushSoon();
   }
 
   private dropFull(n: number, why: string): void {

@@ -1,0 +1,45 @@
+// Under steady load, payloads are sealed in the middle of an encode batch (every
+// TRACEWELL_MAX_PAYLOAD_BYTES, or 1 MiB): each span must still reach the agent exactly once.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { agentPool } from '../helpers/apps.mjs';
+import { cleanup, expectedNames, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+
+const pool = agentPool();
+after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));
+
+test('many payloads sealed mid-batch: every span arrives exactly once', async () => {
+  const agent = await pool.newAgent();
+  const app = await startEmitter({ env: { DD_SERVICE: 'exactly-once', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_MAX_PAYLOAD_BYTES: '65536' } });
+  try {
+    const n = 4000;
+    await app.call('traces', { n, prefix: 'eo' });
+    await app.call('traces', { n, prefix: 'ef' });
+    await app.call('flush');
+    // A burst bigger than the in-memory bound goes to the dead-letter file and is replayed
+    // right after, from the same process: either way each span arrives once.
+    const st = await until(
+      async () => {
+        const s = await app.stats();
+        return s.spansPending === 0 && s.deadLetter.bytesOnDisk === 0 && s.spansSent >= 4 * n && s;
+      },
+      'every span sent',
+      15_000,
+      50,
+      async () => JSON.stringify(await app.stats()),
+    );
+    const payloads = agent.requests.filter((r) => r.path === '/v0.4/traces').length;
+    assert.ok(payloads >= 10, `the spans went out in ${payloads} payloads; the test needs many`);
+    for (const prefix of ['eo', 'ef']) {
+      const seen = namesSeen(agent, prefix + '-');
+      const want = expectedNames(prefix, n);
+      assert.equal(want.filter((x) => !seen.has(x)).length, 0, 'spans never arrived');
+      const twice = [...seen].filter(([, c]) => c > 1);
+      assert.equal(twice.length, 0, `${twice.length} spans arrived more than once, e.g. ${twice.slice(0, 3).map(([k, c]) => `${k} x${c}`).join(', ')}`);
+    }
+    assert.equal(st.spansSent, 4 * n);
+    assert.equal(st.deadLetter.spansReplayed, st.deadLetter.spansWritten);
+  } finally {
+    await app.kill();
+  }
+});
