@@ -271,7 +271,7 @@ test('the size limit: the oldest payloads are evicted and counted, one bigger th
   const dir = tempDir();
   const port = await deadPort();
   const app = await startEmitter({
-    env: { DD_SERVICE: 'capped', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_DLQ_MAX_BYTES: '40000', TRACEWELL_FLUSH_INTERVAL_MS: '600000' },
+    env: { DD_SERVICE: 'capped', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_DLQ_MAX_BYTES: '6000', TRACEWELL_FLUSH_INTERVAL_MS: '600000' },
   });
   try {
     for (let i = 0; i < 12; i++) {
@@ -283,7 +283,7 @@ test('the size limit: the oldest payloads are evicted and counted, one bigger th
       return st.deadLetter.spansWritten === 480 && st;
     }, 'everything written');
     assert.ok(s.dropped.evicted > 0, 'some were evicted');
-    assert.ok(s.deadLetter.bytesOnDisk <= 40000, `${s.deadLetter.bytesOnDisk} bytes on disk`);
+    assert.ok(s.deadLetter.bytesOnDisk <= 6000, `${s.deadLetter.bytesOnDisk} bytes on disk`);
     const left = dlqRecords(dir, 'capped').reduce((a, r) => a + r.spans, 0);
     assert.equal(left + s.dropped.evicted, 480, 'what is on disk plus what was evicted is everything');
     // The newest are kept: the last payload is on disk.

@@ -7,16 +7,20 @@
  *   5  state: 0 pending,        28 CRC-32 of bytes 4, 6..27 and the body
  *      1 done (sent, moved)
  *   6  kind: 1 Datadog v0.4 msgpack, 2 OTLP protobuf
- *   7  reserved (0)
- *   8  body length  u32 LE
+ *   7  flags: bit 0 = body is raw-deflated
+ *   8  body length  u32 LE (as stored)
  *   12 spans        u32 LE
+ *
+ * Bodies of 4 KiB and more are stored raw-deflated at level 1: trace payloads shrink 10-13x,
+ * so an outage of many minutes fits under the folder's size limit (deflating 1 MiB costs a
+ * few ms, paid only while the agent is unreachable). Readers get the body as it was sent.
  *
  * The state byte is outside the CRC so a replayed record is marked done by rewriting that
  * one byte in place. A record cut short by a crash (a torn tail) or damaged in the middle
  * fails its length or CRC check: it is skipped, the scan resynchronises on the next magic,
  * and every record before it is kept.
  */
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 export const HEADER_BYTES = 32;
 export const MAGIC = 0x4c445754; // 'TWDL' read as u32 LE
@@ -42,8 +46,14 @@ export interface ScannedRecord extends RecordMeta {
   /** Offset of the record's header in the file. */
   offset: number;
   state: number;
+  /** The payload as it was (and will be) sent. */
   body: Buffer;
+  /** Bytes the record takes in the file, header included. */
+  storedBytes: number;
 }
+
+const FLAG_DEFLATED = 1;
+const DEFLATE_FROM = 4096;
 
 export interface ScanResult {
   records: ScannedRecord[];
@@ -60,13 +70,22 @@ function checksum(header: Uint8Array, body: Uint8Array): number {
 }
 
 /** One record, header and body, ready to append in one write. */
-export function encodeRecord(body: Uint8Array, meta: RecordMeta): Buffer {
+export function encodeRecord(payload: Uint8Array, meta: RecordMeta): Buffer {
+  let body = payload;
+  let flags = 0;
+  if (payload.length >= DEFLATE_FROM) {
+    const packed = deflateRawSync(payload, { level: 1 });
+    if (packed.length < payload.length) {
+      body = packed;
+      flags = FLAG_DEFLATED;
+    }
+  }
   const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
   out.writeUInt32LE(MAGIC, 0);
   out[4] = VERSION;
   out[STATE_OFFSET] = STATE_PENDING;
   out[6] = meta.kind;
-  out[7] = 0;
+  out[7] = flags;
   out.writeUInt32LE(body.length, 8);
   out.writeUInt32LE(meta.spans >>> 0, 12);
   out.writeUInt32LE(meta.traces >>> 0, 16);
@@ -83,8 +102,16 @@ function recordAt(buf: Buffer, off: number): ScannedRecord | null {
   const len = buf.readUInt32LE(off + 8);
   if (len > MAX_BODY || off + HEADER_BYTES + len > buf.length) return null;
   const header = buf.subarray(off, off + HEADER_BYTES);
-  const body = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
-  if (checksum(header, body) !== buf.readUInt32LE(off + 28)) return null;
+  const stored = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
+  if (checksum(header, stored) !== buf.readUInt32LE(off + 28)) return null;
+  let body = stored;
+  if ((buf[off + 7] & FLAG_DEFLATED) !== 0) {
+    try {
+      body = inflateRawSync(stored);
+    } catch {
+      return null;
+    }
+  }
   return {
     offset: off,
     state: buf[off + STATE_OFFSET],
@@ -93,6 +120,7 @@ function recordAt(buf: Buffer, off: number): ScannedRecord | null {
     traces: buf.readUInt32LE(off + 16),
     time: buf.readDoubleLE(off + 20),
     body,
+    storedBytes: HEADER_BYTES + len,
   };
 }
 
@@ -106,7 +134,7 @@ export function scanRecords(buf: Buffer): ScanResult {
     const r = recordAt(buf, off);
     if (r !== null) {
       records.push(r);
-      off += HEADER_BYTES + r.body.length;
+      off += r.storedBytes;
       continue;
     }
     // Damage: look for the next record that checks out.
