@@ -2,7 +2,7 @@
 // docs/benchmarks.md with the tables and the machine they ran on. `--quick` for a short run,
 // `--node 22` for another Node line.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchRoot, repoRoot, parseArgs, machine } from './lib/harness.mjs';
 import { nodeBinary } from './lib/node-bin.mjs';
@@ -15,7 +15,17 @@ const scenarios = [
   ['node:http hello-world', 'http-overhead/run.mjs', ['--framework', 'http', '--variants', 'baseline,tracewell,dd-trace,otel']],
   ['gRPC unary', 'grpc-overhead/run.mjs', ['--variants', 'baseline,tracewell,dd-trace,otel']],
   ['Start-up time', 'startup/run.mjs', []],
+  ['Manual spans (create, end, export)', 'span-pipeline/run.mjs', ['--variants', 'tracewell,dd-trace,otel']],
+  ['Install footprint', 'footprint/run.mjs', []],
+  ['Outage soak (Tracewell)', 'outage-soak/run.mjs', []],
 ];
+// Scenarios that exist only on some branches of the work are run when present.
+for (const [title, script] of [
+  ['Profiler overhead (Tracewell)', 'profiler-overhead/run.mjs'],
+  ['Probe overhead (Tracewell)', 'probe-overhead/run.mjs'],
+]) {
+  if (existsSync(join(benchRoot, script))) scenarios.push([title, script, []]);
+}
 const sections = [];
 for (const [title, script, extra] of scenarios) {
   process.stderr.write(`\n=== ${title}\n`);

@@ -1,0 +1,104 @@
+// Manual spans through each tracer's whole pipeline: created, ended, encoded and sent to a
+// sink that decodes every payload and counts the spans in it.
+// Usage: node benchmarks/span-pipeline/run.mjs [--quick] [--rounds N] [--spans N]
+//          [--burst N] [--variants tracewell,dd-trace,otel] [--node 22]
+// Two modes per variant, each run in a fresh process, variants interleaved round by round:
+//   steady: --spans spans (default 200k) in chunks of 1000 with an event-loop turn between
+//           chunks, as a service producing spans while it works;
+//   burst:  --burst spans (default 1M; 200k with --quick) in one synchronous loop: what a
+//           tracer keeps of a burst it cannot send as fast as it is made.
+// Reported per span: CPU of the create/end loop alone, and all the process's CPU until the
+// sink stopped receiving (create, end, encode, send); spans the sink received, lost, duplicated.
+import { forkChild, waitMessage, stopChild, parseArgs, intArg, pickVariants, machine, saveJson, summarize, range, fmt } from '../lib/harness.mjs';
+import { nodeBinary } from '../lib/node-bin.mjs';
+import { startSpanSink } from '../lib/span-sink.mjs';
+import { fileURLToPath } from 'node:url';
+import { join, dirname } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = parseArgs(process.argv.slice(2), { variants: 'tracewell,dd-trace,otel' });
+const quick = Boolean(args.quick);
+const rounds = intArg(args, 'rounds', quick ? 2 : 5, 1, 50);
+const steadySpans = intArg(args, 'spans', quick ? 100_000 : 200_000, 1000, 10_000_000);
+const burstSpans = intArg(args, 'burst', quick ? 200_000 : 1_000_000, 0, 10_000_000);
+// Longer than any tracer's flush interval (OTel's batch processor waits 5 s).
+const settleMs = intArg(args, 'settleMs', 6500, 1000, 60_000);
+const execPath = nodeBinary(args.node);
+const names = pickVariants(Object.fromEntries(['tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
+const modes = burstSpans > 0 ? ['steady', 'burst'] : ['steady'];
+
+async function once(name, mode) {
+  const spans = mode === 'burst' ? burstSpans : steadySpans;
+  const sink = await startSpanSink();
+  const child = forkChild(join(here, 'worker.cjs'), [], {
+    execPath,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, DD_TRACE_AGENT_URL: sink.url, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', TRACEWELL_LOG_LEVEL: 'error', OTEL_LOG_LEVEL: 'none' },
+  });
+  try {
+    await waitMessage(child, (m) => m?.type === 'ready', 30_000, `${name} start`);
+    child.send({ type: 'run', spans, mode });
+    const ran = await waitMessage(child, (m) => m?.type === 'ran', 600_000, `${name} ${mode} run`);
+    // Wait until the sink has every span, or has seen nothing new for settleMs.
+    let last = -1;
+    let lastChange = Date.now();
+    while (sink.stats.spans < ran.created && Date.now() - lastChange < settleMs) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (sink.stats.spans !== last) {
+        last = sink.stats.spans;
+        lastChange = Date.now();
+      }
+    }
+    const cpu = waitMessage(child, (m) => m?.type === 'cpu', 10_000, `${name} cpu`);
+    child.send({ type: 'cpu' });
+    return { name, mode, created: ran.created, loopCpuUs: ran.loopCpuUs, ...(await cpu), received: sink.stats.spans, bytes: sink.stats.bytes, requests: sink.stats.requests, undecodable: sink.stats.undecodable };
+  } finally {
+    await stopChild(child, 2000);
+    await sink.close();
+  }
+}
+
+const results = [];
+for (let r = 0; r < rounds; r++) {
+  for (const mode of modes) {
+    for (const name of names) {
+      let res;
+      try {
+        res = await once(name, mode);
+      } catch (err) {
+        res = { name, mode, error: err.message.split('\n')[0] };
+      }
+      results.push({ round: r + 1, ...res });
+      const line = res.error
+        ? `error: ${res.error}`
+        : `${fmt((res.loopCpuUs * 1000) / res.created, 0)} ns/span create+end, ${fmt((res.totalCpuUs * 1000) / res.created, 0)} ns/span in all, received ${res.received}/${res.created}`;
+      process.stderr.write(`round ${r + 1}/${rounds} ${mode} ${name}: ${line}\n`);
+    }
+  }
+}
+
+const m = machine(execPath);
+console.log(`\n## span-pipeline: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
+console.log(`Traces of 10 manual spans (a root and 9 children, 2 attributes each) through each tracer's API and exporter to a sink that decodes every payload. steady = ${steadySpans} spans in chunks of 1000 with an event-loop turn between; burst = ${burstSpans} spans in one synchronous loop. CPU is the tracer process's user+system time; "in all" runs until the sink stopped receiving. Median [min, max] over ${rounds} rounds.\n`);
+console.log('| variant | mode | create+end ns/span | in all ns/span (create, end, encode, send) | received | lost | RSS MB | export B/span |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+const summary = {};
+for (const mode of modes) {
+  for (const name of names) {
+    const ok = results.filter((x) => x.name === name && x.mode === mode && !x.error);
+    if (ok.length === 0) {
+      console.log(`| ${name} | ${mode} | error: ${results.find((x) => x.name === name && x.mode === mode)?.error ?? 'no result'} | | | | | |`);
+      continue;
+    }
+    const loop = summarize(ok.map((x) => (x.loopCpuUs * 1000) / x.created));
+    const all = summarize(ok.map((x) => (x.totalCpuUs * 1000) / x.created));
+    const recv = summarize(ok.map((x) => (100 * x.received) / x.created));
+    const lost = summarize(ok.map((x) => Math.max(0, x.created - x.received)));
+    const rss = summarize(ok.map((x) => x.rssMb));
+    const bps = summarize(ok.map((x) => (x.received > 0 ? x.bytes / x.received : NaN)));
+    summary[`${name} ${mode}`] = { createEndNs: loop.median, allNs: all.median, receivedPct: recv.median, lost: lost.median };
+    console.log(`| ${name} | ${mode} | ${range(loop, 0)} | ${range(all, 0)} | ${range(recv, 1)}% | ${range(lost, 0)} | ${fmt(rss.median, 0)} | ${fmt(bps.median, 0)} |`);
+  }
+}
+console.log('');
+for (const [k, v] of Object.entries(summary)) console.log(`${k}: ${fmt(v.allNs, 0)} ns/span in all, ${fmt(v.receivedPct, 1)}% received`);
+console.log(`\nraw results: ${saveJson('span-pipeline', { machine: m, rounds, steadySpans, burstSpans, results })}`);
