@@ -179,13 +179,17 @@ export class DatadogEncoder {
   /** The payload so far (traces array complete) and a fresh one started. */
   seal(): { body: Buffer; traces: number; spans: number } {
     this.w.patch32(this.header, this.traces);
-    // The next payload starts at about this one's size, so a steady load never regrows it.
-    const next = Math.min(Math.max(64 * 1024, this.w.pos + (this.w.pos >>> 2)), 2 * 1024 * 1024);
-    const out = { body: this.w.take(next), traces: this.traces, spans: this.spans };
+    // The next payload's buffer is sized from the recent large ones, so a steady load never
+    // regrows (and copies) it: a flush that seals a small payload right after a large one does
+    // not shrink it to 64 KiB; small payloads only let it shrink by an eighth each.
+    const pos = this.w.pos;
+    this.capacity = Math.min(Math.max(64 * 1024, pos + (pos >>> 2), this.capacity - (this.capacity >>> 3)), 2 * 1024 * 1024);
+    const out = { body: this.w.take(this.capacity), traces: this.traces, spans: this.spans };
     this.reset();
     return out;
   }
 
+  private capacity = 64 * 1024;
   private readonly templates = new Map<string, Template>();
   /** The high 64 bits of trace ids change once a second: their hex is kept. */
   private tidT0 = -1;
