@@ -66,6 +66,8 @@ export interface ExportTarget {
   /** For messages: the agent or endpoint URL. */
   readonly url: string;
   readonly retryStatuses: ReadonlySet<number>;
+  /** Other non-2xx answers (but 413) are final, 5xx included: to the rejected file. */
+  readonly rejectUnlisted?: boolean;
   send(payload: Payload, signal: AbortSignal): Promise<TransportResponse>;
   /** True when the agent answered at all (it is reachable). Never rejects. */
   probe(): Promise<boolean>;
@@ -137,6 +139,7 @@ export class ExportPipeline implements TraceSink {
       backoffMs: config.exportBackoffMs,
       maxBackoffMs: Math.max(config.exportBackoffMs, MAX_BACKOFF_MS),
       retryStatuses: target.retryStatuses,
+      rejectUnlisted: target.rejectUnlisted === true,
     };
     // A replayed payload is tried once: if that fails the circuit decides when to try again.
     this.replayPolicy = { ...this.policy, retries: 0 };
