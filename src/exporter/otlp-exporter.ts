@@ -52,8 +52,9 @@ export class OtlpTarget implements ExportTarget {
     }
   }
 
-  refresh(): void {
+  refresh(): Promise<void> {
     /* OTLP endpoints have nothing to read */
+    return Promise.resolve();
   }
 
   accepted(): void {
