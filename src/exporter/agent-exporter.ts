@@ -100,8 +100,8 @@ export class DatadogTarget implements ExportTarget {
     }
   }
 
-  refresh(): void {
-    fetchAgentInfo(this.transport, Math.min(INFO_TIMEOUT_MS, this.timeoutMs)).then(
+  refresh(): Promise<void> {
+    return fetchAgentInfo(this.transport, Math.min(INFO_TIMEOUT_MS, this.timeoutMs)).then(
       ({ info }) => {
         if (info !== null) this.learn(info);
       },

@@ -1,7 +1,8 @@
 /**
  * Finished traces -> an OTLP/HTTP endpoint (`POST /v1/traces`, protobuf from
  * encoders/otlp-proto.ts), through the same pipeline as the Datadog export: the OTLP retry
- * rules (429, 502, 503, 504 and network errors, `Retry-After` honoured, never other 4xx/5xx),
+ * rules (429, 502, 503, 504 and network errors, `Retry-After` honoured; other 4xx/5xx are
+ * never retried and go to the rejected file),
  * the same circuit breaker, dead-letter file and replay. Unsampled traces are not exported.
  */
 import type { ResolvedConfig } from '../config/options';
@@ -25,6 +26,7 @@ export class OtlpTarget implements ExportTarget {
   readonly kind = 'otlp' as const;
   readonly url: string;
   readonly retryStatuses = OTLP_RETRY_STATUSES;
+  readonly rejectUnlisted = true;
   readonly maxBodyBytes = undefined;
   private readonly transport: Transport;
   private readonly headers: Record<string, string>;
@@ -50,8 +52,9 @@ export class OtlpTarget implements ExportTarget {
     }
   }
 
-  refresh(): void {
+  refresh(): Promise<void> {
     /* OTLP endpoints have nothing to read */
+    return Promise.resolve();
   }
 
   accepted(): void {

@@ -66,14 +66,16 @@ export interface ExportTarget {
   /** For messages: the agent or endpoint URL. */
   readonly url: string;
   readonly retryStatuses: ReadonlySet<number>;
+  /** Other non-2xx answers (but 413) are final, 5xx included: to the rejected file. */
+  readonly rejectUnlisted?: boolean;
   send(payload: Payload, signal: AbortSignal): Promise<TransportResponse>;
   /** True when the agent answered at all (it is reachable). Never rejects. */
   probe(): Promise<boolean>;
   /** A 2xx answer (Datadog: sampling rates). */
   accepted(res: { status: number; body: string }): void;
   split(body: Buffer): [Part, Part] | null;
-  /** The agent answers again (or for the first time): re-read what it supports. */
-  refresh(): void;
+  /** The agent answers again (or for the first time): re-read what it supports. Never rejects. */
+  refresh(): Promise<void>;
   /** Largest body the agent takes, when it said so. */
   readonly maxBodyBytes: number | undefined;
   destroy(): Promise<void>;
@@ -137,6 +139,7 @@ export class ExportPipeline implements TraceSink {
       backoffMs: config.exportBackoffMs,
       maxBackoffMs: Math.max(config.exportBackoffMs, MAX_BACKOFF_MS),
       retryStatuses: target.retryStatuses,
+      rejectUnlisted: target.rejectUnlisted === true,
     };
     // A replayed payload is tried once: if that fails the circuit decides when to try again.
     this.replayPolicy = { ...this.policy, retries: 0 };
@@ -149,7 +152,7 @@ export class ExportPipeline implements TraceSink {
       onOpen: (reason) => this.outage.start(reason, !this.configWarned),
       onClose: () => {
         this.outage.end();
-        this.target.refresh();
+        this.refreshTarget();
         this.flushSoon();
       },
     });
@@ -197,7 +200,9 @@ export class ExportPipeline implements TraceSink {
     }
   }
 
-  private readonly batch: TwSpan[][] = [];
+  private batch: TwSpan[][] = [];
+  /** The other batch array: the two swap, so encoding a batch never sees traces added meanwhile. */
+  private spareBatch: TwSpan[][] = [];
   private batchTimer: NodeJS.Timeout | null = null;
   private readonly encodeBatchCallback = (): void => this.encodeBatch();
 
@@ -207,6 +212,10 @@ export class ExportPipeline implements TraceSink {
       this.batchTimer = null;
     }
     const batch = this.batch;
+    if (batch.length === 0) return;
+    // Taken out before the loop: a flush started from here (which encodes what is batched)
+    // must find an empty batch, not encode these traces a second time.
+    this.batch = this.spareBatch;
     let sealed = false;
     for (let i = 0; i < batch.length; i++) {
       const spans = batch[i];
@@ -222,8 +231,7 @@ export class ExportPipeline implements TraceSink {
       }
     }
     batch.length = 0;
-    // Only once the batch is empty: flush() encodes the batch first, so starting it from
-    // inside the loop would encode the traces before this one a second time.
+    this.spareBatch = batch;
     if (sealed) this.flushSoon();
   }
 
@@ -294,10 +302,9 @@ export class ExportPipeline implements TraceSink {
   private async drain(): Promise<void> {
     if (!this.started) {
       this.started = true;
-      this.target.refresh();
+      this.refreshTarget();
     }
-    const agentMax = this.target.maxBodyBytes;
-    if (agentMax !== undefined && agentMax < this.sendAtBytes) this.sendAtBytes = Math.max(16 * 1024, agentMax >> 1);
+    this.applyAgentLimit();
     while (this.queue.length > 0) {
       if (this.deadlinePassed || !this.breaker.closed) {
         this.deadLetterQueue();
@@ -321,6 +328,20 @@ export class ExportPipeline implements TraceSink {
       if (p.settled) continue;
       this.settle(p, outcome);
     }
+  }
+
+  /** Re-reads what the agent supports; its size limit applies to payloads from then on. */
+  private refreshTarget(): void {
+    this.target.refresh().then(
+      () => this.applyAgentLimit(),
+      () => undefined,
+    );
+  }
+
+  /** Payloads are sealed at half the agent's `max_request_bytes` (when it said), so one trace more still fits. */
+  private applyAgentLimit(): void {
+    const agentMax = this.target.maxBodyBytes;
+    if (agentMax !== undefined && agentMax >> 1 < this.sendAtBytes) this.sendAtBytes = Math.max(16 * 1024, agentMax >> 1);
   }
 
   private settle(p: LivePayload, outcome: Outcome): void {

@@ -5,9 +5,9 @@
  *
  * What is retried is what can succeed later: connection refused or reset, timeouts, and the
  * statuses in `retryStatuses` (408, 429, 502, 503, 504 for the Datadog Agent; 429, 502, 503,
- * 504 for OTLP). 413 is split by the caller; other 4xx are rejected (never retried); 500 and
- * the other 5xx are dead-lettered (not hammered now, replayed later). An unknown host is a
- * configuration error.
+ * 504 for OTLP). 413 is split by the caller; other 4xx are rejected (never retried). For the
+ * Datadog Agent, 500 and the other 5xx are dead-lettered (not hammered now, replayed later);
+ * for OTLP they are rejected too, as its spec says. An unknown host is a configuration error.
  */
 import { pathToFileURL } from 'node:url';
 import type { TransportResponse } from './transport';
@@ -62,12 +62,16 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(date) ? -1 : Math.max(0, date - now);
 }
 
-export function classifyResponse(res: TransportResponse, retryStatuses: ReadonlySet<number>): Attempt {
+/**
+ * `rejectUnlisted`: a status that is neither 2xx, nor retryable, nor 413 is final (OTLP allows
+ * retries of 429, 502, 503 and 504 only); otherwise only 4xx are, and 5xx are kept for later.
+ */
+export function classifyResponse(res: TransportResponse, retryStatuses: ReadonlySet<number>, rejectUnlisted = false): Attempt {
   const s = res.status;
   if (s >= 200 && s < 300) return { kind: 'ok', status: s, body: res.body };
   if (retryStatuses.has(s)) return { kind: 'retry', reason: `the agent answered ${s}`, retryAfterMs: retryAfterMs(res.headers['retry-after']) };
   if (s === 413) return { kind: 'too-large', status: s };
-  if (s >= 400 && s < 500) return { kind: 'rejected', status: s, body: res.body };
+  if ((s >= 400 && s < 500) || rejectUnlisted) return { kind: 'rejected', status: s, body: res.body };
   return { kind: 'unavailable', reason: `the agent answered ${s}` };
 }
 
@@ -89,6 +93,8 @@ export interface RetryPolicy {
   backoffMs: number;
   maxBackoffMs: number;
   retryStatuses: ReadonlySet<number>;
+  /** Statuses outside `retryStatuses` (and 413) are final, 5xx included (OTLP). Default false. */
+  rejectUnlisted?: boolean;
 }
 
 export interface DeliveryHooks {
@@ -205,7 +211,7 @@ export async function deliver(attempt: () => Promise<TransportResponse>, policy:
 
 async function attemptOnce(attempt: () => Promise<TransportResponse>, policy: RetryPolicy, signal: AbortSignal | undefined): Promise<Attempt> {
   try {
-    return classifyResponse(await attempt(), policy.retryStatuses);
+    return classifyResponse(await attempt(), policy.retryStatuses, policy.rejectUnlisted === true);
   } catch (err) {
     return classifyError(err, signal?.aborted === true);
   }

@@ -353,7 +353,6 @@ export class DeadLetterStore {
     }
     const alive = new Map<string, boolean>();
     const claimed: Segment[] = [];
-    const emptied = new Set<string>();
     for (const name of names.sort()) {
       const p = parseName(name);
       if (p === null || p.kind !== this.kind || (p.rejected && !all)) continue;
@@ -373,7 +372,6 @@ export class DeadLetterStore {
         renameSync(join(this.dir, name), join(this.dir, to));
         const bytes = statSync(join(this.dir, to)).size;
         claimed.push({ name: to, path: join(this.dir, to), bytes, time: p.time, rejected: p.rejected, pendingSpans: -1, pendingRecords: -1, gone: false, scanned: false });
-        emptied.add(owner);
       } catch {
         /* another process claimed it first, or it is gone */
       }
@@ -381,14 +379,21 @@ export class DeadLetterStore {
     if (claimed.length === 0) return 0;
     this.mine.push(...claimed);
     this.mine.sort((a, b) => a.time - b.time || (a.name < b.name ? -1 : 1));
-    // An exited owner whose files are all adopted needs no owner file any more.
-    for (const owner of emptied) {
-      if (!names.some((n) => n.includes(`-${owner}-`) && !claimed.some((c) => c.name === n))) {
-        try {
-          unlinkSync(join(this.dir, `${owner}.owner`));
-        } catch {
-          /* not there */
-        }
+    // An exited owner with no file left (this process or another adopted them all) needs no
+    // owner file any more. Listed again after our renames: of two adopters, the one that
+    // looks last sees every rename and removes it.
+    let now: string[] = [];
+    try {
+      now = readdirSync(this.dir);
+    } catch {
+      /* gone */
+    }
+    for (const [owner, live] of alive) {
+      if (live || now.some((n) => n.endsWith('.dlq') && n.includes(`-${owner}-`))) continue;
+      try {
+        unlinkSync(join(this.dir, `${owner}.owner`));
+      } catch {
+        /* not there, or removed by the other adopter */
       }
     }
     this.scanOthers(true);

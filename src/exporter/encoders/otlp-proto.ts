@@ -83,6 +83,8 @@ export class OtlpEncoder {
   constructor(config: ResolvedConfig, info: { runtimeId: string }) {
     const attrs: Attributes = { ...makeResource(config).attributes, 'process.pid': process.pid, 'process.runtime.name': 'nodejs', 'process.runtime.version': process.versions.node };
     if (info.runtimeId) attrs['runtime-id'] = info.runtimeId;
+    // The older key too: backends and collectors before semconv 1.27 read only this one.
+    if (config.env) attrs['deployment.environment'] = config.env;
     const w = new ProtoWriter(1024);
     writeAttributes(w, 1, attrs);
     // ResourceSpans.resource (field 1) = Resource { attributes (1) }.

@@ -1,0 +1,55 @@
+// The agent's /info: read when sending starts; its max_request_bytes bounds the payloads, and an
+// agent that does not list /v0.4/traces is reported. A real traced process, the real dev agent.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { agentPool } from '../helpers/apps.mjs';
+import { cleanup, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+
+const pool = agentPool();
+after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));
+
+const info = (body) => ({ path, method }) => (method === 'GET' && path === '/info' ? { status: 200, body: JSON.stringify(body) } : null);
+
+test("the agent's max_request_bytes from /info bounds every payload", async () => {
+  const agent = await pool.newAgent();
+  agent.setResponder(info({ version: '7.58.0', endpoints: ['/v0.4/traces', '/v0.5/traces', '/info'], config: { max_request_bytes: 40_000 } }));
+  const app = await startEmitter({ env: { DD_SERVICE: 'limits', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_FLUSH_INTERVAL_MS: '600000' } });
+  try {
+    await app.call('traces', { n: 2, prefix: 'first' });
+    await app.call('flush');
+    await agent.waitFor(() => agent.requests.some((r) => r.path === '/info'));
+    // 300 traces of ~700 bytes: one payload of ~200 KB unless the limit is applied.
+    await app.call('traces', { n: 300, prefix: 'big' });
+    await app.call('flush');
+    await agent.waitFor(() => namesSeen(agent, 'big-').size === 600, 10_000);
+    const sends = agent.requests.filter((r) => r.path === '/v0.4/traces');
+    assert.ok(sends.every((r) => r.status === 200 && r.bytes <= 40_000), sends.map((r) => `${r.status}:${r.bytes}`).join(' '));
+    assert.ok(sends.length >= 6, `${sends.length} payloads`);
+    // Sealed in the middle of a batch of traces: each still sent exactly once.
+    for (const [name, count] of namesSeen(agent, 'big-')) assert.equal(count, 1, `${name} arrived ${count} times`);
+    const s = await app.stats();
+    assert.equal(s.spansSent, 604);
+    assert.equal(s.retries, 0, 'nothing was refused for its size');
+    assert.equal(app.stderr(), '');
+  } finally {
+    await app.kill();
+  }
+});
+
+test('an agent whose /info does not list /v0.4/traces is reported once, with its version', async () => {
+  const agent = await pool.newAgent();
+  agent.setResponder(info({ version: '6.9.0', endpoints: ['/v0.3/traces', '/info'] }));
+  const app = await startEmitter({ env: { DD_SERVICE: 'old-agent', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    for (let i = 0; i < 3; i++) {
+      await app.call('traces', { n: 2, prefix: `o${i}` });
+      await app.call('flush');
+    }
+    await until(() => app.stderr().includes('does not list'), 'the warning');
+    const lines = app.stderr().trim().split('\n');
+    assert.equal(lines.length, 1, app.stderr());
+    assert.match(lines[0], new RegExp(`the agent at ${agent.url.replace(/[.]/g, '\\.')} \\(version 6\\.9\\.0\\) does not list /v0\\.4/traces among its endpoints`));
+  } finally {
+    await app.kill();
+  }
+});
