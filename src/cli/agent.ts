@@ -2,20 +2,23 @@
 import { resolve } from 'node:path';
 import { startDevAgent } from '../dev-agent/index';
 
-export const usage = `tracewell agent [--port 8126] [--host 127.0.0.1] [--dir .tracewell/agent] [--quiet]
+export const usage = `tracewell agent [--port 8126] [--otlp-port 4318] [--host 127.0.0.1] [--dir .tracewell/agent] [--quiet]
   A local stand-in for the Datadog Agent: decodes and type-checks every payload, prints each
-  trace as a tree, keeps what it received in --dir.`;
+  trace as a tree, keeps what it received in --dir. Takes OTLP/HTTP traces on --otlp-port
+  (POST /v1/traces; 0 = any free port).`;
 
 export async function run(args: string[], out: (s: string) => void): Promise<number> {
   let port = Number(process.env.TRACEWELL_AGENT_PORT ?? 8126);
   let host = '127.0.0.1';
   let dir = resolve('.tracewell', 'agent');
   let quiet = false;
+  let otlpPort: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--port') port = Number(args[++i]);
     else if (a === '--host') host = args[++i];
     else if (a === '--dir') dir = resolve(args[++i]);
+    else if (a === '--otlp-port') otlpPort = Number(args[++i]);
     else if (a === '--quiet') quiet = true;
     else {
       out(`unknown option ${a}\n${usage}`);
@@ -26,8 +29,12 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     out(`--port must be a port number from 0 to 65535\n${usage}`);
     return 2;
   }
-  const agent = await startDevAgent({ port, host, dir, print: quiet ? false : (t) => out(t + '\n') });
-  out(`tracewell dev agent listening on ${agent.url} (traces kept in ${dir})`);
+  if (otlpPort !== undefined && (!Number.isInteger(otlpPort) || otlpPort < 0 || otlpPort > 65535)) {
+    out(`--otlp-port must be a port number from 0 to 65535\n${usage}`);
+    return 2;
+  }
+  const agent = await startDevAgent({ port, host, dir, ...(otlpPort !== undefined ? { otlpPort } : {}), print: quiet ? false : (t) => out(t + '\n') });
+  out(`tracewell dev agent listening on ${agent.url}${agent.otlpUrl !== null ? `, OTLP on ${agent.otlpUrl}/v1/traces` : ''} (traces kept in ${dir})`);
   await new Promise<void>((done) => {
     const stop = (): void => {
       agent.close().then(done, done);

@@ -91,3 +91,11 @@ test('doctor with the OTLP exporter checks the OTLP endpoint', async () => {
   const req = agent.requests.find((x) => x.path === '/v1/traces');
   assert.equal(req.headers['api-key'], 'secret');
 });
+
+const dnsAnswer = await new Promise((r) => import('node:dns').then((dns) => dns.lookup('no-such-agent.invalid', (e) => r(e?.code))));
+test('doctor: an agent host that does not resolve is named as a configuration error', { skip: dnsAnswer !== 'ENOTFOUND' && `this machine's resolver answers ${dnsAnswer}, not ENOTFOUND, for a .invalid name` }, async () => {
+  const { code, stdout } = await doctor({ DD_AGENT_HOST: 'no-such-agent.invalid', DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir() });
+  assert.equal(code, 1, stdout);
+  assert.match(line(stdout, 'agentUrl'), /http:\/\/no-such-agent\.invalid:8126\s+\(DD_AGENT_HOST\/DD_TRACE_AGENT_PORT\)$/);
+  assert.match(stdout, /^FAIL  the host of http:\/\/no-such-agent\.invalid:8126 does not resolve \(.*ENOTFOUND.*\): check DD_AGENT_HOST \/ DD_TRACE_AGENT_URL$/m);
+});

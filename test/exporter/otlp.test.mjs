@@ -217,7 +217,7 @@ test('OTLP endpoints: /v1/traces is appended to OTEL_EXPORTER_OTLP_ENDPOINT only
   }
 });
 
-test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are retried; 400 and 500 are not, they go to the rejected file', async () => {
+test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are retried; 413 is split; 400 and 500 are not retried, they go to the rejected file', async () => {
   const dir = tempDir();
   const agent = await pool.newAgent({ otlpPort: 0 });
   const script = [];
@@ -262,6 +262,11 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
     const [slow1, slow2] = sentWith('oslow');
     const gap = slow2.time - slow1.time;
     assert.ok(gap >= 250 && gap < 1000, `the retry came ${gap} ms after the first attempt (timeout 300 ms, answer due after 1000 ms)`);
+    // 413: split between spans, both halves sent.
+    await round('o413', [{ status: 413 }]);
+    const halves = arrivals.filter((a) => a.names.some((n) => n.startsWith('o413-')));
+    assert.equal(halves[0].names.length, 10);
+    assert.deepEqual(halves.slice(1).map((a) => a.names.length), [5, 5]);
     for (const p of ['o429', 'o502', 'oslow', 'o504']) assert.equal(sentWith(p).length, 2, `${p}: one retry`);
     assert.equal(sentWith('o503').length, 3);
     await round('o400', [{ status: 400, body: 'bad request' }], { rejected: true });
@@ -270,14 +275,14 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
     assert.equal(sentWith('o400').length, 1, '400 is not retried');
     assert.equal(sentWith('o500').length, 1, '500 is not retried (OTLP)');
     assert.equal(otlpNames(agent, 'o400-').size + otlpNames(agent, 'o500-').size, 0);
-    for (const p of ['o429', 'o502', 'o503', 'o504', 'oslow']) assertOtlpExactlyOnce(agent, p, 5);
+    for (const p of ['o429', 'o502', 'o503', 'o504', 'oslow', 'o413']) assertOtlpExactlyOnce(agent, p, 5);
 
     const s = await app.stats();
     assert.equal(s.dropped.rejected, 20);
     assert.equal(s.deadLetter.spansRejected, 20);
     assert.equal(s.deadLetter.payloadsRejected, 2);
     assert.equal(s.retries, 6);
-    assert.equal(s.spansSent, 50);
+    assert.equal(s.spansSent, 60);
     assert.equal(s.dropped.sendFailed + s.dropped.deadLetterFailed + s.dropped.bufferFull + s.dropped.encodeFailed, 0);
     // The rejected file holds both payloads, as sent, in OTLP records; nothing waits for replay.
     const rejected = dlqRecords(dir, 'otlp-rules', { rejected: true });

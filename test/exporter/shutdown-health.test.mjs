@@ -1,0 +1,71 @@
+// shutdown() against an agent that never answers: back within the deadline, every span in the
+// dead-letter file. Tracer health metrics: the export counters arrive at a real UDP listener
+// as DogStatsD lines.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { agentPool } from '../helpers/apps.mjs';
+import { cleanup, dlqRecords, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+
+const pool = agentPool();
+after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));
+
+test('shutdown() while the agent hangs: it returns within the deadline and what was not acknowledged is in the dead-letter file', async () => {
+  const dir = tempDir();
+  const agent = await pool.newAgent();
+  // Answers nothing for 30 s: the request is in flight when the deadline passes.
+  agent.setResponder(({ path }) => (path === '/v0.4/traces' ? { delayMs: 30_000, destroy: true } : null));
+  const app = await startEmitter({
+    env: { DD_SERVICE: 'hang-svc', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_EXPORT_TIMEOUT_MS: '20000', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '800' },
+  });
+  try {
+    await app.call('traces', { n: 20, prefix: 'hang' });
+    const started = Date.now();
+    const { stats } = await app.call('shutdown');
+    const took = Date.now() - started;
+    assert.ok(took >= 700 && took < 2000, `shutdown took ${took} ms with a deadline of 800 ms`);
+    assert.equal(stats.spansPending, 0);
+    assert.equal(stats.spansSent, 0);
+    assert.equal(stats.deadLetter.spansWritten, 40);
+    assert.equal(stats.dropped.shutdown + stats.dropped.sendFailed + stats.dropped.deadLetterFailed, 0);
+    assert.equal(dlqRecords(dir, 'hang-svc').reduce((a, r) => a + r.spans, 0), 40);
+    assert.equal(namesSeen(agent, 'hang-').size, 0);
+    assert.ok(!/\n\s+at /.test(app.stderr()), app.stderr());
+  } finally {
+    agent.setResponder(null);
+    await app.kill();
+  }
+});
+
+test('health metrics: the export counters go to DogStatsD, tagged with the service', async () => {
+  const udp = createSocket('udp4');
+  const lines = [];
+  udp.on('message', (m) => lines.push(...m.toString('utf8').split('\n')));
+  await new Promise((r) => udp.bind(0, '127.0.0.1', r));
+  const agent = await pool.newAgent();
+  let failures = 1;
+  agent.setResponder(({ path }) => (path === '/v0.4/traces' && failures-- > 0 ? { status: 503 } : null));
+  const app = await startEmitter({
+    env: { DD_SERVICE: 'health-svc', DD_ENV: 'qa', DD_VERSION: '2.0.0', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_HEALTH_METRICS: 'true', TRACEWELL_DOGSTATSD_URL: `udp://127.0.0.1:${udp.address().port}` },
+  });
+  try {
+    await app.call('traces', { n: 3, prefix: 'hm' });
+    await app.call('flush');
+    await agent.waitFor(() => namesSeen(agent, 'hm-').size === 6);
+    // shutdown() sends the last counts at once (the interval is 10 s).
+    await app.call('shutdown');
+    await until(() => lines.some((l) => l.startsWith('tracewell.exporter.spans.sent:')), 'the metrics datagram');
+    const tags = '#service:health-svc,lang:nodejs,env:qa,version:2.0.0';
+    assert.ok(lines.includes(`tracewell.exporter.spans.sent:6|c|${tags}`), lines.join('\n'));
+    assert.ok(lines.includes(`tracewell.exporter.payloads.sent:1|c|${tags}`));
+    assert.ok(lines.includes(`tracewell.exporter.retries:1|c|${tags}`));
+    assert.ok(lines.includes(`tracewell.exporter.spans.pending:0|g|${tags}`));
+    assert.ok(lines.includes(`tracewell.exporter.circuit.open:0|g|${tags}`));
+    assert.ok(lines.some((l) => l.startsWith('tracewell.exporter.dead_letter.bytes:0|g|')));
+    assert.ok(!lines.some((l) => l.startsWith('tracewell.exporter.spans.dropped:')), 'nothing dropped, no drop line');
+  } finally {
+    agent.setResponder(null);
+    await app.kill();
+    udp.close();
+  }
+});
