@@ -182,7 +182,10 @@ export class ExportPipeline implements TraceSink {
       counters.dropped.shutdown += spans.length;
       return;
     }
-    if (this.accepts !== undefined && !this.accepts(spans)) return;
+    if (this.accepts !== undefined && !this.accepts(spans)) {
+      counters.dropped.unsampled += spans.length;
+      return;
+    }
     if (counters.spansPending + spans.length > this.maxPendingSpans) {
       this.dropFull(spans.length, 'the pending buffer is full');
       return;

@@ -168,6 +168,25 @@ test('OTLP/HTTP protobuf to the dev agent, decoded by protobufjs: ids, times, ki
   }
 });
 
+test('OTLP exports sampled traces only: the others are counted in stats().dropped.unsampled', async () => {
+  const agent = await pool.newAgent({ otlpPort: 0 });
+  const app = await startEmitter({ env: { ...OTLP_FAST, DD_SERVICE: 'otlp-unsampled', DD_TRACE_SAMPLE_RATE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    await app.call('traces', { n: 3, prefix: 'unsampled' });
+    await app.call('flush');
+    const s = await until(async () => {
+      const st = await app.stats();
+      return st.dropped.unsampled === 6 && st;
+    }, 'the unsampled spans counted');
+    assert.equal(s.spansFinished, 6);
+    assert.equal(s.spansSent, 0);
+    assert.equal(s.spansPending, 0);
+    assert.equal(agent.otlpSpans.length, 0);
+  } finally {
+    await app.kill();
+  }
+});
+
 test('OTLP endpoints: /v1/traces is appended to OTEL_EXPORTER_OTLP_ENDPOINT only; the TRACES endpoint is used as is and wins; OTEL_EXPORTER_OTLP_HEADERS are sent', async () => {
   const { resolveConfig } = dist('config/resolve.js');
   const cfg = (env) => resolveConfig({}, env).config;
