@@ -71,8 +71,8 @@ export interface ExportTarget {
   send(payload: Payload, signal: AbortSignal): Promise<TransportResponse>;
   /** True when the agent answered at all (it is reachable). Never rejects. */
   probe(): Promise<boolean>;
-  /** A 2xx answer (Datadog: sampling rates). */
-  accepted(res: { status: number; body: string }): void;
+  /** A 2xx answer (Datadog: sampling rates; OTLP: a partial success). */
+  accepted(res: { status: number; body: string; raw?: Buffer }): void;
   split(body: Buffer): [Part, Part] | null;
   /** The agent answers again (or for the first time): re-read what it supports. Never rejects. */
   refresh(): Promise<void>;
