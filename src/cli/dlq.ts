@@ -227,6 +227,7 @@ async function replayStream(service: string, root: string, kind: StreamKind, tar
       const outcome = await deliver(() => target.send(item, new AbortController().signal), policy, hooks);
       if (outcome.kind === 'ok') {
         item.done();
+        target.accepted(outcome); // an OTLP partial success is reported
         result.sent++;
         result.spans += item.spans;
       } else if (outcome.kind === 'rejected') {

@@ -26,6 +26,7 @@ const COUNTS: Counted[] = [
   ['spans.dropped', (s) => s.dropped.shutdown, 'reason:shutdown'],
   ['spans.dropped', (s) => s.dropped.deadLetterFailed, 'reason:dead_letter_failed'],
   ['spans.dropped', (s) => s.dropped.evicted, 'reason:evicted'],
+  ['spans.dropped', (s) => s.dropped.unsampled, 'reason:unsampled'],
 ];
 
 /** The DogStatsD lines for the counters now, given the previous values (updated in place). */

@@ -8,7 +8,11 @@
 import type { ResolvedConfig } from '../config/options';
 import { TRACER_VERSION } from '../internal/version';
 import type { TwSpan } from '../tracer/span';
+import { counters } from '../internal/counters';
+import { logger } from '../internal/logger';
+import { ExportCodes } from './codes';
 import { OtlpEncoder } from './encoders/otlp-proto';
+import { readFields, WIRE_LEN, WIRE_VARINT } from './encoders/protobuf';
 import { splitOtlp, type Part } from './encoders/split';
 import { ExportPipeline, type ExportTarget, type Payload } from './pipeline';
 import { OTLP_RETRY_STATUSES } from './retry';
@@ -57,8 +61,29 @@ export class OtlpTarget implements ExportTarget {
     return Promise.resolve();
   }
 
-  accepted(): void {
-    /* partial_success is not acted on */
+  /**
+   * A 2xx may be a partial success (ExportTraceServiceResponse.partial_success: rejected_spans 1,
+   * error_message 2): those spans are not to be sent again, only counted and reported.
+   */
+  accepted(res: { raw?: Buffer }): void {
+    if (res.raw === undefined || res.raw.length === 0) return;
+    let rejected = 0;
+    let message = '';
+    try {
+      for (const f of readFields(res.raw)) {
+        if (f.no !== 1 || f.wire !== WIRE_LEN) continue;
+        for (const g of readFields(f.data)) {
+          if (g.no === 1 && g.wire === WIRE_VARINT) rejected = Number(BigInt.asIntN(64, g.varint));
+          else if (g.no === 2 && g.wire === WIRE_LEN) message = g.data.toString('utf8');
+        }
+      }
+    } catch {
+      return; // not a response we can read: the payload was accepted
+    }
+    if (rejected <= 0) return;
+    counters.spansSent -= rejected;
+    counters.dropped.rejected += rejected;
+    logger.warn(`[${ExportCodes.EXPORT_REJECTED}] ${this.url} accepted a payload but rejected ${rejected} of its spans${message ? `: ${message.slice(0, 200)}` : ''}; they are counted in stats().dropped.rejected and not sent again`, 'otlp-partial');
   }
 
   split(body: Buffer): [Part, Part] | null {

@@ -71,8 +71,8 @@ export interface ExportTarget {
   send(payload: Payload, signal: AbortSignal): Promise<TransportResponse>;
   /** True when the agent answered at all (it is reachable). Never rejects. */
   probe(): Promise<boolean>;
-  /** A 2xx answer (Datadog: sampling rates). */
-  accepted(res: { status: number; body: string }): void;
+  /** A 2xx answer (Datadog: sampling rates; OTLP: a partial success). */
+  accepted(res: { status: number; body: string; raw?: Buffer }): void;
   split(body: Buffer): [Part, Part] | null;
   /** The agent answers again (or for the first time): re-read what it supports. Never rejects. */
   refresh(): Promise<void>;
@@ -182,7 +182,10 @@ export class ExportPipeline implements TraceSink {
       counters.dropped.shutdown += spans.length;
       return;
     }
-    if (this.accepts !== undefined && !this.accepts(spans)) return;
+    if (this.accepts !== undefined && !this.accepts(spans)) {
+      counters.dropped.unsampled += spans.length;
+      return;
+    }
     if (counters.spansPending + spans.length > this.maxPendingSpans) {
       this.dropFull(spans.length, 'the pending buffer is full');
       return;

@@ -15,7 +15,7 @@ import { counters } from '../internal/counters';
 import { describeError } from '../internal/logger';
 
 export type Outcome =
-  | { kind: 'ok'; status: number; body: string }
+  | { kind: 'ok'; status: number; body: string; raw?: Buffer }
   /** Never to be sent again as is: goes to the rejected file. */
   | { kind: 'rejected'; status: number; body: string }
   | { kind: 'too-large'; status: number }
@@ -68,7 +68,7 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
  */
 export function classifyResponse(res: TransportResponse, retryStatuses: ReadonlySet<number>, rejectUnlisted = false): Attempt {
   const s = res.status;
-  if (s >= 200 && s < 300) return { kind: 'ok', status: s, body: res.body };
+  if (s >= 200 && s < 300) return { kind: 'ok', status: s, body: res.body, raw: res.raw };
   if (retryStatuses.has(s)) return { kind: 'retry', reason: `the agent answered ${s}`, retryAfterMs: retryAfterMs(res.headers['retry-after']) };
   if (s === 413) return { kind: 'too-large', status: s };
   if ((s >= 400 && s < 500) || rejectUnlisted) return { kind: 'rejected', status: s, body: res.body };

@@ -16,6 +16,8 @@ export interface TransportResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body's bytes (at most 64 KiB), for binary answers (OTLP's ExportTraceServiceResponse). */
+  raw?: Buffer;
 }
 
 export interface TransportRequest {
@@ -100,11 +102,17 @@ export class Transport {
       bodyTimeout: timeout,
       signal: req.signal,
     });
-    let body = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
     for await (const chunk of res.body) {
-      if (body.length < MAX_RESPONSE_BODY) body += (chunk as Buffer).toString('utf8');
+      if (size < MAX_RESPONSE_BODY) {
+        chunks.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
     }
-    return { status: res.statusCode, headers: res.headers, body: body.length > MAX_RESPONSE_BODY ? body.slice(0, MAX_RESPONSE_BODY) : body };
+    const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const kept = raw.length > MAX_RESPONSE_BODY ? raw.subarray(0, MAX_RESPONSE_BODY) : raw;
+    return { status: res.statusCode, headers: res.headers, body: kept.toString('utf8'), raw: kept };
   }
 
   close(): Promise<void> {

@@ -17,6 +17,8 @@ export interface DroppedCounts {
   deadLetterFailed: number;
   /** Spans evicted from the dead-letter folder, oldest first, to stay under its size limit. */
   evicted: number;
+  /** Spans of traces the sampler dropped, not sent by an exporter that takes sampled traces only (OTLP). */
+  unsampled: number;
 }
 
 /** The dead-letter file: payloads kept while the agent could not take them, and their replay. */
@@ -68,7 +70,7 @@ export const counters: TracewellStats = {
   payloadsSent: 0,
   bytesSent: 0,
   spansPending: 0,
-  dropped: { bufferFull: 0, sendFailed: 0, rejected: 0, encodeFailed: 0, shutdown: 0, deadLetterFailed: 0, evicted: 0 },
+  dropped: { bufferFull: 0, sendFailed: 0, rejected: 0, encodeFailed: 0, shutdown: 0, deadLetterFailed: 0, evicted: 0, unsampled: 0 },
   logLinesSuppressed: 0,
   instrumentationErrors: 0,
   retries: 0,

@@ -168,6 +168,25 @@ test('OTLP/HTTP protobuf to the dev agent, decoded by protobufjs: ids, times, ki
   }
 });
 
+test('OTLP exports sampled traces only: the others are counted in stats().dropped.unsampled', async () => {
+  const agent = await pool.newAgent({ otlpPort: 0 });
+  const app = await startEmitter({ env: { ...OTLP_FAST, DD_SERVICE: 'otlp-unsampled', DD_TRACE_SAMPLE_RATE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    await app.call('traces', { n: 3, prefix: 'unsampled' });
+    await app.call('flush');
+    const s = await until(async () => {
+      const st = await app.stats();
+      return st.dropped.unsampled === 6 && st;
+    }, 'the unsampled spans counted');
+    assert.equal(s.spansFinished, 6);
+    assert.equal(s.spansSent, 0);
+    assert.equal(s.spansPending, 0);
+    assert.equal(agent.otlpSpans.length, 0);
+  } finally {
+    await app.kill();
+  }
+});
+
 test('OTLP endpoints: /v1/traces is appended to OTEL_EXPORTER_OTLP_ENDPOINT only; the TRACES endpoint is used as is and wins; OTEL_EXPORTER_OTLP_HEADERS are sent', async () => {
   const { resolveConfig } = dist('config/resolve.js');
   const cfg = (env) => resolveConfig({}, env).config;
@@ -217,7 +236,7 @@ test('OTLP endpoints: /v1/traces is appended to OTEL_EXPORTER_OTLP_ENDPOINT only
   }
 });
 
-test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are retried; 413 is split; 400 and 500 are not retried, they go to the rejected file', async () => {
+test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are retried; 413 is split; 400 and 500 are not retried, they go to the rejected file; a partial success is counted', async () => {
   const dir = tempDir();
   const agent = await pool.newAgent({ otlpPort: 0 });
   const script = [];
@@ -295,6 +314,21 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
     // One line per minute per kind of problem; the counters have every payload.
     assert.equal(app.stderr().split('\n').filter((l) => l.includes('TW_EXPORT_REJECTED')).length, 1, app.stderr());
     assert.ok(!/\n\s+at /.test(app.stderr()), app.stderr());
+
+    // A partial success: 200 with ExportTraceServiceResponse{partial_success{rejected_spans: 3,
+    // error_message: "quota"}}. Those spans are counted, never resent.
+    const partial = Buffer.from([0x0a, 0x09, 0x08, 0x03, 0x12, 0x05, ...Buffer.from('quota')]);
+    script.push({ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: partial.toString('latin1') });
+    await app.call('traces', { n: 5, prefix: 'opart' });
+    await app.call('flush');
+    const p = await until(async () => {
+      const st = await app.stats();
+      return st.dropped.rejected === 23 && st;
+    }, 'the partially rejected spans counted');
+    assert.equal(p.spansSent, 60 + 10 - 3);
+    assert.equal(p.spansPending, 0);
+    assert.equal(sentWith('opart').length, 1, 'a partial success is not retried');
+    assert.match(app.stderr(), /TW_EXPORT_REJECTED\] http:\/\/127\.0\.0\.1:\d+\/v1\/traces accepted a payload but rejected 3 of its spans: quota/);
   } finally {
     agent.setResponder(null);
     await app.kill();
