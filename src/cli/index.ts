@@ -3,13 +3,14 @@
  * add one by adding it to COMMANDS.
  */
 import * as agent from './agent';
+import * as profile from './profile';
 
 interface Command {
   usage: string;
   run(args: string[], out: (s: string) => void): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { agent };
+const COMMANDS: Record<string, Command> = { agent, profile };
 
 function help(): string {
   return `usage: tracewell <command> [options]\n\ncommands:\n${Object.values(COMMANDS)
