@@ -2,9 +2,14 @@
  * Linked mode: every wall sample carries the span that was active when it was taken.
  *
  * The binding samples one "current context" value set with `time.setContext`. We keep it equal
- * to the active span: around every `storage.run` of the tracer's context store (where spans
- * become active: server requests, gRPC handlers, `startActiveSpan`, `context.with`), and at
- * every async continuation through an async hook (`before`/`after`, promise hooks included).
+ * to the active span wherever a span becomes active: every `storage.run` of the tracer's
+ * context store (server requests, gRPC handlers, `startActiveSpan`, `context.with`) goes
+ * through a wrapper installed here. Across awaits and callbacks there are two ways:
+ * - async context frames (Node 24; Node 22 with --experimental-async-context-frame): the
+ *   binding keeps the context in the frame (`useCPED`), set once inside each `storage.run`;
+ *   frames follow every async hop by themselves, so there is nothing more to do.
+ * - otherwise (Node 20, 22): an async hook sets the context at every continuation
+ *   (`before`, promise hooks included) and clears it after (`after`).
  * The context value is the span object itself, so switching allocates nothing; labels are made
  * once per span when a profile is serialized.
  *
@@ -50,17 +55,29 @@ export class SpanLabeler {
 
   constructor(private readonly time: PprofBinding['time']) {}
 
-  install(): void {
+  /** `frames`: the binding was started with `useCPED` (async context frames). */
+  install(frames: boolean): void {
     const time = this.time;
+    const original = storage.run;
+    this.originalRun = original;
+    if (frames) {
+      // Inside the new frame `storage.run` opens: the binding stores the span in that frame.
+      const enter = (span: object, fn: (...a: unknown[]) => unknown, args: unknown[]): unknown => {
+        time.setContext(span);
+        return fn(...args);
+      };
+      storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
+        return original.call(this, store, enter, spanOf(store), fn, args) as R;
+      } as typeof storage.run;
+      return;
+    }
+    const self = this;
     const set = (ctx: object): void => {
-      if (ctx !== this.current) {
-        this.current = ctx;
+      if (ctx !== self.current) {
+        self.current = ctx;
         time.setContext(ctx);
       }
     };
-    const original = storage.run;
-    this.originalRun = original;
-    const self = this;
     // Where a span becomes active synchronously: set it for the call, restore after.
     storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
       const prev = self.current;

@@ -15,7 +15,7 @@ import { describeError, logger } from '../internal/logger';
 import { TRACER_VERSION } from '../internal/version';
 import { profilerHooks } from '../tracer/profiler-hooks';
 import type { TwSpan } from '../tracer/span';
-import { loadBinding, type PprofBinding } from './binding';
+import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
 import { endpointOf, SpanLabeler } from './labels';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
@@ -44,6 +44,8 @@ export class ContinuousProfiler {
   private endpointCounts = new Map<string, number>();
   private running = false;
   private stopped = false;
+  /** The last period is being collected: no other collection may start. */
+  private finishing = false;
   private readonly ready: Promise<void>;
   private readonly inflight = new Set<Promise<void>>();
   private seq = 0;
@@ -101,7 +103,9 @@ export class ContinuousProfiler {
     }
     try {
       const linked = this.config.profilingMode === 'linked';
+      const frames = linked && asyncContextFrameActive();
       this.pprof.time.start({
+        useCPED: frames,
         intervalMicros: this.config.profilingIntervalMs * 1000,
         sourceMapper: this.mapper,
         lineNumbers: !linked,
@@ -111,7 +115,7 @@ export class ContinuousProfiler {
       if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
       if (linked) {
         this.labeler = new SpanLabeler(this.pprof.time);
-        this.labeler.install();
+        this.labeler.install(frames);
       }
       profilerHooks.onLocalRootEnd = (span: TwSpan) => {
         const e = endpointOf(span);
@@ -122,7 +126,7 @@ export class ContinuousProfiler {
       this.timer = setInterval(() => this.track(this.period()), this.config.profilingUploadPeriodS * 1000);
       this.timer.unref();
       await loading;
-      logger.info(`profiling (${this.config.profilingMode}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
+      logger.info(`profiling (${this.config.profilingMode}${frames ? ', span context in async context frames' : linked ? ', span context by async hook' : ''}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
     } catch (err) {
       logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: the profiler could not start (${describeError(err)}); tracing is not affected`);
       this.teardown();
@@ -134,19 +138,31 @@ export class ContinuousProfiler {
     void p.finally(() => this.inflight.delete(p));
   }
 
-  /** Stops the current period's profiles (restarting them unless `last`); the synchronous part, timed. */
-  private collect(last: boolean): Collected | null {
-    if (!this.running) return null;
+  /** Records how long one synchronous step blocked the event loop. */
+  private stall(t0: number, what: string): void {
+    const ms = Math.round((performance.now() - t0) * 100) / 100;
+    const p = counters.profiler;
+    p.lastStallMs = ms;
+    if (ms > p.maxStallMs) p.maxStallMs = ms;
+    logger.debug(`profiler: ${what} blocked ${ms} ms`);
+  }
+
+  /**
+   * Stops the current period's wall profile (restarting it unless `last`) and serializes it:
+   * the synchronous part, timed. The heap profile is taken in a later tick (`collectHeap`),
+   * so the two pauses do not add up.
+   */
+  private collectWall(last: boolean): Collected | null {
+    if (!this.running || this.finishing) return null;
+    if (last) this.finishing = true;
     const t0 = performance.now();
     try {
       const end = new Date();
-      const labels = this.labeler?.labels;
-      const wall = this.pprof.time.stop(!last, labels);
-      const heap = this.config.profilingHeap ? this.pprof.heap.profile(undefined, this.mapper) : null;
+      const wall = this.pprof.time.stop(!last, this.labeler?.labels);
       this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
-      const c: Collected = { start: this.periodStart, end, wall, heap, endpointCounts };
+      const c: Collected = { start: this.periodStart, end, wall, heap: null, endpointCounts };
       this.periodStart = end;
       counters.profiler.profilesCollected++;
       return c;
@@ -155,10 +171,19 @@ export class ContinuousProfiler {
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be collected`, err, 'profile-collect');
       return null;
     } finally {
-      const stall = performance.now() - t0;
-      counters.profiler.lastStallMs = Math.round(stall * 100) / 100;
-      if (stall > counters.profiler.maxStallMs) counters.profiler.maxStallMs = counters.profiler.lastStallMs;
-      if (last) this.teardown();
+      this.stall(t0, 'wall profile stop + serialize');
+    }
+  }
+
+  private collectHeap(c: Collected): void {
+    if (!this.config.profilingHeap) return;
+    const t0 = performance.now();
+    try {
+      c.heap = this.pprof.heap.profile(undefined, this.mapper);
+    } catch (err) {
+      logger.error(`[${Codes.PROFILE_FAILED}] a heap profile could not be collected; the wall profile is sent alone`, err, 'profile-heap');
+    } finally {
+      this.stall(t0, 'heap profile');
     }
   }
 
@@ -175,8 +200,16 @@ export class ContinuousProfiler {
   }
 
   private async period(last = false, signal?: AbortSignal): Promise<void> {
-    const c = this.collect(last);
-    if (c === null) return;
+    const c = this.collectWall(last);
+    if (c === null) {
+      if (last) this.teardown();
+      return;
+    }
+    if (this.config.profilingHeap) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.collectHeap(c);
+    }
+    if (last) this.teardown();
     let parts: FilePart[];
     try {
       parts = [{ name: 'wall.pprof', body: await this.pprof.encode(c.wall) }];
@@ -230,7 +263,7 @@ export class ContinuousProfiler {
 
   /** Something is recorded that has not been sent (for the exit hooks' `beforeExit`). */
   pending(): boolean {
-    return this.running;
+    return this.running && !this.finishing;
   }
 
   /** The last partial period, sent within `deadlineMs`; profiling stops. */
@@ -239,7 +272,7 @@ export class ContinuousProfiler {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), deadlineMs);
     try {
-      if (this.running) this.track(this.period(true, ac.signal));
+      if (this.running && !this.finishing) this.track(this.period(true, ac.signal));
       await Promise.all([...this.inflight]);
     } finally {
       clearTimeout(timer);
@@ -248,7 +281,9 @@ export class ContinuousProfiler {
 
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
   persistNow(): void {
-    const c = this.collect(true);
+    const c = this.collectWall(true);
+    if (c !== null) this.collectHeap(c);
+    this.teardown();
     if (c === null) return;
     try {
       const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(c.wall.encode()) }];
