@@ -5,7 +5,7 @@
  * are evicted and counted), and is sent again after the next upload the agent accepts.
  * Nothing here throws; every outcome is counted in `stats().profiler`.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/options';
 import { counters } from '../internal/counters';
@@ -53,7 +53,7 @@ export class ProfileUploader {
     const outcome = await this.attempt(upload, signal);
     if (outcome.kind === 'ok') {
       p.profilesSent++;
-      if (!this.replaying) void this.replayOne();
+      if (!this.replaying) await this.replay(signal);
       return;
     }
     this.failed(upload, outcome);
@@ -107,7 +107,9 @@ export class ProfileUploader {
       mkdirSync(this.deadDir, { recursive: true });
       this.evict(upload.body.length);
       const name = `${Date.now()}-${process.pid}-${this.seq++}${DEAD_SUFFIX}`;
-      writeFileSync(join(this.deadDir, name), Buffer.concat([Buffer.from(upload.contentType + '\n', 'latin1'), upload.body]));
+      // Written under a temporary name and renamed: another process replaying never reads half a file.
+      writeFileSync(join(this.deadDir, name + '.tmp'), Buffer.concat([Buffer.from(upload.contentType + '\n', 'latin1'), upload.body]));
+      renameSync(join(this.deadDir, name + '.tmp'), join(this.deadDir, name));
       p.deadLettered++;
     } catch (err) {
       p.dropped.sendFailed++;
@@ -144,28 +146,32 @@ export class ProfileUploader {
     }
   }
 
-  /** Sends the oldest dead-lettered upload (after a live one was accepted). */
-  private async replayOne(): Promise<void> {
-    const file = this.files()[0];
-    if (file === undefined) return;
-    const path = join(this.deadDir!, file.name);
-    let upload: MultipartBody;
-    try {
-      const raw = readFileSync(path);
-      const nl = raw.indexOf(0x0a);
-      upload = { contentType: raw.subarray(0, nl).toString('latin1'), body: raw.subarray(nl + 1) };
-      unlinkSync(path);
-    } catch {
-      return;
-    }
+  /** Sends the dead-lettered uploads, oldest first, after a live one was accepted; stops at the first failure. */
+  private async replay(signal?: AbortSignal): Promise<void> {
     this.replaying = true;
     try {
-      const outcome = await this.attempt(upload);
-      if (outcome.kind === 'ok') {
+      for (;;) {
+        if (signal?.aborted) return;
+        const file = this.files()[0];
+        if (file === undefined) return;
+        const path = join(this.deadDir!, file.name);
+        let upload: MultipartBody;
+        try {
+          const raw = readFileSync(path);
+          unlinkSync(path);
+          const nl = raw.indexOf(0x0a);
+          upload = { contentType: raw.subarray(0, nl).toString('latin1'), body: raw.subarray(nl + 1) };
+        } catch {
+          return; // taken by another process, or unreadable
+        }
+        const outcome = await this.attempt(upload, signal);
+        if (outcome.kind !== 'ok') {
+          this.failed(upload, outcome);
+          return;
+        }
         counters.profiler.replayed++;
         counters.profiler.profilesSent++;
-        void this.replayOne();
-      } else this.failed(upload, outcome);
+      }
     } finally {
       this.replaying = false;
     }
