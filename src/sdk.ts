@@ -12,7 +12,7 @@ import { Codes } from './internal/errors';
 import { logger } from './internal/logger';
 import { AgentExporter } from './exporter/agent-exporter';
 import { OtlpExporter } from './exporter/otlp-exporter';
-import { installExitHooks } from './exporter/exit-hooks';
+import { installExitHooks, type Flushable } from './exporter/exit-hooks';
 import { startHealthMetrics } from './exporter/health-metrics';
 import { TracerCore } from './tracer/tracer';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
@@ -22,6 +22,7 @@ import { disableFastify, enableFastify } from './tracer/instrumentations/fastify
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
+import { ContinuousProfiler } from './profiler/profiler';
 
 /** What `init()` returns. */
 export interface TracewellHandle {
@@ -81,8 +82,10 @@ function start(config: ResolvedConfig): TracewellHandle {
   if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
 
   let stopped = false;
+  // The profiler (off by default) loads its native binding here, lazily; without it, tracing carries on.
+  const profiler = config.profiling ? ContinuousProfiler.start(config, runtimeId) : null;
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
-  const exitHooks = installExitHooks(exporter, config.shutdownTimeoutMs);
+  const exitHooks = installExitHooks(profiler === null ? exporter : withProfiler(exporter, profiler), config.shutdownTimeoutMs);
   const health = config.healthMetrics ? startHealthMetrics(config) : null;
 
   logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.exporter === 'otlp' ? config.otlpEndpoint : config.agentUrl}`);
@@ -94,7 +97,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       if (stopped) return;
       stopped = true;
       exitHooks.remove();
-      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors()]);
+      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs)]);
       health?.stop();
       disableHttpServer();
       disableHttpClient();
@@ -105,6 +108,18 @@ function start(config: ResolvedConfig): TracewellHandle {
       unregisterGlobals();
     },
     stats: snapshot,
+  };
+}
+
+/** The exit hooks flush the profiler's last period beside the traces. */
+function withProfiler(exporter: Flushable, profiler: ContinuousProfiler): Flushable {
+  return {
+    flushWithin: (deadlineMs) => Promise.all([exporter.flushWithin(deadlineMs), profiler.flushWithin(deadlineMs)]).then(() => undefined),
+    persistNow: () => {
+      exporter.persistNow();
+      profiler.persistNow();
+    },
+    pending: () => profiler.pending(),
   };
 }
 

@@ -5,13 +5,14 @@
 import * as agent from './agent';
 import * as dlq from './dlq';
 import * as doctor from './doctor';
+import * as profile from './profile';
 
 interface Command {
   usage: string;
   run(args: string[], out: (s: string) => void): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { agent, dlq, doctor };
+const COMMANDS: Record<string, Command> = { agent, dlq, doctor, profile };
 
 function help(): string {
   return `usage: tracewell <command> [options]\n\ncommands:\n${Object.values(COMMANDS)

@@ -7,6 +7,9 @@ export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | '
 /** Inbound and outbound integrations that can be turned off by name. */
 export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston';
 
+/** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
+export type ProfilingMode = 'lines' | 'linked';
+
 /** Where traces are sent, for `exporter`. */
 export type ExporterName = 'datadog' | 'otlp';
 
@@ -97,6 +100,24 @@ export interface TracewellOptions {
    * ReadableSpan with semantic-convention attributes, beside the Datadog export. Code only. Default: none.
    */
   spanProcessors?: SpanProcessor[];
+  /** Turn the continuous profiler on (`docs/profiling.md`). Env: `TRACEWELL_PROFILING_ENABLED`, `DD_PROFILING_ENABLED`. Default: false. */
+  profiling?: boolean;
+  /** `lines` (every sample names function, file and line) or `linked` (samples carry `span id`, `local root span id`, `trace endpoint` labels and CPU time, function level). Env: `TRACEWELL_PROFILING_MODE`, or `DD_PROFILING_CODEHOTSPOTS_ENABLED=true` for `linked`. Default: lines. */
+  profilingMode?: ProfilingMode;
+  /** One profile per this many seconds. Env: `TRACEWELL_PROFILING_UPLOAD_PERIOD`, `DD_PROFILING_UPLOAD_PERIOD`. Default: 60. */
+  profilingUploadPeriodS?: number;
+  /** Wall-time sampling interval, in ms. Env: `TRACEWELL_PROFILING_INTERVAL_MS`. Default: 10. */
+  profilingIntervalMs?: number;
+  /** Heap allocation profiles beside the wall profile. Env: `TRACEWELL_PROFILING_HEAP`, `DD_PROFILING_HEAP_ENABLED`. Default: true. */
+  profilingHeap?: boolean;
+  /** Send profiles to the agent's `/profiling/v1/input`. Env: `TRACEWELL_PROFILING_UPLOAD`. Default: true. */
+  profilingUpload?: boolean;
+  /** Also write each profile as `<type>-<time>.pb.gz` (gzip pprof) into this folder. Env: `TRACEWELL_PROFILING_DIR`. Default: none. */
+  profilingDir?: string;
+  /** Largest profile upload (all parts), in bytes; a bigger one is dropped and counted. Env: `TRACEWELL_PROFILING_MAX_BYTES`. Default: 10 MiB. */
+  profilingMaxBytes?: number;
+  /** Folders searched for source maps, so transpiled code (TypeScript) is reported at its own lines. Env: `TRACEWELL_PROFILING_SOURCE_MAP_DIRS` (comma list). Default: the folder of the main script. */
+  profilingSourceMapDirs?: string[];
 }
 
 /** The resolved configuration: every field present, frozen after start-up. */
@@ -142,6 +163,16 @@ export interface ResolvedConfig {
   readonly outageSummaryIntervalMs: number;
   readonly healthMetrics: boolean;
   readonly dogstatsdUrl: string;
+  readonly profiling: boolean;
+  readonly profilingMode: ProfilingMode;
+  readonly profilingUploadPeriodS: number;
+  readonly profilingIntervalMs: number;
+  readonly profilingHeap: boolean;
+  readonly profilingUpload: boolean;
+  /** '' = no files. */
+  readonly profilingDir: string;
+  readonly profilingMaxBytes: number;
+  readonly profilingSourceMapDirs: readonly string[];
   /** Where each field's value came from (`option`, an environment variable name, or `default`). */
   readonly sources: Readonly<Record<string, string>>;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { logger, LOG_LEVELS, type LogLevel } from '../internal/logger';
 import { Codes } from '../internal/errors';
-import type { ExporterName, InstrumentationName, PropagationStyle, ResolvedConfig, TracewellOptions } from './options';
+import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TracewellOptions } from './options';
 
 type Env = Record<string, string | undefined>;
 
@@ -444,6 +444,22 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     r.sources.dogstatsdUrl = host || r.sources.dogstatsdPort !== 'default' ? 'DD_DOGSTATSD_HOSTNAME/DD_DOGSTATSD_PORT' : 'default';
   }
 
+  // Profiling (src/profiler): DD_PROFILING_* names are honoured as users already set them.
+  const profiling = r.pick('profiling', options.profiling, ['TRACEWELL_PROFILING_ENABLED', 'DD_PROFILING_ENABLED'], parseBool, boolAccepted, false, 'false');
+  let profilingMode = r.pick<ProfilingMode>('profilingMode', options.profilingMode, ['TRACEWELL_PROFILING_MODE'], (v) => (v.toLowerCase() === 'lines' || v.toLowerCase() === 'linked' ? (v.toLowerCase() as ProfilingMode) : undefined), 'lines or linked', 'lines', 'lines');
+  if (r.sources.profilingMode === 'default' && r.pick('profilingHotspots', undefined, ['DD_PROFILING_CODEHOTSPOTS_ENABLED'], parseBool, boolAccepted, false, 'false')) {
+    profilingMode = 'linked';
+    r.sources.profilingMode = 'DD_PROFILING_CODEHOTSPOTS_ENABLED';
+  }
+  const profilingUploadPeriodS = r.pick('profilingUploadPeriodS', options.profilingUploadPeriodS, ['TRACEWELL_PROFILING_UPLOAD_PERIOD', 'DD_PROFILING_UPLOAD_PERIOD'], parseIntIn(1, 3600), 'a whole number of seconds from 1 to 3600', 60, '60');
+  const profilingIntervalMs = r.pick('profilingIntervalMs', options.profilingIntervalMs, ['TRACEWELL_PROFILING_INTERVAL_MS'], parseIntIn(1, 1000), msAccepted(1, 1000), 10, '10');
+  const profilingHeap = r.pick('profilingHeap', options.profilingHeap, ['TRACEWELL_PROFILING_HEAP', 'DD_PROFILING_HEAP_ENABLED'], parseBool, boolAccepted, true, 'true');
+  const profilingUpload = r.pick('profilingUpload', options.profilingUpload, ['TRACEWELL_PROFILING_UPLOAD'], parseBool, boolAccepted, true, 'true');
+  let profilingDir = r.pick('profilingDir', options.profilingDir, ['TRACEWELL_PROFILING_DIR'], (v) => v, 'a folder path', '', 'none');
+  if (profilingDir !== '' && !isAbsolute(profilingDir)) profilingDir = resolvePath(profilingDir);
+  const profilingMaxBytes = r.pick('profilingMaxBytes', options.profilingMaxBytes, ['TRACEWELL_PROFILING_MAX_BYTES'], parseIntIn(65_536, 100 * 1024 * 1024), 'a whole number of bytes from 65536 to 104857600', 10 * 1024 * 1024, '10485760');
+  const profilingSourceMapDirs = r.pick('profilingSourceMapDirs', options.profilingSourceMapDirs, ['TRACEWELL_PROFILING_SOURCE_MAP_DIRS'], (v) => v.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => (isAbsolute(d) ? d : resolvePath(d))), 'a comma list of folders', process.argv[1] ? [dirname(resolvePath(process.argv[1]))] : [process.cwd()], 'the folder of the main script');
+
   const config: ResolvedConfig = Object.freeze({
     service,
     env: envName,
@@ -484,6 +500,15 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     outageSummaryIntervalMs,
     healthMetrics,
     dogstatsdUrl,
+    profiling,
+    profilingMode,
+    profilingUploadPeriodS,
+    profilingIntervalMs,
+    profilingHeap,
+    profilingUpload,
+    profilingDir,
+    profilingMaxBytes,
+    profilingSourceMapDirs: Object.freeze([...profilingSourceMapDirs]),
     sources: Object.freeze({ ...r.sources }),
   });
   // A bad value whose field a lower-precedence variable then set: say what is used instead of the default.

@@ -6,11 +6,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTraces, type DecodedSpan } from './decode-traces';
 import { decodeOtlpTraces, otlpToDecoded, type OtlpSpan } from './decode-otlp';
 import { formatTrace } from './print';
+import { decodeProfileUpload, type ReceivedProfile } from './decode-profiles';
 import { TRACER_VERSION } from '../internal/version';
 
 const MAX_BODY = 25 * 1024 * 1024;
@@ -66,6 +67,9 @@ export interface DevAgent {
   readonly otlpUrl: string | null;
   /** Spans received over OTLP, in arrival order, with their resource and scope. */
   readonly otlpSpans: OtlpSpan[];
+  /** Profile uploads received on `/profiling/v1/input`, decoded, in arrival order. */
+  readonly profiles: ReceivedProfile[];
+  waitForProfiles(n: number, timeoutMs?: number): Promise<void>;
   waitForOtlpSpans(n: number, timeoutMs?: number): Promise<void>;
   allSpans(): DecodedSpan[];
   /** Resolves once `predicate(agent)` is true; rejects after `timeoutMs`. */
@@ -88,6 +92,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
   const requests: RecordedRequest[] = [];
   const rejections: { message: string; headers: Record<string, string | string[] | undefined> }[] = [];
   const otlpSpans: OtlpSpan[] = [];
+  const profiles: ReceivedProfile[] = [];
   const waiters = new Set<() => void>();
   const sockets = new Set<Socket>();
   let responder: Responder | null = null;
@@ -171,7 +176,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
 
   function route(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
     if (req.method === 'GET' && path === '/info') {
-      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/info'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
+      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/info', '/profiling/v1/input'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
       return;
     }
     if ((req.method === 'PUT' || req.method === 'POST') && path === '/v0.4/traces') {
@@ -197,6 +202,28 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         if (print !== null) print(formatTrace(t, color));
       }
       answer(res, req, path, 200, { rate_by_service: { 'service:,env:': 1, ...(opts.rateByService ?? {}) } }, body.length);
+      return;
+    }
+    if (req.method === 'POST' && path === '/profiling/v1/input') {
+      let received: ReceivedProfile;
+      try {
+        received = decodeProfileUpload(String(req.headers['content-type'] ?? ''), body);
+      } catch (err) {
+        const message = (err as Error).message;
+        rejections.push({ message, headers: req.headers });
+        if (dir !== null) appendFileSync(join(dir, 'rejected.jsonl'), JSON.stringify({ time: new Date().toISOString(), profile: true, message }) + '\n');
+        answer(res, req, path, 400, { error: message }, body.length);
+        return;
+      }
+      profiles.push(received);
+      if (dir !== null) {
+        const n = profiles.length;
+        mkdirSync(join(dir, 'profiles'), { recursive: true });
+        for (const [name, bytes] of Object.entries(received.raw)) writeFileSync(join(dir, 'profiles', `${n}-${name.replace(/\.pprof$/, '')}.pb.gz`), bytes);
+        appendFileSync(join(dir, 'profiles.jsonl'), JSON.stringify({ n, ...received.event }) + '\n');
+      }
+      if (print !== null) print(`profile ${received.tags.service ?? '?'} ${received.event.start} .. ${received.event.end}: ${received.event.attachments.join(', ')}`);
+      answer(res, req, path, 200, {}, body.length);
       return;
     }
     answer(res, req, path, 404, { error: `no endpoint ${req.method} ${path}` }, body.length);
@@ -291,6 +318,10 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         rejections,
         otlpUrl: otlpBound === null ? null : `http://${hostPart}:${otlpBound}`,
         otlpSpans,
+        profiles,
+        waitForProfiles(n, timeoutMs = 5000) {
+          return agent.waitFor(() => profiles.length >= n, timeoutMs);
+        },
         waitForOtlpSpans(n, timeoutMs = 5000) {
           return agent.waitFor(() => otlpSpans.length >= n, timeoutMs);
         },
@@ -326,6 +357,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
           requests.length = 0;
           rejections.length = 0;
           otlpSpans.length = 0;
+          profiles.length = 0;
         },
         close() {
           return new Promise<void>((res) => {

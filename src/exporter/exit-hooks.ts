@@ -18,6 +18,8 @@ import { logger } from '../internal/logger';
 export interface Flushable {
   flushWithin(deadlineMs: number): Promise<void>;
   persistNow(): void;
+  /** Something other than spans waits to be flushed (the profiler's last period). */
+  pending?(): boolean;
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -37,7 +39,7 @@ export function installExitHooks(exporter: Flushable, deadlineMs: number): { rem
   };
 
   const onBeforeExit = (): void => {
-    if (counters.spansPending > 0) void flush();
+    if (counters.spansPending > 0 || exporter.pending?.() === true) void flush();
   };
 
   const onExit = (): void => {

@@ -38,6 +38,26 @@ export interface DeadLetterCounts {
   bytesOnDisk: number;
 }
 
+/** The continuous profiler (src/profiler): what it collected, sent, wrote, and lost. */
+export interface ProfilerCounts {
+  /** Profile periods collected (each one upload of wall + heap). */
+  profilesCollected: number;
+  /** Uploads the agent accepted. */
+  profilesSent: number;
+  /** `.pb.gz` files written into the profiling folder. */
+  filesWritten: number;
+  /** Uploads retried (their second attempt and later). */
+  retries: number;
+  /** Uploads written to the profiles' dead-letter folder, and later sent from it. */
+  deadLettered: number;
+  replayed: number;
+  /** Dropped uploads, by reason. */
+  dropped: { tooLarge: number; sendFailed: number; rejected: number; collectFailed: number; fileFailed: number; evicted: number };
+  /** Longest and last main-thread stall of stopping and serializing one profile, in ms. */
+  maxStallMs: number;
+  lastStallMs: number;
+}
+
 export interface TracewellStats {
   spansStarted: number;
   spansFinished: number;
@@ -60,6 +80,8 @@ export interface TracewellStats {
   deadLetter: DeadLetterCounts;
   /** The export circuit: `closed` (sending), `open` (agent unreachable, probing), `half-open` (probe in flight). */
   circuit: 'closed' | 'open' | 'half-open';
+  /** The continuous profiler; all zero when it is off. */
+  profiler: ProfilerCounts;
 }
 
 export const counters: TracewellStats = {
@@ -76,8 +98,19 @@ export const counters: TracewellStats = {
   retries: 0,
   deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0 },
   circuit: 'closed',
+  profiler: {
+    profilesCollected: 0,
+    profilesSent: 0,
+    filesWritten: 0,
+    retries: 0,
+    deadLettered: 0,
+    replayed: 0,
+    dropped: { tooLarge: 0, sendFailed: 0, rejected: 0, collectFailed: 0, fileFailed: 0, evicted: 0 },
+    maxStallMs: 0,
+    lastStallMs: 0,
+  },
 };
 
 export function snapshot(): TracewellStats {
-  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter } };
+  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter }, profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped } } };
 }

@@ -15,6 +15,10 @@ export const Codes = {
   EXPORT_FAILED: 'TW_EXPORT_FAILED',
   /** Spans were dropped because the pending buffer was full. */
   BUFFER_FULL: 'TW_BUFFER_FULL',
+  /** The profiler could not start (no prebuilt binding for this platform...); tracing is unaffected. */
+  PROFILER_UNAVAILABLE: 'TW_PROFILER_UNAVAILABLE',
+  /** A profile could not be collected, written or sent; counted in `stats().profiler.dropped`. */
+  PROFILE_FAILED: 'TW_PROFILE_FAILED',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

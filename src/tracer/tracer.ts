@@ -22,6 +22,7 @@ import { PrioritySampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
 import { LocalTrace } from './trace';
 import { makeResource, toReadableSpan } from './readable';
+import { profilerHooks } from './profiler-hooks';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 /** Where finished traces go. */
@@ -183,6 +184,7 @@ export class TracerCore implements SpanSink {
   onEnd(span: TwSpan): void {
     counters.spansFinished++;
     if (this.resource !== null) this.runProcessors(span);
+    if (profilerHooks.onLocalRootEnd !== null && span.trace.spans[0] === span) profilerHooks.onLocalRootEnd(span);
     const trace = span.trace;
     if (trace.open !== 0 || this.sink === null) return;
     // Every local span has ended: the trace (or what came after an earlier chunk) goes out.

@@ -1,0 +1,132 @@
+/**
+ * Linked mode: every wall sample carries the span that was active when it was taken.
+ *
+ * The binding samples one "current context" value set with `time.setContext`. We keep it equal
+ * to the active span wherever a span becomes active: every `storage.run` of the tracer's
+ * context store (server requests, gRPC handlers, `startActiveSpan`, `context.with`) goes
+ * through a wrapper installed here. Across awaits and callbacks there are two ways:
+ * - async context frames (Node 24; Node 22 with --experimental-async-context-frame): the
+ *   binding keeps the context in the frame (`useCPED`), set once inside each `storage.run`;
+ *   frames follow every async hop by themselves, so there is nothing more to do.
+ * - otherwise (Node 20, 22): an async hook sets the context at every continuation
+ *   (`before`, promise hooks included) and clears it after (`after`).
+ * The context value is the span object itself, so switching allocates nothing; labels are made
+ * once per span when a profile is serialized.
+ *
+ * Nothing here is installed while profiling is off or in line mode.
+ */
+import { createHook, type AsyncHook } from 'node:async_hooks';
+import type { Context } from '@opentelemetry/api';
+import { SPAN_KEY, storage } from '../tracer/context';
+import { dec64 } from '../tracer/ids';
+import type { TwSpan } from '../tracer/span';
+import type { PprofBinding } from './binding';
+
+export const LABEL_SPAN_ID = 'span id';
+export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
+export const LABEL_TRACE_ENDPOINT = 'trace endpoint';
+
+/** The sampled context when no span is active. */
+const NO_SPAN = Object.freeze({});
+
+type LabelSet = Record<string, string | number>;
+
+function isSpan(v: unknown): v is TwSpan {
+  return typeof v === 'object' && v !== null && typeof (v as TwSpan).spanLo === 'number' && typeof (v as TwSpan).trace === 'object';
+}
+
+function spanOf(ctx: Context | undefined): object {
+  if (ctx === undefined) return NO_SPAN;
+  const s = ctx.getValue(SPAN_KEY);
+  return isSpan(s) ? s : NO_SPAN;
+}
+
+/** The endpoint of a local root: its resource (`GET /users/:id`, `/pkg.Service/Method`) for server spans; '' otherwise. */
+export function endpointOf(root: TwSpan): string {
+  return root.kind === 1 /* SpanKind.SERVER */ ? root.resource || root.name : '';
+}
+
+export class SpanLabeler {
+  private hook: AsyncHook | null = null;
+  private originalRun: typeof storage.run | null = null;
+  private current: object = NO_SPAN;
+  /** Label sets made during one serialization, one per span. */
+  private readonly cache = new Map<object, LabelSet>();
+
+  constructor(private readonly time: PprofBinding['time']) {}
+
+  /** `frames`: the binding was started with `useCPED` (async context frames). */
+  install(frames: boolean): void {
+    const time = this.time;
+    const original = storage.run;
+    this.originalRun = original;
+    if (frames) {
+      // Inside the new frame `storage.run` opens: the binding stores the span in that frame.
+      const enter = (span: object, fn: (...a: unknown[]) => unknown, args: unknown[]): unknown => {
+        time.setContext(span);
+        return fn(...args);
+      };
+      storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
+        return original.call(this, store, enter, spanOf(store), fn, args) as R;
+      } as typeof storage.run;
+      return;
+    }
+    const self = this;
+    const set = (ctx: object): void => {
+      if (ctx !== self.current) {
+        self.current = ctx;
+        time.setContext(ctx);
+      }
+    };
+    // Where a span becomes active synchronously: set it for the call, restore after.
+    storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
+      const prev = self.current;
+      set(spanOf(store));
+      try {
+        return original.call(this, store, fn, ...args) as R;
+      } finally {
+        set(prev);
+      }
+    } as typeof storage.run;
+    // Where an async continuation resumes: the store is already the continuation's.
+    this.hook = createHook({
+      before() {
+        set(spanOf(storage.getStore()));
+      },
+      after() {
+        set(NO_SPAN);
+      },
+    });
+    this.hook.enable();
+    set(spanOf(storage.getStore()));
+  }
+
+  uninstall(): void {
+    this.hook?.disable();
+    this.hook = null;
+    if (this.originalRun !== null) {
+      storage.run = this.originalRun;
+      this.originalRun = null;
+    }
+  }
+
+  /** For the binding's serializer: the labels of one sample's context. */
+  readonly labels = ({ context }: { context?: { context?: object } }): LabelSet => {
+    const ctx = context?.context;
+    if (!isSpan(ctx)) return {};
+    let set = this.cache.get(ctx);
+    if (set === undefined) {
+      const root = ctx.trace.spans[0] ?? ctx;
+      set = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(root.spanHi, root.spanLo) };
+      const endpoint = endpointOf(root);
+      if (endpoint !== '') set[LABEL_TRACE_ENDPOINT] = endpoint;
+      this.cache.set(ctx, set);
+    }
+    return set;
+  };
+
+  /** After a serialization: forget the spans it referenced. */
+  clear(): void {
+    this.cache.clear();
+  }
+}

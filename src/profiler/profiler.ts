@@ -1,0 +1,325 @@
+/**
+ * The continuous profiler: a wall profile (line level, or span-linked with CPU time) and a
+ * heap allocation profile, cut every `profilingUploadPeriodS`, gzip-encoded, and sent to the
+ * agent and/or written to `profilingDir`. The last partial period is sent on shutdown (or,
+ * when the process is ending through `process.exit()`, written synchronously).
+ */
+import { mkdirSync, writeFile, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { ResolvedConfig } from '../config/options';
+import { counters } from '../internal/counters';
+import { Codes } from '../internal/errors';
+import { describeError, logger } from '../internal/logger';
+import { TRACER_VERSION } from '../internal/version';
+import { profilerHooks } from '../tracer/profiler-hooks';
+import type { TwSpan } from '../tracer/span';
+import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
+import { endpointOf, SpanLabeler } from './labels';
+import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
+import { ProfileUploader } from './upload';
+
+type Profile = ReturnType<PprofBinding['time']['stop']>;
+type SourceMapper = Awaited<ReturnType<PprofBinding['SourceMapper']['create']>>;
+
+/** Heap sampling: one sample per this many allocated bytes on average, stacks this deep. */
+const HEAP_INTERVAL_BYTES = 512 * 1024;
+const HEAP_STACK_DEPTH = 64;
+
+interface Collected {
+  start: Date;
+  end: Date;
+  wall: Profile;
+  heap: Profile | null;
+  endpointCounts: Record<string, number>;
+}
+
+export class ContinuousProfiler {
+  private mapper: SourceMapper | undefined;
+  private labeler: SpanLabeler | null = null;
+  private readonly uploader: ProfileUploader | null;
+  private timer: NodeJS.Timeout | null = null;
+  private periodStart = new Date();
+  private endpointCounts = new Map<string, number>();
+  private running = false;
+  private stopped = false;
+  /** The last period is being collected: no other collection may start. */
+  private finishing = false;
+  private readonly ready: Promise<void>;
+  private readonly inflight = new Set<Promise<void>>();
+  private seq = 0;
+  private readonly tags: string;
+
+  private constructor(
+    private readonly config: ResolvedConfig,
+    private readonly pprof: PprofBinding,
+    runtimeId: string,
+  ) {
+    this.uploader = config.profilingUpload ? new ProfileUploader(config) : null;
+    const clean = (v: string): string => v.replace(/,/g, '_');
+    const tags = [
+      `service:${clean(config.service)}`,
+      `env:${clean(config.env)}`,
+      `version:${clean(config.version)}`,
+      'language:javascript',
+      'runtime:nodejs',
+      'format:pprof',
+      `runtime-id:${runtimeId}`,
+      `runtime_version:${process.version.slice(1)}`,
+      `profiler_version:${TRACER_VERSION}`,
+      `host:${clean(hostname())}`,
+      `profiler_mode:${config.profilingMode}`,
+    ];
+    for (const [k, v] of Object.entries(config.tags)) tags.push(`${clean(k)}:${clean(v)}`);
+    this.tags = tags.join(',');
+    this.ready = this.begin();
+  }
+
+  /** Starts profiling, or says once why it cannot and returns null (tracing carries on). */
+  static start(config: ResolvedConfig, runtimeId: string): ContinuousProfiler | null {
+    const loaded = loadBinding();
+    if ('error' in loaded) {
+      logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: @datadog/pprof could not be loaded on ${process.platform}-${process.arch} Node ${process.version} (${describeError(loaded.error)}); tracing is not affected`);
+      return null;
+    }
+    return new ContinuousProfiler(config, loaded.binding, runtimeId);
+  }
+
+  private async begin(): Promise<void> {
+    // The mapper is handed to the binding now and filled while profiling runs: it is read only
+    // when a profile is serialized, and loading maps (a wasm parser) must not delay the start.
+    let loading: Promise<void> = Promise.resolve();
+    try {
+      const mapper = new this.pprof.SourceMapper();
+      this.mapper = mapper;
+      loading = (async () => {
+        for (const dir of this.config.profilingSourceMapDirs) await mapper.loadDirectory(dir);
+      })().catch((err) => {
+        logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] source maps could not be read (${describeError(err)}); transpiled code is reported at its generated lines`, 'profiler-sourcemaps');
+      });
+    } catch (err) {
+      logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] source maps are not available (${describeError(err)}); transpiled code is reported at its generated lines`, 'profiler-sourcemaps');
+    }
+    try {
+      const linked = this.config.profilingMode === 'linked';
+      const frames = linked && asyncContextFrameActive();
+      this.pprof.time.start({
+        useCPED: frames,
+        intervalMicros: this.config.profilingIntervalMs * 1000,
+        sourceMapper: this.mapper,
+        lineNumbers: !linked,
+        withContexts: linked,
+        collectCpuTime: linked,
+      });
+      if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
+      if (linked) {
+        this.labeler = new SpanLabeler(this.pprof.time);
+        this.labeler.install(frames);
+      }
+      profilerHooks.onLocalRootEnd = (span: TwSpan) => {
+        const e = endpointOf(span);
+        if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
+      };
+      this.running = true;
+      this.periodStart = new Date();
+      this.timer = setInterval(() => this.track(this.period()), this.config.profilingUploadPeriodS * 1000);
+      this.timer.unref();
+      await loading;
+      logger.info(`profiling (${this.config.profilingMode}${frames ? ', span context in async context frames' : linked ? ', span context by async hook' : ''}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
+    } catch (err) {
+      logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: the profiler could not start (${describeError(err)}); tracing is not affected`);
+      this.teardown();
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Records how long one synchronous step blocked the event loop. */
+  private stall(t0: number, what: string): void {
+    const ms = Math.round((performance.now() - t0) * 100) / 100;
+    const p = counters.profiler;
+    p.lastStallMs = ms;
+    if (ms > p.maxStallMs) p.maxStallMs = ms;
+    logger.debug(`profiler: ${what} blocked ${ms} ms`);
+  }
+
+  /**
+   * Stops the current period's wall profile (restarting it unless `last`) and serializes it:
+   * the synchronous part, timed. The heap profile is taken in a later tick (`collectHeap`),
+   * so the two pauses do not add up.
+   */
+  private collectWall(last: boolean): Collected | null {
+    if (!this.running || this.finishing) return null;
+    if (last) this.finishing = true;
+    const t0 = performance.now();
+    try {
+      const end = new Date();
+      const wall = this.pprof.time.stop(!last, this.labeler?.labels);
+      this.labeler?.clear();
+      const endpointCounts = Object.fromEntries(this.endpointCounts);
+      this.endpointCounts = new Map();
+      const c: Collected = { start: this.periodStart, end, wall, heap: null, endpointCounts };
+      this.periodStart = end;
+      counters.profiler.profilesCollected++;
+      return c;
+    } catch (err) {
+      counters.profiler.dropped.collectFailed++;
+      logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be collected`, err, 'profile-collect');
+      return null;
+    } finally {
+      this.stall(t0, 'wall profile stop + serialize');
+    }
+  }
+
+  private collectHeap(c: Collected): void {
+    if (!this.config.profilingHeap) return;
+    const t0 = performance.now();
+    try {
+      c.heap = this.pprof.heap.profile(undefined, this.mapper);
+    } catch (err) {
+      logger.error(`[${Codes.PROFILE_FAILED}] a heap profile could not be collected; the wall profile is sent alone`, err, 'profile-heap');
+    } finally {
+      this.stall(t0, 'heap profile');
+    }
+  }
+
+  private event(c: Collected, attachments: string[]): ProfileEvent {
+    return {
+      attachments,
+      start: c.start.toISOString(),
+      end: c.end.toISOString(),
+      family: 'node',
+      version: '4',
+      tags_profiler: this.tags,
+      endpoint_counts: c.endpointCounts,
+    };
+  }
+
+  private async period(last = false, signal?: AbortSignal): Promise<void> {
+    const c = this.collectWall(last);
+    if (c === null) {
+      if (last) this.teardown();
+      return;
+    }
+    if (this.config.profilingHeap) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.collectHeap(c);
+    }
+    if (last) this.teardown();
+    let parts: FilePart[];
+    try {
+      parts = [{ name: 'wall.pprof', body: await this.pprof.encode(c.wall) }];
+      if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
+    } catch (err) {
+      counters.profiler.dropped.collectFailed++;
+      logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be encoded`, err, 'profile-encode');
+      return;
+    }
+    await this.deliver(c, parts, signal, false);
+  }
+
+  private async deliver(c: Collected, parts: FilePart[], signal: AbortSignal | undefined, sync: boolean): Promise<void> {
+    if (this.config.profilingDir !== '') this.writeFiles(c, parts, sync);
+    if (this.uploader !== null) {
+      const upload = buildProfileUpload(this.event(c, parts.map((p) => p.name)), parts);
+      if (sync) this.uploader.persist(upload);
+      else await this.uploader.send(upload, signal);
+    }
+  }
+
+  private writeFiles(c: Collected, parts: FilePart[], sync: boolean): void {
+    const dir = this.config.profilingDir;
+    const stamp = c.end.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const n = this.seq++;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      counters.profiler.dropped.fileFailed += parts.length;
+      logger.error(`[${Codes.PROFILE_FAILED}] the profiling folder ${dir} could not be made`, err, 'profile-file');
+      return;
+    }
+    for (const p of parts) {
+      const file = join(dir, `${p.name.replace(/\.pprof$/, '')}-${stamp}-${process.pid}-${n}.pb.gz`);
+      const done = (err: unknown): void => {
+        if (err) {
+          counters.profiler.dropped.fileFailed++;
+          logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be written to ${dir}`, err, 'profile-file');
+        } else counters.profiler.filesWritten++;
+      };
+      if (sync) {
+        try {
+          writeFileSync(file, p.body);
+          done(null);
+        } catch (err) {
+          done(err);
+        }
+      } else writeFile(file, p.body, done);
+    }
+  }
+
+  /** Something is recorded that has not been sent (for the exit hooks' `beforeExit`). */
+  pending(): boolean {
+    return this.running && !this.finishing;
+  }
+
+  /** The last partial period, sent within `deadlineMs`; profiling stops. */
+  async flushWithin(deadlineMs: number): Promise<void> {
+    await this.ready;
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), deadlineMs);
+    try {
+      if (this.running && !this.finishing) this.track(this.period(true, ac.signal));
+      await Promise.all([...this.inflight]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
+  persistNow(): void {
+    const c = this.collectWall(true);
+    if (c !== null) this.collectHeap(c);
+    this.teardown();
+    if (c === null) return;
+    try {
+      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(c.wall.encode()) }];
+      if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
+      void this.deliver(c, parts, undefined, true);
+    } catch (err) {
+      counters.profiler.dropped.collectFailed++;
+      logger.error(`[${Codes.PROFILE_FAILED}] the last profile could not be written at exit`, err, 'profile-exit');
+    }
+  }
+
+  async shutdown(deadlineMs: number): Promise<void> {
+    await this.flushWithin(deadlineMs);
+    this.stopped = true;
+    this.teardown();
+    await this.uploader?.close();
+  }
+
+  private teardown(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.labeler?.uninstall();
+    this.labeler = null;
+    profilerHooks.onLocalRootEnd = null;
+    if (this.running) {
+      this.running = false;
+      try {
+        if (this.pprof.time.isStarted()) this.pprof.time.stop(false);
+      } catch {
+        /* already stopped */
+      }
+      try {
+        if (this.config.profilingHeap) this.pprof.heap.stop();
+      } catch {
+        /* already stopped */
+      }
+    }
+  }
+}

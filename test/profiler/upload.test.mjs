@@ -1,0 +1,71 @@
+// Profile uploads when the agent cannot take them: retried, kept in the profiles' dead-letter
+// folder, sent after the next upload the agent accepts; a refused upload is dropped, not kept.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { devAgentModule } from '../helpers/apps.mjs';
+import { fixtures, runNode } from './helpers.mjs';
+
+let agent;
+let dlq;
+before(async () => {
+  agent = await devAgentModule().startDevAgent({ port: 0, dir: null });
+  dlq = mkdtempSync(join(tmpdir(), 'tw-prof-dlq-'));
+});
+after(async () => {
+  await agent?.close();
+  rmSync(dlq, { recursive: true, force: true });
+});
+
+const env = () => ({
+  DD_PROFILING_ENABLED: 'true',
+  DD_TRACE_AGENT_URL: agent.url,
+  TRACEWELL_DLQ_DIR: dlq,
+  TRACEWELL_EXPORT_RETRIES: '2',
+  TRACEWELL_EXPORT_BACKOFF_MS: '20',
+  PROFILE_MS: '300',
+});
+const kept = () => {
+  try {
+    return readdirSync(join(dlq, 'profiled', 'profiles')).filter((f) => f.endsWith('.profile'));
+  } catch {
+    return [];
+  }
+};
+const profileRequests = () => agent.requests.filter((r) => r.path === '/profiling/v1/input');
+
+test('an agent answering 503: the upload is retried, then kept; the next run sends it after its own', async () => {
+  agent.reset();
+  agent.setResponder((req) => (req.path === '/profiling/v1/input' ? { status: 503, body: '{"error":"busy"}' } : null));
+  const first = await runNode(join(fixtures, 'hot.cjs'), { env: env() });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(profileRequests().length, 3, 'one attempt and two retries');
+  assert.equal(kept().length, 1, 'kept in <dlqDir>/<service>/profiles');
+  const warnings = first.stderr.split('\n').filter((l) => l.includes('TW_PROFILE_FAILED'));
+  assert.equal(warnings.length, 1, first.stderr);
+  assert.match(warnings[0], /could not be sent .*the agent answered 503.*kept to send later/);
+
+  agent.setResponder(null);
+  agent.reset();
+  const second = await runNode(join(fixtures, 'hot.cjs'), { env: env() });
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(agent.profiles.length, 2, 'its own upload, then the kept one');
+  const [live, replayed] = agent.profiles;
+  assert.ok(Date.parse(replayed.event.end) < Date.parse(live.event.start), 'the kept upload is the older period');
+  assert.notEqual(live.tags['runtime-id'], replayed.tags['runtime-id'], 'from the first process');
+  assert.ok(replayed.profiles['wall.pprof'].samples.length > 0, 'and decodes whole');
+  assert.equal(kept().length, 0, 'and is gone from the folder');
+});
+
+test('an agent refusing the upload (400): dropped with one warning, not kept', async () => {
+  agent.reset();
+  agent.setResponder((req) => (req.path === '/profiling/v1/input' ? { status: 400, body: '{"error":"bad"}' } : null));
+  const r = await runNode(join(fixtures, 'hot.cjs'), { env: env() });
+  agent.setResponder(null);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(profileRequests().length, 1, 'never retried');
+  assert.equal(kept().length, 0);
+  assert.match(r.stderr, /\[TW_PROFILE_FAILED\] the agent rejected a profile \(400/);
+});
