@@ -22,6 +22,7 @@ import { disableFastify, enableFastify } from './tracer/instrumentations/fastify
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
+import { startDynamicProbes } from './dynamic';
 
 /** What `init()` returns. */
 export interface TracewellHandle {
@@ -79,6 +80,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   if (!off.has('express')) enableExpress();
   if (!off.has('grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
   if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
+  const probes = startDynamicProbes(config, runtimeId);
 
   let stopped = false;
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
@@ -94,7 +96,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       if (stopped) return;
       stopped = true;
       exitHooks.remove();
-      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors()]);
+      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), probes?.stop()]);
       health?.stop();
       disableHttpServer();
       disableHttpClient();

@@ -444,6 +444,27 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     r.sources.dogstatsdUrl = host || r.sources.dogstatsdPort !== 'default' ? 'DD_DOGSTATSD_HOSTNAME/DD_DOGSTATSD_PORT' : 'default';
   }
 
+  // Dynamic probes: definitions, the probe file, redaction.
+  const probes = r.pick('probes', options.probes, ['TRACEWELL_PROBES'], (v) => v, 'probe JSON or the compact form', '', 'none');
+  let probesFile = r.pick('probesFile', options.probesFile, ['TRACEWELL_PROBES_FILE'], (v) => v, 'a file path', '', 'none');
+  if (probesFile !== '' && !isAbsolute(probesFile)) probesFile = resolvePath(probesFile);
+  const redact: string[] = [...(options.redact ?? [])];
+  const redactExclude: string[] = [...(options.redactExclude ?? [])];
+  for (const name of ['TRACEWELL_REDACT', 'DD_DYNAMIC_INSTRUMENTATION_REDACTED_IDENTIFIERS']) {
+    const hit = r.raw([name]);
+    if (!hit) continue;
+    for (const part of hit[1].split(',')) {
+      const n = part.trim();
+      if (n.startsWith('-') || n.startsWith('!')) redactExclude.push(n.slice(1).trim());
+      else if (n !== '') redact.push(n);
+    }
+  }
+  for (const name of ['TRACEWELL_REDACT_EXCLUDE', 'DD_DYNAMIC_INSTRUMENTATION_REDACTION_EXCLUDED_IDENTIFIERS']) {
+    const hit = r.raw([name]);
+    if (hit) for (const part of hit[1].split(',')) if (part.trim() !== '') redactExclude.push(part.trim());
+  }
+  const probeBudgetMs = r.pick('probeBudgetMs', options.probeBudgetMs, ['TRACEWELL_PROBE_BUDGET_MS'], parseIntIn(1, 10_000), 'a whole number of milliseconds from 1 to 10000', 10, '10');
+
   const config: ResolvedConfig = Object.freeze({
     service,
     env: envName,
@@ -484,6 +505,11 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     outageSummaryIntervalMs,
     healthMetrics,
     dogstatsdUrl,
+    probes,
+    probesFile,
+    redact: Object.freeze(redact),
+    redactExclude: Object.freeze(redactExclude),
+    probeBudgetMs,
     sources: Object.freeze({ ...r.sources }),
   });
   // A bad value whose field a lower-precedence variable then set: say what is used instead of the default.

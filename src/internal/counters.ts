@@ -36,6 +36,8 @@ export interface DeadLetterCounts {
   bytesOnDisk: number;
 }
 
+import type { ProbeCounts } from '../dynamic/types';
+
 export interface TracewellStats {
   spansStarted: number;
   spansFinished: number;
@@ -58,6 +60,8 @@ export interface TracewellStats {
   deadLetter: DeadLetterCounts;
   /** The export circuit: `closed` (sending), `open` (agent unreachable, probing), `half-open` (probe in flight). */
   circuit: 'closed' | 'open' | 'half-open';
+  /** Dynamic probes: each probe's status (RECEIVED, INSTALLED, EMITTING, ERROR) and what they did. */
+  probes: ProbeCounts;
 }
 
 export const counters: TracewellStats = {
@@ -74,8 +78,9 @@ export const counters: TracewellStats = {
   retries: 0,
   deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0 },
   circuit: 'closed',
+  probes: { defined: 0, installed: 0, errors: 0, hits: 0, emitted: 0, evaluationErrors: 0, rateLimited: 0, redacted: 0, snapshotsDropped: 0, snapshotsSent: 0, metricsSent: 0, statuses: [] },
 };
 
 export function snapshot(): TracewellStats {
-  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter } };
+  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter }, probes: { ...counters.probes, statuses: counters.probes.statuses.map((r) => ({ ...r })) } };
 }

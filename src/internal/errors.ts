@@ -15,6 +15,8 @@ export const Codes = {
   EXPORT_FAILED: 'TW_EXPORT_FAILED',
   /** Spans were dropped because the pending buffer was full. */
   BUFFER_FULL: 'TW_BUFFER_FULL',
+  /** A dynamic probe could not be accepted, installed or run; its status says why. */
+  PROBE_ERROR: 'TW_PROBE_ERROR',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -1,0 +1,29 @@
+// Shared by the probe tests: where a marked line is, and waiting for a probe's status.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root } from '../helpers/apps.mjs';
+
+/** 1-based line of the line holding `// probe: <name>` (or, with `{ text }`, that text) in a fixture file. */
+export function lineOf(file, name, { text } = {}) {
+  const lines = readFileSync(join(root, 'test', 'fixtures', file), 'utf8').split('\n');
+  const i = lines.findIndex((l) => l.includes(text ?? `// probe: ${name}`));
+  if (i < 0) throw new Error(`no "probe: ${name}" marker in ${file}`);
+  return i + 1;
+}
+
+/** Polls the service's stats until probe `id` has one of `statuses`; resolves with the stats. */
+export async function waitForProbe(svc, id, statuses, timeoutMs = 15_000) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    const stats = await svc.stats();
+    last = stats.probes.statuses.find((s) => s.id === id);
+    if (last && statuses.includes(last.status)) return { stats, status: last };
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  throw new Error(`probe ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}\nstderr:\n${svc.stderr()}`);
+}
+
+export function postJson(url, body) {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+}
