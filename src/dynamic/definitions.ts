@@ -105,7 +105,8 @@ function templateOf(raw: { template?: unknown; segments?: unknown } | string | u
   if (Array.isArray(raw.segments)) {
     return raw.segments.map((s: unknown, i: number) => {
       if (s !== null && typeof s === 'object' && typeof (s as { str?: unknown }).str === 'string') return (s as { str: string }).str;
-      return expr(s, `${what} segment ${i}`);
+      const dsl = s !== null && typeof s === 'object' && typeof (s as { dsl?: unknown }).dsl === 'string' ? ` "${(s as { dsl: string }).dsl}"` : '';
+      return expr(s, `${what} segment ${i}${dsl}`);
     });
   }
   if (typeof raw.template === 'string') return parseTemplateText(raw.template, what);
