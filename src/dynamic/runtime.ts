@@ -15,6 +15,9 @@ import { Intake } from './intake';
 import type { Redactor } from './redact';
 import type { CaptureLimits, ExprNode, ProbeSpec, ProbeStatusReport, TemplatePart } from './types';
 
+/** Slow hits (net of the ones in budget, see `hook`) after which a probe is turned off. */
+export const OVERRUN_LIMIT = 3;
+
 /** A template part compiled: literal text, or an evaluator (with `redacted` when its last name is sensitive). */
 type CompiledPart = string | { fn: Evaluator; redacted: boolean; dsl: string };
 
@@ -137,8 +140,12 @@ export class ProbeRuntime {
       for (let i = 0; i < f.length; i++) f[i] = undefined;
     }
     const ms = performance.now() - t0;
-    // The first slow hit may be the code warming up (lazy compilation); the second is the probe.
-    if (ms > this.budgetMs && ++p.overruns >= 2) p.onOverrun(p, ms);
+    // One slow hit may be the code warming up, a GC pause or the process being descheduled;
+    // a probe is turned off when slow hits keep coming: each adds 1, each hit in budget takes
+    // 1/20 off, and at OVERRUN_LIMIT it is off.
+    if (ms > this.budgetMs) {
+      if (++p.overruns >= OVERRUN_LIMIT) p.onOverrun(p, ms);
+    } else if (p.overruns > 0) p.overruns = Math.max(0, p.overruns - 0.05);
   };
 
   /** A name in the inserted call could not be read (a `let` not yet initialised, a name not in scope). */

@@ -1,7 +1,23 @@
 // Shared by the probe tests: where a marked line is, and waiting for a probe's status.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { root } from '../helpers/apps.mjs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { require, root } from '../helpers/apps.mjs';
+
+/** Compiles one TypeScript file to `outDir` with a source map file beside it (what tsc --sourceMap writes). */
+export function compileTs(file, outDir) {
+  const ts = require('typescript');
+  const name = basename(file).replace(/\.ts$/, '');
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { sourceMap: true, target: ts.ScriptTarget.ES2019, module: ts.ModuleKind.CommonJS, outDir, sourceRoot: '' },
+  });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}.js`), out.outputText);
+  // transpileModule names the source by its bare file name; tsc writes the path from the map to it.
+  const map = JSON.parse(out.sourceMapText);
+  map.sources = [relative(outDir, file)];
+  writeFileSync(join(outDir, `${name}.js.map`), JSON.stringify(map));
+}
 
 /** 1-based line of the line holding `// probe: <name>` (or, with `{ text }`, that text) in a fixture file. */
 export function lineOf(file, name, { text } = {}) {

@@ -2,12 +2,11 @@
 // loaded later, a TypeScript line, and hostile values.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService, agentPool, require, root } from '../helpers/apps.mjs';
-import { lineOf, waitForProbe, postJson } from './helpers.mjs';
+import { startService, agentPool, root } from '../helpers/apps.mjs';
+import { lineOf, waitForProbe, postJson, compileTs } from './helpers.mjs';
 
 const pool = agentPool();
 after(() => pool.closeAll());
@@ -125,7 +124,7 @@ test('a probe on a TypeScript line is placed through the source map', async () =
   const agent = await pool.newAgent();
   const dir = mkdtempSync(join(tmp, 'ts-'));
   writeFileSync(join(dir, 'pricing.ts'), readFileSync(join(root, 'test/fixtures/probes/pricing.ts')));
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--sourceMap', '--target', 'es2019', '--module', 'commonjs', '--outDir', join(dir, 'dist'), join(dir, 'pricing.ts')]);
+  compileTs(join(dir, 'pricing.ts'), join(dir, 'dist'));
   const line = lineOf('probes/pricing.ts', 'ts');
   const probe = { id: 'ts-probe', type: 'SPAN_DECORATION_PROBE', where: { sourceFile: 'pricing.ts', lines: [line] }, decorations: [{ tags: [{ name: 'subtotal', value: { template: '{subtotal}' } }, { name: 'member', value: { template: 'member {order.member_no}' } }] }] };
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TS_MODULE: join(dir, 'dist', 'pricing.js'), TRACEWELL_PROBES: JSON.stringify(probe) } });

@@ -1,11 +1,11 @@
 // Definitions, expressions, capture and redaction, on their own (no child process needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { require, root } from '../helpers/apps.mjs';
+import { compileTs } from './helpers.mjs';
 
 const { parseDefinitions } = require(join(root, 'dist/cjs/dynamic/definitions.js'));
 const { compile, parseDsl, toExpr } = require(join(root, 'dist/cjs/dynamic/expr.js'));
@@ -168,7 +168,7 @@ test('source maps: the VLQ decoder finds the generated line of a TypeScript line
   const dir = mkdtempSync(join(tmpdir(), 'tw-map-'));
   const src = readFileSync(join(root, 'test/fixtures/probes/pricing.ts'), 'utf8');
   writeFileSync(join(dir, 'pricing.ts'), src);
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--sourceMap', '--target', 'es2019', '--module', 'commonjs', '--outDir', join(dir, 'out'), join(dir, 'pricing.ts')]);
+  compileTs(join(dir, 'pricing.ts'), join(dir, 'out'));
   const js = readFileSync(join(dir, 'out/pricing.js'), 'utf8');
   const { map, sources } = loadSourceMap(join(dir, 'out/pricing.js'), 'pricing.js.map');
   assert.equal(sources[0], join(dir, 'pricing.ts'));
