@@ -23,6 +23,7 @@ import { disableExpress, enableExpress } from './tracer/instrumentations/express
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import { ContinuousProfiler } from './profiler/profiler';
+import { startDynamicProbes } from './dynamic';
 
 /** What `init()` returns. */
 export interface TracewellHandle {
@@ -80,6 +81,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   if (!off.has('express')) enableExpress();
   if (!off.has('grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
   if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
+  const probes = startDynamicProbes(config, runtimeId);
 
   let stopped = false;
   // The profiler (off by default) loads its native binding here, lazily; without it, tracing carries on.
@@ -97,7 +99,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       if (stopped) return;
       stopped = true;
       exitHooks.remove();
-      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs)]);
+      await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs), probes?.stop()]);
       health?.stop();
       disableHttpServer();
       disableHttpClient();

@@ -95,6 +95,16 @@ export interface TracewellOptions {
   healthMetrics?: boolean;
   /** DogStatsD address for `healthMetrics`, `udp://host:port`. Env: `TRACEWELL_DOGSTATSD_URL`, or `DD_DOGSTATSD_HOSTNAME` + `DD_DOGSTATSD_PORT`. Default: the agent's host, port 8125. */
   dogstatsdUrl?: string;
+  /** Dynamic probes, inline: Datadog probe JSON, or the compact form (`src/member.ts:42 request`; see docs/dynamic-probes.md). Env: `TRACEWELL_PROBES`. Default: none. */
+  probes?: string;
+  /** A file of probe definitions (JSON or compact lines), watched: edits take effect without a restart. Env: `TRACEWELL_PROBES_FILE`. Default: none. */
+  probesFile?: string;
+  /** Names whose values probes never show, beside the built-in list (spelling-independent: `member_no` = `memberNo`). Env: `TRACEWELL_REDACT` (comma list; `-name` takes a built-in name out), `DD_DYNAMIC_INSTRUMENTATION_REDACTED_IDENTIFIERS`. Default: none. */
+  redact?: string[];
+  /** Built-in redacted names to show after all. Env: `TRACEWELL_REDACT_EXCLUDE`, `DD_DYNAMIC_INSTRUMENTATION_REDACTION_EXCLUDED_IDENTIFIERS`, or `-name` in `TRACEWELL_REDACT`. Default: none. */
+  redactExclude?: string[];
+  /** Longest a probe hit may take, in ms; a probe over it is turned off with an ERROR status. Env: `TRACEWELL_PROBE_BUDGET_MS`. Default: 10. */
+  probeBudgetMs?: number;
   /**
    * OpenTelemetry SDK span processors (`@opentelemetry/sdk-trace-base`), given every span as a
    * ReadableSpan with semantic-convention attributes, beside the Datadog export. Code only. Default: none.
@@ -173,6 +183,11 @@ export interface ResolvedConfig {
   readonly profilingDir: string;
   readonly profilingMaxBytes: number;
   readonly profilingSourceMapDirs: readonly string[];
+  readonly probes: string;
+  readonly probesFile: string;
+  readonly redact: readonly string[];
+  readonly redactExclude: readonly string[];
+  readonly probeBudgetMs: number;
   /** Where each field's value came from (`option`, an environment variable name, or `default`). */
   readonly sources: Readonly<Record<string, string>>;
 }

@@ -459,6 +459,26 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   if (profilingDir !== '' && !isAbsolute(profilingDir)) profilingDir = resolvePath(profilingDir);
   const profilingMaxBytes = r.pick('profilingMaxBytes', options.profilingMaxBytes, ['TRACEWELL_PROFILING_MAX_BYTES'], parseIntIn(65_536, 100 * 1024 * 1024), 'a whole number of bytes from 65536 to 104857600', 10 * 1024 * 1024, '10485760');
   const profilingSourceMapDirs = r.pick('profilingSourceMapDirs', options.profilingSourceMapDirs, ['TRACEWELL_PROFILING_SOURCE_MAP_DIRS'], (v) => v.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => (isAbsolute(d) ? d : resolvePath(d))), 'a comma list of folders', process.argv[1] ? [dirname(resolvePath(process.argv[1]))] : [process.cwd()], 'the folder of the main script');
+  // Dynamic probes: definitions, the probe file, redaction.
+  const probes = r.pick('probes', options.probes, ['TRACEWELL_PROBES'], (v) => v, 'probe JSON or the compact form', '', 'none');
+  let probesFile = r.pick('probesFile', options.probesFile, ['TRACEWELL_PROBES_FILE'], (v) => v, 'a file path', '', 'none');
+  if (probesFile !== '' && !isAbsolute(probesFile)) probesFile = resolvePath(probesFile);
+  const redact: string[] = [...(options.redact ?? [])];
+  const redactExclude: string[] = [...(options.redactExclude ?? [])];
+  for (const name of ['TRACEWELL_REDACT', 'DD_DYNAMIC_INSTRUMENTATION_REDACTED_IDENTIFIERS']) {
+    const hit = r.raw([name]);
+    if (!hit) continue;
+    for (const part of hit[1].split(',')) {
+      const n = part.trim();
+      if (n.startsWith('-') || n.startsWith('!')) redactExclude.push(n.slice(1).trim());
+      else if (n !== '') redact.push(n);
+    }
+  }
+  for (const name of ['TRACEWELL_REDACT_EXCLUDE', 'DD_DYNAMIC_INSTRUMENTATION_REDACTION_EXCLUDED_IDENTIFIERS']) {
+    const hit = r.raw([name]);
+    if (hit) for (const part of hit[1].split(',')) if (part.trim() !== '') redactExclude.push(part.trim());
+  }
+  const probeBudgetMs = r.pick('probeBudgetMs', options.probeBudgetMs, ['TRACEWELL_PROBE_BUDGET_MS'], parseIntIn(1, 10_000), 'a whole number of milliseconds from 1 to 10000', 10, '10');
 
   const config: ResolvedConfig = Object.freeze({
     service,
@@ -509,6 +529,11 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     profilingDir,
     profilingMaxBytes,
     profilingSourceMapDirs: Object.freeze([...profilingSourceMapDirs]),
+    probes,
+    probesFile,
+    redact: Object.freeze(redact),
+    redactExclude: Object.freeze(redactExclude),
+    probeBudgetMs,
     sources: Object.freeze({ ...r.sources }),
   });
   // A bad value whose field a lower-precedence variable then set: say what is used instead of the default.

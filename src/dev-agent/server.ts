@@ -12,6 +12,7 @@ import { decodeTraces, type DecodedSpan } from './decode-traces';
 import { decodeOtlpTraces, otlpToDecoded, type OtlpSpan } from './decode-otlp';
 import { formatTrace } from './print';
 import { decodeProfileUpload, type ReceivedProfile } from './decode-profiles';
+import { decodeDiagnostics, decodeSnapshots, type ReceivedDiagnostic, type ReceivedSnapshot } from './debugger-intake';
 import { TRACER_VERSION } from '../internal/version';
 
 const MAX_BODY = 25 * 1024 * 1024;
@@ -71,6 +72,10 @@ export interface DevAgent {
   readonly profiles: ReceivedProfile[];
   waitForProfiles(n: number, timeoutMs?: number): Promise<void>;
   waitForOtlpSpans(n: number, timeoutMs?: number): Promise<void>;
+  /** Dynamic-probe snapshots and probe logs received on `/debugger/v1/input`, in arrival order. */
+  readonly snapshots: ReceivedSnapshot[];
+  /** Probe statuses received on `/debugger/v1/diagnostics`, in arrival order. */
+  readonly probeDiagnostics: ReceivedDiagnostic[];
   allSpans(): DecodedSpan[];
   /** Resolves once `predicate(agent)` is true; rejects after `timeoutMs`. */
   waitFor(predicate: (agent: DevAgent) => boolean, timeoutMs?: number): Promise<void>;
@@ -93,6 +98,8 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
   const rejections: { message: string; headers: Record<string, string | string[] | undefined> }[] = [];
   const otlpSpans: OtlpSpan[] = [];
   const profiles: ReceivedProfile[] = [];
+  const snapshots: ReceivedSnapshot[] = [];
+  const probeDiagnostics: ReceivedDiagnostic[] = [];
   const waiters = new Set<() => void>();
   const sockets = new Set<Socket>();
   let responder: Responder | null = null;
@@ -176,7 +183,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
 
   function route(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
     if (req.method === 'GET' && path === '/info') {
-      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/info', '/profiling/v1/input'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
+      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/info', '/profiling/v1/input', '/debugger/v1/input', '/debugger/v1/diagnostics'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
       return;
     }
     if ((req.method === 'PUT' || req.method === 'POST') && path === '/v0.4/traces') {
@@ -224,6 +231,27 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       }
       if (print !== null) print(`profile ${received.tags.service ?? '?'} ${received.event.start} .. ${received.event.end}: ${received.event.attachments.join(', ')}`);
       answer(res, req, path, 200, {}, body.length);
+      return;
+    }
+    if (req.method === 'POST' && (path === '/debugger/v1/input' || path === '/debugger/v1/diagnostics')) {
+      try {
+        if (path === '/debugger/v1/input') {
+          const got = decodeSnapshots(body);
+          snapshots.push(...got);
+          if (dir !== null && got.length > 0) appendFileSync(join(dir, 'snapshots.jsonl'), got.map((x) => JSON.stringify(x)).join('\n') + '\n');
+          if (print !== null) for (const x of got) print(`probe ${x.debugger.snapshot.probe.id}: ${x.message}${x.dd ? ` (trace ${x.dd.trace_id} span ${x.dd.span_id})` : ''}`);
+        } else {
+          const got = decodeDiagnostics(body, String(req.headers['content-type'] ?? ''));
+          probeDiagnostics.push(...got);
+          if (print !== null) for (const d of got) print(`probe ${d.probeId} ${d.status}${d.exception ? `: ${d.exception.message}` : ''}`);
+        }
+      } catch (err) {
+        const message = (err as Error).message;
+        rejections.push({ message, headers: req.headers });
+        answer(res, req, path, 400, { error: message }, body.length);
+        return;
+      }
+      answer(res, req, path, 202, {}, body.length);
       return;
     }
     answer(res, req, path, 404, { error: `no endpoint ${req.method} ${path}` }, body.length);
@@ -322,6 +350,8 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         waitForProfiles(n, timeoutMs = 5000) {
           return agent.waitFor(() => profiles.length >= n, timeoutMs);
         },
+        snapshots,
+        probeDiagnostics,
         waitForOtlpSpans(n, timeoutMs = 5000) {
           return agent.waitFor(() => otlpSpans.length >= n, timeoutMs);
         },
@@ -358,6 +388,8 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
           rejections.length = 0;
           otlpSpans.length = 0;
           profiles.length = 0;
+          snapshots.length = 0;
+          probeDiagnostics.length = 0;
         },
         close() {
           return new Promise<void>((res) => {

@@ -57,6 +57,7 @@ export interface ProfilerCounts {
   maxStallMs: number;
   lastStallMs: number;
 }
+import type { ProbeCounts } from '../dynamic/types';
 
 export interface TracewellStats {
   spansStarted: number;
@@ -82,6 +83,8 @@ export interface TracewellStats {
   circuit: 'closed' | 'open' | 'half-open';
   /** The continuous profiler; all zero when it is off. */
   profiler: ProfilerCounts;
+  /** Dynamic probes: each probe's status (RECEIVED, INSTALLED, EMITTING, ERROR) and what they did. */
+  probes: ProbeCounts;
 }
 
 export const counters: TracewellStats = {
@@ -109,8 +112,15 @@ export const counters: TracewellStats = {
     maxStallMs: 0,
     lastStallMs: 0,
   },
+  probes: { defined: 0, installed: 0, errors: 0, hits: 0, emitted: 0, evaluationErrors: 0, rateLimited: 0, redacted: 0, snapshotsDropped: 0, snapshotsSent: 0, metricsSent: 0, statuses: [] },
 };
 
 export function snapshot(): TracewellStats {
-  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter }, profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped } } };
+  return {
+    ...counters,
+    dropped: { ...counters.dropped },
+    deadLetter: { ...counters.deadLetter },
+    profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped } },
+    probes: { ...counters.probes, statuses: counters.probes.statuses.map((r) => ({ ...r })) },
+  };
 }

@@ -19,6 +19,8 @@ export const Codes = {
   PROFILER_UNAVAILABLE: 'TW_PROFILER_UNAVAILABLE',
   /** A profile could not be collected, written or sent; counted in `stats().profiler.dropped`. */
   PROFILE_FAILED: 'TW_PROFILE_FAILED',
+  /** A dynamic probe could not be accepted, installed or run; its status says why. */
+  PROBE_ERROR: 'TW_PROBE_ERROR',
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -1,0 +1,37 @@
+/**
+ * Dynamic probes (span decoration, log/snapshot and metric probes placed on a line at run
+ * time). Off unless `TRACEWELL_PROBES` or `TRACEWELL_PROBES_FILE` is set: then nothing of this
+ * is loaded or inserted, and the app pays nothing.
+ */
+import type { ResolvedConfig } from '../config/options';
+import { Codes } from '../internal/errors';
+import { logger } from '../internal/logger';
+import { ProbeManager } from './manager';
+
+/** Global snapshot limit across all log probes, per second. */
+export const GLOBAL_SNAPSHOTS_PER_SECOND = 100;
+
+export function startDynamicProbes(config: ResolvedConfig, runtimeId?: string): ProbeManager | null {
+  if (config.probes === '' && config.probesFile === '') return null;
+  try {
+    const m = new ProbeManager(
+      config,
+      {
+        inline: config.probes,
+        file: config.probesFile,
+        redact: config.redact,
+        redactExclude: config.redactExclude,
+        budgetMs: config.probeBudgetMs,
+        globalSnapshotsPerSecond: GLOBAL_SNAPSHOTS_PER_SECOND,
+      },
+      runtimeId,
+    );
+    m.start();
+    return m;
+  } catch (err) {
+    logger.error(`[${Codes.PROBE_ERROR}] dynamic probes could not start; the app runs without them`, err);
+    return null;
+  }
+}
+
+export type { ProbeManager };

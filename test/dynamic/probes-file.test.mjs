@@ -1,0 +1,173 @@
+// Probes from a watched file (added, changed, removed at run time), bad definitions, a module
+// loaded later, a TypeScript line, and hostile values.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startService, agentPool, root } from '../helpers/apps.mjs';
+import { lineOf, waitForProbe, postJson, compileTs } from './helpers.mjs';
+
+const pool = agentPool();
+after(() => pool.closeAll());
+const FASTIFY = 'probes/fastify-members.cjs';
+const tmp = mkdtempSync(join(tmpdir(), 'tw-probes-'));
+
+/** Replaces the file the way editors and config tools do: write aside, then rename over it. */
+function writeAtomically(file, text) {
+  writeFileSync(file + '.tmp', text);
+  renameSync(file + '.tmp', file);
+}
+
+const decoration = (id, line, tag, expr) => ({ id, version: 1, type: 'SPAN_DECORATION_PROBE', where: { sourceFile: FASTIFY, lines: [line] }, decorations: [{ tags: [{ name: tag, value: { segments: [{ dsl: expr }] } }] }] });
+
+test('a probe file: a probe added, changed and removed at run time, without a restart', async () => {
+  const agent = await pool.newAgent();
+  const file = join(tmp, 'probes.json');
+  writeFileSync(file, '[]');
+  const line = lineOf(FASTIFY, 'lookup');
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES_FILE: file } });
+  const spanOf = async (memberNo) => {
+    agent.reset();
+    await postJson(svc.url + '/members', { member_no: memberNo });
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.resource === 'POST /members'));
+    return agent.allSpans().find((s) => s.resource === 'POST /members');
+  };
+  try {
+    writeAtomically(file, JSON.stringify([decoration('p1', line, 'member', 'memberNo')]));
+    await waitForProbe(svc, 'p1', ['INSTALLED']);
+    assert.equal((await spanOf('M-1001')).meta.member, 'M-1001');
+
+    writeAtomically(file, JSON.stringify([{ ...decoration('p1', line, 'length', 'len(memberNo)'), version: 2 }]));
+    await waitForProbe(svc, 'p1', ['INSTALLED']).then(async function again({ status }) {
+      if (status.version !== 2) return waitForProbe(svc, 'p1', ['INSTALLED']).then(again);
+    });
+    const changed = await spanOf('M-1001');
+    assert.equal(changed.meta.length, '6');
+    assert.equal(changed.meta.member, undefined);
+
+    writeAtomically(file, '[]');
+    const until = Date.now() + 10_000;
+    while ((await svc.stats()).probes.statuses.length !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 40));
+    assert.deepEqual((await svc.stats()).probes.statuses, []);
+    const removed = await spanOf('M-1001');
+    assert.equal(removed.meta.length, undefined);
+    assert.equal(removed.meta['_dd.di.length.probe_id'], undefined);
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('each kind of bad definition gets its own ERROR status; the good probe beside them runs', async () => {
+  const agent = await pool.newAgent();
+  const file = join(tmp, 'broken.json');
+  writeFileSync(file, '[{"id": "oops",');
+  const lookup = lineOf(FASTIFY, 'lookup');
+  const blank = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8').split('\n').findIndex((l) => l.trim() === '') + 1;
+  const comment = 1;
+  const probes = [
+    decoration('good', lookup, 'member', 'memberNo'),
+    decoration('unknown-file', 3, 'x', 'x'),
+    decoration('blank-line', blank, 'x', 'memberNo'),
+    decoration('comment-line', comment, 'x', 'memberNo'),
+    decoration('bad-expr', lookup, 'x', 'memberNo =='),
+    { id: 'no-type', where: { sourceFile: FASTIFY, lines: [lookup] } },
+  ];
+  probes[1].where.sourceFile = 'no/such/file.js';
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: JSON.stringify(probes), TRACEWELL_PROBES_FILE: file } });
+  try {
+    await waitForProbe(svc, 'good', ['INSTALLED']);
+    const { stats } = await waitForProbe(svc, 'blank-line', ['ERROR']);
+    const by = Object.fromEntries(stats.probes.statuses.map((s) => [s.id, s]));
+    assert.equal(by['unknown-file'].errorType, 'UnknownFile');
+    assert.match(by['unknown-file'].message, /no loaded script and no file .* ends with "no\/such\/file\.js"/);
+    assert.equal(by['blank-line'].errorType, 'NoCode');
+    assert.match(by['blank-line'].message, new RegExp(`line ${blank} has no code`));
+    assert.equal(by['comment-line'].errorType, 'NoCode');
+    assert.equal(by['bad-expr'].errorType, 'BadExpression');
+    assert.match(by['bad-expr'].message, /memberNo ==.*ends too early/);
+    assert.equal(by['no-type'].errorType, 'BadDefinition');
+    const fileError = stats.probes.statuses.find((s) => s.errorType === 'BadJson');
+    assert.match(fileError.message, /broken\.json is not valid JSON/);
+    assert.equal(stats.probes.errors, 6);
+    assert.match(svc.stderr(), /TW_PROBE_ERROR\] probe blank-line ERROR \(NoCode\)/);
+    await postJson(svc.url + '/members', { member_no: 'M-1001' });
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.meta.member === 'M-1001'));
+    await agent.waitFor((a) => a.probeDiagnostics.some((d) => d.probeId === 'unknown-file' && d.status === 'ERROR' && d.exception?.type === 'UnknownFile'));
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('a probe on a module loaded later waits (RECEIVED), then catches the first call after the load', async () => {
+  const agent = await pool.newAgent();
+  const id = `probes/later.cjs:${lineOf('probes/later.cjs', 'later')} items`;
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: id } });
+  try {
+    const { status } = await waitForProbe(svc, id, ['RECEIVED']);
+    assert.match(status.message, /waiting for probes\/later\.cjs to load/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await waitForProbe(svc, id, ['RECEIVED'])).status.status, 'RECEIVED');
+    const res = await fetch(svc.url + '/later').then((r) => r.json());
+    assert.deepEqual(res, { total: 6 });
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.resource === 'GET /later' && s.meta.items !== undefined));
+    assert.equal(agent.allSpans().find((s) => s.resource === 'GET /later').meta.items, '[ 0, 2, 4 ]');
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('a probe on a TypeScript line is placed through the source map', async () => {
+  const agent = await pool.newAgent();
+  const dir = mkdtempSync(join(tmp, 'ts-'));
+  writeFileSync(join(dir, 'pricing.ts'), readFileSync(join(root, 'test/fixtures/probes/pricing.ts')));
+  compileTs(join(dir, 'pricing.ts'), join(dir, 'dist'));
+  const line = lineOf('probes/pricing.ts', 'ts');
+  const probe = { id: 'ts-probe', type: 'SPAN_DECORATION_PROBE', where: { sourceFile: 'pricing.ts', lines: [line] }, decorations: [{ tags: [{ name: 'subtotal', value: { template: '{subtotal}' } }, { name: 'member', value: { template: 'member {order.member_no}' } }] }] };
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TS_MODULE: join(dir, 'dist', 'pricing.js'), TRACEWELL_PROBES: JSON.stringify(probe) } });
+  try {
+    const { status } = await waitForProbe(svc, 'ts-probe', ['INSTALLED']);
+    assert.match(status.installedAt, /dist\/pricing\.js:\d+:\d+$/);
+    assert.match(status.message, new RegExp(`pricing\\.ts:${line} through its source map`));
+    const res = await postJson(svc.url + '/ts', { member_no: 'M-3', items: [{ sku: 'a', price: 80 }, { sku: 'b', price: 40 }] });
+    assert.equal(res.body.result, 110);
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.meta.subtotal !== undefined));
+    const span = agent.allSpans().find((s) => s.meta.subtotal !== undefined);
+    assert.equal(span.meta.subtotal, '120');
+    assert.equal(span.meta.member, 'member M-3');
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('hostile values (throwing getters, a Proxy, cycles, 1e5 keys) never reach the app; the snapshot says what was not read', async () => {
+  const agent = await pool.newAgent();
+  const line = lineOf(FASTIFY, 'hostile');
+  const probe = { id: 'hostile', type: 'LOG_PROBE', where: { sourceFile: FASTIFY, lines: [line] }, template: 'value {value}', captureSnapshot: true, sampling: { snapshotsPerSecond: 100 } };
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: JSON.stringify([probe]), TRACEWELL_PROBE_BUDGET_MS: '1000' } });
+  try {
+    await waitForProbe(svc, 'hostile', ['INSTALLED']);
+    for (const kind of ['getter', 'proxy', 'cycle', 'huge']) {
+      const r = await fetch(`${svc.url}/hostile/${kind}`);
+      assert.equal(r.status, 200, kind);
+      assert.deepEqual(await r.json(), { seen: 'object', appCodeRuns: 0 }, kind);
+    }
+    await agent.waitFor((a) => a.snapshots.length >= 4, 10_000);
+    const byKind = agent.snapshots.map((s) => s.debugger.snapshot.captures.lines[String(line)].locals.value);
+    assert.deepEqual(byKind[0].fields.secret, { type: 'accessor', notCapturedReason: 'getter' });
+    assert.equal(byKind[1].notCapturedReason, 'proxy');
+    assert.equal(byKind[2].fields.self.notCapturedReason, 'circular');
+    assert.equal(byKind[2].fields.list.elements[1].fields.back.notCapturedReason, 'circular');
+    assert.equal(byKind[3].notCapturedReason, 'fieldCount');
+    assert.equal(byKind[3].size, 1e5);
+    assert.equal(Object.keys(byKind[3].fields).length, 20);
+    assert.deepEqual(agent.snapshots.map((s) => s.message), ['value { secret: [Getter], plain: 1 }', 'value [Proxy]', "value { name: 'a', self: [Circular], list: [ [Circular], { back: [Circular] } ] }", agent.snapshots[3].message]);
+    assert.match(agent.snapshots[3].message, /^value \{ k0: 0, k1: 1, .* … 99980 more \}$/);
+  } finally {
+    await svc.stop();
+  }
+});
