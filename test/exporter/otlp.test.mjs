@@ -1,5 +1,5 @@
 // OTLP/HTTP protobuf export: a traced child process sending to the dev agent's OTLP listener,
-// every payload also decoded independently with protobufjs from the vendored .proto files.
+// every payload also decoded independently with protobufjs from the OTLP schema in fixtures/otlp-proto.
 // Field types, endpoint and header variables, the OTLP retry rules, the timeout, and the
 // dead-letter file and replay for OTLP payloads.
 import { test, after } from 'node:test';
