@@ -23,7 +23,9 @@ test('shutdown() while the agent hangs: it returns within the deadline and what 
     const started = Date.now();
     const { stats } = await app.call('shutdown');
     const took = Date.now() - started;
-    assert.ok(took >= 700 && took < 2000, `shutdown took ${took} ms with a deadline of 800 ms`);
+    // Bounded by the deadline, not by the 20 s request timeout or the 30 s the agent hangs
+    // (the upper bound leaves room for a loaded machine).
+    assert.ok(took >= 700 && took < 8000, `shutdown took ${took} ms with a deadline of 800 ms`);
     assert.equal(stats.spansPending, 0);
     assert.equal(stats.spansSent, 0);
     assert.equal(stats.deadLetter.spansWritten, 40);
