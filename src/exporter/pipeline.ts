@@ -422,7 +422,10 @@ export class ExportPipeline implements TraceSink {
       counters.dropped.sendFailed += p.spans;
       return;
     }
-    if (this.store.append(p.body, p.spans, p.traces) === 'ok') {
+    // Deflated only when it may sit on disk a while (an outage, a shutdown): a burst that
+    // outran a healthy agent is replayed within seconds, and deflating costs ~2 µs a span.
+    const deflate = !this.breaker.closed || this.stopping || this.deadlinePassed;
+    if (this.store.append(p.body, p.spans, p.traces, false, deflate) === 'ok') {
       counters.deadLetter.spansWritten += p.spans;
       counters.deadLetter.payloadsWritten++;
     } else {

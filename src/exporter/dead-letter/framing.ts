@@ -11,9 +11,11 @@
  *   8  body length  u32 LE (as stored)
  *   12 spans        u32 LE
  *
- * Bodies of 4 KiB and more are stored raw-deflated at level 1: trace payloads shrink 10-13x,
- * so an outage of many minutes fits under the folder's size limit (deflating 1 MiB costs a
- * few ms, paid only while the agent is unreachable). Readers get the body as it was sent.
+ * During an outage, bodies of 4 KiB and more are stored raw-deflated at level 1: trace
+ * payloads shrink 10-13x, so an outage of many minutes fits under the folder's size limit.
+ * Deflating costs 5-8 ms per MiB (about 2 µs a span), so a payload spilled because a burst
+ * outran a healthy agent, and replayed seconds later, is stored as is. Readers get the body
+ * as it was sent either way.
  *
  * The state byte is outside the CRC so a replayed record is marked done by rewriting that
  * one byte in place. A record cut short by a crash (a torn tail) or damaged in the middle
@@ -70,10 +72,10 @@ function checksum(header: Uint8Array, body: Uint8Array): number {
 }
 
 /** One record, header and body, ready to append in one write. */
-export function encodeRecord(payload: Uint8Array, meta: RecordMeta): Buffer {
+export function encodeRecord(payload: Uint8Array, meta: RecordMeta, deflate = true): Buffer {
   let body = payload;
   let flags = 0;
-  if (payload.length >= DEFLATE_FROM) {
+  if (deflate && payload.length >= DEFLATE_FROM) {
     const packed = deflateRawSync(payload, { level: 1 });
     if (packed.length < payload.length) {
       body = packed;

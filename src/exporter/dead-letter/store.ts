@@ -199,13 +199,14 @@ export class DeadLetterStore {
   }
 
   /**
-   * Appends one payload. `rejected` payloads go to the rejected file. Counts what it wrote;
-   * the caller counts what it could not.
+   * Appends one payload. `rejected` payloads go to the rejected file. `deflate: false` stores
+   * it as is (a spill that is replayed within seconds). Counts what it wrote; the caller
+   * counts what it could not.
    */
-  append(body: Uint8Array, spans: number, traces: number, rejected = false): AppendResult {
+  append(body: Uint8Array, spans: number, traces: number, rejected = false, deflate = true): AppendResult {
     const now = Date.now();
     if (now < this.brokenUntil) return 'unwritable';
-    const record = encodeRecord(body, { kind: KIND_CODES[this.kind], spans, traces, time: now });
+    const record = encodeRecord(body, { kind: KIND_CODES[this.kind], spans, traces, time: now }, deflate);
     try {
       this.ensureReady();
       if (!this.makeRoom(record.length)) {
