@@ -13,6 +13,8 @@ import { forkChild, waitMessage, stopChild, parseArgs, intArg, pickVariants, mac
 import { nodeBinary } from '../lib/node-bin.mjs';
 import { startSpanSink } from '../lib/span-sink.mjs';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,9 +32,11 @@ const modes = burstSpans > 0 ? ['steady', 'burst'] : ['steady'];
 async function once(name, mode) {
   const spans = mode === 'burst' ? burstSpans : steadySpans;
   const sink = await startSpanSink();
+  // A dead-letter folder of its own: files another run left would be adopted and replayed here.
+  const dlq = mkdtempSync(join(tmpdir(), 'tw-pipeline-'));
   const child = forkChild(join(here, 'worker.cjs'), [], {
     execPath,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, DD_TRACE_AGENT_URL: sink.url, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', TRACEWELL_LOG_LEVEL: 'error', OTEL_LOG_LEVEL: 'none' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, DD_TRACE_AGENT_URL: sink.url, TRACEWELL_DLQ_DIR: dlq, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', TRACEWELL_LOG_LEVEL: 'error', OTEL_LOG_LEVEL: 'none' },
   });
   try {
     await waitMessage(child, (m) => m?.type === 'ready', 30_000, `${name} start`);
@@ -54,6 +58,7 @@ async function once(name, mode) {
   } finally {
     await stopChild(child, 2000);
     await sink.close();
+    rmSync(dlq, { recursive: true, force: true });
   }
 }
 
