@@ -3,8 +3,9 @@
 // Usage: node benchmarks/span-pipeline/run.mjs [--quick] [--rounds N] [--spans N]
 //          [--burst N] [--variants tracewell,dd-trace,otel] [--node 22]
 // Two modes per variant, each run in a fresh process, variants interleaved round by round:
-//   steady: --spans spans (default 200k) in chunks of 1000 with an event-loop turn between
-//           chunks, as a service producing spans while it works;
+//   steady: --spans spans (default 200k) in chunks of 1000 at --rate spans a second (default
+//           50k: a busy service), so every tracer can keep up and the CPU per span is what it
+//           costs a service in its steady state;
 //   burst:  --burst spans (default 1M; 200k with --quick) in one synchronous loop: what a
 //           tracer keeps of a burst it cannot send as fast as it is made.
 // Reported per span: CPU of the create/end loop alone, and all the process's CPU until the
@@ -25,6 +26,9 @@ const steadySpans = intArg(args, 'spans', quick ? 100_000 : 200_000, 1000, 10_00
 const burstSpans = intArg(args, 'burst', quick ? 200_000 : 1_000_000, 0, 10_000_000);
 // Longer than any tracer's flush interval (OTel's batch processor waits 5 s).
 const settleMs = intArg(args, 'settleMs', 6500, 1000, 60_000);
+const rate = intArg(args, 'rate', 50_000, 1000, 10_000_000);
+// Made and exported before measuring: JIT, lazy loads, the first connection.
+const warmupSpans = intArg(args, 'warmup', 20_000, 0, 1_000_000);
 const execPath = nodeBinary(args.node);
 const names = pickVariants(Object.fromEntries(['tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
 const modes = burstSpans > 0 ? ['steady', 'burst'] : ['steady'];
@@ -40,12 +44,17 @@ async function once(name, mode) {
   });
   try {
     await waitMessage(child, (m) => m?.type === 'ready', 30_000, `${name} start`);
-    child.send({ type: 'run', spans, mode });
+    const warm = waitMessage(child, (m) => m?.type === 'warm', 120_000, `${name} warm-up`);
+    // The pause is longer than any tracer's export interval (OTel's batch processor: 5 s), so
+    // the warm-up spans have arrived before the sink's counts are taken as the zero.
+    child.send({ type: 'run', spans, mode, rate, warmup: warmupSpans, warmupPauseMs: warmupSpans > 0 ? 6000 : 0 });
+    await warm;
+    const zero = { spans: sink.stats.spans, bytes: sink.stats.bytes, requests: sink.stats.requests };
     const ran = await waitMessage(child, (m) => m?.type === 'ran', 600_000, `${name} ${mode} run`);
     // Wait until the sink has every span, or has seen nothing new for settleMs.
     let last = -1;
     let lastChange = Date.now();
-    while (sink.stats.spans < ran.created && Date.now() - lastChange < settleMs) {
+    while (sink.stats.spans - zero.spans < ran.created && Date.now() - lastChange < settleMs) {
       await new Promise((r) => setTimeout(r, 100));
       if (sink.stats.spans !== last) {
         last = sink.stats.spans;
@@ -54,7 +63,7 @@ async function once(name, mode) {
     }
     const cpu = waitMessage(child, (m) => m?.type === 'cpu', 10_000, `${name} cpu`);
     child.send({ type: 'cpu' });
-    return { name, mode, created: ran.created, loopCpuUs: ran.loopCpuUs, ...(await cpu), received: sink.stats.spans, bytes: sink.stats.bytes, requests: sink.stats.requests, undecodable: sink.stats.undecodable };
+    return { name, mode, created: ran.created, loopCpuUs: ran.loopCpuUs, ...(await cpu), received: sink.stats.spans - zero.spans, bytes: sink.stats.bytes - zero.bytes, requests: sink.stats.requests - zero.requests, undecodable: sink.stats.undecodable };
   } finally {
     await stopChild(child, 2000);
     await sink.close();
@@ -83,7 +92,7 @@ for (let r = 0; r < rounds; r++) {
 
 const m = machine(execPath);
 console.log(`\n## span-pipeline: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-console.log(`Traces of 10 manual spans (a root and 9 children, 2 attributes each) through each tracer's API and exporter to a sink that decodes every payload. steady = ${steadySpans} spans in chunks of 1000 with an event-loop turn between; burst = ${burstSpans} spans in one synchronous loop. CPU is the tracer process's user+system time; "in all" runs until the sink stopped receiving. Median [min, max] over ${rounds} rounds.\n`);
+console.log(`Traces of 10 manual spans (a root and 9 children, 2 attributes each) through each tracer's API and exporter to a sink that decodes every payload. steady = ${steadySpans} spans in chunks of 1000 at ${rate} spans/s; burst = ${burstSpans} spans in one synchronous loop. CPU is the tracer process's user+system time after a warm-up of ${warmupSpans} spans (made, exported, not counted); "in all" runs until the sink stopped receiving. Median [min, max] over ${rounds} rounds.\n`);
 console.log('| variant | mode | create+end ns/span | in all ns/span (create, end, encode, send) | received | lost | RSS MB | export B/span |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 const summary = {};

@@ -1,7 +1,8 @@
 // One tracer in its own process: creates spans through that tracer's manual API, as a
 // service's own code would, and reports the CPU it took. Driven by run.mjs over IPC:
-//   parent -> { type: 'run', spans, mode }   mode 'steady': chunks of 1000 spans with an
-//                                            event-loop turn between them; 'burst': all at once
+//   parent -> { type: 'run', spans, mode, rate }   mode 'steady': chunks of 1000 spans at `rate`
+//                                            spans a second; 'burst': all at once
+//   worker -> { type: 'warm' } after the warm-up (`warmup` spans, exported, then a pause)
 //   worker -> { type: 'ran', loopCpuUs, created }
 //   parent -> { type: 'cpu' } (once the sink has seen everything, or stopped seeing more)
 //   worker -> { type: 'cpu', totalCpuUs, rssMb, dropped, stats }
@@ -75,12 +76,22 @@ const cpuUs = () => {
 
 const t = setup();
 t.stats ??= () => null;
-const startCpu = cpuUs();
+let startCpu = cpuUs();
 let paced = null;
 let pacedCreated = 0;
 
 process.on('message', async (m) => {
   if (m?.type === 'run') {
+    // Warm-up (not measured, but sent and counted by the sink): JIT, lazy module loads, the
+    // exporter's first connection. Then a pause for its export, and the CPU clock restarts.
+    const warmTraces = Math.ceil((m.warmup ?? 0) / SPANS_PER_TRACE);
+    for (let i = 0; i < warmTraces; i += 100) {
+      for (let k = i; k < Math.min(warmTraces, i + 100); k++) t.makeTrace(k);
+      await new Promise((r) => setImmediate(r));
+    }
+    if (warmTraces > 0) await new Promise((r) => setTimeout(r, m.warmupPauseMs ?? 1500));
+    process.send({ type: 'warm' });
+    startCpu = cpuUs();
     const traces = Math.ceil(m.spans / SPANS_PER_TRACE);
     let loopCpu = 0;
     if (m.mode === 'burst') {
@@ -88,16 +99,20 @@ process.on('message', async (m) => {
       for (let i = 0; i < traces; i++) t.makeTrace(i);
       loopCpu = cpuUs() - c0;
     } else {
+      // Chunks of 100 traces (1000 spans) on a schedule of m.rate spans a second.
       const perChunk = 100;
-      for (let i = 0; i < traces; i += perChunk) {
+      const chunkMs = (1000 * perChunk * SPANS_PER_TRACE) / m.rate;
+      const start = performance.now();
+      for (let i = 0, n = 0; i < traces; i += perChunk, n++) {
         const c0 = cpuUs();
         const end = Math.min(traces, i + perChunk);
         for (let k = i; k < end; k++) t.makeTrace(k);
         loopCpu += cpuUs() - c0;
-        await new Promise((r) => setImmediate(r));
+        const wait = start + (n + 1) * chunkMs - performance.now();
+        await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
       }
     }
-    process.send({ type: 'ran', loopCpuUs: loopCpu, created: traces * SPANS_PER_TRACE });
+    process.send({ type: 'ran', loopCpuUs: loopCpu, created: traces * SPANS_PER_TRACE, warmup: warmTraces * SPANS_PER_TRACE });
   } else if (m?.type === 'pace') {
     // Whole traces on a fixed schedule: spansPerSec / 10 traces a second, caught up if late.
     const every = (1000 * SPANS_PER_TRACE) / m.spansPerSec;
