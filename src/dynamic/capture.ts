@@ -48,6 +48,10 @@ export class CaptureContext {
   limits!: CaptureLimits;
   deadline = 0;
   overrun = false;
+  /** Set by `begin`; the runtime clears it per hit, to time hits that captured something. */
+  used = false;
+  /** When the first capture of the current hit began. */
+  startedAt = 0;
   private visited = 0;
   private readonly stack: unknown[] = [];
 
@@ -56,6 +60,10 @@ export class CaptureContext {
   /** Starts one capture (a snapshot, a tag, a template), with its own limits and time budget in ms. */
   begin(limits: CaptureLimits, budgetMs: number): this {
     this.limits = limits;
+    if (!this.used) {
+      this.used = true;
+      this.startedAt = performance.now();
+    }
     this.deadline = performance.now() + budgetMs;
     this.overrun = false;
     this.visited = 0;
