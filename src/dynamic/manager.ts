@@ -21,7 +21,8 @@ import type { BadDefinition, ProbeSpec, ProbeStatusReport } from './types';
 
 /** Re-checks for probes waiting for their file, in ms after start (then every last interval). */
 const RECHECK_DELAYS = [0, 100, 500, 1000, 2000, 5000, 10_000, 30_000];
-const MAX_INSTALL_RETRIES = 6;
+/** Retries of an edit V8 refused because the function was suspended at an await (every 20 ms doubling, at most 5 s apart: about 25 s in all). */
+const MAX_INSTALL_RETRIES = 10;
 
 interface Entry {
   spec: ProbeSpec | null;
@@ -294,7 +295,9 @@ export class ProbeManager {
             if (err instanceof InstallError && err.errorType === 'BlockedByActiveGenerator' && e.retries < MAX_INSTALL_RETRIES) {
               e.retries++;
               retry.push(e);
-              e.report.message = `V8 refused the edit while an async function of the script was suspended; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
+              e.report.message = `V8 refused the edit while a call of the probed async function was suspended at an await; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
+            } else if (err instanceof InstallError && err.errorType === 'BlockedByActiveGenerator') {
+              this.setError(e, err.errorType, `${e.report.location}: V8 refused the edit ${e.retries + 1} times because the probed async function was suspended at an await each time; define the probe again to retry`);
             } else if (err instanceof InstallError) {
               this.setError(e, err.errorType, `${e.report.location}: ${err.message}`);
             } else {
@@ -307,7 +310,7 @@ export class ProbeManager {
       for (const e of todo) if (e.report.status === 'RECEIVED') this.setError(e, 'Inspector', `the inspector is not available: ${(err as Error).message}`);
     }
     if (retry.length > 0) {
-      const t = setTimeout(() => this.recheck(), 20 * 2 ** Math.min(...retry.map((e) => e.retries)));
+      const t = setTimeout(() => this.recheck(), Math.min(5000, 20 * 2 ** Math.min(...retry.map((e) => e.retries))));
       t.unref();
     }
     this.scheduleTimer();
@@ -347,6 +350,7 @@ export class ProbeManager {
       lastRefill: performance.now(),
       location: { file: spec.where.sourceFile, line: spec.where.line },
       onOverrun: (p, ms) => this.overrun(p, ms),
+      onNotInScope: (p, message) => this.notInScope(p, message),
       onFirstEmit: (p) => {
         const entry = this.entries.get(p.spec.id);
         if (entry !== undefined && entry.active === p) this.setStatus(entry, 'EMITTING', e.report.message);
@@ -367,6 +371,13 @@ export class ProbeManager {
     e.report.technique = 'live-edit';
     e.report.installedAt = `${script.path}:${place.genLine}:${place.genCol}`;
     this.setStatus(e, 'INSTALLED', `live edit at ${e.report.installedAt}${mapped ? ` (${spec.where.sourceFile}:${spec.where.line} through its source map)` : ''}, capturing ${names.length === 0 ? 'nothing' : names.join(', ')}`);
+  }
+
+  private notInScope(p: ActiveProbe, message: string): void {
+    const e = this.entries.get(p.spec.id);
+    if (e === undefined || e.active !== p || this.stopped) return;
+    this.remove(e);
+    this.setError(e, 'NotInScope', `${e.report.location}: ${message} at this line (a probe runs before its line: a name declared on it or later cannot be read yet); the probe is taken out`);
   }
 
   private overrun(p: ActiveProbe, ms: number): void {

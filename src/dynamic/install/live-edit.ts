@@ -130,23 +130,28 @@ export class LiveEditor {
 
   /** Scripts whose path ends with `file` (a compiled file, or through its source map a `.ts` file). */
   find(file: string): { script: ScriptInfo; mapped: { sources: string[]; mappings: Mapping[]; source: number } | null }[] {
+    // V8 lists a script again under the same URL after an edit, even a refused one (the new
+    // source compiled aside); that copy is not the one running. The script we patched, else
+    // the first listed for a path, is the live one.
     const direct = new Map<string, ScriptInfo>();
     for (const s of this.scripts) {
-      if (s.path !== '' && matchesSuffix(s.path, file)) direct.set(s.path, this.current(s));
+      if (s.path === '' || !matchesSuffix(s.path, file)) continue;
+      const seen = direct.get(s.path);
+      if (seen === undefined || Number(s.scriptId) < Number(seen.scriptId)) direct.set(s.path, s);
     }
-    if (direct.size > 0) return [...direct.values()].map((script) => ({ script, mapped: null }));
+    if (direct.size > 0) return [...direct.values()].map((script) => ({ script: this.current(script), mapped: null }));
     const out = new Map<string, { script: ScriptInfo; mapped: { sources: string[]; mappings: Mapping[]; source: number } }>();
     for (const s of this.scripts) {
       if (s.sourceMapURL === '' || s.path === '' || s.path.includes('/node_modules/')) continue;
       const m = this.mapOf(s);
       if (m === null) continue;
       const source = m.sources.findIndex((src) => matchesSuffix(src, file));
-      if (source >= 0) out.set(s.path, { script: this.current(s), mapped: { ...m, source } });
+      if (source >= 0 && !out.has(s.path)) out.set(s.path, { script: this.current(s), mapped: { ...m, source } });
     }
     return [...out.values()];
   }
 
-  /** V8 keeps the old script under the same URL after an edit: the one we patched is the live one. */
+  /** The script we patched for this path, if any: its id stays the live one across edits. */
   private current(s: ScriptInfo): ScriptInfo {
     return this.patched.get(s.path)?.script ?? s;
   }
