@@ -1,8 +1,8 @@
 // What a dynamic probe costs. Part 1: ns added per hit on a hot function (no probe, a
 // hand-written line doing the same, a live-edit decoration probe, a live-edit count probe),
 // interleaved in one process. Part 2: Fastify hello-world throughput with a decoration probe
-// on the handler's line vs Tracewell without probes, interleaved servers (the http-overhead
-// harness). See README.md.
+// on the handler's line, with the same tag written by hand, and without either, interleaved
+// servers (the http-overhead harness). See README.md.
 // Usage: node benchmarks/probe-overhead/run.mjs [--quick] [--node 22] [--rounds N] [--window-ms N]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -46,16 +46,17 @@ for (const [name, label] of [['plain', 'no probe'], ['hand', 'hand-written line 
 }
 console.log(`\nprobes: ${out.probes.map((p) => `${p.id} ${p.status} (${p.technique}, ${p.hits} hits)`).join('; ')}`);
 
-// ---- Part 2: Fastify throughput, decoration probe on the handler line vs none
-const server = join(root, 'benchmarks', 'http-overhead', 'server.mjs');
-const handlerLine = lineOf(server, 'served++;');
+// ---- Part 2: Fastify throughput: no probe, the same tag written by hand, a decoration probe
+const server = join(here, 'server.mjs');
+const handlerLine = lineOf(server, 'probe: handler');
 const tracewell = tracerVariants().tracewell;
 const variants = [
   { ...tracewell, name: 'tracewell' },
-  { ...tracewell, name: 'tracewell-probe', env: { TRACEWELL_PROBES: `http-overhead/server.mjs:${handlerLine} name=req.params.name` } },
+  { ...tracewell, name: 'tracewell-hand-tag', env: { HAND_TAG: '1' } },
+  { ...tracewell, name: 'tracewell-probe', env: { TRACEWELL_PROBES: `probe-overhead/server.mjs:${handlerLine} name=req.params.name` } },
 ];
-const opts = { ...options, variants, baseline: 'tracewell', floor: 'none', rate: 0, serverScript: server, serverEnv: { FRAMEWORK: 'fastify' }, loadScript: join(here, '..', 'lib', 'load.mjs') };
-process.stderr.write(`probe-overhead: Fastify, tracewell vs tracewell + a decoration probe on server.mjs:${handlerLine}; ${opts.rounds} rounds of ${opts.windowMs} ms\n`);
+const opts = { ...options, variants, baseline: 'tracewell', floor: 'none', rate: 0, serverScript: server, serverEnv: {}, loadScript: join(here, '..', 'lib', 'load.mjs') };
+process.stderr.write(`probe-overhead: Fastify, tracewell / the same tag by hand / a decoration probe on server.mjs:${handlerLine}; ${opts.rounds} rounds of ${opts.windowMs} ms\n`);
 const run = await runInterleaved(opts);
 if (Object.keys(run.results).length) console.log('\n' + markdownTables(run, { unit: 'req', rate: 0, floor: 'none' }));
 console.log(`\n${headlines(run, { subject: 'tracewell-probe', unit: 'request', rate: 0, selected: ['tracewell-probe'], floor: 'none' }).replace(/vs baseline/g, 'vs tracewell without probes')}`);
