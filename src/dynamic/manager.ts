@@ -152,7 +152,9 @@ export class ProbeManager {
       const old = this.entries.get(spec.id);
       if (old !== undefined && old.spec !== null && old.spec.fingerprint === spec.fingerprint) continue;
       if (old !== undefined) this.remove(old);
-      const e: Entry = { spec, bad: null, report: this.newReport(spec.id, spec.version, spec.type, `${spec.where.sourceFile}:${spec.where.line}`), active: null, scriptPath: '', retries: 0 };
+      const w = spec.where;
+      const location = w.methodName !== undefined ? `${w.sourceFile}#${w.typeName ? w.typeName + '.' : ''}${w.methodName}` : `${w.sourceFile}:${w.line}`;
+      const e: Entry = { spec, bad: null, report: this.newReport(spec.id, spec.version, spec.type, location), active: null, scriptPath: '', retries: 0 };
       this.entries.set(spec.id, e);
       this.setStatus(e, 'RECEIVED', `waiting for ${spec.where.sourceFile} to load`);
     }
@@ -328,7 +330,7 @@ export class ProbeManager {
       throw new InstallError('AmbiguousFile', `"${spec.where.sourceFile}" matches ${found.length} loaded scripts (${found.slice(0, 3).map((f) => f.script.path).join(', ')}${found.length > 3 ? ', ...' : ''}); give more of the path`);
     }
     const { script, mapped } = found[0];
-    const place = this.editor.place(script, spec.where.line, mapped);
+    const place = spec.where.methodName !== undefined ? this.editor.placeMethod(script, spec.where.typeName, spec.where.methodName) : this.editor.place(script, spec.where.line, mapped);
     const names = namesFor(spec, place);
     const num = this.nextNum++;
     const packed = names.length > MAX_POSITIONAL;
@@ -348,7 +350,7 @@ export class ProbeManager {
       tokens: spec.log?.snapshotsPerSecond ?? 0,
       perSecond: spec.log?.snapshotsPerSecond ?? 0,
       lastRefill: performance.now(),
-      location: { file: spec.where.sourceFile, line: spec.where.line },
+      location: { file: spec.where.sourceFile, line: spec.where.methodName !== undefined ? place.genLine : spec.where.line },
       onOverrun: (p, ms) => this.overrun(p, ms),
       onNotInScope: (p, message) => this.notInScope(p, message),
       onFirstEmit: (p) => {
@@ -370,7 +372,7 @@ export class ProbeManager {
     e.scriptPath = script.path;
     e.report.technique = 'live-edit';
     e.report.installedAt = `${script.path}:${place.genLine}:${place.genCol}`;
-    this.setStatus(e, 'INSTALLED', `live edit at ${e.report.installedAt}${mapped ? ` (${spec.where.sourceFile}:${spec.where.line} through its source map)` : ''}, capturing ${names.length === 0 ? 'nothing' : names.join(', ')}`);
+    this.setStatus(e, 'INSTALLED', `live edit at ${e.report.installedAt}${mapped && spec.where.methodName === undefined ? ` (${spec.where.sourceFile}:${spec.where.line} through its source map)` : ''}, capturing ${names.length === 0 ? 'nothing' : names.join(', ')}`);
   }
 
   private notInScope(p: ActiveProbe, message: string): void {

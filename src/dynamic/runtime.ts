@@ -299,7 +299,8 @@ export class ProbeRuntime {
         if (!isParam && !p.locals.includes(name)) continue;
         (isParam ? args : locals)[name] = ctx.named(name, f[i]);
       }
-      captures.lines = { [String(spec.where.line)]: { arguments: args, locals } };
+      if (spec.where.methodName !== undefined) captures.entry = { arguments: args, locals };
+      else captures.lines = { [String(spec.where.line)]: { arguments: args, locals } };
     }
     if (p.captureExpressions.length > 0) {
       const out: Record<string, CapturedValue> = {};

@@ -59,7 +59,7 @@ test('a probe file: a probe added, changed and removed at run time, without a re
   }
 });
 
-test('each kind of bad definition gets its own ERROR status; the good probe beside them runs', async () => {
+test('each kind of bad definition gets its own ERROR status; the good probes beside them (a line, a class method) run', async () => {
   const agent = await pool.newAgent();
   const file = join(tmp, 'broken.json');
   writeFileSync(file, '[{"id": "oops",');
@@ -73,6 +73,8 @@ test('each kind of bad definition gets its own ERROR status; the good probe besi
     decoration('comment-line', comment, 'x', 'memberNo'),
     decoration('bad-expr', lookup, 'x', 'memberNo =='),
     { id: 'no-type', where: { sourceFile: FASTIFY, lines: [lookup] } },
+    { ...decoration('method', 0, 'store.member', 'memberNo'), where: { sourceFile: FASTIFY, typeName: 'MemberStore', methodName: 'find' } },
+    { ...decoration('unknown-method', 0, 'x', 'x'), where: { sourceFile: FASTIFY, typeName: 'MemberStore', methodName: 'remove' } },
     decoration('declared-on-the-line', lookup, 'found', 'found'),
     decoration('not-declared', lookup, 'x', 'nosuch.thing'),
   ];
@@ -90,13 +92,17 @@ test('each kind of bad definition gets its own ERROR status; the good probe besi
     assert.equal(by['bad-expr'].errorType, 'BadExpression');
     assert.match(by['bad-expr'].message, /memberNo ==.*ends too early/);
     assert.equal(by['no-type'].errorType, 'BadDefinition');
+    assert.equal(by['unknown-method'].errorType, 'UnknownMethod');
+    assert.match(by['unknown-method'].message, /no method MemberStore\.remove in .*fastify-members\.cjs/);
+    assert.equal(by.method.location, `${FASTIFY}#MemberStore.find`);
+    assert.match(by.method.installedAt, /fastify-members\.cjs:\d+:5$/);
     const fileError = stats.probes.statuses.find((s) => s.errorType === 'BadJson');
     assert.match(fileError.message, /broken\.json is not valid JSON/);
     assert.ok(stats.probes.errors >= 6);
     assert.match(svc.stderr(), /TW_PROBE_ERROR\] probe blank-line ERROR \(NoCode\)/);
     assert.equal((await postJson(svc.url + '/members', { member_no: 'M-1001' })).body.name, 'Ada');
     await svc.flush();
-    await agent.waitFor((a) => a.allSpans().some((s) => s.meta.member === 'M-1001'));
+    await agent.waitFor((a) => a.allSpans().some((s) => s.meta.member === 'M-1001' && s.meta['store.member'] === 'M-1001'));
     // Names that cannot be read at the line fail on the first hit: those probes are taken out.
     const tdz = (await waitForProbe(svc, 'declared-on-the-line', ['ERROR'])).status;
     assert.equal(tdz.errorType, 'NotInScope');

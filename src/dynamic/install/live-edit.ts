@@ -210,6 +210,27 @@ export class LiveEditor {
     return { script, offset: t.start[k], genLine: genLine + 1, genCol: col + 1, params: scope.params, locals: scope.locals, inFunction: scope.fn !== null && !scope.fn.isArrow };
   }
 
+  /** Where a probe on the entry of `typeName.methodName` (or function `methodName`) goes: before the first statement of its body. */
+  placeMethod(script: ScriptInfo, typeName: string | undefined, methodName: string): Placement {
+    const src = this.sourceOf(script);
+    const scopes = new ScriptScopes(src);
+    const t = scopes.t;
+    const classOf = (open: number): string => {
+      for (const b of scopes.chainAt(t.start[open])) if (b.kind === BlockKind.Class) return b.name;
+      return '';
+    };
+    const hits = scopes.blocks.filter((b) => b.kind === BlockKind.Function && b.open >= 0 && b.name === methodName && (typeName === undefined || classOf(b.open) === typeName));
+    const what = `${typeName ? typeName + '.' : ''}${methodName}`;
+    if (hits.length === 0) throw new InstallError('UnknownMethod', `no ${typeName ? 'method' : 'function'} ${what} in ${script.path}`);
+    if (hits.length > 1) throw new InstallError('AmbiguousMethod', `${what} is defined ${hits.length} times in ${script.path} (lines ${hits.map((b) => t.line[b.open] + 1).join(', ')}); use a line probe`);
+    const b = hits[0];
+    const k = b.open + 1;
+    if (k >= t.kind.length) throw new InstallError('NoCode', `${what} has no body`);
+    const offset = t.start[k];
+    const line = t.line[k];
+    return { script, offset, genLine: line + 1, genCol: offset - t.lineStarts[line] + 1, params: b.params.slice(), locals: [], inFunction: !b.isArrow };
+  }
+
   /** Is token k the start of a statement? */
   private statementStart(scopes: ScriptScopes, k: number): boolean {
     const t = scopes.t;
