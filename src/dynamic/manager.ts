@@ -2,8 +2,8 @@
  * The probes of this process: definitions from the environment and the probe file (watched),
  * their statuses, and their installation. A probe whose file is not loaded yet waits
  * (RECEIVED); it is installed as soon as a CommonJS module of that name has loaded (before
- * the require returns), or at the next of a few re-checks spaced out in time (ES modules have
- * no load hook without a loader thread).
+ * the require returns), an ES module right after it loaded where `module.registerHooks`
+ * exists, or else at the next of a few re-checks spaced out in time.
  */
 import { existsSync, readdirSync, readFileSync, statSync, unwatchFile, watch, watchFile, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
@@ -88,6 +88,7 @@ export class ProbeManager {
     this.watcher?.close();
     if (this.opts.file !== '') unwatchFile(this.opts.file);
     this.restoreModuleHook?.();
+    this.updateEsmHook();
     const installed = [...this.entries.values()].filter((e) => e.active !== null);
     for (const e of installed) {
       e.active!.off = true;
@@ -244,6 +245,53 @@ export class ProbeManager {
     };
   }
 
+  /**
+   * ES modules: where `module.registerHooks` exists (Node 22.15+, 24), a load hook while
+   * probes wait reports a matching module, so it is probed right after it loads; elsewhere
+   * the timed re-checks find it. The hook is removed once nothing waits.
+   */
+  private esmHooks: { deregister(): void } | null = null;
+
+  private updateEsmHook(): void {
+    const register = (Module as unknown as { registerHooks?: (h: object) => { deregister(): void } }).registerHooks;
+    const want = !this.stopped && this.waiting();
+    if (want && this.esmHooks === null && typeof register === 'function') {
+      try {
+        this.esmHooks = register({
+          load: (url: string, context: unknown, nextLoad: (u: string, c: unknown) => unknown) => {
+            const result = nextLoad(url, context);
+            try {
+              if (url.startsWith('file:') && this.waiting()) this.onEsmLoaded(url);
+            } catch {
+              /* never in the way of a load */
+            }
+            return result;
+          },
+        });
+      } catch {
+        this.esmHooks = null;
+      }
+    } else if (!want && this.esmHooks !== null) {
+      try {
+        this.esmHooks.deregister();
+      } catch {
+        /* already gone */
+      }
+      this.esmHooks = null;
+    }
+  }
+
+  private onEsmLoaded(url: string): void {
+    const stem = stemOf(url);
+    for (const e of this.entries.values()) {
+      if (e.spec !== null && e.report.status === 'RECEIVED' && stemOf(e.spec.where.sourceFile) === stem) {
+        // The module is compiled right after this hook returns; the check runs after that.
+        this.scheduleRecheck(false);
+        return;
+      }
+    }
+  }
+
   private waiting(): boolean {
     for (const e of this.entries.values()) if (e.spec !== null && e.report.status === 'RECEIVED') return true;
     return false;
@@ -316,6 +364,7 @@ export class ProbeManager {
       t.unref();
     }
     this.scheduleTimer();
+    this.updateEsmHook();
   }
 
   private install(e: Entry): void {

@@ -154,3 +154,20 @@ test('a probe that overruns its time budget is turned off with an ERROR status; 
     await svc.stop();
   }
 });
+
+test('a probe on an ES module imported later waits, then is installed once the module has loaded', async () => {
+  const agent = await pool.newAgent();
+  const id = `probes/later-esm.mjs:${lineOf('probes/later-esm.mjs', 'later-esm')} n`;
+  const svc = await startService('probes/members.mjs', { agentUrl: agent.url, env: { TRACEWELL_PROBES: id } });
+  try {
+    assert.match((await waitForProbe(svc, id, ['RECEIVED'])).status.message, /waiting for probes\/later-esm\.mjs to load/);
+    assert.deepEqual(await fetch(svc.url + '/later-esm/4').then((r) => r.json()), { double: 8 });
+    // Node 22.15+ and 24: right after the import (a load hook); Node 20: at the next timed re-check (up to 5 s here).
+    await waitForProbe(svc, id, ['INSTALLED'], 15_000);
+    assert.deepEqual(await fetch(svc.url + '/later-esm/21').then((r) => r.json()), { double: 42 });
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.meta.n === '21'));
+  } finally {
+    await svc.stop();
+  }
+});
