@@ -342,12 +342,15 @@ export class ProbeManager {
           try {
             this.install(e);
           } catch (err) {
-            if (err instanceof InstallError && err.errorType === 'BlockedByActiveGenerator' && e.retries < MAX_INSTALL_RETRIES) {
+            if (err instanceof InstallError && (err.errorType === 'BlockedByActiveGenerator' || err.errorType === 'BlockedByActiveFunction') && e.retries < MAX_INSTALL_RETRIES) {
               e.retries++;
               retry.push(e);
-              e.report.message = `V8 refused the edit while a call of the probed async function was suspended at an await; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
-            } else if (err instanceof InstallError && err.errorType === 'BlockedByActiveGenerator') {
-              this.setError(e, err.errorType, `${e.report.location}: V8 refused the edit ${e.retries + 1} times because the probed async function was suspended at an await each time; define the probe again to retry`);
+              e.report.message =
+                err.errorType === 'BlockedByActiveFunction'
+                  ? `V8 refused the edit while the probed function was running (on the stack); retry ${e.retries} of ${MAX_INSTALL_RETRIES}`
+                  : `V8 refused the edit while a call of the probed async function was suspended at an await; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
+            } else if (err instanceof InstallError && (err.errorType === 'BlockedByActiveGenerator' || err.errorType === 'BlockedByActiveFunction')) {
+              this.setError(e, err.errorType, `${e.report.location}: V8 refused the edit ${e.retries + 1} times because the probed function was running or suspended at an await each time; define the probe again to retry`);
             } else if (err instanceof InstallError) {
               this.setError(e, err.errorType, `${e.report.location}: ${err.message}`);
             } else {
