@@ -48,6 +48,10 @@ export class CaptureContext {
   limits!: CaptureLimits;
   deadline = 0;
   overrun = false;
+  /** Set by `begin`; the runtime clears it per hit, to time hits that captured something. */
+  used = false;
+  /** When the first capture of the current hit began. */
+  startedAt = 0;
   private visited = 0;
   private readonly stack: unknown[] = [];
 
@@ -56,6 +60,10 @@ export class CaptureContext {
   /** Starts one capture (a snapshot, a tag, a template), with its own limits and time budget in ms. */
   begin(limits: CaptureLimits, budgetMs: number): this {
     this.limits = limits;
+    if (!this.used) {
+      this.used = true;
+      this.startedAt = performance.now();
+    }
     this.deadline = performance.now() + budgetMs;
     this.overrun = false;
     this.visited = 0;
@@ -176,7 +184,9 @@ export class CaptureContext {
     // Object.keys neither calls getters nor walks the prototype chain; an object with very many
     // keys is caught by the clock check right after.
     const keys = ownKeys(o);
-    if (performance.now() > this.deadline) {
+    // Only a long key list is worth a clock read here (a small capture is never cut for a
+    // scheduling hiccup); small values are checked every CLOCK_EVERY values.
+    if (keys.length > 1000 && performance.now() > this.deadline) {
       this.overrun = true;
       return { type: typeName(o), notCapturedReason: 'timeout' };
     }

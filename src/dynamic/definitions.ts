@@ -131,13 +131,16 @@ function parseTemplateText(text: string, what: string): TemplatePart[] {
   return out;
 }
 
-function whereOf(raw: unknown): { sourceFile: string; line: number } {
+function whereOf(raw: unknown): { sourceFile: string; line: number; typeName?: string; methodName?: string } {
   if (raw === null || typeof raw !== 'object') throw new DefinitionError('BadDefinition', '"where" is missing');
   const w = raw as { sourceFile?: unknown; lines?: unknown; typeName?: unknown; methodName?: unknown };
-  if (typeof w.sourceFile !== 'string' || w.sourceFile === '') {
-    if (w.typeName !== undefined || w.methodName !== undefined) throw new DefinitionError('Unsupported', 'method probes ({typeName, methodName}) are not supported yet; use {sourceFile, lines}');
-    throw new DefinitionError('BadDefinition', '"where.sourceFile" must be a file path');
+  if (w.methodName !== undefined || w.typeName !== undefined) {
+    if (typeof w.methodName !== 'string' || !/^[A-Za-z_$#][\w$]*$/.test(w.methodName)) throw new DefinitionError('BadDefinition', `"where.methodName" must be a method or function name, not ${JSON.stringify(w.methodName)}`);
+    if (w.typeName !== undefined && (typeof w.typeName !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(w.typeName))) throw new DefinitionError('BadDefinition', `"where.typeName" must be a class name, not ${JSON.stringify(w.typeName)}`);
+    if (typeof w.sourceFile !== 'string' || w.sourceFile === '') throw new DefinitionError('Unsupported', 'method probes need "where.sourceFile" too (JavaScript has no global type names to search by)');
+    return { sourceFile: w.sourceFile.replace(/\\/g, '/'), line: 0, typeName: w.typeName as string | undefined, methodName: w.methodName };
   }
+  if (typeof w.sourceFile !== 'string' || w.sourceFile === '') throw new DefinitionError('BadDefinition', '"where.sourceFile" must be a file path');
   const lines = Array.isArray(w.lines) ? w.lines : w.lines === undefined ? [] : [w.lines];
   if (lines.length !== 1) throw new DefinitionError('BadDefinition', `"where.lines" must hold exactly one line, got ${JSON.stringify(w.lines)}`);
   const line = Number(lines[0]);

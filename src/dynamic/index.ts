@@ -1,12 +1,12 @@
 /**
  * Dynamic probes (span decoration, log/snapshot and metric probes placed on a line at run
- * time). Off unless `TRACEWELL_PROBES` or `TRACEWELL_PROBES_FILE` is set: then nothing of this
- * is loaded or inserted, and the app pays nothing.
+ * time). Off unless `TRACEWELL_PROBES` or `TRACEWELL_PROBES_FILE` is set: otherwise nothing of
+ * it is loaded or inserted, and the app pays nothing.
  */
 import type { ResolvedConfig } from '../config/options';
 import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
-import { ProbeManager } from './manager';
+import type { ProbeManager } from './manager';
 
 /** Global snapshot limit across all log probes, per second. */
 export const GLOBAL_SNAPSHOTS_PER_SECOND = 100;
@@ -14,7 +14,10 @@ export const GLOBAL_SNAPSHOTS_PER_SECOND = 100;
 export function startDynamicProbes(config: ResolvedConfig, runtimeId?: string): ProbeManager | null {
   if (config.probes === '' && config.probesFile === '') return null;
   try {
-    const m = new ProbeManager(
+    // Loaded only when probes are configured: without them, start-up loads none of it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ProbeManager: Manager } = require('./manager') as typeof import('./manager');
+    const m = new Manager(
       config,
       {
         inline: config.probes,

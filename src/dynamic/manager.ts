@@ -2,8 +2,8 @@
  * The probes of this process: definitions from the environment and the probe file (watched),
  * their statuses, and their installation. A probe whose file is not loaded yet waits
  * (RECEIVED); it is installed as soon as a CommonJS module of that name has loaded (before
- * the require returns), or at the next of a few re-checks spaced out in time (ES modules have
- * no load hook without a loader thread).
+ * the require returns), an ES module right after it loaded where `module.registerHooks`
+ * exists, or else at the next of a few re-checks spaced out in time.
  */
 import { existsSync, readdirSync, readFileSync, statSync, unwatchFile, watch, watchFile, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
@@ -21,7 +21,8 @@ import type { BadDefinition, ProbeSpec, ProbeStatusReport } from './types';
 
 /** Re-checks for probes waiting for their file, in ms after start (then every last interval). */
 const RECHECK_DELAYS = [0, 100, 500, 1000, 2000, 5000, 10_000, 30_000];
-const MAX_INSTALL_RETRIES = 6;
+/** Retries of an edit V8 refused because the function was suspended at an await (every 20 ms doubling, at most 5 s apart: about 25 s in all). */
+const MAX_INSTALL_RETRIES = 10;
 
 interface Entry {
   spec: ProbeSpec | null;
@@ -87,6 +88,7 @@ export class ProbeManager {
     this.watcher?.close();
     if (this.opts.file !== '') unwatchFile(this.opts.file);
     this.restoreModuleHook?.();
+    this.updateEsmHook();
     const installed = [...this.entries.values()].filter((e) => e.active !== null);
     for (const e of installed) {
       e.active!.off = true;
@@ -151,7 +153,9 @@ export class ProbeManager {
       const old = this.entries.get(spec.id);
       if (old !== undefined && old.spec !== null && old.spec.fingerprint === spec.fingerprint) continue;
       if (old !== undefined) this.remove(old);
-      const e: Entry = { spec, bad: null, report: this.newReport(spec.id, spec.version, spec.type, `${spec.where.sourceFile}:${spec.where.line}`), active: null, scriptPath: '', retries: 0 };
+      const w = spec.where;
+      const location = w.methodName !== undefined ? `${w.sourceFile}#${w.typeName ? w.typeName + '.' : ''}${w.methodName}` : `${w.sourceFile}:${w.line}`;
+      const e: Entry = { spec, bad: null, report: this.newReport(spec.id, spec.version, spec.type, location), active: null, scriptPath: '', retries: 0 };
       this.entries.set(spec.id, e);
       this.setStatus(e, 'RECEIVED', `waiting for ${spec.where.sourceFile} to load`);
     }
@@ -241,6 +245,53 @@ export class ProbeManager {
     };
   }
 
+  /**
+   * ES modules: where `module.registerHooks` exists (Node 22.15+, 24), a load hook while
+   * probes wait reports a matching module, so it is probed right after it loads; elsewhere
+   * the timed re-checks find it. The hook is removed once nothing waits.
+   */
+  private esmHooks: { deregister(): void } | null = null;
+
+  private updateEsmHook(): void {
+    const register = (Module as unknown as { registerHooks?: (h: object) => { deregister(): void } }).registerHooks;
+    const want = !this.stopped && this.waiting();
+    if (want && this.esmHooks === null && typeof register === 'function') {
+      try {
+        this.esmHooks = register({
+          load: (url: string, context: unknown, nextLoad: (u: string, c: unknown) => unknown) => {
+            const result = nextLoad(url, context);
+            try {
+              if (url.startsWith('file:') && this.waiting()) this.onEsmLoaded(url);
+            } catch {
+              /* never in the way of a load */
+            }
+            return result;
+          },
+        });
+      } catch {
+        this.esmHooks = null;
+      }
+    } else if (!want && this.esmHooks !== null) {
+      try {
+        this.esmHooks.deregister();
+      } catch {
+        /* already gone */
+      }
+      this.esmHooks = null;
+    }
+  }
+
+  private onEsmLoaded(url: string): void {
+    const stem = stemOf(url);
+    for (const e of this.entries.values()) {
+      if (e.spec !== null && e.report.status === 'RECEIVED' && stemOf(e.spec.where.sourceFile) === stem) {
+        // The module is compiled right after this hook returns; the check runs after that.
+        this.scheduleRecheck(false);
+        return;
+      }
+    }
+  }
+
   private waiting(): boolean {
     for (const e of this.entries.values()) if (e.spec !== null && e.report.status === 'RECEIVED') return true;
     return false;
@@ -291,10 +342,15 @@ export class ProbeManager {
           try {
             this.install(e);
           } catch (err) {
-            if (err instanceof InstallError && err.errorType === 'BlockedByActiveGenerator' && e.retries < MAX_INSTALL_RETRIES) {
+            if (err instanceof InstallError && (err.errorType === 'BlockedByActiveGenerator' || err.errorType === 'BlockedByActiveFunction') && e.retries < MAX_INSTALL_RETRIES) {
               e.retries++;
               retry.push(e);
-              e.report.message = `V8 refused the edit while an async function of the script was suspended; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
+              e.report.message =
+                err.errorType === 'BlockedByActiveFunction'
+                  ? `V8 refused the edit while the probed function was running (on the stack); retry ${e.retries} of ${MAX_INSTALL_RETRIES}`
+                  : `V8 refused the edit while a call of the probed async function was suspended at an await; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
+            } else if (err instanceof InstallError && (err.errorType === 'BlockedByActiveGenerator' || err.errorType === 'BlockedByActiveFunction')) {
+              this.setError(e, err.errorType, `${e.report.location}: V8 refused the edit ${e.retries + 1} times because the probed function was running or suspended at an await each time; define the probe again to retry`);
             } else if (err instanceof InstallError) {
               this.setError(e, err.errorType, `${e.report.location}: ${err.message}`);
             } else {
@@ -307,10 +363,11 @@ export class ProbeManager {
       for (const e of todo) if (e.report.status === 'RECEIVED') this.setError(e, 'Inspector', `the inspector is not available: ${(err as Error).message}`);
     }
     if (retry.length > 0) {
-      const t = setTimeout(() => this.recheck(), 20 * 2 ** Math.min(...retry.map((e) => e.retries)));
+      const t = setTimeout(() => this.recheck(), Math.min(5000, 20 * 2 ** Math.min(...retry.map((e) => e.retries))));
       t.unref();
     }
     this.scheduleTimer();
+    this.updateEsmHook();
   }
 
   private install(e: Entry): void {
@@ -325,7 +382,7 @@ export class ProbeManager {
       throw new InstallError('AmbiguousFile', `"${spec.where.sourceFile}" matches ${found.length} loaded scripts (${found.slice(0, 3).map((f) => f.script.path).join(', ')}${found.length > 3 ? ', ...' : ''}); give more of the path`);
     }
     const { script, mapped } = found[0];
-    const place = this.editor.place(script, spec.where.line, mapped);
+    const place = spec.where.methodName !== undefined ? this.editor.placeMethod(script, spec.where.typeName, spec.where.methodName) : this.editor.place(script, spec.where.line, mapped);
     const names = namesFor(spec, place);
     const num = this.nextNum++;
     const packed = names.length > MAX_POSITIONAL;
@@ -345,8 +402,9 @@ export class ProbeManager {
       tokens: spec.log?.snapshotsPerSecond ?? 0,
       perSecond: spec.log?.snapshotsPerSecond ?? 0,
       lastRefill: performance.now(),
-      location: { file: spec.where.sourceFile, line: spec.where.line },
+      location: { file: spec.where.sourceFile, line: spec.where.methodName !== undefined ? place.genLine : spec.where.line },
       onOverrun: (p, ms) => this.overrun(p, ms),
+      onNotInScope: (p, message) => this.notInScope(p, message),
       onFirstEmit: (p) => {
         const entry = this.entries.get(p.spec.id);
         if (entry !== undefined && entry.active === p) this.setStatus(entry, 'EMITTING', e.report.message);
@@ -366,7 +424,14 @@ export class ProbeManager {
     e.scriptPath = script.path;
     e.report.technique = 'live-edit';
     e.report.installedAt = `${script.path}:${place.genLine}:${place.genCol}`;
-    this.setStatus(e, 'INSTALLED', `live edit at ${e.report.installedAt}${mapped ? ` (${spec.where.sourceFile}:${spec.where.line} through its source map)` : ''}, capturing ${names.length === 0 ? 'nothing' : names.join(', ')}`);
+    this.setStatus(e, 'INSTALLED', `live edit at ${e.report.installedAt}${mapped && spec.where.methodName === undefined ? ` (${spec.where.sourceFile}:${spec.where.line} through its source map)` : ''}, capturing ${names.length === 0 ? 'nothing' : names.join(', ')}`);
+  }
+
+  private notInScope(p: ActiveProbe, message: string): void {
+    const e = this.entries.get(p.spec.id);
+    if (e === undefined || e.active !== p || this.stopped) return;
+    this.remove(e);
+    this.setError(e, 'NotInScope', `${e.report.location}: ${message} at this line (a probe runs before its line: a name declared on it or later cannot be read yet); the probe is taken out`);
   }
 
   private overrun(p: ActiveProbe, ms: number): void {

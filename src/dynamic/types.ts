@@ -32,10 +32,15 @@ export interface Expr {
 /** A template part: literal text or an expression whose value is printed. */
 export type TemplatePart = string | Expr;
 
-/** Where a probe runs: a line of a file (1-based, as the user sees it in that file). */
+/**
+ * Where a probe runs: a line of a file (1-based, as the user sees it in that file), or the
+ * entry of a method or function (`methodName`, with `typeName` for a class method; `line` 0).
+ */
 export interface ProbeWhere {
   sourceFile: string;
   line: number;
+  typeName?: string;
+  methodName?: string;
 }
 
 /** A validated probe. Expressions are still trees here; they are compiled when installed. */

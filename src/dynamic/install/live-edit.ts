@@ -130,23 +130,28 @@ export class LiveEditor {
 
   /** Scripts whose path ends with `file` (a compiled file, or through its source map a `.ts` file). */
   find(file: string): { script: ScriptInfo; mapped: { sources: string[]; mappings: Mapping[]; source: number } | null }[] {
+    // V8 lists a script again under the same URL after an edit, even a refused one (the new
+    // source compiled aside); that copy is not the one running. The script we patched, else
+    // the first listed for a path, is the live one.
     const direct = new Map<string, ScriptInfo>();
     for (const s of this.scripts) {
-      if (s.path !== '' && matchesSuffix(s.path, file)) direct.set(s.path, this.current(s));
+      if (s.path === '' || !matchesSuffix(s.path, file)) continue;
+      const seen = direct.get(s.path);
+      if (seen === undefined || Number(s.scriptId) < Number(seen.scriptId)) direct.set(s.path, s);
     }
-    if (direct.size > 0) return [...direct.values()].map((script) => ({ script, mapped: null }));
+    if (direct.size > 0) return [...direct.values()].map((script) => ({ script: this.current(script), mapped: null }));
     const out = new Map<string, { script: ScriptInfo; mapped: { sources: string[]; mappings: Mapping[]; source: number } }>();
     for (const s of this.scripts) {
       if (s.sourceMapURL === '' || s.path === '' || s.path.includes('/node_modules/')) continue;
       const m = this.mapOf(s);
       if (m === null) continue;
       const source = m.sources.findIndex((src) => matchesSuffix(src, file));
-      if (source >= 0) out.set(s.path, { script: this.current(s), mapped: { ...m, source } });
+      if (source >= 0 && !out.has(s.path)) out.set(s.path, { script: this.current(s), mapped: { ...m, source } });
     }
     return [...out.values()];
   }
 
-  /** V8 keeps the old script under the same URL after an edit: the one we patched is the live one. */
+  /** The script we patched for this path, if any: its id stays the live one across edits. */
   private current(s: ScriptInfo): ScriptInfo {
     return this.patched.get(s.path)?.script ?? s;
   }
@@ -203,6 +208,27 @@ export class LiveEditor {
     const scope = scopes.scopeAt(t.start[k]);
     const col = t.start[k] - t.lineStarts[genLine];
     return { script, offset: t.start[k], genLine: genLine + 1, genCol: col + 1, params: scope.params, locals: scope.locals, inFunction: scope.fn !== null && !scope.fn.isArrow };
+  }
+
+  /** Where a probe on the entry of `typeName.methodName` (or function `methodName`) goes: before the first statement of its body. */
+  placeMethod(script: ScriptInfo, typeName: string | undefined, methodName: string): Placement {
+    const src = this.sourceOf(script);
+    const scopes = new ScriptScopes(src);
+    const t = scopes.t;
+    const classOf = (open: number): string => {
+      for (const b of scopes.chainAt(t.start[open])) if (b.kind === BlockKind.Class) return b.name;
+      return '';
+    };
+    const hits = scopes.blocks.filter((b) => b.kind === BlockKind.Function && b.open >= 0 && b.name === methodName && (typeName === undefined || classOf(b.open) === typeName));
+    const what = `${typeName ? typeName + '.' : ''}${methodName}`;
+    if (hits.length === 0) throw new InstallError('UnknownMethod', `no ${typeName ? 'method' : 'function'} ${what} in ${script.path}`);
+    if (hits.length > 1) throw new InstallError('AmbiguousMethod', `${what} is defined ${hits.length} times in ${script.path} (lines ${hits.map((b) => t.line[b.open] + 1).join(', ')}); use a line probe`);
+    const b = hits[0];
+    const k = b.open + 1;
+    if (k >= t.kind.length) throw new InstallError('NoCode', `${what} has no body`);
+    const offset = t.start[k];
+    const line = t.line[k];
+    return { script, offset, genLine: line + 1, genCol: offset - t.lineStarts[line] + 1, params: b.params.slice(), locals: [], inFunction: !b.isArrow };
   }
 
   /** Is token k the start of a statement? */
