@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startService, agentPool, root } from '../helpers/apps.mjs';
 import { lineOf, waitForProbe, postJson, compileTs } from './helpers.mjs';
+// A time budget no scheduling pause of a busy CI machine reaches: these tests check what is
+// captured; the budget itself has its own test (TRACEWELL_PROBE_BUDGET_MS=1).
+const ROOMY = { TRACEWELL_PROBE_BUDGET_MS: '1000' };
 
 const pool = agentPool();
 after(() => pool.closeAll());
@@ -26,7 +29,7 @@ test('a probe file: a probe added, changed and removed at run time, without a re
   const file = join(tmp, 'probes.json');
   writeFileSync(file, '[]');
   const line = lineOf(FASTIFY, 'lookup');
-  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES_FILE: file, TRACEWELL_REDACT: 'member_no' } });
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES_FILE: file, TRACEWELL_REDACT: 'member_no' } });
   const spanOf = async (memberNo) => {
     agent.reset();
     await postJson(svc.url + '/members', { member_no: memberNo });
@@ -79,7 +82,7 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     decoration('not-declared', lookup, 'x', 'nosuch.thing'),
   ];
   probes[1].where.sourceFile = 'no/such/file.js';
-  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: JSON.stringify(probes), TRACEWELL_PROBES_FILE: file } });
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: JSON.stringify(probes), TRACEWELL_PROBES_FILE: file } });
   try {
     await waitForProbe(svc, 'good', ['INSTALLED']);
     const { stats } = await waitForProbe(svc, 'blank-line', ['ERROR']);
@@ -121,7 +124,7 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
 test('a probe on a module loaded later waits (RECEIVED), then catches the first call after the load', async () => {
   const agent = await pool.newAgent();
   const id = `probes/later.cjs:${lineOf('probes/later.cjs', 'later')} items`;
-  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: id } });
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id } });
   try {
     const { status } = await waitForProbe(svc, id, ['RECEIVED']);
     assert.match(status.message, /waiting for probes\/later\.cjs to load/);
@@ -144,7 +147,7 @@ test('a probe on a TypeScript line is placed through the source map', async () =
   compileTs(join(dir, 'pricing.ts'), join(dir, 'dist'));
   const line = lineOf('probes/pricing.ts', 'ts');
   const probe = { id: 'ts-probe', type: 'SPAN_DECORATION_PROBE', where: { sourceFile: 'pricing.ts', lines: [line] }, decorations: [{ tags: [{ name: 'subtotal', value: { template: '{subtotal}' } }, { name: 'member', value: { template: 'member {order.member_no}' } }] }] };
-  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TS_MODULE: join(dir, 'dist', 'pricing.js'), TRACEWELL_PROBES: JSON.stringify(probe) } });
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TS_MODULE: join(dir, 'dist', 'pricing.js'), TRACEWELL_PROBES: JSON.stringify(probe) } });
   try {
     const { status } = await waitForProbe(svc, 'ts-probe', ['INSTALLED']);
     assert.match(status.installedAt, /dist\/pricing\.js:\d+:\d+$/);
@@ -193,7 +196,7 @@ test('V8 refuses to edit a suspended async function: the probe waits and retries
   const agent = await pool.newAgent();
   const file = join(tmp, 'hang.json');
   writeFileSync(file, '[]');
-  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES_FILE: file } });
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES_FILE: file } });
   try {
     const first = fetch(svc.url + '/hang/1').then((r) => r.json());
     await new Promise((r) => setTimeout(r, 200));
