@@ -5,6 +5,7 @@
  * UDP. Everything is buffered and sent on an unref'd timer; a full buffer, an unreachable
  * agent or a refusal drops entries, counted in `stats().probes`.
  */
+import { dogstatsdTarget } from '../internal/dogstatsd';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../config/options';
@@ -59,15 +60,7 @@ export class Intake {
   ) {
     this.transport = new Transport(config.agentUrl, config.exportTimeoutMs);
     this.runtimeId = runtimeId ?? randomBytes(16).toString('hex');
-    let host = 'localhost';
-    let port = 8125;
-    try {
-      const u = new URL(config.dogstatsdUrl);
-      host = u.hostname.replace(/^\[|\]$/g, '');
-      port = Number(u.port || 8125);
-    } catch {
-      /* the default */
-    }
+    const { host, port } = dogstatsdTarget(config.dogstatsdUrl);
     this.statsdHost = host;
     this.statsdPort = port;
     const tags = [`service:${config.service}`];

@@ -3,6 +3,7 @@
  * DogStatsD as `tracewell.exporter.*` — counts as deltas since the last send, gauges as they
  * are — tagged with service, env, version. One unref'd UDP socket; send errors are ignored.
  */
+import { dogstatsdTarget } from '../internal/dogstatsd';
 import { createSocket, type Socket } from 'node:dgram';
 import type { ResolvedConfig } from '../config/options';
 import { counters, type TracewellStats } from '../internal/counters';
@@ -45,15 +46,7 @@ export function healthLines(prefix: string, tags: string, last: number[]): strin
 }
 
 export function startHealthMetrics(config: ResolvedConfig, intervalMs = HEALTH_INTERVAL_MS): { stop(): void } {
-  let host = 'localhost';
-  let port = 8125;
-  try {
-    const u = new URL(config.dogstatsdUrl);
-    host = u.hostname.replace(/^\[|\]$/g, '');
-    port = Number(u.port || 8125);
-  } catch {
-    /* the default */
-  }
+  const { host, port } = dogstatsdTarget(config.dogstatsdUrl);
   const tagList = [`service:${config.service}`, 'lang:nodejs'];
   if (config.env) tagList.push(`env:${config.env}`);
   if (config.version) tagList.push(`version:${config.version}`);
