@@ -7,7 +7,8 @@
 import { mkdirSync, writeFile, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCb, gzipSync } from 'node:zlib';
 import type { ResolvedConfig } from '../config/options';
 import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
@@ -17,11 +18,14 @@ import { profilerHooks } from '../tracer/profiler-hooks';
 import type { TwSpan } from '../tracer/span';
 import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
 import { endpointOf, SpanLabeler } from './labels';
+import { SpanLinesProfiler, SpanTimeline } from './span-lines';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
 
 type Profile = ReturnType<PprofBinding['time']['stop']>;
 type SourceMapper = Awaited<ReturnType<PprofBinding['SourceMapper']['create']>>;
+
+const gzip = promisify(gzipCb);
 
 /** Heap sampling: one sample per this many allocated bytes on average, stacks this deep. */
 const HEAP_INTERVAL_BYTES = 512 * 1024;
@@ -30,7 +34,8 @@ const HEAP_STACK_DEPTH = 64;
 interface Collected {
   start: Date;
   end: Date;
-  wall: Profile;
+  /** The binding's profile, or (span-lines) an encoded pprof message. */
+  wall: Profile | Buffer;
   heap: Profile | null;
   endpointCounts: Record<string, number>;
 }
@@ -38,6 +43,7 @@ interface Collected {
 export class ContinuousProfiler {
   private mapper: SourceMapper | undefined;
   private labeler: SpanLabeler | null = null;
+  private spanLines: SpanLinesProfiler | null = null;
   private readonly uploader: ProfileUploader | null;
   private timer: NodeJS.Timeout | null = null;
   private periodStart = new Date();
@@ -104,19 +110,27 @@ export class ContinuousProfiler {
     try {
       const linked = this.config.profilingMode === 'linked';
       const frames = linked && asyncContextFrameActive();
-      this.pprof.time.start({
-        useCPED: frames,
-        intervalMicros: this.config.profilingIntervalMs * 1000,
-        sourceMapper: this.mapper,
-        lineNumbers: !linked,
-        withContexts: linked,
-        collectCpuTime: linked,
-      });
-      if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
-      if (linked) {
-        this.labeler = new SpanLabeler(this.pprof.time);
-        this.labeler.install(frames);
+      if (this.config.profilingMode === 'span-lines') {
+        const timeline = new SpanTimeline();
+        this.spanLines = new SpanLinesProfiler(timeline, this.config.profilingIntervalMs * 1000, Math.min(this.config.profilingUploadPeriodS * 1000, 5000), this.mapper);
+        this.labeler = new SpanLabeler(timeline.record);
+        this.labeler.install(false);
+        this.spanLines.start();
+      } else {
+        this.pprof.time.start({
+          useCPED: frames,
+          intervalMicros: this.config.profilingIntervalMs * 1000,
+          sourceMapper: this.mapper,
+          lineNumbers: !linked,
+          withContexts: linked,
+          collectCpuTime: linked,
+        });
+        if (linked) {
+          this.labeler = new SpanLabeler((ctx) => this.pprof.time.setContext(ctx));
+          this.labeler.install(frames);
+        }
       }
+      if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
       profilerHooks.onLocalRootEnd = (span: TwSpan) => {
         const e = endpointOf(span);
         if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
@@ -158,7 +172,7 @@ export class ContinuousProfiler {
     const t0 = performance.now();
     try {
       const end = new Date();
-      const wall = this.pprof.time.stop(!last, this.labeler?.labels);
+      const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels);
       this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
@@ -212,7 +226,7 @@ export class ContinuousProfiler {
     if (last) this.teardown();
     let parts: FilePart[];
     try {
-      parts = [{ name: 'wall.pprof', body: await this.pprof.encode(c.wall) }];
+      parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(c.wall) ? await gzip(c.wall) : await this.pprof.encode(c.wall) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
@@ -286,7 +300,7 @@ export class ContinuousProfiler {
     this.teardown();
     if (c === null) return;
     try {
-      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(c.wall.encode()) }];
+      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(c.wall) ? c.wall : c.wall.encode()) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
       void this.deliver(c, parts, undefined, true);
     } catch (err) {
@@ -307,11 +321,13 @@ export class ContinuousProfiler {
     this.timer = null;
     this.labeler?.uninstall();
     this.labeler = null;
+    this.spanLines?.stop();
+    this.spanLines = null;
     profilerHooks.onLocalRootEnd = null;
     if (this.running) {
       this.running = false;
       try {
-        if (this.pprof.time.isStarted()) this.pprof.time.stop(false);
+        if (this.spanLines === null && this.pprof.time.isStarted()) this.pprof.time.stop(false);
       } catch {
         /* already stopped */
       }

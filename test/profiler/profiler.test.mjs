@@ -246,3 +246,33 @@ test('tracewell profile flame: a self-contained page that renders the hot functi
   const [, hotTitle] = hot[0];
   assert.match(hotTitle, new RegExp(`hot\\.cjs:${lineOf(join(fixtures, 'hot.cjs'), 'HOT-A')}`), 'by line: the box names the line');
 });
+
+test('span-lines mode: the hot lines under one span, exact where only that span ran them', async () => {
+  agent.reset();
+  const svc = await startService('profiler/burn-service.cjs', { agentUrl: agent.url, env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'span-lines' } });
+  try {
+    assert.equal((await fetch(svc.url + '/own/30000000')).status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(svc.url + '/burn/40')).status, 200);
+    await agent.waitForSpans(3);
+  } finally {
+    assert.equal(await svc.stop(), 0);
+  }
+  await agent.waitForProfiles(1, 8000);
+  const wall = agent.profiles[0].profiles['wall.pprof'];
+  const { framesOf, top } = { ...devAgentModule(), ...profiler() };
+  const own = agent.allSpans().find((s) => s.resource === 'GET /own/:n').span_id.toString();
+  const ownLine = lineOf(join(fixtures, 'burn-service.cjs'), 'OWN-LINE');
+  const mine = wall.samples.filter((s) => s.labels['span id'] === own);
+  assert.ok(mine.length > 0, 'samples carry the span');
+  for (const s of mine) assert.equal(s.labels['trace endpoint'], 'GET /own/:n');
+  const { entries, weighed } = top(wall, { spanId: own, by: 'line', type: 'wall' });
+  const first = entries[0];
+  assert.deepEqual([first.name, basename(first.file), first.line], ['ownBurn', 'burn-service.cjs', ownLine], `top line under the span: ${first.key}`);
+  assert.ok(first.self > 0.5 * weighed.sum, `the marked line holds most of the span's time (${first.self} of ${weighed.sum})`);
+  const onLine = wall.samples.filter((s) => framesOf(wall, s)[0].line === ownLine && framesOf(wall, s)[0].name === 'ownBurn');
+  assert.ok(onLine.every((s) => s.labels['span id'] === own && s.labels.lines === 'exact'), 'only this span ran the line, so its split is exact');
+  // /burn's spans share one call path (spin under burnOnEndpoint): exact per endpoint, not per span.
+  const spin = wall.samples.filter((s) => s.labels['trace endpoint'] === 'GET /burn/:ms' && framesOf(wall, s).some((f) => f.name === 'burnOnEndpoint'));
+  assert.ok(spin.length > 0);
+  assert.ok(spin.every((s) => s.labels.lines === 'endpoint' || s.labels.lines === 'exact'), spin.map((s) => s.labels.lines).join());
+});
