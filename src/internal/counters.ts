@@ -54,6 +54,8 @@ export interface ProfilerCounts {
   /** Longest and last main-thread stall of stopping and serializing one profile, in ms. */
   maxStallMs: number;
   lastStallMs: number;
+  /** The last 20 stalls (each profile's wall step, then its heap step), oldest first, in ms. */
+  stallsMs: number[];
 }
 
 export interface TracewellStats {
@@ -106,9 +108,10 @@ export const counters: TracewellStats = {
     dropped: { tooLarge: 0, sendFailed: 0, rejected: 0, collectFailed: 0, fileFailed: 0, evicted: 0 },
     maxStallMs: 0,
     lastStallMs: 0,
+    stallsMs: [],
   },
 };
 
 export function snapshot(): TracewellStats {
-  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter }, profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped } } };
+  return { ...counters, dropped: { ...counters.dropped }, deadLetter: { ...counters.deadLetter }, profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped }, stallsMs: [...counters.profiler.stallsMs] } };
 }

@@ -158,6 +158,8 @@ export class ContinuousProfiler {
     const p = counters.profiler;
     p.lastStallMs = ms;
     if (ms > p.maxStallMs) p.maxStallMs = ms;
+    p.stallsMs.push(ms);
+    if (p.stallsMs.length > 20) p.stallsMs.shift();
     logger.debug(`profiler: ${what} blocked ${ms} ms`);
   }
 
