@@ -17,7 +17,7 @@ import { TRACER_VERSION } from '../internal/version';
 import { profilerHooks } from '../tracer/profiler-hooks';
 import type { TwSpan } from '../tracer/span';
 import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
-import { endpointOf, SpanLabeler } from './labels';
+import { endpointOf, LABEL_TRACE_ENDPOINT, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
@@ -30,6 +30,8 @@ const gzip = promisify(gzipCb);
 /** Heap sampling: one sample per this many allocated bytes on average, stacks this deep. */
 const HEAP_INTERVAL_BYTES = 512 * 1024;
 const HEAP_STACK_DEPTH = 64;
+/** Labels with few values: the binding shares one label object per value. */
+const LOW_CARDINALITY_LABELS = [LABEL_TRACE_ENDPOINT];
 
 interface Collected {
   start: Date;
@@ -174,7 +176,7 @@ export class ContinuousProfiler {
     const t0 = performance.now();
     try {
       const end = new Date();
-      const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels);
+      const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();

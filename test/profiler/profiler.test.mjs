@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { startService, devAgentModule, require } from '../helpers/apps.mjs';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { compileTs, fixtures, lineOf, profiler, runNode } from './helpers.mjs';
 import { root } from '../helpers/apps.mjs';
@@ -260,6 +261,16 @@ test('span-lines mode: the hot lines under one span, exact where only that span 
   await agent.waitForProfiles(1, 8000);
   const wall = agent.profiles[0].profiles['wall.pprof'];
   const { framesOf, top } = { ...devAgentModule(), ...profiler() };
+  // Our encoder, read by protobufjs with the pprof schema: the same samples, values and strings.
+  const protobuf = require('protobufjs');
+  const Profile = protobuf.loadSync(join(fixtures, 'profile.proto')).lookupType('perftools.profiles.Profile');
+  const other = Profile.toObject(Profile.decode(gunzipSync(agent.profiles[0].raw['wall.pprof'])), { longs: Number, defaults: true });
+  assert.equal(other.stringTable[0], '');
+  assert.equal(other.sample.length, wall.samples.length);
+  assert.deepEqual(other.sample.map((s) => s.value.map(Number)), wall.samples.map((s) => s.values));
+  assert.deepEqual(other.sampleType.map((t) => other.stringTable[t.type]), ['sample', 'wall']);
+  const names = new Set(other.function.map((f) => other.stringTable[f.name]));
+  assert.ok(names.has('ownBurn') && names.has('burnOnEndpoint'));
   const own = agent.allSpans().find((s) => s.resource === 'GET /own/:n').span_id.toString();
   const ownLine = lineOf(join(fixtures, 'burn-service.cjs'), 'OWN-LINE');
   const mine = wall.samples.filter((s) => s.labels['span id'] === own);
