@@ -51,7 +51,6 @@ export class ContinuousProfiler {
   private periodStart = new Date();
   private endpointCounts = new Map<string, number>();
   private running = false;
-  private stopped = false;
   /** The last period is being collected: no other collection may start. */
   private finishing = false;
   private readonly ready: Promise<void>;
@@ -315,7 +314,6 @@ export class ContinuousProfiler {
 
   async shutdown(deadlineMs: number): Promise<void> {
     await this.flushWithin(deadlineMs);
-    this.stopped = true;
     this.teardown();
     await this.uploader?.close();
   }

@@ -21,7 +21,7 @@
  */
 import { Session } from 'node:inspector';
 import { fileURLToPath } from 'node:url';
-import { ProtoWriter, WIRE_LEN } from '../exporter/encoders/protobuf';
+import { ProtoWriter } from '../exporter/encoders/protobuf';
 import { counters } from '../internal/counters';
 import { describeError, logger } from '../internal/logger';
 import { Codes } from '../internal/errors';
@@ -375,7 +375,6 @@ function encode(paths: Map<string, PathStats>, startNs: number, endNs: number, p
   valueType(11, 'wall', 'nanoseconds');
   w.tag(12, 0);
   w.varint(periodNs);
-  void WIRE_LEN;
   return Buffer.from(w.take(16));
 }
 
