@@ -138,6 +138,9 @@ export class ContinuousProfiler {
       };
       this.running = true;
       this.periodStart = new Date();
+      // The binding stops its profiler in an 'exit' listener of its own, added when it loaded:
+      // ours must run first, or the last period is gone before the exit hooks ask for it.
+      process.prependListener('exit', this.onExit);
       this.timer = setInterval(() => this.track(this.period()), this.config.profilingUploadPeriodS * 1000);
       this.timer.unref();
       await loading;
@@ -318,7 +321,12 @@ export class ContinuousProfiler {
     await this.uploader?.close();
   }
 
+  private readonly onExit = (): void => {
+    this.persistNow();
+  };
+
   private teardown(): void {
+    process.off('exit', this.onExit);
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.labeler?.uninstall();
