@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devAgentModule } from '../helpers/apps.mjs';
+import { devAgentModule, startService } from '../helpers/apps.mjs';
 import { fixtures, profiler, runNode } from './helpers.mjs';
 
 let agent;
@@ -88,4 +88,16 @@ test('process.exit(): the last period is written synchronously, to the folder an
     rmSync(dir, { recursive: true, force: true });
     for (const f of kept()) rmSync(join(dlq, 'profiled', 'profiles', f));
   }
+});
+
+test('SIGTERM: the last period is sent before the process ends by the signal', async () => {
+  agent.reset();
+  const svc = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_PROFILING_ENABLED: 'true', DD_SERVICE: 'sigterm' } });
+  assert.equal((await fetch(svc.url + '/users/1')).status, 200);
+  const exited = new Promise((resolve) => svc.child.once('exit', (code, signal) => resolve(signal)));
+  svc.child.kill('SIGTERM');
+  assert.equal(await exited, 'SIGTERM', 'ends as the signal would have ended it');
+  await agent.waitForProfiles(1, 5000);
+  assert.equal(agent.profiles[0].tags.service, 'sigterm');
+  assert.deepEqual(agent.profiles[0].event.endpoint_counts, { GET: 1 });
 });
