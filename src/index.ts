@@ -3,7 +3,9 @@
  */
 export { init, getHandle, type TracewellHandle } from './sdk';
 export type { TracewellOptions, ResolvedConfig, PropagationStyle, InstrumentationName } from './config/options';
+export type { ProfilingMode } from './config/options';
 export type { TracewellStats, DroppedCounts } from './internal/counters';
+export type { ProfilerCounts } from './internal/counters';
 export type { LogLevel } from './internal/logger';
 export { Codes, TracewellError, type Code } from './internal/errors';
 export { currentLogIds, type LogIds } from './tracer/logs/correlation';

@@ -22,7 +22,7 @@ import { disableFastify, enableFastify } from './tracer/instrumentations/fastify
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
-import { ContinuousProfiler } from './profiler/profiler';
+import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
 
 /** What `init()` returns. */
@@ -85,7 +85,7 @@ function start(config: ResolvedConfig): TracewellHandle {
 
   let stopped = false;
   // The profiler (off by default) loads its native binding here, lazily; without it, tracing carries on.
-  const profiler = config.profiling ? ContinuousProfiler.start(config, runtimeId) : null;
+  const profiler = config.profiling ? startProfiler(config, runtimeId) : null;
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
   const exitHooks = installExitHooks(profiler === null ? exporter : withProfiler(exporter, profiler), config.shutdownTimeoutMs);
   const health = config.healthMetrics ? startHealthMetrics(config) : null;
@@ -111,6 +111,13 @@ function start(config: ResolvedConfig): TracewellHandle {
     },
     stats: snapshot,
   };
+}
+
+/** The profiler's modules (and its native binding) are loaded only when profiling is on. */
+function startProfiler(config: ResolvedConfig, runtimeId: string): ContinuousProfiler | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ContinuousProfiler: Profiler } = require('./profiler/profiler') as typeof import('./profiler/profiler');
+  return Profiler.start(config, runtimeId);
 }
 
 /** The exit hooks flush the profiler's last period beside the traces. */

@@ -8,7 +8,7 @@ export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | '
 export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston';
 
 /** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
-export type ProfilingMode = 'lines' | 'linked';
+export type ProfilingMode = 'lines' | 'linked' | 'span-lines';
 
 /** Where traces are sent, for `exporter`. */
 export type ExporterName = 'datadog' | 'otlp';
@@ -112,7 +112,7 @@ export interface TracewellOptions {
   spanProcessors?: SpanProcessor[];
   /** Turn the continuous profiler on (`docs/profiling.md`). Env: `TRACEWELL_PROFILING_ENABLED`, `DD_PROFILING_ENABLED`. Default: false. */
   profiling?: boolean;
-  /** `lines` (every sample names function, file and line) or `linked` (samples carry `span id`, `local root span id`, `trace endpoint` labels and CPU time, function level). Env: `TRACEWELL_PROFILING_MODE`, or `DD_PROFILING_CODEHOTSPOTS_ENABLED=true` for `linked`. Default: lines. */
+  /** `lines` (every sample names function, file and line), `linked` (samples carry `span id`, `local root span id`, `trace endpoint` labels and CPU time, function level) or `span-lines` (lines and span labels, from V8's inspector joined with a span timeline; docs/profiling.md). Env: `TRACEWELL_PROFILING_MODE`, or `DD_PROFILING_CODEHOTSPOTS_ENABLED=true` for `linked`. Default: lines. */
   profilingMode?: ProfilingMode;
   /** One profile per this many seconds. Env: `TRACEWELL_PROFILING_UPLOAD_PERIOD`, `DD_PROFILING_UPLOAD_PERIOD`. Default: 60. */
   profilingUploadPeriodS?: number;

@@ -446,7 +446,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
 
   // Profiling (src/profiler): DD_PROFILING_* names are honoured as users already set them.
   const profiling = r.pick('profiling', options.profiling, ['TRACEWELL_PROFILING_ENABLED', 'DD_PROFILING_ENABLED'], parseBool, boolAccepted, false, 'false');
-  let profilingMode = r.pick<ProfilingMode>('profilingMode', options.profilingMode, ['TRACEWELL_PROFILING_MODE'], (v) => (v.toLowerCase() === 'lines' || v.toLowerCase() === 'linked' ? (v.toLowerCase() as ProfilingMode) : undefined), 'lines or linked', 'lines', 'lines');
+  let profilingMode = r.pick<ProfilingMode>('profilingMode', options.profilingMode, ['TRACEWELL_PROFILING_MODE'], (v) => (['lines', 'linked', 'span-lines'].includes(v.toLowerCase()) ? (v.toLowerCase() as ProfilingMode) : undefined), 'lines, linked or span-lines', 'lines', 'lines');
   if (r.sources.profilingMode === 'default' && r.pick('profilingHotspots', undefined, ['DD_PROFILING_CODEHOTSPOTS_ENABLED'], parseBool, boolAccepted, false, 'false')) {
     profilingMode = 'linked';
     r.sources.profilingMode = 'DD_PROFILING_CODEHOTSPOTS_ENABLED';

@@ -56,6 +56,8 @@ export interface ProfilerCounts {
   /** Longest and last main-thread stall of stopping and serializing one profile, in ms. */
   maxStallMs: number;
   lastStallMs: number;
+  /** The last 20 stalls (each profile's wall step, then its heap step), oldest first, in ms. */
+  stallsMs: number[];
 }
 import type { ProbeCounts } from '../dynamic/types';
 
@@ -111,6 +113,7 @@ export const counters: TracewellStats = {
     dropped: { tooLarge: 0, sendFailed: 0, rejected: 0, collectFailed: 0, fileFailed: 0, evicted: 0 },
     maxStallMs: 0,
     lastStallMs: 0,
+    stallsMs: [],
   },
   probes: { defined: 0, installed: 0, errors: 0, hits: 0, emitted: 0, evaluationErrors: 0, rateLimited: 0, redacted: 0, snapshotsDropped: 0, snapshotsSent: 0, metricsSent: 0, statuses: [] },
 };
@@ -120,7 +123,7 @@ export function snapshot(): TracewellStats {
     ...counters,
     dropped: { ...counters.dropped },
     deadLetter: { ...counters.deadLetter },
-    profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped } },
+    profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped }, stallsMs: [...counters.profiler.stallsMs] },
     probes: { ...counters.probes, statuses: counters.probes.statuses.map((r) => ({ ...r })) },
   };
 }

@@ -9,7 +9,7 @@
  *   binding keeps the context in the frame (`useCPED`), set once inside each `storage.run`;
  *   frames follow every async hop by themselves, so there is nothing more to do.
  * - otherwise (Node 20, 22): an async hook sets the context at every continuation
- *   (`before`, promise hooks included) and clears it after (`after`).
+ *   (`before`, promise hooks included); the binding is called only when the span changes.
  * The context value is the span object itself, so switching allocates nothing; labels are made
  * once per span when a profile is serialized.
  *
@@ -20,14 +20,13 @@ import type { Context } from '@opentelemetry/api';
 import { SPAN_KEY, storage } from '../tracer/context';
 import { dec64 } from '../tracer/ids';
 import type { TwSpan } from '../tracer/span';
-import type { PprofBinding } from './binding';
 
 export const LABEL_SPAN_ID = 'span id';
 export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
 export const LABEL_TRACE_ENDPOINT = 'trace endpoint';
 
 /** The sampled context when no span is active. */
-const NO_SPAN = Object.freeze({});
+export const NO_SPAN: object = Object.freeze({});
 
 type LabelSet = Record<string, string | number>;
 
@@ -46,6 +45,16 @@ export function endpointOf(root: TwSpan): string {
   return root.kind === 1 /* SpanKind.SERVER */ ? root.resource || root.name : '';
 }
 
+/** The labels of a sample taken under `ctx` (a span, or anything else: no labels). */
+export function labelsOfSpan(ctx: unknown): LabelSet {
+  if (!isSpan(ctx)) return {};
+  const root = ctx.trace.spans[0] ?? ctx;
+  const set: LabelSet = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(root.spanHi, root.spanLo) };
+  const endpoint = endpointOf(root);
+  if (endpoint !== '') set[LABEL_TRACE_ENDPOINT] = endpoint;
+  return set;
+}
+
 export class SpanLabeler {
   private hook: AsyncHook | null = null;
   private originalRun: typeof storage.run | null = null;
@@ -53,17 +62,18 @@ export class SpanLabeler {
   /** Label sets made during one serialization, one per span. */
   private readonly cache = new Map<object, LabelSet>();
 
-  constructor(private readonly time: PprofBinding['time']) {}
+  /** `setContext`: the binding's (linked mode) or the span timeline's (span-lines mode). */
+  constructor(private readonly setContext: (ctx: object) => void) {}
 
   /** `frames`: the binding was started with `useCPED` (async context frames). */
   install(frames: boolean): void {
-    const time = this.time;
+    const setContext = this.setContext;
     const original = storage.run;
     this.originalRun = original;
     if (frames) {
       // Inside the new frame `storage.run` opens: the binding stores the span in that frame.
       const enter = (span: object, fn: (...a: unknown[]) => unknown, args: unknown[]): unknown => {
-        time.setContext(span);
+        setContext(span);
         return fn(...args);
       };
       storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
@@ -75,7 +85,7 @@ export class SpanLabeler {
     const set = (ctx: object): void => {
       if (ctx !== self.current) {
         self.current = ctx;
-        time.setContext(ctx);
+        setContext(ctx);
       }
     };
     // Where a span becomes active synchronously: set it for the call, restore after.
@@ -88,13 +98,13 @@ export class SpanLabeler {
         set(prev);
       }
     } as typeof storage.run;
-    // Where an async continuation resumes: the store is already the continuation's.
+    // Where an async continuation resumes: the store is already the continuation's. Nothing
+    // is reset after it: consecutive hops of one span then cost a comparison and no call into
+    // the binding, and what runs between two callbacks is mostly idle, which carries no wall
+    // or CPU time in the profile whatever its label.
     this.hook = createHook({
       before() {
         set(spanOf(storage.getStore()));
-      },
-      after() {
-        set(NO_SPAN);
       },
     });
     this.hook.enable();
@@ -115,13 +125,7 @@ export class SpanLabeler {
     const ctx = context?.context;
     if (!isSpan(ctx)) return {};
     let set = this.cache.get(ctx);
-    if (set === undefined) {
-      const root = ctx.trace.spans[0] ?? ctx;
-      set = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(root.spanHi, root.spanLo) };
-      const endpoint = endpointOf(root);
-      if (endpoint !== '') set[LABEL_TRACE_ENDPOINT] = endpoint;
-      this.cache.set(ctx, set);
-    }
+    if (set === undefined) this.cache.set(ctx, (set = labelsOfSpan(ctx)));
     return set;
   };
 

@@ -7,7 +7,8 @@
 import { mkdirSync, writeFile, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCb, gzipSync } from 'node:zlib';
 import type { ResolvedConfig } from '../config/options';
 import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
@@ -16,21 +17,27 @@ import { TRACER_VERSION } from '../internal/version';
 import { profilerHooks } from '../tracer/profiler-hooks';
 import type { TwSpan } from '../tracer/span';
 import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
-import { endpointOf, SpanLabeler } from './labels';
+import { endpointOf, LABEL_TRACE_ENDPOINT, SpanLabeler } from './labels';
+import { SpanLinesProfiler, SpanTimeline } from './span-lines';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
 
 type Profile = ReturnType<PprofBinding['time']['stop']>;
 type SourceMapper = Awaited<ReturnType<PprofBinding['SourceMapper']['create']>>;
 
+const gzip = promisify(gzipCb);
+
 /** Heap sampling: one sample per this many allocated bytes on average, stacks this deep. */
 const HEAP_INTERVAL_BYTES = 512 * 1024;
 const HEAP_STACK_DEPTH = 64;
+/** Labels with few values: the binding shares one label object per value. */
+const LOW_CARDINALITY_LABELS = [LABEL_TRACE_ENDPOINT];
 
 interface Collected {
   start: Date;
   end: Date;
-  wall: Profile;
+  /** The binding's profile, or (span-lines) an encoded pprof message. */
+  wall: Profile | Buffer;
   heap: Profile | null;
   endpointCounts: Record<string, number>;
 }
@@ -38,12 +45,12 @@ interface Collected {
 export class ContinuousProfiler {
   private mapper: SourceMapper | undefined;
   private labeler: SpanLabeler | null = null;
+  private spanLines: SpanLinesProfiler | null = null;
   private readonly uploader: ProfileUploader | null;
   private timer: NodeJS.Timeout | null = null;
   private periodStart = new Date();
   private endpointCounts = new Map<string, number>();
   private running = false;
-  private stopped = false;
   /** The last period is being collected: no other collection may start. */
   private finishing = false;
   private readonly ready: Promise<void>;
@@ -104,25 +111,36 @@ export class ContinuousProfiler {
     try {
       const linked = this.config.profilingMode === 'linked';
       const frames = linked && asyncContextFrameActive();
-      this.pprof.time.start({
-        useCPED: frames,
-        intervalMicros: this.config.profilingIntervalMs * 1000,
-        sourceMapper: this.mapper,
-        lineNumbers: !linked,
-        withContexts: linked,
-        collectCpuTime: linked,
-      });
-      if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
-      if (linked) {
-        this.labeler = new SpanLabeler(this.pprof.time);
-        this.labeler.install(frames);
+      if (this.config.profilingMode === 'span-lines') {
+        const timeline = new SpanTimeline();
+        this.spanLines = new SpanLinesProfiler(timeline, this.config.profilingIntervalMs * 1000, Math.min(this.config.profilingUploadPeriodS * 1000, 5000), this.mapper);
+        this.labeler = new SpanLabeler(timeline.record);
+        this.labeler.install(false);
+        this.spanLines.start();
+      } else {
+        this.pprof.time.start({
+          useCPED: frames,
+          intervalMicros: this.config.profilingIntervalMs * 1000,
+          sourceMapper: this.mapper,
+          lineNumbers: !linked,
+          withContexts: linked,
+          collectCpuTime: linked,
+        });
+        if (linked) {
+          this.labeler = new SpanLabeler((ctx) => this.pprof.time.setContext(ctx));
+          this.labeler.install(frames);
+        }
       }
+      if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
       profilerHooks.onLocalRootEnd = (span: TwSpan) => {
         const e = endpointOf(span);
         if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
       };
       this.running = true;
       this.periodStart = new Date();
+      // The binding stops its profiler in an 'exit' listener of its own, added when it loaded:
+      // ours must run first, or the last period is gone before the exit hooks ask for it.
+      process.prependListener('exit', this.onExit);
       this.timer = setInterval(() => this.track(this.period()), this.config.profilingUploadPeriodS * 1000);
       this.timer.unref();
       await loading;
@@ -144,6 +162,8 @@ export class ContinuousProfiler {
     const p = counters.profiler;
     p.lastStallMs = ms;
     if (ms > p.maxStallMs) p.maxStallMs = ms;
+    p.stallsMs.push(ms);
+    if (p.stallsMs.length > 20) p.stallsMs.shift();
     logger.debug(`profiler: ${what} blocked ${ms} ms`);
   }
 
@@ -158,7 +178,7 @@ export class ContinuousProfiler {
     const t0 = performance.now();
     try {
       const end = new Date();
-      const wall = this.pprof.time.stop(!last, this.labeler?.labels);
+      const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
@@ -212,7 +232,7 @@ export class ContinuousProfiler {
     if (last) this.teardown();
     let parts: FilePart[];
     try {
-      parts = [{ name: 'wall.pprof', body: await this.pprof.encode(c.wall) }];
+      parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(c.wall) ? await gzip(c.wall) : await this.pprof.encode(c.wall) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
@@ -286,7 +306,7 @@ export class ContinuousProfiler {
     this.teardown();
     if (c === null) return;
     try {
-      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(c.wall.encode()) }];
+      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(c.wall) ? c.wall : c.wall.encode()) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
       void this.deliver(c, parts, undefined, true);
     } catch (err) {
@@ -297,21 +317,27 @@ export class ContinuousProfiler {
 
   async shutdown(deadlineMs: number): Promise<void> {
     await this.flushWithin(deadlineMs);
-    this.stopped = true;
     this.teardown();
     await this.uploader?.close();
   }
 
+  private readonly onExit = (): void => {
+    this.persistNow();
+  };
+
   private teardown(): void {
+    process.off('exit', this.onExit);
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.labeler?.uninstall();
     this.labeler = null;
+    this.spanLines?.stop();
+    this.spanLines = null;
     profilerHooks.onLocalRootEnd = null;
     if (this.running) {
       this.running = false;
       try {
-        if (this.pprof.time.isStarted()) this.pprof.time.stop(false);
+        if (this.spanLines === null && this.pprof.time.isStarted()) this.pprof.time.stop(false);
       } catch {
         /* already stopped */
       }

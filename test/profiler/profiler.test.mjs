@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { startService, devAgentModule, require } from '../helpers/apps.mjs';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { compileTs, fixtures, lineOf, profiler, runNode } from './helpers.mjs';
 import { root } from '../helpers/apps.mjs';
@@ -245,4 +246,44 @@ test('tracewell profile flame: a self-contained page that renders the hot functi
   assert.ok(shareOf('hotA') > 1.5 * shareOf('hotB'), `hotA ${shareOf('hotA')}% vs hotB ${shareOf('hotB')}%`);
   const [, hotTitle] = hot[0];
   assert.match(hotTitle, new RegExp(`hot\\.cjs:${lineOf(join(fixtures, 'hot.cjs'), 'HOT-A')}`), 'by line: the box names the line');
+});
+
+test('span-lines mode: the hot lines under one span, exact where only that span ran them', async () => {
+  agent.reset();
+  const svc = await startService('profiler/burn-service.cjs', { agentUrl: agent.url, env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'span-lines' } });
+  try {
+    assert.equal((await fetch(svc.url + '/own/30000000')).status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(svc.url + '/burn/40')).status, 200);
+    await agent.waitForSpans(3);
+  } finally {
+    assert.equal(await svc.stop(), 0);
+  }
+  await agent.waitForProfiles(1, 8000);
+  const wall = agent.profiles[0].profiles['wall.pprof'];
+  const { framesOf, top } = { ...devAgentModule(), ...profiler() };
+  // Our encoder, read by protobufjs with the pprof schema: the same samples, values and strings.
+  const protobuf = require('protobufjs');
+  const Profile = protobuf.loadSync(join(fixtures, 'profile.proto')).lookupType('perftools.profiles.Profile');
+  const other = Profile.toObject(Profile.decode(gunzipSync(agent.profiles[0].raw['wall.pprof'])), { longs: Number, defaults: true });
+  assert.equal(other.stringTable[0], '');
+  assert.equal(other.sample.length, wall.samples.length);
+  assert.deepEqual(other.sample.map((s) => s.value.map(Number)), wall.samples.map((s) => s.values));
+  assert.deepEqual(other.sampleType.map((t) => other.stringTable[t.type]), ['sample', 'wall']);
+  const names = new Set(other.function.map((f) => other.stringTable[f.name]));
+  assert.ok(names.has('ownBurn') && names.has('burnOnEndpoint'));
+  const own = agent.allSpans().find((s) => s.resource === 'GET /own/:n').span_id.toString();
+  const ownLine = lineOf(join(fixtures, 'burn-service.cjs'), 'OWN-LINE');
+  const mine = wall.samples.filter((s) => s.labels['span id'] === own);
+  assert.ok(mine.length > 0, 'samples carry the span');
+  for (const s of mine) assert.equal(s.labels['trace endpoint'], 'GET /own/:n');
+  const { entries, weighed } = top(wall, { spanId: own, by: 'line', type: 'wall' });
+  const first = entries[0];
+  assert.deepEqual([first.name, basename(first.file), first.line], ['ownBurn', 'burn-service.cjs', ownLine], `top line under the span: ${first.key}`);
+  assert.ok(first.self > 0.5 * weighed.sum, `the marked line holds most of the span's time (${first.self} of ${weighed.sum})`);
+  const onLine = wall.samples.filter((s) => framesOf(wall, s)[0].line === ownLine && framesOf(wall, s)[0].name === 'ownBurn');
+  assert.ok(onLine.every((s) => s.labels['span id'] === own && s.labels.lines === 'exact'), 'only this span ran the line, so its split is exact');
+  // /burn's spans share one call path (spin under burnOnEndpoint): exact per endpoint, not per span.
+  const spin = wall.samples.filter((s) => s.labels['trace endpoint'] === 'GET /burn/:ms' && framesOf(wall, s).some((f) => f.name === 'burnOnEndpoint'));
+  assert.ok(spin.length > 0);
+  assert.ok(spin.every((s) => s.labels.lines === 'endpoint' || s.labels.lines === 'exact'), spin.map((s) => s.labels.lines).join());
 });

@@ -2,11 +2,11 @@
 // folder, sent after the next upload the agent accepts; a refused upload is dropped, not kept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devAgentModule } from '../helpers/apps.mjs';
-import { fixtures, runNode } from './helpers.mjs';
+import { devAgentModule, startService } from '../helpers/apps.mjs';
+import { fixtures, profiler, runNode } from './helpers.mjs';
 
 let agent;
 let dlq;
@@ -68,4 +68,36 @@ test('an agent refusing the upload (400): dropped with one warning, not kept', a
   assert.equal(profileRequests().length, 1, 'never retried');
   assert.equal(kept().length, 0);
   assert.match(r.stderr, /\[TW_PROFILE_FAILED\] the agent rejected a profile \(400/);
+});
+
+test('process.exit(): the last period is written synchronously, to the folder and for the agent', async () => {
+  agent.reset();
+  const dir = mkdtempSync(join(tmpdir(), 'tw-prof-exit-'));
+  try {
+    const r = await runNode(join(fixtures, 'hot.cjs'), { env: { ...env(), EXIT: '1', TRACEWELL_PROFILING_DIR: dir } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /done true/);
+    const walls = readdirSync(dir).filter((f) => f.startsWith('wall-'));
+    assert.equal(walls.length, 1, readdirSync(dir).join());
+    const { decodePprof, top } = profiler();
+    const first = top(decodePprof(readFileSync(join(dir, walls[0]))), { by: 'line' }).entries[0];
+    assert.equal(first.name, 'hotA');
+    assert.equal(agent.profiles.length, 0, 'no time to send at exit');
+    assert.equal(kept().length, 1, 'so the upload is kept for the next run');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    for (const f of kept()) rmSync(join(dlq, 'profiled', 'profiles', f));
+  }
+});
+
+test('SIGTERM: the last period is sent before the process ends by the signal', async () => {
+  agent.reset();
+  const svc = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_PROFILING_ENABLED: 'true', DD_SERVICE: 'sigterm' } });
+  assert.equal((await fetch(svc.url + '/users/1')).status, 200);
+  const exited = new Promise((resolve) => svc.child.once('exit', (code, signal) => resolve(signal)));
+  svc.child.kill('SIGTERM');
+  assert.equal(await exited, 'SIGTERM', 'ends as the signal would have ended it');
+  await agent.waitForProfiles(1, 5000);
+  assert.equal(agent.profiles[0].tags.service, 'sigterm');
+  assert.deepEqual(agent.profiles[0].event.endpoint_counts, { GET: 1 });
 });

@@ -1,0 +1,380 @@
+/**
+ * `span-lines` mode: hot lines per span, which the binding cannot give (it refuses line numbers
+ * together with labels). The design (docs/profiling.md):
+ *
+ * 1. A span timeline: wherever linked mode would set the binding's context, the active span
+ *    and `performance.now()` are written into a preallocated ring instead.
+ * 2. V8's CPU profiler through the in-process inspector (`Profiler` domain), in windows of a
+ *    few seconds rotated with overlapping `console.profile` / `console.profileEnd` (a fresh
+ *    profiler per window would lose optimised code and with it line accuracy).
+ * 3. The join: each sample's time (the profile's start + cumulative `timeDeltas`, the same
+ *    monotonic clock) finds the span active then in the timeline; samples are weighed by their
+ *    time delta. Per call path, the inspector gives the ticks per line (`positionTicks`).
+ * 4. A call path whose samples all belong to one span gets its line split attributed to that
+ *    span exactly (`lines: exact`); one whose spans all share one endpoint is exact for that
+ *    endpoint (`lines: endpoint`); a call path shared by several endpoints gets the path's
+ *    overall line mix, split in proportion and labelled `lines: shared`, never passed off as
+ *    exact.
+ *
+ * The result is one pprof profile per period: stacks to the line, samples labelled `span id`,
+ * `local root span id`, `trace endpoint` and `lines`.
+ */
+import { Session } from 'node:inspector';
+import { fileURLToPath } from 'node:url';
+import { ProtoWriter } from '../exporter/encoders/protobuf';
+import { counters } from '../internal/counters';
+import { describeError, logger } from '../internal/logger';
+import { Codes } from '../internal/errors';
+import { LABEL_TRACE_ENDPOINT, labelsOfSpan, NO_SPAN } from './labels';
+
+/** Ring entries: at ~50k span switches per second, about 5 s of history. */
+const RING = 1 << 18;
+const MASK = RING - 1;
+
+/** Where the active span changed, and to what (an object: a span, or "no span"). */
+export class SpanTimeline {
+  private readonly times = new Float64Array(RING);
+  private readonly owners: (object | null)[] = new Array<object | null>(RING).fill(null);
+  private written = 0;
+
+  readonly record = (ctx: object): void => {
+    const i = this.written & MASK;
+    this.times[i] = performance.now();
+    this.owners[i] = ctx;
+    this.written++;
+  };
+
+  /** The owner active at `t` (performance.now() ms); undefined when the ring has been overwritten past `t`. */
+  ownerAt(t: number): object | undefined {
+    const n = this.written;
+    const oldest = n > RING ? n - RING : 0;
+    // Before the first switch ever recorded, no span was active; past a wrapped ring, nobody knows.
+    if (n === 0 || t < this.times[oldest & MASK]) return n > RING ? undefined : NO_SPAN;
+    let lo = oldest;
+    let hi = n - 1;
+    // The last entry at or before t.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.times[mid & MASK] <= t) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.owners[lo & MASK] ?? undefined;
+  }
+}
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface InspectorNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+  positionTicks?: { line: number; ticks: number }[];
+}
+interface InspectorProfile {
+  nodes: InspectorNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+interface Frame {
+  name: string;
+  file: string;
+  /** 1-based declaration line. */
+  line: number;
+}
+
+/** One call path over a period: its frames, its line ticks, and its time per owner. */
+interface PathStats {
+  frames: Frame[];
+  lineTicks: Map<number, number>;
+  owners: Map<object, { us: number; n: number }>;
+}
+
+
+export interface SourceMapLike {
+  hasMappingInfo(file: string): boolean;
+  mappingInfo(loc: { file: string; line: number; column: number; name?: string }): { file?: string; line?: number; name?: string };
+}
+
+export class SpanLinesProfiler {
+  private session: Session | null = null;
+  private window = 0;
+  private paths = new Map<string, PathStats>();
+  private unattributedUs = 0;
+  private periodStartNs = Date.now() * 1e6;
+  /** Microseconds to add to performance.now()*1000 to get V8's monotonic profile clock. */
+  private readonly clockOffsetUs = Number(process.hrtime.bigint()) / 1e3 - performance.now() * 1e3;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  private last: InspectorProfile | null = null;
+
+  constructor(
+    readonly timeline: SpanTimeline,
+    private readonly intervalUs: number,
+    private readonly windowMs: number,
+    private readonly mapper: SourceMapLike | undefined,
+  ) {}
+
+  start(): void {
+    const s = new Session();
+    s.connect();
+    s.on('Profiler.consoleProfileFinished', (m: { params: { title?: string; profile: InspectorProfile } }) => {
+      if (m.params.title?.startsWith('tracewell-')) this.last = m.params.profile;
+    });
+    s.post('Profiler.enable');
+    s.post('Profiler.setSamplingInterval', { interval: this.intervalUs });
+    this.session = s;
+    console.profile(`tracewell-${this.window}`);
+    this.rotateTimer = setInterval(() => this.rotate(), this.windowMs);
+    this.rotateTimer.unref();
+  }
+
+  /** Closes the current window (opening the next one first unless `last`) and joins it. */
+  private rotate(last = false): void {
+    if (this.session === null) return;
+    const t0 = performance.now();
+    this.last = null;
+    const prev = `tracewell-${this.window}`;
+    if (!last) console.profile(`tracewell-${++this.window}`);
+    console.profileEnd(prev);
+    const p = this.last as InspectorProfile | null;
+    this.last = null;
+    try {
+      if (p !== null) this.join(p);
+    } catch (err) {
+      logger.error(`[${Codes.PROFILE_FAILED}] a span-lines window could not be read`, err, 'span-lines-join');
+    }
+    const ms = Math.round((performance.now() - t0) * 100) / 100;
+    if (ms > counters.profiler.maxStallMs) counters.profiler.maxStallMs = ms;
+    counters.profiler.lastStallMs = ms;
+  }
+
+  private join(p: InspectorProfile): void {
+    const byId = new Map<number, InspectorNode>();
+    const parent = new Map<number, number>();
+    for (const n of p.nodes) {
+      byId.set(n.id, n);
+      for (const c of n.children ?? []) parent.set(c, n.id);
+    }
+    // Per node, once: its path key and frames.
+    const keys = new Map<number, PathStats>();
+    const statsOf = (id: number): PathStats => {
+      let s = keys.get(id);
+      if (s !== undefined) return s;
+      const frames: Frame[] = [];
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+        const cf = byId.get(cur)!.callFrame;
+        if (cf.functionName === '(root)') break;
+        frames.push(this.frame(cf));
+      }
+      const key = frames.map((f) => `${f.name}\u0000${f.file}\u0000${f.line}`).join('\u0001');
+      s = this.paths.get(key);
+      if (s === undefined) {
+        s = { frames, lineTicks: new Map(), owners: new Map() };
+        this.paths.set(key, s);
+      }
+      keys.set(id, s);
+      for (const pt of byId.get(id)!.positionTicks ?? []) {
+        const line = this.mapLine(byId.get(id)!.callFrame, pt.line);
+        s.lineTicks.set(line, (s.lineTicks.get(line) ?? 0) + pt.ticks);
+      }
+      return s;
+    };
+    let t = p.startTime;
+    for (let i = 0; i < p.samples.length; i++) {
+      const dt = p.timeDeltas[i] ?? 0;
+      t += dt;
+      const node = byId.get(p.samples[i]);
+      if (node === undefined) continue;
+      const name = node.callFrame.functionName;
+      if (name === '(idle)' || name === '(program)' || name === '(root)') continue;
+      const owner = this.timeline.ownerAt((t - this.clockOffsetUs) / 1000);
+      if (owner === undefined) {
+        this.unattributedUs += dt;
+        continue;
+      }
+      const s = statsOf(node.id);
+      const o = s.owners.get(owner);
+      if (o === undefined) s.owners.set(owner, { us: dt, n: 1 });
+      else {
+        o.us += dt;
+        o.n++;
+      }
+    }
+  }
+
+  private fileOf(url: string): string {
+    if (url.startsWith('file://')) {
+      try {
+        return fileURLToPath(url);
+      } catch {
+        return url;
+      }
+    }
+    return url;
+  }
+
+  private frame(cf: CallFrame): Frame {
+    const file = this.fileOf(cf.url);
+    const line = cf.lineNumber + 1;
+    if (this.mapper !== undefined && file !== '' && this.mapper.hasMappingInfo(file)) {
+      const m = this.mapper.mappingInfo({ file, line, column: 0, name: cf.functionName });
+      return { name: cf.functionName || '(anonymous)', file: m.file ?? file, line: m.line ?? line };
+    }
+    return { name: cf.functionName || '(anonymous)', file, line };
+  }
+
+  private mapLine(cf: CallFrame, line: number): number {
+    const file = this.fileOf(cf.url);
+    if (this.mapper !== undefined && file !== '' && this.mapper.hasMappingInfo(file)) return this.mapper.mappingInfo({ file, line, column: 0 }).line ?? line;
+    return line;
+  }
+
+  /** Ends the period: the joined profile as an (uncompressed) pprof message. */
+  collect(last: boolean): Buffer {
+    this.rotate(last);
+    if (last) this.stop();
+    const out = encode(this.paths, this.periodStartNs, Date.now() * 1e6, this.intervalUs * 1000);
+    this.paths = new Map();
+    this.periodStartNs = Date.now() * 1e6;
+    if (this.unattributedUs > 0) logger.debug(`span-lines: ${Math.round(this.unattributedUs / 1000)} ms of samples older than the span timeline`);
+    this.unattributedUs = 0;
+    return out;
+  }
+
+  stop(): void {
+    if (this.rotateTimer !== null) clearInterval(this.rotateTimer);
+    this.rotateTimer = null;
+    try {
+      this.session?.post('Profiler.disable');
+      this.session?.disconnect();
+    } catch (err) {
+      logger.debug(`span-lines: inspector session did not close cleanly (${describeError(err)})`);
+    }
+    this.session = null;
+  }
+}
+
+/** The period's call paths as a pprof Profile: leaf lines split per owner, labelled exact or shared. */
+function encode(paths: Map<string, PathStats>, startNs: number, endNs: number, periodNs: number): Buffer {
+  const strings = new Map<string, number>([['', 0]]);
+  const str = (s: string): number => {
+    let i = strings.get(s);
+    if (i === undefined) strings.set(s, (i = strings.size));
+    return i;
+  };
+  const functions = new Map<string, { id: number; name: number; file: number; line: number }>();
+  const locations = new Map<string, { id: number; fn: number; line: number }>();
+  const location = (f: Frame, line: number): number => {
+    const fk = `${f.name}\u0000${f.file}\u0000${f.line}`;
+    let fn = functions.get(fk);
+    if (fn === undefined) functions.set(fk, (fn = { id: functions.size + 1, name: str(f.name), file: str(f.file), line: f.line }));
+    const lk = `${fn.id}:${line}`;
+    let loc = locations.get(lk);
+    if (loc === undefined) locations.set(lk, (loc = { id: locations.size + 1, fn: fn.id, line }));
+    return loc.id;
+  };
+  const w = new ProtoWriter(256 * 1024);
+  const valueType = (field: number, type: string, unit: string): void => {
+    const m = w.begin(field);
+    w.tag(1, 0);
+    w.varint(str(type));
+    w.tag(2, 0);
+    w.varint(str(unit));
+    w.end(m);
+  };
+  valueType(1, 'sample', 'count');
+  valueType(1, 'wall', 'nanoseconds');
+  const spanLabelKeys = new Map<object, [number, number][]>();
+  const labelsOf = (owner: object): [number, number][] => {
+    let l = spanLabelKeys.get(owner);
+    if (l === undefined) {
+      l = Object.entries(labelsOfSpan(owner)).map(([k, v]) => [str(k), str(String(v))]);
+      spanLabelKeys.set(owner, l);
+    }
+    return l;
+  };
+  const linesKey = str('lines');
+  const exactValue = str('exact');
+  const sharedValue = str('shared');
+  const endpointValue = str('endpoint');
+  for (const p of paths.values()) {
+    if (p.owners.size === 0) continue;
+    const leaf = p.frames[0];
+    let total = 0;
+    for (const v of p.lineTicks.values()) total += v;
+    const lines: [number, number][] = total > 0 ? [...p.lineTicks].map(([line, ticks]) => [line, ticks / total]) : [[leaf.line, 1]];
+    const callers = p.frames.slice(1).map((f) => location(f, f.line));
+    let exactness = exactValue;
+    if (p.owners.size > 1) {
+      const endpoints = new Set<string>();
+      for (const owner of p.owners.keys()) endpoints.add(String(labelsOfSpan(owner)[LABEL_TRACE_ENDPOINT] ?? ''));
+      exactness = endpoints.size === 1 && !endpoints.has('') ? endpointValue : sharedValue;
+    }
+    for (const [owner, o] of p.owners) {
+      for (const [line, share] of lines) {
+        const ns = Math.round(o.us * 1000 * share);
+        if (ns === 0) continue;
+        const m = w.begin(2);
+        const ids = [location(leaf, line), ...callers];
+        const pm = w.begin(1);
+        for (const id of ids) w.varint(id);
+        w.end(pm);
+        const vm = w.begin(2);
+        w.varint(Math.max(1, Math.round(o.n * share)));
+        w.varint(ns);
+        w.end(vm);
+        const labels: [number, number][] = owner === NO_SPAN ? [] : labelsOf(owner);
+        for (const [k, v] of [...labels, [linesKey, exactness] as [number, number]]) {
+          const lm = w.begin(3);
+          w.tag(1, 0);
+          w.varint(k);
+          w.tag(2, 0);
+          w.varint(v);
+          w.end(lm);
+        }
+        w.end(m);
+      }
+    }
+  }
+  for (const loc of locations.values()) {
+    const m = w.begin(4);
+    w.tag(1, 0);
+    w.varint(loc.id);
+    const lm = w.begin(4);
+    w.tag(1, 0);
+    w.varint(loc.fn);
+    w.tag(2, 0);
+    w.varint(loc.line);
+    w.end(lm);
+    w.end(m);
+  }
+  for (const fn of functions.values()) {
+    const m = w.begin(5);
+    w.tag(1, 0);
+    w.varint(fn.id);
+    w.tag(2, 0);
+    w.varint(fn.name);
+    w.tag(3, 0);
+    w.varint(fn.name);
+    w.tag(4, 0);
+    w.varint(fn.file);
+    w.tag(5, 0);
+    w.varint(fn.line);
+    w.end(m);
+  }
+  for (const s of strings.keys()) w.string(6, s);
+  w.tag(9, 0);
+  w.varint(startNs);
+  w.tag(10, 0);
+  w.varint(Math.max(0, endNs - startNs));
+  valueType(11, 'wall', 'nanoseconds');
+  w.tag(12, 0);
+  w.varint(periodNs);
+  return Buffer.from(w.take(16));
+}
+
