@@ -26,8 +26,14 @@ for (const [title, script] of [
 ]) {
   if (existsSync(join(benchRoot, script))) scenarios.push([title, script, []]);
 }
+// `--skip outage-soak,footprint` leaves scenarios out by folder name (their sections say so).
+const skip = new Set(String(args.skip ?? '').split(',').filter(Boolean));
 const sections = [];
 for (const [title, script, extra] of scenarios) {
+  if (skip.has(script.split('/')[0])) {
+    sections.push(`## ${title}\n\n(left out of this run with --skip)\n`);
+    continue;
+  }
   process.stderr.write(`\n=== ${title}\n`);
   const run = spawnSync(process.execPath, [join(benchRoot, script), ...extra, ...pass], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(run.stdout);

@@ -21,7 +21,7 @@ import { join, dirname } from 'node:path';
 const here = dirname(fileURLToPath(import.meta.url));
 const args = parseArgs(process.argv.slice(2), { variants: 'tracewell,dd-trace,otel' });
 const quick = Boolean(args.quick);
-const rounds = intArg(args, 'rounds', quick ? 2 : 5, 1, 50);
+const rounds = intArg(args, 'rounds', quick ? 2 : 3, 1, 50);
 const steadySpans = intArg(args, 'spans', quick ? 100_000 : 200_000, 1000, 10_000_000);
 const burstSpans = intArg(args, 'burst', quick ? 200_000 : 1_000_000, 0, 10_000_000);
 // Longer than any tracer's flush interval (OTel's batch processor waits 5 s).
