@@ -11,9 +11,9 @@ import { containerId } from './internal/container';
 import { Codes } from './internal/errors';
 import { logger } from './internal/logger';
 import { AgentExporter } from './exporter/agent-exporter';
-import { OtlpExporter } from './exporter/otlp-exporter';
+import type { OtlpExporter } from './exporter/otlp-exporter';
 import { installExitHooks, type Flushable } from './exporter/exit-hooks';
-import { startHealthMetrics } from './exporter/health-metrics';
+import type { startHealthMetrics } from './exporter/health-metrics';
 import { TracerCore } from './tracer/tracer';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/http-server';
@@ -64,7 +64,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   const runtimeId = randomUUID();
   const exporter =
     config.exporter === 'otlp'
-      ? new OtlpExporter({ config, info: { runtimeId } })
+      ? new (loadOtlpExporter())({ config, info: { runtimeId } })
       : new AgentExporter({
           config,
           info: { runtimeId },
@@ -88,7 +88,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   const profiler = config.profiling ? startProfiler(config, runtimeId) : null;
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
   const exitHooks = installExitHooks(profiler === null ? exporter : withProfiler(exporter, profiler), config.shutdownTimeoutMs);
-  const health = config.healthMetrics ? startHealthMetrics(config) : null;
+  const health = config.healthMetrics ? (require('./exporter/health-metrics') as { startHealthMetrics: typeof startHealthMetrics }).startHealthMetrics(config) : null;
 
   logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.exporter === 'otlp' ? config.otlpEndpoint : config.agentUrl}`);
   return {
@@ -149,4 +149,9 @@ function disabledHandle(config: ResolvedConfig): TracewellHandle {
 /** The handle of the running tracer, if `init()` was called. */
 export function getHandle(): TracewellHandle | null {
   return current;
+}
+
+/** The OTLP exporter and its protobuf encoder are loaded only when they are used (start-up time). */
+function loadOtlpExporter(): typeof OtlpExporter {
+  return (require('./exporter/otlp-exporter') as { OtlpExporter: typeof OtlpExporter }).OtlpExporter;
 }

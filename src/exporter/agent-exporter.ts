@@ -9,7 +9,7 @@ import { logger } from '../internal/logger';
 import { Codes } from '../internal/errors';
 import { TRACER_VERSION } from '../internal/version';
 import { DatadogEncoder, type EncoderInfo } from './encoders/datadog-v04';
-import { splitDatadog, type Part } from './encoders/split';
+import type { Part, splitDatadog } from './encoders/split';
 import { ExportPipeline, type ExportTarget, type Payload } from './pipeline';
 import { DATADOG_RETRY_STATUSES } from './retry';
 import { Transport, type TransportResponse } from './transport';
@@ -128,7 +128,8 @@ export class DatadogTarget implements ExportTarget {
   }
 
   split(body: Buffer): [Part, Part] | null {
-    return splitDatadog(body);
+    // Loaded on the first 413 only (start-up time).
+    return (require('./encoders/split') as { splitDatadog: typeof splitDatadog }).splitDatadog(body);
   }
 
   destroy(): Promise<void> {

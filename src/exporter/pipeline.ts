@@ -422,9 +422,11 @@ export class ExportPipeline implements TraceSink {
       counters.dropped.sendFailed += p.spans;
       return;
     }
-    // Deflated only when it may sit on disk a while (an outage, a shutdown): a burst that
-    // outran a healthy agent is replayed within seconds, and deflating costs ~2 µs a span.
-    const deflate = !this.breaker.closed || this.stopping || this.deadlinePassed;
+    // Deflated when it may sit on disk a while (an outage, a shutdown) or when the folder
+    // holds an eighth of its limit already (a burst far larger than memory must still fit);
+    // a smaller burst that outran a healthy agent is replayed within seconds, and deflating
+    // costs ~2 µs a span.
+    const deflate = !this.breaker.closed || this.stopping || this.deadlinePassed || this.store.bytesOnDisk > this.store.maxBytes / 8;
     if (this.store.append(p.body, p.spans, p.traces, false, deflate) === 'ok') {
       counters.deadLetter.spansWritten += p.spans;
       counters.deadLetter.payloadsWritten++;

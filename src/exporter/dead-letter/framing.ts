@@ -14,8 +14,8 @@
  * During an outage, bodies of 4 KiB and more are stored raw-deflated at level 1: trace
  * payloads shrink 10-13x, so an outage of many minutes fits under the folder's size limit.
  * Deflating costs 5-8 ms per MiB (about 2 µs a span), so a payload spilled because a burst
- * outran a healthy agent, and replayed seconds later, is stored as is. Readers get the body
- * as it was sent either way.
+ * outran a healthy agent, and replayed seconds later, is stored as is until the folder holds
+ * an eighth of its limit (the caller decides). Readers get the body as it was sent either way.
  *
  * The state byte is outside the CRC so a replayed record is marked done by rewriting that
  * one byte in place. A record cut short by a crash (a torn tail) or damaged in the middle

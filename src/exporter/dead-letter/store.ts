@@ -108,7 +108,7 @@ export class DeadLetterStore {
   readonly dir: string;
   readonly run = randomBytes(4).toString('hex');
   private readonly kind: StreamKind;
-  private readonly maxBytes: number;
+  readonly maxBytes: number;
   private readonly segmentBytes: number;
   private seq = 0;
   private ready = false;
