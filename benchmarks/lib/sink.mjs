@@ -7,7 +7,7 @@
 // harness uses, so the parent's event loop stays free for IPC): `await startSinkProcess(names)`,
 // or `node benchmarks/lib/sink.mjs --names a,b` which reports { type: 'listening', urls }
 // over IPC and answers { type: 'stats', id }.
-import { fork } from 'node:child_process';
+import { forkChild, waitMessage } from './server-process.mjs';
 import http from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -63,24 +63,9 @@ export async function startSink(names = ['default']) {
 
 /** The same sink in a child process; the same { urls, stats(), close() } shape. */
 export async function startSinkProcess(names, { timeoutMs = 10_000 } = {}) {
-  const child = fork(fileURLToPath(import.meta.url), ['--names', names.join(',')], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  child.on('error', () => {}); // a send to a dead sink: the waiting call times out or sees the exit
-  process.once('exit', () => child.kill('SIGKILL'));
-  const waitFor = (pred, what) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`sink: no ${what} in ${timeoutMs} ms`)), timeoutMs);
-      const onMessage = (m) => pred(m) && done(null, m);
-      const onExit = (code) => done(new Error(`sink exited with ${code} before ${what}`));
-      function done(err, m) {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        if (err) reject(err);
-        else resolve(m);
-      }
-      child.on('message', onMessage);
-      child.on('exit', onExit);
-    });
+  // forkChild keeps its output for error messages and kills it when we exit.
+  const child = forkChild(fileURLToPath(import.meta.url), ['--names', names.join(',')]);
+  const waitFor = (pred, what) => waitMessage(child, pred, timeoutMs, `sink: ${what}`);
   const { urls } = await waitFor((m) => m?.type === 'listening', 'listening message').catch((err) => {
     child.kill('SIGKILL');
     throw err;

@@ -333,12 +333,12 @@ export class ProbeManager {
   /** Tries to install every waiting probe, with the debugger on once for all of them. */
   recheck(): void {
     if (this.stopped) return;
-    const todo = [...this.entries.values()].filter((e) => e.spec !== null && e.report.status === 'RECEIVED');
-    if (todo.length === 0) return;
+    const received = [...this.entries.values()].filter((e) => e.spec !== null && e.report.status === 'RECEIVED');
+    if (received.length === 0) return;
     const retry: Entry[] = [];
     try {
       this.editor.withDebugger(() => {
-        for (const e of todo) {
+        for (const e of received) {
           try {
             this.install(e);
           } catch (err) {
@@ -360,7 +360,7 @@ export class ProbeManager {
         }
       });
     } catch (err) {
-      for (const e of todo) if (e.report.status === 'RECEIVED') this.setError(e, 'Inspector', `the inspector is not available: ${(err as Error).message}`);
+      for (const e of received) if (e.report.status === 'RECEIVED') this.setError(e, 'Inspector', `the inspector is not available: ${(err as Error).message}`);
     }
     if (retry.length > 0) {
       const t = setTimeout(() => this.recheck(), Math.min(5000, 20 * 2 ** Math.min(...retry.map((e) => e.retries))));
