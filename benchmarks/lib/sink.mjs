@@ -12,8 +12,10 @@ import http from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // A real agent answers trace payloads with sampling rates; 1 for everything keeps what every
-// tracer does by default. Everything else gets `{}`.
-const DATADOG_ANSWER = '{"rate_by_service":{"service:,env:":1}}';
+// tracer does by default; `GET /info` with the endpoints a current agent lists (a tracer that
+// reads it may pick /v0.5/traces, as it would with a real agent). Everything else gets `{}`.
+export const DATADOG_ANSWER = '{"rate_by_service":{"service:,env:":1}}';
+export const AGENT_INFO = JSON.stringify({ version: '7.60.0', endpoints: ['/v0.4/traces', '/v0.5/traces', '/v0.7/traces', '/profiling/v1/input', '/debugger/v1/input', '/debugger/v1/diagnostics', '/info'], client_drop_p0s: false, config: { max_request_bytes: 26214400 } });
 
 function sinkServer(stats) {
   return http.createServer((req, res) => {
@@ -27,7 +29,7 @@ function sinkServer(stats) {
       entry.requests++;
       stats.requests++;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(/^\/v0\.\d\/traces$/.test(path) ? DATADOG_ANSWER : '{}');
+      res.end(/^\/v0\.\d\/traces$/.test(path) ? DATADOG_ANSWER : path === '/info' ? AGENT_INFO : '{}');
     });
     req.on('error', () => {});
   });

@@ -18,7 +18,7 @@ function otlpDecoder() {
   return decodeOtlp;
 }
 
-const DATADOG_ANSWER = '{"rate_by_service":{"service:,env:":1}}';
+import { AGENT_INFO, DATADOG_ANSWER } from './sink.mjs';
 
 /** Span ids of a Datadog payload (v0.4: [[span...]...]; v0.5: [strings, [[[...12 fields]...]...]]). */
 function datadogSpanIds(path, body) {
@@ -67,7 +67,7 @@ export async function startSpanSink({ port = 0, trackIds = false } = {}) {
         stats.undecodable++;
       }
       res.writeHead(200, { 'content-type': path === '/v1/traces' ? 'application/x-protobuf' : 'application/json' });
-      res.end(path === '/v1/traces' ? undefined : /^\/v0\.[45]\/traces$/.test(path) ? DATADOG_ANSWER : '{}');
+      res.end(path === '/v1/traces' ? undefined : /^\/v0\.[45]\/traces$/.test(path) ? DATADOG_ANSWER : path === '/info' ? AGENT_INFO : '{}');
     });
   });
   server.keepAliveTimeout = 30_000;

@@ -1,7 +1,7 @@
 // Manual spans through each tracer's whole pipeline: created, ended, encoded and sent to a
 // sink that decodes every payload and counts the spans in it.
 // Usage: node benchmarks/span-pipeline/run.mjs [--quick] [--rounds N] [--spans N]
-//          [--burst N] [--variants tracewell,dd-trace,otel] [--node 22]
+//          [--burst N] [--variants none,tracewell,dd-trace,otel] [--node 22]
 // Two modes per variant, each run in a fresh process, variants interleaved round by round:
 //   steady: --spans spans (default 200k) in chunks of 1000 at --rate spans a second (default
 //           50k: a busy service), so every tracer can keep up and the CPU per span is what it
@@ -10,6 +10,9 @@
 //           tracer keeps of a burst it cannot send as fast as it is made.
 // Reported per span: CPU of the create/end loop alone, and all the process's CPU until the
 // sink stopped receiving (create, end, encode, send); spans the sink received, lost, duplicated.
+// `none` makes the same OTel API calls with no SDK (the API's no-op tracer): the harness's own
+// cost (pacing timers, IPC, the calls). Each tracer's "added" CPU is its CPU minus `none`'s in
+// the same round and mode: what the tracer's pipeline costs, without the harness.
 import { forkChild, waitMessage, stopChild, parseArgs, intArg, pickVariants, machine, saveJson, summarize, range, fmt } from '../lib/harness.mjs';
 import { nodeBinary } from '../lib/node-bin.mjs';
 import { startSpanSink } from '../lib/span-sink.mjs';
@@ -19,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = parseArgs(process.argv.slice(2), { variants: 'tracewell,dd-trace,otel' });
+const args = parseArgs(process.argv.slice(2), { variants: 'none,tracewell,dd-trace,otel' });
 const quick = Boolean(args.quick);
 const rounds = intArg(args, 'rounds', quick ? 2 : 3, 1, 50);
 const steadySpans = intArg(args, 'spans', quick ? 100_000 : 200_000, 1000, 10_000_000);
@@ -30,7 +33,7 @@ const rate = intArg(args, 'rate', 50_000, 1000, 10_000_000);
 // Made and exported before measuring: JIT, lazy loads, the first connection.
 const warmupSpans = intArg(args, 'warmup', 20_000, 0, 1_000_000);
 const execPath = nodeBinary(args.node);
-const names = pickVariants(Object.fromEntries(['tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
+const names = pickVariants(Object.fromEntries(['none', 'tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
 const modes = burstSpans > 0 ? ['steady', 'burst'] : ['steady'];
 
 async function once(name, mode) {
@@ -54,7 +57,9 @@ async function once(name, mode) {
     // Wait until the sink has every span, or has seen nothing new for settleMs.
     let last = -1;
     let lastChange = Date.now();
-    while (sink.stats.spans - zero.spans < ran.created && Date.now() - lastChange < settleMs) {
+    // The no-op API sends nothing: nothing to wait for (idle time would count as its CPU).
+    const expected = name === 'none' ? 0 : ran.created;
+    while (sink.stats.spans - zero.spans < expected && Date.now() - lastChange < settleMs) {
       await new Promise((r) => setTimeout(r, 100));
       if (sink.stats.spans !== last) {
         last = sink.stats.spans;
@@ -93,26 +98,36 @@ for (let r = 0; r < rounds; r++) {
 const m = machine(execPath);
 console.log(`\n## span-pipeline: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
 console.log(`Traces of 10 manual spans (a root and 9 children, 2 attributes each) through each tracer's API and exporter to a sink that decodes every payload. steady = ${steadySpans} spans in chunks of 1000 at ${rate} spans/s; burst = ${burstSpans} spans in one synchronous loop. CPU is the tracer process's user+system time after a warm-up of ${warmupSpans} spans (made, exported, not counted); "in all" runs until the sink stopped receiving. Median [min, max] over ${rounds} rounds.\n`);
-console.log('| variant | mode | create+end ns/span | in all ns/span (create, end, encode, send) | received | lost | RSS MB | export B/span |');
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('`added` = the variant\'s CPU minus the no-op API\'s (`none`) in the same round and mode: the tracer\'s pipeline without the harness\'s own timers and calls.\n');
+console.log('| variant | mode | create+end ns/span | in all ns/span (create, end, encode, send) | added ns/span (in all minus none) | received | lost | RSS MB | export B/span |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+/** A variant's "in all" ns/span minus `none`'s in the same round and mode (NaN without it). */
+const added = (x) => {
+  const base = results.find((b) => b.name === 'none' && b.mode === x.mode && b.round === x.round && !b.error);
+  return base ? ((x.totalCpuUs - base.totalCpuUs * (x.created / base.created)) * 1000) / x.created : NaN;
+};
 const summary = {};
 for (const mode of modes) {
   for (const name of names) {
     const ok = results.filter((x) => x.name === name && x.mode === mode && !x.error);
     if (ok.length === 0) {
-      console.log(`| ${name} | ${mode} | error: ${results.find((x) => x.name === name && x.mode === mode)?.error ?? 'no result'} | | | | | |`);
+      console.log(`| ${name} | ${mode} | error: ${results.find((x) => x.name === name && x.mode === mode)?.error ?? 'no result'} | | | | | | |`);
       continue;
     }
     const loop = summarize(ok.map((x) => (x.loopCpuUs * 1000) / x.created));
     const all = summarize(ok.map((x) => (x.totalCpuUs * 1000) / x.created));
+    const net = summarize(ok.map(added));
     const recv = summarize(ok.map((x) => (100 * x.received) / x.created));
     const lost = summarize(ok.map((x) => Math.max(0, x.created - x.received)));
     const rss = summarize(ok.map((x) => x.rssMb));
     const bps = summarize(ok.map((x) => (x.received > 0 ? x.bytes / x.received : NaN)));
-    summary[`${name} ${mode}`] = { createEndNs: loop.median, allNs: all.median, receivedPct: recv.median, lost: lost.median };
-    console.log(`| ${name} | ${mode} | ${range(loop, 0)} | ${range(all, 0)} | ${range(recv, 1)}% | ${range(lost, 0)} | ${fmt(rss.median, 0)} | ${fmt(bps.median, 0)} |`);
+    summary[`${name} ${mode}`] = { createEndNs: loop.median, allNs: all.median, addedNs: net.median, receivedPct: recv.median, lost: lost.median };
+    console.log(`| ${name} | ${mode} | ${range(loop, 0)} | ${range(all, 0)} | ${name === 'none' ? '(baseline)' : range(net, 0)} | ${name === 'none' ? 'n/a' : `${range(recv, 1)}%`} | ${name === 'none' ? 'n/a' : range(lost, 0)} | ${fmt(rss.median, 0)} | ${name === 'none' ? 'n/a' : fmt(bps.median, 0)} |`);
   }
 }
 console.log('');
-for (const [k, v] of Object.entries(summary)) console.log(`${k}: ${fmt(v.allNs, 0)} ns/span in all, ${fmt(v.receivedPct, 1)}% received`);
+for (const [k, v] of Object.entries(summary)) {
+  if (k.startsWith('none ')) console.log(`${k}: ${fmt(v.allNs, 0)} ns/span (the harness alone)`);
+  else console.log(`${k}: ${fmt(v.allNs, 0)} ns/span in all, ${fmt(v.addedNs, 0)} ns/span added over the no-op API, ${fmt(v.receivedPct, 1)}% received`);
+}
 console.log(`\nraw results: ${saveJson('span-pipeline', { machine: m, rounds, steadySpans, burstSpans, results })}`);

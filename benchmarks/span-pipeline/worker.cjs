@@ -29,6 +29,11 @@ function setup() {
     const handle = tw.init({ service: 'bench', env: 'bench', version: '1', agentUrl });
     return { ...otelMaker(otelApiFrom(repoRoot)), dropped: () => handle.stats().dropped, stats: () => handle.stats() };
   }
+  if (variant === 'none') {
+    // The same calls through the OpenTelemetry API with no SDK registered (its no-op tracer):
+    // what the harness itself costs (pacing timers, the calls), taken off the others' CPU.
+    return { ...otelMaker(otelApiFrom(repoRoot)), dropped: () => null };
+  }
   if (variant === 'otel') {
     const { NodeSDK } = require(require.resolve('@opentelemetry/sdk-node', { paths: [benchModules] }));
     const { OTLPTraceExporter } = require(require.resolve('@opentelemetry/exporter-trace-otlp-proto', { paths: [benchModules] }));

@@ -19,6 +19,7 @@ import { DatadogTarget } from '../exporter/agent-exporter';
 import { OtlpTarget } from '../exporter/otlp-exporter';
 import { DeadLetterStore, parseName, type StreamKind } from '../exporter/dead-letter/store';
 import { KIND_DATADOG, scanRecords, STATE_PENDING, type ScannedRecord } from '../exporter/dead-letter/framing';
+import { isV05 } from '../exporter/encoders/datadog-common';
 import { ownerAlive } from '../exporter/dead-letter/owner';
 import { formatBytes } from '../exporter/outage-log';
 import { deliver, type RetryPolicy } from '../exporter/retry';
@@ -198,7 +199,7 @@ function show(files: FileInfo[], dir: string, limit: number, out: (s: string) =>
       if (shown >= limit) continue;
       shown++;
       const state = r.state === STATE_PENDING ? (f.rejected ? 'rejected' : 'pending') : 'done';
-      out(`record at ${r.offset}: ${state}, ${r.kind === KIND_DATADOG ? 'datadog v0.4' : 'otlp'}, ${r.traces} traces, ${r.spans} spans, ${r.body.length} bytes, written ${new Date(r.time).toISOString()}`);
+      out(`record at ${r.offset}: ${state}, ${r.kind === KIND_DATADOG ? (isV05(r.body) ? 'datadog v0.5' : 'datadog v0.4') : 'otlp'}, ${r.traces} traces, ${r.spans} spans, ${r.body.length} bytes, written ${new Date(r.time).toISOString()}`);
       try {
         for (const t of decodeRecord(r)) out(indent(formatTrace(t)));
       } catch (err) {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { resolveConfig } from '../config/resolve';
 import type { ResolvedConfig, TracewellOptions } from '../config/options';
 import { fetchAgentInfo } from '../exporter/agent-exporter';
+import { tracesPath, V05_PATH } from '../exporter/encoders/datadog-common';
 import { serviceFolder } from '../exporter/dead-letter/store';
 import { formatBytes } from '../exporter/outage-log';
 import { classifyError } from '../exporter/retry';
@@ -22,7 +23,6 @@ export const usage = `tracewell doctor [--agent URL] [--service NAME]
   or the OTLP endpoint, and the dead-letter folder. Exit code 1 when a check failed.`;
 
 const TIMEOUT_MS = 3000;
-const TRACES_PATH = '/v0.4/traces';
 
 type Level = 'ok' | 'warn' | 'FAIL';
 
@@ -119,8 +119,9 @@ async function checkAgent(config: ResolvedConfig, out: (s: string) => void, verd
     out(`  endpoints: ${endpoints.length > 0 ? endpoints.join(' ') : '(not said)'}`);
     out(`  max_request_bytes: ${typeof max === 'number' ? `${max} (${formatBytes(max)})` : '(not said)'}`);
     verdict('ok', `agent reachable at ${config.agentUrl} (version ${info.version ?? 'unknown'}, ${ms} ms)`);
-    if (endpoints.length > 0 && !endpoints.includes(TRACES_PATH)) verdict('FAIL', `the agent does not list ${TRACES_PATH} among its endpoints: traces would be refused`);
-    else if (endpoints.length > 0) verdict('ok', `the agent takes ${TRACES_PATH}`);
+    const path = tracesPath(config.traceProtocol, endpoints.length > 0 ? endpoints : null);
+    if (endpoints.length > 0 && !endpoints.includes(path)) verdict('FAIL', `the agent does not list ${path} among its endpoints: traces would be refused`);
+    else if (endpoints.length > 0) verdict('ok', `the agent takes ${path}${path === V05_PATH ? ' (string-table encoding, about a third of the bytes of /v0.4)' : ''}`);
     if (typeof max === 'number' && max > 0 && max < config.maxPayloadBytes) verdict('ok', `payloads are kept under the agent's max_request_bytes of ${formatBytes(max)} (maxPayloadBytes is ${formatBytes(config.maxPayloadBytes)})`);
   } catch (err) {
     out(`  GET /info: no answer (${describeError(err)})`);

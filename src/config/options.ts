@@ -10,6 +10,9 @@ export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'gr
 /** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
 export type ProfilingMode = 'lines' | 'linked' | 'span-lines';
 
+/** The Datadog Agent trace endpoint, for `traceProtocol`: `auto` picks `/v0.5/traces` when the agent lists it. */
+export type TraceProtocol = 'auto' | '0.4' | '0.5';
+
 /** Where traces are sent, for `exporter`. */
 export type ExporterName = 'datadog' | 'otlp';
 
@@ -49,6 +52,12 @@ export interface TracewellOptions {
   maxPendingSpans?: number;
   /** Largest payload sent to the agent in one request, in bytes. Env: `TRACEWELL_MAX_PAYLOAD_BYTES`. Default: 8 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * Datadog Agent trace encoding: `0.5` (`/v0.5/traces`, every string once per payload in a table: about a third of
+   * the bytes of `0.4`), `0.4` (`/v0.4/traces`), or `auto`: 0.5 once the agent's `/info` lists it, 0.4 until then and
+   * for agents that do not. Env: `TRACEWELL_TRACE_PROTOCOL`, `DD_TRACE_AGENT_PROTOCOL_VERSION`. Default: auto.
+   */
+  traceProtocol?: TraceProtocol;
   /** Integrations to leave off. Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS` (comma list). Default: none. */
   disabledInstrumentations?: InstrumentationName[];
   /** Report query strings in `http.url`. Env: `TRACEWELL_HTTP_URL_QUERY`. Default: false (the query string is kept out). */
@@ -148,6 +157,7 @@ export interface ResolvedConfig {
   readonly flushIntervalMs: number;
   readonly maxPendingSpans: number;
   readonly maxPayloadBytes: number;
+  readonly traceProtocol: TraceProtocol;
   readonly disabledInstrumentations: readonly InstrumentationName[];
   readonly httpUrlQuery: boolean;
   readonly spanProcessors: readonly SpanProcessor[];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { logger, LOG_LEVELS, type LogLevel } from '../internal/logger';
 import { Codes } from '../internal/errors';
-import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TracewellOptions } from './options';
+import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
 
 type Env = Record<string, string | undefined>;
 
@@ -379,6 +379,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   const flushIntervalMs = r.pick('flushIntervalMs', options.flushIntervalMs, ['TRACEWELL_FLUSH_INTERVAL_MS'], parseIntIn(10, 600_000), 'a whole number of milliseconds from 10 to 600000', 1000, '1000');
   const maxPendingSpans = r.pick('maxPendingSpans', options.maxPendingSpans, ['TRACEWELL_MAX_PENDING_SPANS'], parseIntIn(1, 10_000_000), 'a whole number from 1 to 10000000', 50_000, '50000');
   const maxPayloadBytes = r.pick('maxPayloadBytes', options.maxPayloadBytes, ['TRACEWELL_MAX_PAYLOAD_BYTES'], parseIntIn(65_536, 25 * 1024 * 1024 - 1), 'a whole number of bytes from 65536 to 26214399', 8 * 1024 * 1024, '8388608');
+  const traceProtocol = r.pick<TraceProtocol>('traceProtocol', options.traceProtocol, ['TRACEWELL_TRACE_PROTOCOL', 'DD_TRACE_AGENT_PROTOCOL_VERSION'], (v) => (['auto', '0.4', '0.5'].includes(v.trim()) ? (v.trim() as TraceProtocol) : undefined), 'auto, 0.4 or 0.5', 'auto', 'auto');
   const disabledInstrumentations = r.pick('disabledInstrumentations', options.disabledInstrumentations, ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS'], parseInstrumentations, `a comma list of ${INSTRUMENTATIONS.join(', ')}`, [], 'none');
   const httpUrlQuery = r.pick('httpUrlQuery', options.httpUrlQuery, ['TRACEWELL_HTTP_URL_QUERY'], parseBool, boolAccepted, false, 'false');
 
@@ -496,6 +497,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     flushIntervalMs,
     maxPendingSpans,
     maxPayloadBytes,
+    traceProtocol,
     disabledInstrumentations: Object.freeze([...disabledInstrumentations]),
     httpUrlQuery,
     spanProcessors: Object.freeze([...(options.spanProcessors ?? [])]),

@@ -1,9 +1,14 @@
 /**
- * Decodes a `/v0.4/traces` body with a real msgpack decoder (@msgpack/msgpack) and checks
- * every field's type the way the Datadog Agent's decoder does, so a payload this accepts is
- * one the agent accepts. The first violation is reported with trace, span and field.
+ * Decodes a `/v0.4/traces` or `/v0.5/traces` body with a real msgpack decoder
+ * (@msgpack/msgpack) and checks every field's type the way the Datadog Agent's decoder does,
+ * so a payload this accepts is one the agent accepts. The first violation is reported with
+ * trace, span and field. A v0.5 span (a 12-element array of string-table indices and numbers)
+ * has each index checked against the table, then goes through the same checks as a v0.4 map.
  */
 import { decode } from '@msgpack/msgpack';
+import { isV05 } from '../exporter/encoders/datadog-common';
+
+export type TraceFormat = '0.4' | '0.5';
 
 export interface DecodedSpan {
   name: string;
@@ -52,17 +57,60 @@ function asInt(v: unknown): bigint | undefined {
   return undefined;
 }
 
-export function decodeTraces(body: Uint8Array): DecodedSpan[][] {
+/** `format`: the endpoint's (`/v0.4/traces` or `/v0.5/traces`); without it, told from the body. */
+export function decodeTraces(body: Uint8Array, format: TraceFormat = isV05(body) ? '0.5' : '0.4'): DecodedSpan[][] {
   let raw: unknown;
   try {
     raw = decode(body, { useBigInt64: true });
   } catch (err) {
     throw new DecodeError(`decode traces: not valid msgpack: ${(err as Error).message}`);
   }
+  if (format === '0.5') return decodeV05(raw);
   if (!Array.isArray(raw)) throw new DecodeError(`decode traces: body is ${typeName(raw)}, want array of traces`);
   return raw.map((trace, ti) => {
     if (!Array.isArray(trace)) throw new DecodeError(`decode traces: trace ${ti} is ${typeName(trace)}, want array of spans`);
     return trace.map((span, si) => checkSpan(span, `trace ${ti} span ${si}`));
+  });
+}
+
+const V05_FIELDS = ['service', 'name', 'resource', 'trace_id', 'span_id', 'parent_id', 'start', 'duration', 'error', 'meta', 'metrics', 'type'] as const;
+
+function decodeV05(raw: unknown): DecodedSpan[][] {
+  const fail = (msg: string): never => {
+    throw new DecodeError(`decode traces v0.5: ${msg}`);
+  };
+  if (!Array.isArray(raw) || raw.length !== 2) return fail(`body is ${typeName(raw)}${Array.isArray(raw) ? ` of ${raw.length}` : ''}, want array of 2 (string table, traces)`);
+  const [table, traces] = raw as [unknown, unknown];
+  if (!Array.isArray(table)) return fail(`string table is ${typeName(table)}, want array of strings`);
+  table.forEach((v, i) => {
+    if (typeof v !== 'string') fail(`string table entry ${i} is ${typeName(v)}, want string`);
+  });
+  if (!table.includes('')) fail('string table has no empty string');
+  if (!Array.isArray(traces)) return fail(`traces is ${typeName(traces)}, want array of traces`);
+  const str = (v: unknown, what: string): string => {
+    const n = asInt(v);
+    if (n === undefined) return fail(`${what} is ${typeName(v)}, want a uint32 string index`);
+    if (n < 0n || n >= BigInt(table.length)) return fail(`${what} is ${n}, outside the string table (${table.length} strings)`);
+    return table[Number(n)] as string;
+  };
+  return traces.map((trace, ti) => {
+    if (!Array.isArray(trace)) return fail(`trace ${ti} is ${typeName(trace)}, want array of spans`);
+    return trace.map((span, si) => {
+      const where = `trace ${ti} span ${si}`;
+      if (!Array.isArray(span) || span.length !== 12) return fail(`${where} is ${typeName(span)}${Array.isArray(span) ? ` of ${span.length}` : ''}, want array of 12`);
+      const m: Record<string, unknown> = {};
+      V05_FIELDS.forEach((f, i) => (m[f] = span[i]));
+      for (const f of ['service', 'name', 'resource', 'type'] as const) m[f] = str(span[V05_FIELDS.indexOf(f)], `${where}: ${f}`);
+      const meta = span[9];
+      if (!isMap(meta)) return fail(`${where}: meta is ${typeName(meta)}, want map of uint32 to uint32`);
+      m.meta = Object.fromEntries(Object.entries(meta).map(([k, v]) => [str(Number(k), `${where}: a meta key`), str(v, `${where}: meta value of ${k}`)]));
+      const metrics = span[10];
+      if (!isMap(metrics)) return fail(`${where}: metrics is ${typeName(metrics)}, want map of uint32 to float64`);
+      m.metrics = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [str(Number(k), `${where}: a metrics key`), v]));
+      const out = checkSpan(m, where);
+      if (out.service === '') fail(`${where}: service is empty`);
+      return out;
+    });
   });
 }
 

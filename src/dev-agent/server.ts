@@ -183,10 +183,10 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
 
   function route(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer): void {
     if (req.method === 'GET' && path === '/info') {
-      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/info', '/profiling/v1/input', '/debugger/v1/input', '/debugger/v1/diagnostics'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
+      answer(res, req, path, 200, { version: `tracewell-dev-agent/${TRACER_VERSION}`, endpoints: ['/v0.4/traces', '/v0.5/traces', '/info', '/profiling/v1/input', '/debugger/v1/input', '/debugger/v1/diagnostics'], client_drop_p0s: false, config: { max_request_bytes: MAX_BODY } }, 0);
       return;
     }
-    if ((req.method === 'PUT' || req.method === 'POST') && path === '/v0.4/traces') {
+    if ((req.method === 'PUT' || req.method === 'POST') && (path === '/v0.4/traces' || path === '/v0.5/traces')) {
       const type = String(req.headers['content-type'] ?? '');
       if (!type.startsWith('application/msgpack')) {
         answer(res, req, path, 415, { error: `unsupported content type "${type}", want application/msgpack` }, body.length);
@@ -194,7 +194,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       }
       let decoded: DecodedSpan[][];
       try {
-        decoded = decodeTraces(body);
+        decoded = decodeTraces(body, path === '/v0.5/traces' ? '0.5' : '0.4');
       } catch (err) {
         const message = (err as Error).message;
         rejections.push({ message, headers: req.headers });

@@ -56,6 +56,8 @@ interface LivePayload extends Payload {
 export interface Encoder {
   append(spans: TwSpan[]): boolean;
   seal(): Payload;
+  /** A sealed payload the agent accepted: nothing reads its body any more. */
+  recycle?(body: Buffer): void;
   readonly size: number;
   readonly traces: number;
 }
@@ -235,7 +237,7 @@ export class ExportPipeline implements TraceSink {
     }
     batch.length = 0;
     this.spareBatch = batch;
-    if (sealed) this.flushSoon();
+    if (sealed) this.sendSoon();
   }
 
   private dropFull(n: number, why: string): void {
@@ -288,6 +290,19 @@ export class ExportPipeline implements TraceSink {
   async flush(): Promise<void> {
     this.encodeBatch();
     this.seal();
+    await this.sendQueued();
+  }
+
+  /**
+   * Sends the sealed payloads, not the open one: a payload sealed at its size is sent at once
+   * while the next one keeps filling (sealing that one too would halve the payload size and
+   * double the requests under a steady load).
+   */
+  private sendSoon(): void {
+    this.sendQueued().catch((err) => logger.error('send failed', err, 'flush'));
+  }
+
+  private async sendQueued(): Promise<void> {
     while (this.sending !== null) await this.sending;
     if (this.queue.length === 0) {
       this.kickReplay();
@@ -358,6 +373,7 @@ export class ExportPipeline implements TraceSink {
         counters.bytesSent += p.body.length;
         if (this.outage.active && this.breaker.closed) this.outage.end();
         this.target.accepted(outcome);
+        this.encoder.recycle?.(p.body);
         return;
       case 'rejected':
         this.reject(p, `${outcome.status}: ${outcome.body.slice(0, 200)}`);

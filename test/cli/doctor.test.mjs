@@ -36,10 +36,10 @@ test('doctor: configuration with the source of each value, the agent and its /in
   // /info as the agent said it.
   assert.match(stdout, /GET \/info: 200 in \d+ ms/);
   assert.match(stdout, /version: tracewell-dev-agent\//);
-  assert.match(stdout, /endpoints: \/v0\.4\/traces \/info/);
+  assert.match(stdout, /endpoints: \/v0\.4\/traces \/v0\.5\/traces \/info/);
   assert.match(stdout, /max_request_bytes: 26214400 \(25\.0 MiB\)/);
   assert.match(stdout, new RegExp(`^ok    agent reachable at ${agent.url} \\(version tracewell-dev-agent/`, 'm'));
-  assert.match(stdout, /^ok    the agent takes \/v0\.4\/traces$/m);
+  assert.match(stdout, /^ok    the agent takes \/v0\.5\/traces \(string-table encoding, about a third of the bytes of \/v0\.4\)$/m);
   assert.match(stdout, /^warn  TRACEWELL_FLUSH_INTERVAL_MS="soon" is not accepted \(expected a whole number of milliseconds from 10 to 600000\); using 1000$/m);
   assert.match(stdout, /^ok    dead-letter folder .*doc-svc can be created, empty$/m);
   assert.match(stdout, /^verdict: ready, with 1 warning$/m);

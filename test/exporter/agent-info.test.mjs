@@ -18,13 +18,14 @@ test("the agent's max_request_bytes from /info bounds every payload", async () =
     await app.call('traces', { n: 2, prefix: 'first' });
     await app.call('flush');
     await agent.waitFor(() => agent.requests.some((r) => r.path === '/info'));
-    // 300 traces of ~700 bytes: one payload of ~200 KB unless the limit is applied.
+    // 300 traces of ~700 bytes in /v0.4 (~210 in /v0.5, which this agent lists): one payload of
+    // 60-200 KB unless the limit is applied (sealed at half of it: 20 KB).
     await app.call('traces', { n: 300, prefix: 'big' });
     await app.call('flush');
     await agent.waitFor(() => namesSeen(agent, 'big-').size === 600, 10_000);
-    const sends = agent.requests.filter((r) => r.path === '/v0.4/traces');
+    const sends = agent.requests.filter((r) => /^\/v0\.[45]\/traces$/.test(r.path));
     assert.ok(sends.every((r) => r.status === 200 && r.bytes <= 40_000), sends.map((r) => `${r.status}:${r.bytes}`).join(' '));
-    assert.ok(sends.length >= 6, `${sends.length} payloads`);
+    assert.ok(sends.length >= 4, `${sends.length} payloads: ${sends.map((r) => `${r.path} ${r.bytes}`).join(', ')}`);
     // Sealed in the middle of a batch of traces: each still sent exactly once.
     for (const [name, count] of namesSeen(agent, 'big-')) assert.equal(count, 1, `${name} arrived ${count} times`);
     const s = await app.stats();

@@ -92,7 +92,7 @@ test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost 
   const script = [];
   const seen = [];
   agent.setResponder(({ path }) => {
-    if (path !== '/v0.4/traces') return null;
+    if (!/^\/v0\.[45]\/traces$/.test(path)) return null;
     const next = script.shift();
     seen.push(next ? JSON.stringify(next) : 'normal');
     return next ?? null;
@@ -121,7 +121,7 @@ test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost 
     await round('e413', [{ status: 413 }]);
     await round('e400', [{ status: 400, body: '{"error":"decode traces: bad"}' }], { rejected: true });
     const at429 = agent.requests.findIndex((r) => r.status === 429);
-    const after429 = agent.requests.slice(at429 + 1).find((r) => r.path === '/v0.4/traces');
+    const after429 = agent.requests.slice(at429 + 1).find((r) => /^\/v0\.[45]\/traces$/.test(r.path));
     assert.ok(after429.time - agent.requests[at429].time >= 950, `retried ${after429.time - agent.requests[at429].time} ms after a Retry-After of 1 s`);
 
     // The 500 payload was not hammered: it went to the dead-letter file and comes back by replay.
@@ -138,7 +138,7 @@ test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost 
     assert.ok(s.retries >= 5, `retries: ${s.retries}`);
     assert.equal(s.dropped.sendFailed + s.dropped.deadLetterFailed + s.dropped.bufferFull + s.dropped.encodeFailed, 0);
     // 413: split in halves, each accepted.
-    const halves = agent.requests.filter((r) => r.path === '/v0.4/traces' && r.status === 200 && r.headers['x-datadog-trace-count'] !== '5');
+    const halves = agent.requests.filter((r) => /^\/v0\.[45]\/traces$/.test(r.path) && r.status === 200 && r.headers['x-datadog-trace-count'] !== '5');
     assert.ok(halves.length >= 2, 'the 413 payload was sent again in parts');
     // The rejected file holds exactly the 400 payload.
     const rejected = dlqRecords(dir, 'rough-agent', { rejected: true });

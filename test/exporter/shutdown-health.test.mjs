@@ -15,7 +15,7 @@ test('shutdown() while the agent hangs: it returns within the deadline and what 
   const dir = tempDir();
   const agent = await pool.newAgent();
   // Answers nothing for 30 s: the request is in flight when the deadline passes.
-  agent.setResponder(({ path }) => (path === '/v0.4/traces' ? { delayMs: 30_000, destroy: true } : null));
+  agent.setResponder(({ path }) => (/^\/v0\.[45]\/traces$/.test(path) ? { delayMs: 30_000, destroy: true } : null));
   const app = await startEmitter({
     env: { DD_SERVICE: 'hang-svc', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_EXPORT_TIMEOUT_MS: '20000', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '800' },
   });
@@ -47,7 +47,7 @@ test('health metrics: the export counters go to DogStatsD, tagged with the servi
   await new Promise((r) => udp.bind(0, '127.0.0.1', r));
   const agent = await pool.newAgent();
   let failures = 1;
-  agent.setResponder(({ path }) => (path === '/v0.4/traces' && failures-- > 0 ? { status: 503 } : null));
+  agent.setResponder(({ path }) => (/^\/v0\.[45]\/traces$/.test(path) && failures-- > 0 ? { status: 503 } : null));
   const app = await startEmitter({
     env: { DD_SERVICE: 'health-svc', DD_ENV: 'qa', DD_VERSION: '2.0.0', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_HEALTH_METRICS: 'true', TRACEWELL_DOGSTATSD_URL: `udp://127.0.0.1:${udp.address().port}` },
   });

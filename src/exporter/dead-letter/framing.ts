@@ -6,7 +6,7 @@
  *   4  version (1)              20 written at    f64 LE, epoch ms
  *   5  state: 0 pending,        28 CRC-32 of bytes 4, 6..27 and the body
  *      1 done (sent, moved)
- *   6  kind: 1 Datadog v0.4 msgpack, 2 OTLP protobuf
+ *   6  kind: 1 Datadog msgpack (v0.4 or v0.5, told from the body), 2 OTLP protobuf
  *   7  flags: bit 0 = body is raw-deflated
  *   8  body length  u32 LE (as stored)
  *   12 spans        u32 LE

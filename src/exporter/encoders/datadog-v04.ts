@@ -5,19 +5,16 @@
  * bytes, not objects. Keys and the tags common to every span are encoded once at start-up;
  * a span is written in one pass with a local offset after one capacity check.
  */
-import { SpanKind, type AttributeValue } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
-import { TIME_ORIGIN_MS } from '../../tracer/clock';
 import { hex32 } from '../../tracer/ids';
 import type { TwSpan } from '../../tracer/span';
 import { encodedString, MsgpackWriter } from './msgpack-writer';
 import { strBound, wf64, wi32, wi64, wraw, wstr, wu64, type Utf8Buffer } from './msgpack-fast';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, SPECIAL_ATTRS, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
 
-const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
-const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
+export type { EncoderInfo } from './datadog-common';
 
-/** OTel attribute names that set Datadog span fields rather than tags. */
-const SPECIAL_ATTRS = new Set(['service.name', 'resource.name', 'operation.name', 'span.type']);
 
 const key = (s: string): Buffer => encodedString(s);
 const K_NAME = key('name');
@@ -89,15 +86,6 @@ interface Template {
   metaCount: number;
 }
 
-const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
-const STATUS_STRINGS: string[] = [];
-for (let i = 0; i < 600; i++) STATUS_STRINGS.push(String(i));
-
-export interface EncoderInfo {
-  runtimeId: string;
-  /** Extra meta for chunk heads. */
-  headMeta?: Record<string, string>;
-}
 
 function encodePairs(pairs: [string, string][]): Buffer {
   const w = new MsgpackWriter(1024);
@@ -106,10 +94,6 @@ function encodePairs(pairs: [string, string][]): Buffer {
     w.str(v);
   }
   return Buffer.from(w.take(16));
-}
-
-function attrString(v: AttributeValue): string {
-  return typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
 }
 
 export class DatadogEncoder {
@@ -125,15 +109,11 @@ export class DatadogEncoder {
   private readonly pid: number = process.pid;
 
   constructor(config: ResolvedConfig, info: EncoderInfo) {
-    const common: [string, string][] = [];
-    if (config.env) common.push(['env', config.env]);
-    if (config.version) common.push(['version', config.version]);
-    common.push(['language', 'javascript']);
-    for (const [k, v] of Object.entries(config.tags)) common.push([k, v]);
+    const common = commonTags(config);
     this.staticMeta = encodePairs(common);
     this.staticCount = common.length;
     this.service = key(config.service);
-    const head: [string, string][] = [['runtime-id', info.runtimeId], ...Object.entries(info.headMeta ?? {})];
+    const head = headTags(info);
     this.headMeta = encodePairs(head);
     this.headMetaCount = head.length;
     this.reset();
@@ -179,17 +159,20 @@ export class DatadogEncoder {
   /** The payload so far (traces array complete) and a fresh one started. */
   seal(): { body: Buffer; traces: number; spans: number } {
     this.w.patch32(this.header, this.traces);
-    // The next payload's buffer is sized from the recent large ones, so a steady load never
-    // regrows (and copies) it: a flush that seals a small payload right after a large one does
-    // not shrink it to 64 KiB; small payloads only let it shrink by an eighth each.
-    const pos = this.w.pos;
-    this.capacity = Math.min(Math.max(64 * 1024, pos + (pos >>> 2), this.capacity - (this.capacity >>> 3)), 2 * 1024 * 1024);
-    const out = { body: this.w.take(this.capacity), traces: this.traces, spans: this.spans };
+    this.capacity = nextCapacity(this.capacity, this.w.pos);
+    const out = { body: this.w.take(this.capacity, this.pool), traces: this.traces, spans: this.spans };
     this.reset();
     return out;
   }
 
   private capacity = 64 * 1024;
+  private readonly pool = new BodyPool();
+
+  /** A payload of this encoder's that the agent accepted: its buffer serves a later payload. */
+  recycle(body: Buffer): void {
+    this.pool.give(body);
+  }
+  private readonly names: SpanNames = { opName: '', resource: '', service: '', type: '' };
   private readonly templates = new Map<string, Template>();
   /** The high 64 bits of trace ids change once a second: their hex is kept. */
   private tidT0 = -1;
@@ -288,38 +271,19 @@ export class DatadogEncoder {
         else if (typeof v !== 'number' && v !== undefined && v !== null) n += strBound(attrString(v));
       }
     }
-    if (s.events !== null) n += strBound(this.eventsJson(s));
+    if (s.events !== null) n += strBound(eventsJson(s));
     return n;
-  }
-
-  private eventsJson(s: TwSpan): string {
-    return JSON.stringify(
-      (s.events ?? []).map((e) => ({ name: e.name, time_unix_nano: Math.round((TIME_ORIGIN_MS + e.time) * 1e6), attributes: e.attributes ?? {} })),
-    );
   }
 
   private span(buf: Utf8Buffer, p: number, s: TwSpan, head: boolean): number {
     const t = s.trace;
     const attrs = s.attrs;
-    let opName = s.opName || s.name;
-    let resource = s.resource || s.name;
-    let service = s.service;
-    let type = s.type;
-    if (attrs !== null) {
-      const a = attrs['operation.name'];
-      if (typeof a === 'string' && a) opName = a;
-      const r = attrs['resource.name'];
-      if (typeof r === 'string' && r) resource = r;
-      const sv = attrs['service.name'];
-      if (typeof sv === 'string' && sv) service = sv;
-      const ty = attrs['span.type'];
-      if (typeof ty === 'string') type = ty;
-    }
-    if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
+    const names = this.names;
+    resolveNames(s, names);
 
     // Everything fixed for this kind of span (name, service, resource, type, and the meta
     // that does not change per request) is one cached block, copied natively.
-    const tpl = this.template(opName, service, resource, type, s);
+    const tpl = this.template(names.opName, names.service, names.resource, names.type, s);
     buf.set(tpl.fields, p);
     p += tpl.fields.length;
     // The numeric fields: keys from a fixed template, values written into their slots.
@@ -327,7 +291,7 @@ export class DatadogEncoder {
     p = wu64(buf, p + K_TRACE_ID.length, t.t2, t.t3);
     p = wu64(buf, p + K_SPAN_ID.length, s.spanHi, s.spanLo);
     p = wu64(buf, p + K_PARENT_ID.length, s.parentHi, s.parentLo);
-    p = wi64(buf, p + K_START.length, Math.round((TIME_ORIGIN_MS + s.start) * 1e6));
+    p = wi64(buf, p + K_START.length, epochNs(s.start));
     p = wi64(buf, p + K_DURATION.length, Math.max(0, Math.round((s.endAt - s.start) * 1e6)));
     p = wi32(buf, p + K_ERROR.length, s.error);
     const metaAt = p + K_META.length;
@@ -425,7 +389,7 @@ export class DatadogEncoder {
     }
     if (s.events !== null && s.events.length > 0) {
       p = wraw(buf, p, K_EVENTS);
-      p = wstr(buf, p, this.eventsJson(s));
+      p = wstr(buf, p, eventsJson(s));
       m++;
     }
     buf[metaAt + 1] = m >>> 8;

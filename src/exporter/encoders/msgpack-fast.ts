@@ -49,6 +49,31 @@ function wstrNative(buf: Utf8Buffer, p: number, s: string): number {
   return p + 5 + n;
 }
 
+/** An unsigned integer in its smallest msgpack form. */
+export function wuint(buf: Utf8Buffer, p: number, n: number): number {
+  if (n < 128) {
+    buf[p] = n;
+    return p + 1;
+  }
+  if (n < 256) {
+    buf[p] = 0xcc;
+    buf[p + 1] = n;
+    return p + 2;
+  }
+  if (n < 65536) {
+    buf[p] = 0xcd;
+    buf[p + 1] = n >>> 8;
+    buf[p + 2] = n & 0xff;
+    return p + 3;
+  }
+  buf[p] = 0xce;
+  buf[p + 1] = n >>> 24;
+  buf[p + 2] = (n >>> 16) & 0xff;
+  buf[p + 3] = (n >>> 8) & 0xff;
+  buf[p + 4] = n & 0xff;
+  return p + 5;
+}
+
 /** Pre-encoded bytes. */
 export function wraw(buf: Utf8Buffer, p: number, bytes: Uint8Array): number {
   const n = bytes.length;

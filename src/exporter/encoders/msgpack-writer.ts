@@ -26,10 +26,10 @@ export class MsgpackWriter {
     this.buf = next;
   }
 
-  /** Hands over the bytes written and starts a fresh buffer. */
-  take(nextSize = 64 * 1024): Buffer {
+  /** Hands over the bytes written and starts a fresh buffer (from `pool` when given). */
+  take(nextSize = 64 * 1024, pool?: { take(size: number): Buffer }): Buffer {
     const out = this.pos === 0 ? EMPTY : this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(nextSize) as Utf8Buffer;
+    this.buf = (pool !== undefined ? pool.take(nextSize) : Buffer.allocUnsafe(nextSize)) as Utf8Buffer;
     this.pos = 0;
     return out;
   }
@@ -152,6 +152,15 @@ export class MsgpackWriter {
     const at = this.pos;
     this.buf[at] = 0xde;
     this.pos += 3;
+    return at;
+  }
+
+  /** A map32 header whose count is written later with `patch32`; returns its offset. */
+  map32(): number {
+    this.ensure(5);
+    const at = this.pos;
+    this.buf[at] = 0xdf;
+    this.pos += 5;
     return at;
   }
 

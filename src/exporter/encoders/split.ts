@@ -3,6 +3,9 @@
  * body between spans, each half a valid payload of its own. A payload that holds a single
  * trace (Datadog) or span (OTLP) cannot be split: null.
  */
+import { isV05 } from './datadog-common';
+import { MsgpackWriter } from './msgpack-writer';
+import { wuint } from './msgpack-fast';
 import { lenField, ProtoWriter, readFields, WIRE_LEN } from './protobuf';
 
 export interface Part {
@@ -115,6 +118,7 @@ export function datadogTraces(body: Buffer): [number, number, number][] {
 }
 
 export function splitDatadog(body: Buffer): [Part, Part] | null {
+  if (isV05(body)) return splitV05(body);
   let traces: [number, number, number][];
   try {
     traces = datadogTraces(body);
@@ -130,6 +134,119 @@ export function splitDatadog(body: Buffer): [Part, Part] | null {
   });
   return [part(traces.slice(0, half)), part(traces.slice(half))];
 }
+
+/** [value, position after] of the msgpack unsigned integer at `p`. */
+function readUint(b: Buffer, p: number): [number, number] {
+  const t = b[p];
+  if (t <= 0x7f) return [t, p + 1];
+  if (t === 0xcc) return [b[p + 1], p + 2];
+  if (t === 0xcd) return [b.readUInt16BE(p + 1), p + 3];
+  if (t === 0xce) return [b.readUInt32BE(p + 1), p + 5];
+  throw new RangeError('not a string index');
+}
+
+/** [count, position after the map header] of the msgpack map at `p`. */
+function mapHeader(b: Buffer, p: number): [number, number] {
+  const t = b[p];
+  if (t >= 0x80 && t <= 0x8f) return [t & 0x0f, p + 1];
+  if (t === 0xde) return [b.readUInt16BE(p + 1), p + 3];
+  if (t === 0xdf) return [b.readUInt32BE(p + 1), p + 5];
+  throw new RangeError('not a msgpack map');
+}
+
+/**
+ * A `/v0.5/traces` body in two: each half gets a string table of its own with only the
+ * strings its spans use (so a half is really about half the size, table included), and its
+ * spans' indices renumbered into it.
+ */
+function splitV05(body: Buffer): [Part, Part] | null {
+  try {
+    const [nStrings, tableAt] = arrayHeader(body, 1);
+    const strings: Buffer[] = [];
+    let p = tableAt;
+    for (let i = 0; i < nStrings; i++) {
+      const end = skip(body, p);
+      strings.push(body.subarray(p, end));
+      p = end;
+    }
+    const [nTraces, tracesAt] = arrayHeader(body, p);
+    const traces: [number, number][] = [];
+    p = tracesAt;
+    for (let i = 0; i < nTraces; i++) {
+      const end = skip(body, p);
+      traces.push([p, end]);
+      p = end;
+    }
+    if (p > body.length || traces.length < 2) return null;
+    const half = traces.length >> 1;
+    return [rebuildV05(body, strings, traces.slice(0, half)), rebuildV05(body, strings, traces.slice(half))];
+  } catch {
+    return null;
+  }
+}
+
+function rebuildV05(body: Buffer, strings: Buffer[], traces: [number, number][]): Part {
+  const w = new MsgpackWriter(64 * 1024);
+  // Old index of each new one; "" first (-1: the old table had none).
+  const used: number[] = [strings.findIndex((s) => s.length === 1 && s[0] === 0xa0)];
+  const remap = new Map<number, number>([[used[0], 0]]);
+  const index = (p: number): number => {
+    const [old, next] = readUint(body, p);
+    if (old >= strings.length) throw new RangeError('string index outside the table');
+    let idx = remap.get(old);
+    if (idx === undefined) {
+      idx = used.length;
+      used.push(old);
+      remap.set(old, idx);
+    }
+    w.ensure(5);
+    w.pos = wuint(w.buf, w.pos, idx);
+    return next;
+  };
+  const copy = (from: number, to: number): void => w.raw(body.subarray(from, to));
+  w.patch32(w.array32(), traces.length);
+  let spans = 0;
+  for (const [start] of traces) {
+    const [n, first] = arrayHeader(body, start);
+    w.patch32(w.array32(), n);
+    spans += n;
+    let p = first;
+    for (let i = 0; i < n; i++) {
+      const [fields, at] = arrayHeader(body, p);
+      if (fields !== 12) throw new RangeError('a v0.5 span has 12 fields');
+      w.ensure(1);
+      w.buf[w.pos++] = 0x9c;
+      p = index(index(index(at)));
+      // trace_id, span_id, parent_id, start, duration, error: copied as they are
+      let q = p;
+      for (let f = 0; f < 6; f++) q = skip(body, q);
+      copy(p, q);
+      const [metaCount, metaAt] = mapHeader(body, q);
+      w.patch32(w.map32(), metaCount);
+      p = metaAt;
+      for (let k = 0; k < metaCount; k++) p = index(index(p));
+      const [metricsCount, metricsAt] = mapHeader(body, p);
+      w.patch32(w.map32(), metricsCount);
+      p = metricsAt;
+      for (let k = 0; k < metricsCount; k++) {
+        p = index(p);
+        const end = skip(body, p);
+        copy(p, end);
+        p = end;
+      }
+      p = index(p);
+    }
+  }
+  const spansBytes = w.take(16);
+  const table = new MsgpackWriter(64 * 1024);
+  table.ensure(1);
+  table.buf[table.pos++] = 0x92;
+  table.patch32(table.array32(), used.length);
+  for (const old of used) table.raw(old < 0 ? EMPTY_STRING : strings[old]);
+  return { body: Buffer.concat([table.take(16), spansBytes]), traces: traces.length, spans };
+}
+
+const EMPTY_STRING = Buffer.from([0xa0]);
 
 // ---------------------------------------------------------------- OTLP
 

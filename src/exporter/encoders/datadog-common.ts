@@ -1,0 +1,151 @@
+/**
+ * What the two Datadog encodings (`/v0.4/traces` maps, `/v0.5/traces` string table) agree
+ * on: how a span's Datadog names are chosen, which tags every span or chunk head carries,
+ * how attribute values become strings, and how the next payload buffer is sized.
+ */
+import type { AttributeValue } from '@opentelemetry/api';
+import type { ResolvedConfig } from '../../config/options';
+import { TIME_ORIGIN_MS } from '../../tracer/clock';
+import type { TwSpan } from '../../tracer/span';
+
+export const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
+const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
+
+/** OTel attribute names that set Datadog span fields rather than tags. */
+export const SPECIAL_ATTRS = new Set(['service.name', 'resource.name', 'operation.name', 'span.type']);
+
+export const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
+export const STATUS_STRINGS: string[] = [];
+for (let i = 0; i < 600; i++) STATUS_STRINGS.push(String(i));
+
+export interface EncoderInfo {
+  runtimeId: string;
+  /** Extra meta for chunk heads. */
+  headMeta?: Record<string, string>;
+}
+
+/** Tags on every span: env, version, language and the configured global tags. */
+export function commonTags(config: ResolvedConfig): [string, string][] {
+  const common: [string, string][] = [];
+  if (config.env) common.push(['env', config.env]);
+  if (config.version) common.push(['version', config.version]);
+  common.push(['language', 'javascript']);
+  for (const [k, v] of Object.entries(config.tags)) common.push([k, v]);
+  return common;
+}
+
+/** Tags on the first span of each trace chunk. */
+export function headTags(info: EncoderInfo): [string, string][] {
+  return [['runtime-id', info.runtimeId], ...Object.entries(info.headMeta ?? {})];
+}
+
+export function attrString(v: AttributeValue): string {
+  return typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
+}
+
+/** Span events as the one JSON tag (`events`) the agent reads them from. */
+export function eventsJson(s: TwSpan): string {
+  return JSON.stringify((s.events ?? []).map((e) => ({ name: e.name, time_unix_nano: Math.round((TIME_ORIGIN_MS + e.time) * 1e6), attributes: e.attributes ?? {} })));
+}
+
+/** A span's Datadog names, filled in place (no allocation per span). */
+export interface SpanNames {
+  opName: string;
+  resource: string;
+  service: string;
+  type: string;
+}
+
+/** Operation name, resource, service and type: the span's own, or the OTel attributes that set them. */
+export function resolveNames(s: TwSpan, out: SpanNames): void {
+  let opName = s.opName || s.name;
+  let resource = s.resource || s.name;
+  let service = s.service;
+  let type = s.type;
+  const attrs = s.attrs;
+  if (attrs !== null) {
+    const a = attrs['operation.name'];
+    if (typeof a === 'string' && a) opName = a;
+    const r = attrs['resource.name'];
+    if (typeof r === 'string' && r) resource = r;
+    const sv = attrs['service.name'];
+    if (typeof sv === 'string' && sv) service = sv;
+    const ty = attrs['span.type'];
+    if (typeof ty === 'string') type = ty;
+  }
+  if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
+  out.opName = opName;
+  out.resource = resource;
+  out.service = service;
+  out.type = type;
+}
+
+/**
+ * The next payload buffer's size, from the recent large ones: a steady load never regrows (and
+ * copies) it, a flush that seals a small payload right after a large one does not shrink it
+ * to 64 KiB, and small payloads only let it shrink by an eighth each.
+ */
+export function nextCapacity(capacity: number, used: number): number {
+  return Math.min(Math.max(64 * 1024, used + (used >>> 2), capacity - (capacity >>> 3)), 2 * 1024 * 1024);
+}
+
+/** Start time in ns since the epoch, from a `performance.now()` time. */
+export function epochNs(ms: number): number {
+  return Math.round((TIME_ORIGIN_MS + ms) * 1e6);
+}
+
+/**
+ * True for a `/v0.5/traces` body, told from its first bytes: `[strings, traces]` opens with a
+ * 2-element array whose first element is an array of strings (its first a string: `""` is
+ * always in the table). A `/v0.4/traces` body of two traces opens the same way, but its first
+ * element holds span maps. So dead-letter records and split halves need no format of their own.
+ */
+export function isV05(body: Uint8Array): boolean {
+  if (body.length < 3 || body[0] !== 0x92) return false;
+  const h = body[1];
+  const first = h >= 0x90 && h <= 0x9f ? 2 : h === 0xdc ? 4 : h === 0xdd ? 6 : -1;
+  if (first < 0 || first >= body.length) return false;
+  const t = body[first];
+  return (t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda || t === 0xdb;
+}
+
+export const V04_PATH = '/v0.4/traces';
+export const V05_PATH = '/v0.5/traces';
+
+/** The trace endpoint used with this `traceProtocol` and the agent's listed endpoints (null: not said). */
+export function tracesPath(protocol: 'auto' | '0.4' | '0.5', endpoints: readonly string[] | null): string {
+  if (protocol === '0.5') return V05_PATH;
+  if (protocol === '0.4' || endpoints === null || !endpoints.includes(V05_PATH)) return V04_PATH;
+  return V05_PATH;
+}
+
+/**
+ * Payload buffers handed back once the agent accepted them, for the next payloads: a fresh
+ * MiB-sized buffer is fresh memory, and the kernel's work of mapping it in (then out when it is
+ * collected) cost more than encoding into it. A few are kept; the rest are left to the GC.
+ */
+export class BodyPool {
+  private readonly free: Buffer[] = [];
+
+  /** A buffer of at least `size` bytes. */
+  take(size: number): Buffer {
+    const free = this.free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      if (free[i].length >= size) {
+        const b = free[i];
+        free[i] = free[free.length - 1];
+        free.pop();
+        return b;
+      }
+    }
+    return Buffer.allocUnsafe(size);
+  }
+
+  /** `body` (a payload from `take`, all of it or its start) is no longer read by anyone. */
+  give(body: Buffer): void {
+    // Only whole allocations of our own size class: a view into Node's shared small-buffer pool
+    // (or into another payload) must never be written again.
+    if (body.byteOffset !== 0 || body.buffer.byteLength < 64 * 1024 || this.free.length >= 3) return;
+    this.free.push(Buffer.from(body.buffer, 0, body.buffer.byteLength));
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * Datadog Agent `/v0.5/traces` msgpack: `[strings, traces]`, where every string of every span
+ * (names, tag keys and values) is an index into the payload's string table and a span is a
+ * 12-element array: service, name, resource (indices), trace_id, span_id, parent_id (uint64),
+ * start, duration (int64), error (int32), meta (index -> index), metrics (index -> float64),
+ * type (index). A span takes about a third of its `/v0.4` bytes, so a payload holds three
+ * times the spans and the agent is sent a third of the requests.
+ *
+ * The table is built while spans are encoded (one Map lookup per string; the strings of one
+ * kind of span are looked up once per payload through its cached template) and written in
+ * front of the spans when the payload is sealed. Used when the agent lists `/v0.5/traces`.
+ */
+import { SpanKind } from '@opentelemetry/api';
+import type { ResolvedConfig } from '../../config/options';
+import { hex32 } from '../../tracer/ids';
+import type { TwSpan } from '../../tracer/span';
+import { MsgpackWriter } from './msgpack-writer';
+import { wf64, wi64, wraw, wu64, wuint, type Utf8Buffer } from './msgpack-fast';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, SPECIAL_ATTRS, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
+
+const MAX_TEMPLATES = 1024;
+/** The table stops taking new strings past this many (a payload is sealed first). */
+const MAX_TABLE_STRINGS = 1 << 20;
+
+/** The constant part of one kind of span, as table indices valid for one payload (`gen`). */
+interface Template {
+  opName: string;
+  service: string;
+  resource: string;
+  type: string;
+  kind: number;
+  component: string;
+  method: string;
+  route: string;
+  gen: number;
+  /** fixarray(12) + service, name, resource indices. */
+  head: Uint8Array;
+  /** Common tags, span.kind, component, method, route: key/value index pairs. */
+  meta: Uint8Array;
+  metaCount: number;
+  /** The type index (the last field). */
+  type5: Uint8Array;
+}
+
+export class DatadogV05Encoder {
+  /** The traces array (its array32 header patched at seal). */
+  private readonly w = new MsgpackWriter(128 * 1024);
+  /** The string table's strings, msgpack-encoded back to back. */
+  private readonly table = new MsgpackWriter(16 * 1024);
+  private readonly index = new Map<string, number>();
+  private gen = 0;
+  private header = -1;
+  traces = 0;
+  spans = 0;
+  private readonly common: [string, string][];
+  private readonly head: [string, string][];
+  private readonly service: string;
+  private readonly pid: number = process.pid;
+  private readonly names: SpanNames = { opName: '', resource: '', service: '', type: '' };
+  private readonly templates = new Map<string, Template>();
+  private readonly scratch: MsgpackWriter;
+  private capacity = 64 * 1024;
+  private readonly pool = new BodyPool();
+  private tidT0 = -1;
+  private tidT1 = -1;
+  private tidHex = '';
+
+  constructor(config: ResolvedConfig, info: EncoderInfo) {
+    this.common = commonTags(config);
+    this.head = headTags(info);
+    this.service = config.service;
+    this.scratch = new MsgpackWriter(128 + 10 * this.common.length);
+    this.reset();
+  }
+
+  /** Bytes of the payload if sealed now. */
+  get size(): number {
+    return this.w.pos + this.table.pos + 6;
+  }
+
+  private reset(): void {
+    this.header = this.w.array32();
+    this.traces = 0;
+    this.spans = 0;
+    this.index.clear();
+    this.table.pos = 0;
+    this.gen++;
+    this.s('');
+  }
+
+  /** The table index of `str`, added when new. */
+  private s(str: string): number {
+    let i = this.index.get(str);
+    if (i === undefined) {
+      i = this.index.size;
+      if (i >= MAX_TABLE_STRINGS) throw new RangeError('string table full');
+      this.index.set(str, i);
+      this.table.str(str);
+    }
+    return i;
+  }
+
+  /** Writes the index of `str` at `p`. */
+  private ws(buf: Utf8Buffer, p: number, str: string): number {
+    return wuint(buf, p, this.s(str));
+  }
+
+  /** Appends one trace chunk. On failure nothing of it stays in the payload. */
+  append(spans: TwSpan[]): boolean {
+    const w = this.w;
+    const mark = w.pos;
+    const tableMark = this.table.pos;
+    const strings = this.index.size;
+    try {
+      const n = spans.length;
+      if (n < 16) {
+        w.ensure(1);
+        w.buf[w.pos++] = 0x90 | n;
+      } else {
+        w.patch16(w.array16(), n);
+      }
+      for (let i = 0; i < n; i++) {
+        const s = spans[i];
+        w.ensure(this.bound(s));
+        w.pos = this.span(w.buf, w.pos, s, i === 0);
+      }
+      this.traces++;
+      this.spans += n;
+      return true;
+    } catch {
+      w.pos = mark;
+      // Strings added for the failed chunk go too, or indices would point past the table.
+      if (this.index.size !== strings) {
+        for (const [k, v] of this.index) if (v >= strings) this.index.delete(k);
+        this.gen++;
+      }
+      this.table.pos = tableMark;
+      return false;
+    }
+  }
+
+  /** The payload so far and a fresh one started. */
+  seal(): { body: Buffer; traces: number; spans: number } {
+    this.w.patch32(this.header, this.traces);
+    const strings = this.index.size;
+    const tableBytes = this.table.pos;
+    const tracesBytes = this.w.pos;
+    const size = 6 + tableBytes + tracesBytes;
+    const body = this.pool.take(size).subarray(0, size);
+    body[0] = 0x92;
+    body[1] = 0xdd;
+    body.writeUInt32BE(strings, 2);
+    this.table.buf.copy(body, 6, 0, tableBytes);
+    this.w.buf.copy(body, 6 + tableBytes, 0, tracesBytes);
+    this.capacity = nextCapacity(this.capacity, tracesBytes);
+    // The spans buffer is reused: the body is a copy (the table must come first).
+    if (this.w.buf.length > 2 * this.capacity) this.w.take(this.capacity);
+    else this.w.pos = 0;
+    const out = { body, traces: this.traces, spans: this.spans };
+    this.reset();
+    return out;
+  }
+
+  /** A payload of this encoder's that the agent accepted: its buffer serves a later payload. */
+  recycle(body: Buffer): void {
+    this.pool.give(body);
+  }
+
+  /** An upper bound of the span's bytes in the traces array (strings go to the table). */
+  private bound(s: TwSpan): number {
+    let n = 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length;
+    const attrs = s.attrs;
+    if (attrs !== null) for (const _ in attrs) n += 14;
+    return n;
+  }
+
+  private template(opName: string, service: string, resource: string, type: string, s: TwSpan): Template {
+    let tpl = this.templates.get(resource);
+    if (
+      tpl === undefined ||
+      tpl.opName !== opName ||
+      tpl.service !== service ||
+      tpl.type !== type ||
+      tpl.kind !== s.kind ||
+      tpl.component !== s.component ||
+      tpl.method !== s.httpMethod ||
+      tpl.route !== s.httpRoute
+    ) {
+      tpl = { opName, service, resource, type, kind: s.kind, component: s.component, method: s.httpMethod, route: s.httpRoute, gen: -1, head: EMPTY, meta: EMPTY, metaCount: 0, type5: EMPTY };
+      if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+      this.templates.set(resource, tpl);
+    }
+    if (tpl.gen !== this.gen) this.index5(tpl);
+    return tpl;
+  }
+
+  /** The template's indices in this payload's table. */
+  private index5(tpl: Template): void {
+    const w = this.scratch;
+    const buf = w.buf;
+    let p = 0;
+    buf[p++] = 0x9c;
+    p = this.ws(buf, p, tpl.service || this.service);
+    p = this.ws(buf, p, tpl.opName);
+    p = this.ws(buf, p, tpl.resource);
+    tpl.head = Uint8Array.prototype.slice.call(buf, 0, p);
+    p = 0;
+    let count = 0;
+    for (const [k, v] of this.common) {
+      p = this.ws(buf, p, k);
+      p = this.ws(buf, p, v);
+      count++;
+    }
+    p = this.ws(buf, p, 'span.kind');
+    p = this.ws(buf, p, KIND_NAMES[tpl.kind] ?? KIND_NAMES[0]);
+    count++;
+    for (const [k, v] of [
+      ['component', tpl.component],
+      ['http.method', tpl.method],
+      ['http.route', tpl.route],
+    ] as const) {
+      if (v === '') continue;
+      p = this.ws(buf, p, k);
+      p = this.ws(buf, p, v);
+      count++;
+    }
+    tpl.meta = Uint8Array.prototype.slice.call(buf, 0, p);
+    tpl.metaCount = count;
+    tpl.type5 = Uint8Array.prototype.slice.call(buf, 0, this.ws(buf, 0, tpl.type));
+    tpl.gen = this.gen;
+  }
+
+  /** A meta pair of two strings. */
+  private pair(buf: Utf8Buffer, p: number, k: string, v: string): number {
+    return this.ws(buf, this.ws(buf, p, k), v);
+  }
+
+  private span(buf: Utf8Buffer, p: number, s: TwSpan, head: boolean): number {
+    const t = s.trace;
+    const attrs = s.attrs;
+    const names = this.names;
+    resolveNames(s, names);
+    const tpl = this.template(names.opName, names.service, names.resource, names.type, s);
+    p = wraw(buf, p, tpl.head);
+    p = wu64(buf, p, t.t2, t.t3);
+    p = wu64(buf, p, s.spanHi, s.spanLo);
+    p = wu64(buf, p, s.parentHi, s.parentLo);
+    p = wi64(buf, p, epochNs(s.start));
+    p = wi64(buf, p, Math.max(0, Math.round((s.endAt - s.start) * 1e6)));
+    buf[p++] = s.error === 1 ? 1 : 0;
+
+    // meta: index -> index, the count patched at the end
+    const metaAt = p;
+    buf[p] = 0xde;
+    p += 3;
+    p = wraw(buf, p, tpl.meta);
+    let m = tpl.metaCount;
+    if (s.httpUrl !== '') (p = this.pair(buf, p, 'http.url', s.httpUrl)), m++;
+    if (s.httpStatus !== 0) (p = this.pair(buf, p, 'http.status_code', STATUS_STRINGS[s.httpStatus] ?? String(s.httpStatus))), m++;
+    if (s.clientIp !== '') (p = this.pair(buf, p, 'http.client_ip', s.clientIp)), m++;
+    if (s.userAgent !== '') (p = this.pair(buf, p, 'http.useragent', s.userAgent)), m++;
+    if (s.peerHost !== '') (p = this.pair(buf, p, 'out.host', s.peerHost)), m++;
+    if (s.error === 1) {
+      if (s.errorType !== '') (p = this.pair(buf, p, 'error.type', s.errorType)), m++;
+      if (s.errorMessage !== '') (p = this.pair(buf, p, 'error.message', s.errorMessage)), m++;
+      if (s.errorStack !== '') (p = this.pair(buf, p, 'error.stack', s.errorStack)), m++;
+    }
+    if (head) {
+      for (const [k, v] of this.head) (p = this.pair(buf, p, k, v)), m++;
+      if (t.t0 !== 0 || t.t1 !== 0) {
+        if (t.t0 !== this.tidT0 || t.t1 !== this.tidT1) {
+          this.tidT0 = t.t0;
+          this.tidT1 = t.t1;
+          this.tidHex = hex32(t.t0) + hex32(t.t1);
+        }
+        p = this.pair(buf, p, '_dd.p.tid', this.tidHex);
+        m++;
+      }
+      if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) (p = this.pair(buf, p, '_dd.p.dm', DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism)), m++;
+      if (t.ptags !== '') {
+        for (const kv of t.ptags.split(',')) {
+          const eq = kv.indexOf('=');
+          if (eq <= 0) continue;
+          p = this.pair(buf, p, kv.slice(0, eq), kv.slice(eq + 1));
+          m++;
+        }
+      }
+      if (t.origin !== '') (p = this.pair(buf, p, '_dd.origin', t.origin)), m++;
+    }
+    let numbers = 0;
+    if (attrs !== null) {
+      for (const k in attrs) {
+        const v = attrs[k];
+        if (typeof v === 'number') numbers++;
+        else if (v !== undefined && v !== null && !SPECIAL_ATTRS.has(k)) (p = this.pair(buf, p, k, attrString(v))), m++;
+      }
+    }
+    if (s.events !== null && s.events.length > 0) (p = this.pair(buf, p, 'events', eventsJson(s))), m++;
+    buf[metaAt + 1] = m >>> 8;
+    buf[metaAt + 2] = m & 0xff;
+
+    // metrics: index -> float64
+    const metricsAt = p;
+    buf[p] = 0xde;
+    p += 3;
+    let n = 0;
+    if (s.kind === SpanKind.SERVER || s.kind === SpanKind.CLIENT) (p = wf64(buf, this.ws(buf, p, '_dd.measured'), 1)), n++;
+    if (s.peerPort !== 0) (p = wf64(buf, this.ws(buf, p, 'network.destination.port'), s.peerPort)), n++;
+    if (head) {
+      p = wf64(buf, this.ws(buf, p, '_sampling_priority_v1'), Number.isNaN(t.priority) ? 1 : t.priority);
+      p = wf64(buf, this.ws(buf, p, 'process_id'), this.pid);
+      n += 2;
+      if (!s.localParent) (p = wf64(buf, this.ws(buf, p, '_dd.top_level'), 1)), n++;
+      if (!Number.isNaN(t.agentRate)) (p = wf64(buf, this.ws(buf, p, '_dd.agent_psr'), t.agentRate)), n++;
+      if (!Number.isNaN(t.ruleRate)) (p = wf64(buf, this.ws(buf, p, '_dd.rule_psr'), t.ruleRate)), n++;
+      if (!Number.isNaN(t.limitRate)) (p = wf64(buf, this.ws(buf, p, '_dd.limit_psr'), t.limitRate)), n++;
+    }
+    if (numbers > 0 && attrs !== null) {
+      for (const k in attrs) {
+        const v = attrs[k];
+        if (typeof v === 'number' && Number.isFinite(v)) (p = wf64(buf, this.ws(buf, p, k), v)), n++;
+      }
+    }
+    buf[metricsAt + 1] = n >>> 8;
+    buf[metricsAt + 2] = n & 0xff;
+
+    return wraw(buf, p, tpl.type5);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
