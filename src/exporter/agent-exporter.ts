@@ -178,6 +178,10 @@ export class DatadogEncoders implements Encoder {
     return this.current.traces;
   }
 
+  get spans(): number {
+    return this.current.spans;
+  }
+
   get usesV05(): boolean {
     return this.current instanceof DatadogV05Encoder;
   }

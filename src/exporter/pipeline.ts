@@ -56,6 +56,8 @@ interface LivePayload extends Payload {
 export interface Encoder {
   append(spans: TwSpan[]): boolean;
   seal(): Payload;
+  /** Spans in the open payload. */
+  readonly spans: number;
   /** A sealed payload the agent accepted: nothing reads its body any more. */
   recycle?(body: Buffer): void;
   readonly size: number;
@@ -105,6 +107,10 @@ export class ExportPipeline implements TraceSink {
 
   private readonly queue: LivePayload[] = [];
   private queuedBytes = 0;
+  private queuedSpans = 0;
+  /** Bounds on what waits in memory, in spans: past them, payloads are sealed, then spilled to disk. */
+  private readonly maxQueuedSpans: number;
+  private readonly sealAtSpans: number;
   private readonly maxQueuedBytes: number;
   private sendAtBytes: number;
   private readonly maxPendingSpans: number;
@@ -133,6 +139,12 @@ export class ExportPipeline implements TraceSink {
     this.sendAtBytes = Math.min(config.maxPayloadBytes, SEND_AT_BYTES);
     this.maxPendingSpans = config.maxPendingSpans;
     this.store = config.dlqEnabled ? new DeadLetterStore({ root: config.dlqDir, service: config.service, kind: target.kind, maxBytes: config.dlqMaxBytes }) : null;
+    // Queued payloads hold at most half of maxPendingSpans and the open one an eighth, so spans
+    // that are made faster than they can be sent go to the dead-letter file (when there is
+    // one) before the pending count reaches the bound where they would be dropped.
+    // Without one, the pending bound alone decides (spans past it are dropped and counted).
+    this.maxQueuedSpans = this.store !== null ? Math.max(1, this.maxPendingSpans >> 1) : Infinity;
+    this.sealAtSpans = this.store !== null ? Math.max(1, this.maxPendingSpans >> 3) : Infinity;
     // With a dead-letter file, memory holds a few payloads and the rest goes to disk.
     this.maxQueuedBytes = this.store !== null ? Math.max(4 * this.sendAtBytes, 4 * 1024 * 1024) : config.maxPayloadBytes * 4;
     this.policy = {
@@ -228,7 +240,7 @@ export class ExportPipeline implements TraceSink {
         counters.spansPending -= spans.length;
         counters.dropped.encodeFailed += spans.length;
         logger.warn('a trace could not be encoded and was dropped', 'encode');
-      } else if (this.encoder.size >= this.sendAtBytes) {
+      } else if (this.encoder.size >= this.sendAtBytes || this.encoder.spans >= this.sealAtSpans) {
         // Under load, send every MiB rather than let one payload grow to the limit: memory
         // stays small and the agent sees a steady stream.
         this.seal();
@@ -250,7 +262,7 @@ export class ExportPipeline implements TraceSink {
     if (this.encoder.traces === 0) return;
     const sealed = this.encoder.seal();
     const payload: LivePayload = { body: sealed.body, traces: sealed.traces, spans: sealed.spans, settled: false };
-    const over = (): boolean => this.queuedBytes + payload.body.length > this.maxQueuedBytes && this.queue.length > 0;
+    const over = (): boolean => (this.queuedBytes + payload.body.length > this.maxQueuedBytes || this.queuedSpans + payload.spans > this.maxQueuedSpans) && this.queue.length > 0;
     if (this.store !== null) {
       // Persist early: the oldest queued payloads go to disk (the head may be in flight).
       while (over()) {
@@ -271,6 +283,7 @@ export class ExportPipeline implements TraceSink {
     }
     this.queue.push(payload);
     this.queuedBytes += payload.body.length;
+    this.queuedSpans += payload.spans;
   }
 
   private unqueue(p: LivePayload): void {
@@ -278,6 +291,7 @@ export class ExportPipeline implements TraceSink {
     if (i < 0) return;
     this.queue.splice(i, 1);
     this.queuedBytes -= p.body.length;
+    this.queuedSpans -= p.spans;
   }
 
   // ------------------------------------------------------------ sending
@@ -392,7 +406,10 @@ export class ExportPipeline implements TraceSink {
         p.settled = true;
         const halves = parts.map((part): LivePayload => ({ ...part, settled: false }));
         this.queue.unshift(...halves);
-        for (const h of halves) this.queuedBytes += h.body.length;
+        for (const h of halves) {
+          this.queuedBytes += h.body.length;
+          this.queuedSpans += h.spans;
+        }
         this.sendAtBytes = Math.max(16 * 1024, Math.min(this.sendAtBytes, p.body.length >> 1));
         return;
       }
@@ -454,6 +471,7 @@ export class ExportPipeline implements TraceSink {
   private deadLetterQueue(): void {
     for (const p of this.queue.splice(0)) this.deadLetter(p);
     this.queuedBytes = 0;
+    this.queuedSpans = 0;
   }
 
   /** Malformed for the agent: counted, kept in the rejected file, never sent again by itself. */

@@ -80,10 +80,11 @@ test('an unreachable agent: one warning, drops counted, the app unaffected', asy
   }
 });
 
-test('the pending buffer is bounded and overflow is counted', async () => {
+test('with the dead-letter file off, the pending buffer is bounded and overflow is counted', async () => {
+  // (With it on, overflow goes to the file: exactly-once.test.mjs.)
   const agent = await newAgent();
   agent.setResponder(() => ({ delayMs: 1500, status: 200, body: '{}' }));
-  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'bounded', TRACEWELL_MAX_PENDING_SPANS: '5', TRACEWELL_FLUSH_INTERVAL_MS: '60000' } });
+  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'bounded', TRACEWELL_MAX_PENDING_SPANS: '5', TRACEWELL_FLUSH_INTERVAL_MS: '60000', TRACEWELL_DLQ_ENABLED: 'false' } });
   try {
     for (let i = 0; i < 12; i++) await (await fetch(app.url + '/status/200')).text();
     const stats = await app.stats();

@@ -43,3 +43,39 @@ test('many payloads sealed mid-batch: every span arrives exactly once', async ()
     await app.kill();
   }
 });
+
+test('a burst far past maxPendingSpans goes to the dead-letter file, not to the bin', async () => {
+  // Pending spans are bounded in number as well as bytes: with /v0.5 a MiB holds ~12k spans, so
+  // a byte bound alone let pending spans reach maxPendingSpans and drop a burst.
+  const agent = await pool.newAgent();
+  const app = await startEmitter({ env: { DD_SERVICE: 'burst', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_MAX_PENDING_SPANS: '2000' } });
+  try {
+    // Let /info answer first, so the burst is encoded in /v0.5.
+    await app.call('traces', { n: 1, prefix: 'first' });
+    await app.call('flush');
+    await agent.waitFor(() => agent.requests.some((r) => r.path === '/info'));
+    const n = 10_000;
+    await app.call('traces', { n, prefix: 'bu' });
+    await app.call('flush');
+    const st = await until(
+      async () => {
+        const s = await app.stats();
+        return s.spansPending === 0 && s.deadLetter.bytesOnDisk === 0 && s.spansSent >= 2 * n + 2 && s;
+      },
+      'every span sent',
+      20_000,
+      50,
+      async () => JSON.stringify(await app.stats()),
+    );
+    assert.equal(st.dropped.bufferFull, 0, JSON.stringify(st.dropped));
+    assert.ok(st.deadLetter.spansWritten > 0, 'the burst did not reach the dead-letter file: the test needs it to');
+    assert.equal(st.deadLetter.spansReplayed, st.deadLetter.spansWritten);
+    const seen = namesSeen(agent, 'bu-');
+    const want = expectedNames('bu', n);
+    assert.equal(want.filter((x) => !seen.has(x)).length, 0, 'spans never arrived');
+    assert.equal([...seen].filter(([, c]) => c > 1).length, 0, 'spans arrived twice');
+    assert.ok(agent.requests.some((r) => r.path === '/v0.5/traces'));
+  } finally {
+    await app.kill();
+  }
+});
