@@ -2,7 +2,7 @@
 // span-linked, interleaved in one run; throughput ratios to "off", and the longest event-loop
 // stall per profile. See README.md.
 // Usage: node benchmarks/profiler-overhead/run.mjs [--quick] [--period S (profile period, default 10)]
-//   [--interval-ms 10] [--variants baseline,lines,linked,span-lines,lines-noheap]
+//   [--interval-ms 10] [--variants baseline,lines,linked,span-lines,lines-noheap,lines-v8guard,off-again]
 //   [--rounds 5] [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--node 22]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,10 @@ const known = {
   'span-lines': { ...profiled, TRACEWELL_PROFILING_MODE: 'span-lines' },
   // Line mode without the heap profile: what the heap sampler's share is.
   'lines-noheap': { ...profiled, TRACEWELL_PROFILING_MODE: 'lines', TRACEWELL_PROFILING_HEAP: 'false' },
+  // Line mode with the binding's V8-bug guard on (it waits for sampling signals at each cut).
+  'lines-v8guard': { ...profiled, TRACEWELL_PROFILING_MODE: 'lines', TRACEWELL_PROFILING_V8_BUG_WORKAROUND: 'true' },
+  // The profiler off again, a second server: how far two identical variants differ here (the noise floor of every ratio).
+  'off-again': {},
 };
 const variants = String(args.list)
   .split(',')
@@ -103,10 +107,14 @@ for (const v of variants) {
   console.log(`| ${v.name} | ${p?.profilesCollected ?? 0} | ${on ? fmt(p.maxStallMs, 1) : 'n/a'} | ${fmt(first, 1)} | ${fmt(med, 1)}, ${fmt(later.at(-1), 1)} | ${fmt(s.eventLoopMaxMs, 1)} | ${fmt(s.eventLoopP99Ms, 1)} |`);
 }
 console.log('');
-const target = { lines: 0.97, linked: 0.95, 'span-lines': 0.95, 'lines-noheap': 0.97 };
+const target = { lines: 0.97, linked: 0.95, 'span-lines': 0.95, 'lines-noheap': 0.97, 'lines-v8guard': 0.97 };
 for (const { name } of variants.slice(1)) {
   const r = run.results[name];
   const ratio = r?.saturated.rpsRatio.median;
+  if (name === 'off-again') {
+    console.log(`off-again (the profiler off, a second server: the noise floor): throughput ratio ${fmt(ratio, 3)} [${fmt(r?.saturated.rpsRatio.min, 3)}, ${fmt(r?.saturated.rpsRatio.max, 3)}]`);
+    continue;
+  }
   const stall = stalls[name]?.profiler?.maxStallMs;
   const steps = stalls[name]?.profiler?.stallsMs ?? [];
   const perStep = name === 'lines-noheap' ? 1 : 2;

@@ -129,6 +129,13 @@ export interface TracewellOptions {
   profilingIntervalMs?: number;
   /** Heap allocation profiles beside the wall profile. Env: `TRACEWELL_PROFILING_HEAP`, `DD_PROFILING_HEAP_ENABLED`. Default: true. */
   profilingHeap?: boolean;
+  /**
+   * The binding's guard against a V8 bug (the profiler's processing thread stuck, empty profiles): it waits for up to
+   * two sampling signals around each profile cut, which blocks the event loop 10-20 ms per profile at the 10 ms
+   * interval. Off, a cut blocks 1-5 ms; a profile hit by the bug is still detected, counted (`stats().profiler.v8BugRecoveries`)
+   * and the profiler restarted. Env: `TRACEWELL_PROFILING_V8_BUG_WORKAROUND`, `DD_PROFILING_V8_PROFILER_BUG_WORKAROUND`. Default: false.
+   */
+  profilingV8BugWorkaround?: boolean;
   /** Send profiles to the agent's `/profiling/v1/input`. Env: `TRACEWELL_PROFILING_UPLOAD`. Default: true. */
   profilingUpload?: boolean;
   /** Also write each profile as `<type>-<time>.pb.gz` (gzip pprof) into this folder. Env: `TRACEWELL_PROFILING_DIR`. Default: none. */
@@ -188,6 +195,7 @@ export interface ResolvedConfig {
   readonly profilingUploadPeriodS: number;
   readonly profilingIntervalMs: number;
   readonly profilingHeap: boolean;
+  readonly profilingV8BugWorkaround: boolean;
   readonly profilingUpload: boolean;
   /** '' = no files. */
   readonly profilingDir: string;

@@ -454,6 +454,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   }
   const profilingUploadPeriodS = r.pick('profilingUploadPeriodS', options.profilingUploadPeriodS, ['TRACEWELL_PROFILING_UPLOAD_PERIOD', 'DD_PROFILING_UPLOAD_PERIOD'], parseIntIn(1, 3600), 'a whole number of seconds from 1 to 3600', 60, '60');
   const profilingIntervalMs = r.pick('profilingIntervalMs', options.profilingIntervalMs, ['TRACEWELL_PROFILING_INTERVAL_MS'], parseIntIn(1, 1000), msAccepted(1, 1000), 10, '10');
+  const profilingV8BugWorkaround = r.pick('profilingV8BugWorkaround', options.profilingV8BugWorkaround, ['TRACEWELL_PROFILING_V8_BUG_WORKAROUND', 'DD_PROFILING_V8_PROFILER_BUG_WORKAROUND'], parseBool, boolAccepted, false, 'false');
   const profilingHeap = r.pick('profilingHeap', options.profilingHeap, ['TRACEWELL_PROFILING_HEAP', 'DD_PROFILING_HEAP_ENABLED'], parseBool, boolAccepted, true, 'true');
   const profilingUpload = r.pick('profilingUpload', options.profilingUpload, ['TRACEWELL_PROFILING_UPLOAD'], parseBool, boolAccepted, true, 'true');
   let profilingDir = r.pick('profilingDir', options.profilingDir, ['TRACEWELL_PROFILING_DIR'], (v) => v, 'a folder path', '', 'none');
@@ -527,6 +528,7 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
     profilingUploadPeriodS,
     profilingIntervalMs,
     profilingHeap,
+    profilingV8BugWorkaround,
     profilingUpload,
     profilingDir,
     profilingMaxBytes,

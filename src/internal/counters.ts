@@ -53,6 +53,8 @@ export interface ProfilerCounts {
   replayed: number;
   /** Dropped uploads, by reason. */
   dropped: { tooLarge: number; sendFailed: number; rejected: number; collectFailed: number; fileFailed: number; evicted: number };
+  /** Profiles in which the binding found V8's profiler stuck (empty) and restarted it. */
+  v8BugRecoveries: number;
   /** Longest and last main-thread stall of stopping and serializing one profile, in ms. */
   maxStallMs: number;
   lastStallMs: number;
@@ -111,6 +113,7 @@ export const counters: TracewellStats = {
     deadLettered: 0,
     replayed: 0,
     dropped: { tooLarge: 0, sendFailed: 0, rejected: 0, collectFailed: 0, fileFailed: 0, evicted: 0 },
+    v8BugRecoveries: 0,
     maxStallMs: 0,
     lastStallMs: 0,
     stallsMs: [],

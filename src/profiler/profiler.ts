@@ -125,6 +125,7 @@ export class ContinuousProfiler {
           lineNumbers: !linked,
           withContexts: linked,
           collectCpuTime: linked,
+          workaroundV8Bug: this.config.profilingV8BugWorkaround,
         });
         if (linked) {
           this.labeler = new SpanLabeler((ctx) => this.pprof.time.setContext(ctx));
@@ -179,6 +180,7 @@ export class ContinuousProfiler {
     try {
       const end = new Date();
       const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
+      if (!last && this.spanLines === null) this.checkV8Bug();
       this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
@@ -193,6 +195,25 @@ export class ContinuousProfiler {
     } finally {
       this.stall(t0, 'wall profile stop + serialize');
     }
+  }
+
+  /**
+   * After a cut: did the binding find V8's profiler stuck (a profile with no samples) and
+   * restart it? Counted; said once (with what to set if it keeps happening).
+   */
+  private checkV8Bug(): void {
+    let detected = 0;
+    try {
+      detected = this.pprof.time.v8ProfilerStuckEventLoopDetected();
+    } catch {
+      return;
+    }
+    if (detected <= 0) return;
+    counters.profiler.v8BugRecoveries++;
+    logger.warn(
+      `[${Codes.PROFILE_FAILED}] V8's CPU profiler was found stuck (${detected === 2 ? 'certainly' : 'possibly'}): that profile may be empty; the profiler was restarted${this.config.profilingV8BugWorkaround ? '' : ' (if this recurs, TRACEWELL_PROFILING_V8_BUG_WORKAROUND=true makes it less likely, at 10-20 ms of event-loop pause per profile)'}`,
+      'profile-v8-bug',
+    );
   }
 
   private collectHeap(c: Collected): void {

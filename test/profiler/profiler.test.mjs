@@ -188,6 +188,10 @@ test('profiling configuration: DD_PROFILING_* names, defaults, and one message p
   assert.deepEqual([c.profiling, c.profilingUploadPeriodS, c.profilingMode, c.profilingHeap], [true, 15, 'linked', false]);
   const t = resolveConfig({ profilingMode: 'lines' }, { TRACEWELL_PROFILING_ENABLED: 'false', DD_PROFILING_ENABLED: 'true', DD_PROFILING_CODEHOTSPOTS_ENABLED: 'true' }).config;
   assert.deepEqual([t.profiling, t.profilingMode], [false, 'lines'], 'TRACEWELL_* over DD_*, options over both');
+  // The binding's V8-bug guard (a 10-20 ms wait per profile cut): off unless asked for, by either name.
+  assert.equal(d.profilingV8BugWorkaround, false);
+  assert.equal(resolveConfig({}, { DD_PROFILING_V8_PROFILER_BUG_WORKAROUND: 'true' }).config.profilingV8BugWorkaround, true);
+  assert.equal(resolveConfig({}, { TRACEWELL_PROFILING_V8_BUG_WORKAROUND: 'false', DD_PROFILING_V8_PROFILER_BUG_WORKAROUND: 'true' }).config.profilingV8BugWorkaround, false);
   const bad = resolveConfig({}, { DD_PROFILING_UPLOAD_PERIOD: '0.5', TRACEWELL_PROFILING_INTERVAL_MS: 'fast', TRACEWELL_PROFILING_MODE: 'both' });
   assert.deepEqual(bad.problems.map((p) => [p.variable, p.value, p.defaultUsed]), [
     ['TRACEWELL_PROFILING_MODE', 'both', 'lines'],
