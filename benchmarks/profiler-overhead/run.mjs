@@ -3,7 +3,7 @@
 // stall per profile. See README.md.
 // Usage: node benchmarks/profiler-overhead/run.mjs [--quick] [--period S (profile period, default 10)]
 //   [--interval-ms 10] [--variants baseline,lines,linked,span-lines,lines-noheap,lines-v8guard,off-again]
-//   [--rounds 5] [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--node 22]
+//   [--rounds 5] [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--rate 0] [--node 22]
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,9 @@ if (variants[0]?.name !== 'baseline') {
 }
 const opts = {
   ...options,
+  // --rate N: also a paced window per round (every server held to N req/s), whose CPU per
+  // request is steadier than saturated throughput on a shared machine. 0 (default): saturated only.
+  rate: intArg(args, 'rate', 0, 0, 1_000_000),
   variants,
   serverScript: join(here, 'server.mjs'),
   serverEnv: { STALL_DIR: stallDir },
@@ -90,7 +93,7 @@ rmSync(stallDir, { recursive: true, force: true });
 
 const m = machine(opts.execPath);
 console.log(`\n## profiler-overhead: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-if (Object.keys(run.results).length) console.log(markdownTables(run, { unit: 'req' }));
+if (Object.keys(run.results).length) console.log(markdownTables(run, { unit: 'req', rate: opts.rate }));
 console.log('\nStalls over the whole run (every window and warm-up):\n');
 console.log('| variant | profiles | longest pause ms (own timing) | first profile ms | later profiles: median, max ms | longest event-loop delay ms | event-loop p99 ms |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
