@@ -85,14 +85,37 @@ let startCpu = cpuUs();
 let paced = null;
 let pacedCreated = 0;
 
+/** Chunks of 100 traces (1000 spans) on a schedule of `rate` spans a second; the loop's CPU. */
+async function runPaced(traces, rate) {
+  const perChunk = 100;
+  const chunkMs = (1000 * perChunk * SPANS_PER_TRACE) / rate;
+  const start = performance.now();
+  let loopCpu = 0;
+  for (let i = 0, n = 0; i < traces; i += perChunk, n++) {
+    const c0 = cpuUs();
+    const end = Math.min(traces, i + perChunk);
+    for (let k = i; k < end; k++) t.makeTrace(k);
+    loopCpu += cpuUs() - c0;
+    const wait = start + (n + 1) * chunkMs - performance.now();
+    await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
+  }
+  return loopCpu;
+}
+
 process.on('message', async (m) => {
   if (m?.type === 'run') {
     // Warm-up (not measured, but sent and counted by the sink): JIT, lazy module loads, the
     // exporter's first connection. Then a pause for its export, and the CPU clock restarts.
     const warmTraces = Math.ceil((m.warmup ?? 0) / SPANS_PER_TRACE);
-    for (let i = 0; i < warmTraces; i += 100) {
-      for (let k = i; k < Math.min(warmTraces, i + 100); k++) t.makeTrace(k);
-      await new Promise((r) => setImmediate(r));
+    if (m.mode === 'burst') {
+      for (let i = 0; i < warmTraces; i += 100) {
+        for (let k = i; k < Math.min(warmTraces, i + 100); k++) t.makeTrace(k);
+        await new Promise((r) => setImmediate(r));
+      }
+    } else {
+      // The same paced schedule as the measured run, so that what it compiles and loads
+      // (timers, the exporter's send path at this rate) is done before the clock starts.
+      await runPaced(warmTraces, m.rate);
     }
     if (warmTraces > 0) await new Promise((r) => setTimeout(r, m.warmupPauseMs ?? 1500));
     process.send({ type: 'warm' });
@@ -104,18 +127,7 @@ process.on('message', async (m) => {
       for (let i = 0; i < traces; i++) t.makeTrace(i);
       loopCpu = cpuUs() - c0;
     } else {
-      // Chunks of 100 traces (1000 spans) on a schedule of m.rate spans a second.
-      const perChunk = 100;
-      const chunkMs = (1000 * perChunk * SPANS_PER_TRACE) / m.rate;
-      const start = performance.now();
-      for (let i = 0, n = 0; i < traces; i += perChunk, n++) {
-        const c0 = cpuUs();
-        const end = Math.min(traces, i + perChunk);
-        for (let k = i; k < end; k++) t.makeTrace(k);
-        loopCpu += cpuUs() - c0;
-        const wait = start + (n + 1) * chunkMs - performance.now();
-        await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
-      }
+      loopCpu = await runPaced(traces, m.rate);
     }
     process.send({ type: 'ran', loopCpuUs: loopCpu, created: traces * SPANS_PER_TRACE, warmup: warmTraces * SPANS_PER_TRACE });
   } else if (m?.type === 'pace') {

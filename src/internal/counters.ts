@@ -79,6 +79,8 @@ export interface TracewellStats {
   logLinesSuppressed: number;
   /** Errors inside instrumentations, caught before they reached the app. */
   instrumentationErrors: number;
+  /** New attribute keys not kept because their span already had the most it keeps (128). */
+  attributesDropped: number;
   /** Export attempts that were a retry of a payload (its second attempt and later). */
   retries: number;
   /** Dead-letter file: written, replayed, rejected, bytes on disk. */
@@ -102,6 +104,7 @@ export const counters: TracewellStats = {
   dropped: { bufferFull: 0, sendFailed: 0, rejected: 0, encodeFailed: 0, shutdown: 0, deadLetterFailed: 0, evicted: 0, unsampled: 0 },
   logLinesSuppressed: 0,
   instrumentationErrors: 0,
+  attributesDropped: 0,
   retries: 0,
   deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0 },
   circuit: 'closed',

@@ -4,7 +4,7 @@
  * can be plugged in with the `spanProcessors` option. Integration fields come out under
  * OpenTelemetry semantic-convention names. Built only when a processor is configured.
  */
-import { SpanKind, type Attributes, type SpanContext } from '@opentelemetry/api';
+import { SpanKind, type Attributes, type AttributeValue, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedConfig } from '../config/options';
 import { toHrTime } from './clock';
@@ -50,13 +50,12 @@ export function semconvAttributes(s: TwSpan): Attributes {
   if (s.peerHost) a['server.address'] = s.peerHost;
   if (s.peerPort) a['server.port'] = s.peerPort;
   if (s.error === 1 && s.errorType) a['error.type'] = s.errorType;
-  if (s.attrs !== null) {
-    Object.assign(a, s.attrs);
-    // Datadog's name for the gRPC status, under the OTel one.
-    const grpcStatus = s.attrs['grpc.status.code'];
-    if (grpcStatus !== undefined) {
-      a['rpc.grpc.status_code'] = grpcStatus;
-      delete a['grpc.status.code'];
+  const list = s.attrs;
+  if (list !== null) {
+    for (let i = 0; i < list.length; i += 2) {
+      const k = list[i] as string;
+      // Datadog's name for the gRPC status, under the OTel one.
+      a[k === 'grpc.status.code' ? 'rpc.grpc.status_code' : k] = list[i + 1] as AttributeValue;
     }
   }
   return a;

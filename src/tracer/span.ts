@@ -20,8 +20,20 @@ import {
 } from '@opentelemetry/api';
 import { fromTimeInput, now } from './clock';
 import { ContextNode, SPAN_KEY } from './context';
+import { counters } from '../internal/counters';
 import { hex32 } from './ids';
 import type { LocalTrace } from './trace';
+
+/** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them. */
+export type AttrList = (string | AttributeValue)[];
+
+/**
+ * Attributes kept per span. Past this, new keys are dropped and counted
+ * (`stats().attributesDropped`); a key already set can still be changed. Bounds the work
+ * of finding a key (a scan of the list) and the span's size; OpenTelemetry's default
+ * attribute count limit is the same.
+ */
+export const MAX_ATTRIBUTES = 128;
 
 export interface SpanSink {
   /** Called once when a span ends. */
@@ -83,7 +95,15 @@ export class TwSpan implements Span, Context {
   peerPort = 0;
 
   // --- user attributes and the rest, made on first use ---
-  attrs: Attributes | null = null;
+  /**
+   * User attributes as one flat list, `[key, value, key, value, ...]`, in the order first
+   * set (setting a key again replaces its value). A list, not an object: attribute keys are
+   * open-ended, so stores into per-span objects go through V8's slowest (megamorphic) path,
+   * and encoders walk a list without enumerating keys.
+   */
+  attrs: AttrList | null = null;
+  /** True once one of the attributes that name the span (`service.name`, `resource.name`, `operation.name`, `span.type`) was set. */
+  namedAttrs = false;
   events: SpanEvent[] | null = null;
   links: Link[] | null = null;
 
@@ -142,10 +162,25 @@ export class TwSpan implements Span, Context {
   }
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
-    if (this.endAt < 0 && value !== undefined && value !== null) {
-      if (this.attrs === null) this.attrs = {};
-      this.attrs[key] = value;
+    if (this.endAt >= 0 || value === undefined || value === null) return this;
+    const a = this.attrs;
+    if (a === null) {
+      this.attrs = [key, value];
+    } else {
+      const n = a.length;
+      for (let i = 0; i < n; i += 2) {
+        if (a[i] === key) {
+          a[i + 1] = value;
+          return this;
+        }
+      }
+      if (n >= MAX_ATTRIBUTES * 2) {
+        counters.attributesDropped++;
+        return this;
+      }
+      a.push(key, value);
     }
+    if (key === 'service.name' || key === 'resource.name' || key === 'operation.name' || key === 'span.type') this.namedAttrs = true;
     return this;
   }
 
@@ -243,9 +278,19 @@ export class TwSpan implements Span, Context {
     return this.endAt < 0 ? 0 : this.endAt - this.start;
   }
 
-  /** Attribute lookup across integration fields and user attributes, for samplers and tests. */
+  /** A user attribute's value (undefined when not set). */
   attribute(key: string): AttributeValue | undefined {
-    return this.attrs === null ? undefined : this.attrs[key];
+    const a = this.attrs;
+    if (a !== null) for (let i = 0; i < a.length; i += 2) if (a[i] === key) return a[i + 1] as AttributeValue;
+    return undefined;
+  }
+
+  /** The user attributes as an object (a copy). */
+  attributesObject(): Attributes {
+    const out: Attributes = {};
+    const a = this.attrs;
+    if (a !== null) for (let i = 0; i < a.length; i += 2) out[a[i] as string] = a[i + 1] as AttributeValue;
+    return out;
   }
 }
 

@@ -174,3 +174,40 @@ test('a service sends /v0.5/traces once the agent lists it, and /v0.4 when told 
     }
   }
 });
+
+test('remembered attribute indices stay right across payloads, reordered keys, repeats, empty strings and many attributes', () => {
+  const { c, traces } = core();
+  const shapes = [
+    (s, i) => s.setAttributes({ 'a.key': 'same', 'b.key': `v${i % 3}`, 'n.key': i }),
+    (s, i) => s.setAttributes({ 'b.key': 'same', 'a.key': '', 'n.key': -i, '': 'empty key' }),
+    (s, i) => {
+      for (let k = 0; k < 12; k++) s.setAttribute(`k${(k + i) % 12}`, k % 2 ? `x${k}` : k);
+    },
+    (s, i) => s.setAttributes({ 'a.key': i % 2 ? 'same' : '', 'only.number': 1.5 }),
+  ];
+  const e5 = new DatadogV05Encoder(config, info);
+  const e4 = new DatadogEncoder(config, info);
+  let payloads = 0;
+  for (let i = 0; i < 60; i++) {
+    traces.length = 0;
+    for (let n = 0; n < 3; n++) {
+      // One kind of span (same name: same template), attributes of changing shapes.
+      const s = c.startSpan('same.kind', SpanKind.INTERNAL, ROOT_CONTEXT, undefined, performance.now());
+      shapes[(i + n) % shapes.length](s, i);
+      s.end();
+    }
+    for (const t of traces) {
+      assert.equal(e5.append(t), true);
+      assert.equal(e4.append(t), true);
+    }
+    // A new payload (a new string table) every 7 traces.
+    if (i % 7 === 6 || i === 59) {
+      const b5 = decodeTraces(e5.seal().body, '0.5');
+      const b4 = decodeTraces(e4.seal().body, '0.4');
+      assert.deepEqual(b5, b4);
+      assert.ok(b5.length > 0);
+      payloads++;
+    }
+  }
+  assert.equal(payloads, 9);
+});

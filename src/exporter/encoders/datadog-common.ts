@@ -12,7 +12,10 @@ export const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer
 const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
 
 /** OTel attribute names that set Datadog span fields rather than tags. */
-export const SPECIAL_ATTRS = new Set(['service.name', 'resource.name', 'operation.name', 'span.type']);
+/** Attributes that name the span (resolveNames) rather than become tags. */
+export function isNamingAttr(k: string): boolean {
+  return k === 'service.name' || k === 'resource.name' || k === 'operation.name' || k === 'span.type';
+}
 
 export const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
 export const STATUS_STRINGS: string[] = [];
@@ -62,16 +65,22 @@ export function resolveNames(s: TwSpan, out: SpanNames): void {
   let resource = s.resource || s.name;
   let service = s.service;
   let type = s.type;
-  const attrs = s.attrs;
-  if (attrs !== null) {
-    const a = attrs['operation.name'];
-    if (typeof a === 'string' && a) opName = a;
-    const r = attrs['resource.name'];
-    if (typeof r === 'string' && r) resource = r;
-    const sv = attrs['service.name'];
-    if (typeof sv === 'string' && sv) service = sv;
-    const ty = attrs['span.type'];
-    if (typeof ty === 'string') type = ty;
+  const a = s.attrs;
+  if (s.namedAttrs && a !== null) {
+    for (let i = 0; i < a.length; i += 2) {
+      const k = a[i];
+      const v = a[i + 1];
+      if (typeof v !== 'string') continue;
+      if (k === 'operation.name') {
+        if (v) opName = v;
+      } else if (k === 'resource.name') {
+        if (v) resource = v;
+      } else if (k === 'service.name') {
+        if (v) service = v;
+      } else if (k === 'span.type') {
+        type = v;
+      }
+    }
   }
   if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
   out.opName = opName;

@@ -11,7 +11,7 @@ import { hex32 } from '../../tracer/ids';
 import type { TwSpan } from '../../tracer/span';
 import { encodedString, MsgpackWriter } from './msgpack-writer';
 import { strBound, wf64, wi32, wi64, wraw, wstr, wu64, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, SPECIAL_ATTRS, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, isNamingAttr, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
 
 export type { EncoderInfo } from './datadog-common';
 
@@ -264,11 +264,11 @@ export class DatadogEncoder {
       strBound(s.trace.origin);
     const attrs = s.attrs;
     if (attrs !== null) {
-      for (const k in attrs) {
-        const v = attrs[k];
-        n += strBound(k) + 9;
+      for (let i = 0; i < attrs.length; i += 2) {
+        const v = attrs[i + 1];
+        n += strBound(attrs[i] as string) + 9;
         if (typeof v === 'string') n += strBound(v);
-        else if (typeof v !== 'number' && v !== undefined && v !== null) n += strBound(attrString(v));
+        else if (typeof v !== 'number') n += strBound(attrString(v));
       }
     }
     if (s.events !== null) n += strBound(eventsJson(s));
@@ -375,15 +375,17 @@ export class DatadogEncoder {
     }
     let numbers = 0;
     if (attrs !== null) {
-      for (const k in attrs) {
-        const v = attrs[k];
+      const named = s.namedAttrs;
+      for (let i = 0; i < attrs.length; i += 2) {
+        const k = attrs[i] as string;
+        const v = attrs[i + 1];
         if (typeof v === 'number') {
           numbers++;
           continue;
         }
-        if (v === undefined || v === null || SPECIAL_ATTRS.has(k)) continue;
+        if (named && isNamingAttr(k)) continue;
         p = wstr(buf, p, k);
-        p = wstr(buf, p, attrString(v));
+        p = wstr(buf, p, typeof v === 'string' ? v : attrString(v));
         m++;
       }
     }
@@ -437,10 +439,10 @@ export class DatadogEncoder {
       }
     }
     if (numbers > 0 && attrs !== null) {
-      for (const k in attrs) {
-        const v = attrs[k];
+      for (let i = 0; i < attrs.length; i += 2) {
+        const v = attrs[i + 1];
         if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-        p = wstr(buf, p, k);
+        p = wstr(buf, p, attrs[i] as string);
         p = wf64(buf, p, v);
         n++;
       }

@@ -16,9 +16,55 @@ import { hex32 } from '../../tracer/ids';
 import type { TwSpan } from '../../tracer/span';
 import { MsgpackWriter } from './msgpack-writer';
 import { wf64, wi64, wraw, wu64, wuint, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, SPECIAL_ATTRS, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, isNamingAttr, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
 
 const MAX_TEMPLATES = 1024;
+/** Attribute positions per template whose last key and value indices are remembered. */
+const ATTR_SLOTS = 8;
+
+/** Keys the encoder writes itself, looked up in the table once per payload (`key()`). */
+const KEYS = [
+  'http.url',
+  'http.status_code',
+  'http.client_ip',
+  'http.useragent',
+  'out.host',
+  'error.type',
+  'error.message',
+  'error.stack',
+  '_dd.p.tid',
+  '_dd.p.dm',
+  '_dd.origin',
+  'events',
+  '_dd.measured',
+  'network.destination.port',
+  '_sampling_priority_v1',
+  'process_id',
+  '_dd.top_level',
+  '_dd.agent_psr',
+  '_dd.rule_psr',
+  '_dd.limit_psr',
+] as const;
+const K_URL = 0;
+const K_STATUS = 1;
+const K_CLIENT_IP = 2;
+const K_USER_AGENT = 3;
+const K_OUT_HOST = 4;
+const K_ERROR_TYPE = 5;
+const K_ERROR_MESSAGE = 6;
+const K_ERROR_STACK = 7;
+const K_TID = 8;
+const K_DM = 9;
+const K_ORIGIN = 10;
+const K_EVENTS = 11;
+const K_MEASURED = 12;
+const K_PORT = 13;
+const K_PRIORITY = 14;
+const K_PID = 15;
+const K_TOP_LEVEL = 16;
+const K_AGENT_PSR = 17;
+const K_RULE_PSR = 18;
+const K_LIMIT_PSR = 19;
 /** The table stops taking new strings past this many (a payload is sealed first). */
 const MAX_TABLE_STRINGS = 1 << 20;
 
@@ -40,6 +86,16 @@ interface Template {
   metaCount: number;
   /** The type index (the last field). */
   type5: Uint8Array;
+  /**
+   * Per attribute position (this payload): the key last seen there and its index, the
+   * string value last seen there and its index. Spans of one kind set the same attributes
+   * in the same order, and many values repeat, so most attributes need no table lookup.
+   * Empty slots hold '' and 0, which is right: index 0 is always ''.
+   */
+  akeys: string[];
+  aidx: number[];
+  avals: string[];
+  avidx: number[];
 }
 
 export class DatadogV05Encoder {
@@ -64,6 +120,11 @@ export class DatadogV05Encoder {
   private tidT0 = -1;
   private tidT1 = -1;
   private tidHex = '';
+  /** Table indices of KEYS in this payload, -1 until used. */
+  private readonly keyIdx = new Int32Array(KEYS.length).fill(-1);
+  /** The head tags as index pairs for this payload (`headGen`). */
+  private headBytes: Uint8Array = new Uint8Array(0);
+  private headGen = -1;
 
   constructor(config: ResolvedConfig, info: EncoderInfo) {
     this.common = commonTags(config);
@@ -85,7 +146,18 @@ export class DatadogV05Encoder {
     this.index.clear();
     this.table.pos = 0;
     this.gen++;
+    this.keyIdx.fill(-1);
     this.s('');
+  }
+
+  /** The table index of KEYS[k]. */
+  private key(k: number): number {
+    let i = this.keyIdx[k];
+    if (i < 0) {
+      i = this.s(KEYS[k]);
+      this.keyIdx[k] = i;
+    }
+    return i;
   }
 
   /** The table index of `str`, added when new. */
@@ -133,6 +205,7 @@ export class DatadogV05Encoder {
       if (this.index.size !== strings) {
         for (const [k, v] of this.index) if (v >= strings) this.index.delete(k);
         this.gen++;
+        this.keyIdx.fill(-1);
       }
       this.table.pos = tableMark;
       return false;
@@ -170,7 +243,7 @@ export class DatadogV05Encoder {
   private bound(s: TwSpan): number {
     let n = 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length;
     const attrs = s.attrs;
-    if (attrs !== null) for (const _ in attrs) n += 14;
+    if (attrs !== null) n += 7 * attrs.length;
     return n;
   }
 
@@ -186,7 +259,25 @@ export class DatadogV05Encoder {
       tpl.method !== s.httpMethod ||
       tpl.route !== s.httpRoute
     ) {
-      tpl = { opName, service, resource, type, kind: s.kind, component: s.component, method: s.httpMethod, route: s.httpRoute, gen: -1, head: EMPTY, meta: EMPTY, metaCount: 0, type5: EMPTY };
+      tpl = {
+        opName,
+        service,
+        resource,
+        type,
+        kind: s.kind,
+        component: s.component,
+        method: s.httpMethod,
+        route: s.httpRoute,
+        gen: -1,
+        head: EMPTY,
+        meta: EMPTY,
+        metaCount: 0,
+        type5: EMPTY,
+        akeys: new Array<string>(ATTR_SLOTS).fill(''),
+        aidx: new Array<number>(ATTR_SLOTS).fill(0),
+        avals: new Array<string>(ATTR_SLOTS).fill(''),
+        avidx: new Array<number>(ATTR_SLOTS).fill(0),
+      };
       if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
       this.templates.set(resource, tpl);
     }
@@ -227,12 +318,43 @@ export class DatadogV05Encoder {
     tpl.meta = Uint8Array.prototype.slice.call(buf, 0, p);
     tpl.metaCount = count;
     tpl.type5 = Uint8Array.prototype.slice.call(buf, 0, this.ws(buf, 0, tpl.type));
+    // Remembered attribute indices belong to the previous payload's table.
+    tpl.akeys.fill('');
+    tpl.aidx.fill(0);
+    tpl.avals.fill('');
+    tpl.avidx.fill(0);
     tpl.gen = this.gen;
   }
 
   /** A meta pair of two strings. */
   private pair(buf: Utf8Buffer, p: number, k: string, v: string): number {
     return this.ws(buf, this.ws(buf, p, k), v);
+  }
+
+  /** A meta pair: one of KEYS and a string. */
+  private kpair(buf: Utf8Buffer, p: number, k: number, v: string): number {
+    return this.ws(buf, wuint(buf, p, this.key(k)), v);
+  }
+
+  /** A metric: one of KEYS and a number. */
+  private kmetric(buf: Utf8Buffer, p: number, k: number, v: number): number {
+    return wf64(buf, wuint(buf, p, this.key(k)), v);
+  }
+
+  /** The head tags' index pairs in this payload. */
+  private headBlock(): Uint8Array {
+    if (this.headGen !== this.gen) {
+      const w = new MsgpackWriter(64 + 16 * this.head.length);
+      let p = 0;
+      for (const [k, v] of this.head) {
+        w.ensure(10);
+        p = this.pair(w.buf, p, k, v);
+        w.pos = p;
+      }
+      this.headBytes = Uint8Array.prototype.slice.call(w.buf, 0, p);
+      this.headGen = this.gen;
+    }
+    return this.headBytes;
   }
 
   private span(buf: Utf8Buffer, p: number, s: TwSpan, head: boolean): number {
@@ -255,28 +377,29 @@ export class DatadogV05Encoder {
     p += 3;
     p = wraw(buf, p, tpl.meta);
     let m = tpl.metaCount;
-    if (s.httpUrl !== '') (p = this.pair(buf, p, 'http.url', s.httpUrl)), m++;
-    if (s.httpStatus !== 0) (p = this.pair(buf, p, 'http.status_code', STATUS_STRINGS[s.httpStatus] ?? String(s.httpStatus))), m++;
-    if (s.clientIp !== '') (p = this.pair(buf, p, 'http.client_ip', s.clientIp)), m++;
-    if (s.userAgent !== '') (p = this.pair(buf, p, 'http.useragent', s.userAgent)), m++;
-    if (s.peerHost !== '') (p = this.pair(buf, p, 'out.host', s.peerHost)), m++;
+    if (s.httpUrl !== '') (p = this.kpair(buf, p, K_URL, s.httpUrl)), m++;
+    if (s.httpStatus !== 0) (p = this.kpair(buf, p, K_STATUS, STATUS_STRINGS[s.httpStatus] ?? String(s.httpStatus))), m++;
+    if (s.clientIp !== '') (p = this.kpair(buf, p, K_CLIENT_IP, s.clientIp)), m++;
+    if (s.userAgent !== '') (p = this.kpair(buf, p, K_USER_AGENT, s.userAgent)), m++;
+    if (s.peerHost !== '') (p = this.kpair(buf, p, K_OUT_HOST, s.peerHost)), m++;
     if (s.error === 1) {
-      if (s.errorType !== '') (p = this.pair(buf, p, 'error.type', s.errorType)), m++;
-      if (s.errorMessage !== '') (p = this.pair(buf, p, 'error.message', s.errorMessage)), m++;
-      if (s.errorStack !== '') (p = this.pair(buf, p, 'error.stack', s.errorStack)), m++;
+      if (s.errorType !== '') (p = this.kpair(buf, p, K_ERROR_TYPE, s.errorType)), m++;
+      if (s.errorMessage !== '') (p = this.kpair(buf, p, K_ERROR_MESSAGE, s.errorMessage)), m++;
+      if (s.errorStack !== '') (p = this.kpair(buf, p, K_ERROR_STACK, s.errorStack)), m++;
     }
     if (head) {
-      for (const [k, v] of this.head) (p = this.pair(buf, p, k, v)), m++;
+      p = wraw(buf, p, this.headBlock());
+      m += this.head.length;
       if (t.t0 !== 0 || t.t1 !== 0) {
         if (t.t0 !== this.tidT0 || t.t1 !== this.tidT1) {
           this.tidT0 = t.t0;
           this.tidT1 = t.t1;
           this.tidHex = hex32(t.t0) + hex32(t.t1);
         }
-        p = this.pair(buf, p, '_dd.p.tid', this.tidHex);
+        p = this.kpair(buf, p, K_TID, this.tidHex);
         m++;
       }
-      if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) (p = this.pair(buf, p, '_dd.p.dm', DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism)), m++;
+      if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) (p = this.kpair(buf, p, K_DM, DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism)), m++;
       if (t.ptags !== '') {
         for (const kv of t.ptags.split(',')) {
           const eq = kv.indexOf('=');
@@ -285,17 +408,41 @@ export class DatadogV05Encoder {
           m++;
         }
       }
-      if (t.origin !== '') (p = this.pair(buf, p, '_dd.origin', t.origin)), m++;
+      if (t.origin !== '') (p = this.kpair(buf, p, K_ORIGIN, t.origin)), m++;
     }
     let numbers = 0;
     if (attrs !== null) {
-      for (const k in attrs) {
-        const v = attrs[k];
-        if (typeof v === 'number') numbers++;
-        else if (v !== undefined && v !== null && !SPECIAL_ATTRS.has(k)) (p = this.pair(buf, p, k, attrString(v))), m++;
+      const named = s.namedAttrs;
+      const akeys = tpl.akeys;
+      const aidx = tpl.aidx;
+      const avals = tpl.avals;
+      const avidx = tpl.avidx;
+      for (let i = 0, j = 0; i < attrs.length; i += 2, j++) {
+        const k = attrs[i] as string;
+        const v = attrs[i + 1];
+        if (typeof v === 'number') {
+          numbers++;
+          continue;
+        }
+        if (named && isNamingAttr(k)) continue;
+        const str = typeof v === 'string' ? v : attrString(v);
+        if (j < ATTR_SLOTS) {
+          if (akeys[j] !== k) {
+            aidx[j] = this.s(k);
+            akeys[j] = k;
+          }
+          if (avals[j] !== str) {
+            avidx[j] = this.s(str);
+            avals[j] = str;
+          }
+          p = wuint(buf, wuint(buf, p, aidx[j]), avidx[j]);
+        } else {
+          p = this.pair(buf, p, k, str);
+        }
+        m++;
       }
     }
-    if (s.events !== null && s.events.length > 0) (p = this.pair(buf, p, 'events', eventsJson(s))), m++;
+    if (s.events !== null && s.events.length > 0) (p = this.kpair(buf, p, K_EVENTS, eventsJson(s))), m++;
     buf[metaAt + 1] = m >>> 8;
     buf[metaAt + 2] = m & 0xff;
 
@@ -304,21 +451,34 @@ export class DatadogV05Encoder {
     buf[p] = 0xde;
     p += 3;
     let n = 0;
-    if (s.kind === SpanKind.SERVER || s.kind === SpanKind.CLIENT) (p = wf64(buf, this.ws(buf, p, '_dd.measured'), 1)), n++;
-    if (s.peerPort !== 0) (p = wf64(buf, this.ws(buf, p, 'network.destination.port'), s.peerPort)), n++;
+    if (s.kind === SpanKind.SERVER || s.kind === SpanKind.CLIENT) (p = this.kmetric(buf, p, K_MEASURED, 1)), n++;
+    if (s.peerPort !== 0) (p = this.kmetric(buf, p, K_PORT, s.peerPort)), n++;
     if (head) {
-      p = wf64(buf, this.ws(buf, p, '_sampling_priority_v1'), Number.isNaN(t.priority) ? 1 : t.priority);
-      p = wf64(buf, this.ws(buf, p, 'process_id'), this.pid);
+      p = this.kmetric(buf, p, K_PRIORITY, Number.isNaN(t.priority) ? 1 : t.priority);
+      p = this.kmetric(buf, p, K_PID, this.pid);
       n += 2;
-      if (!s.localParent) (p = wf64(buf, this.ws(buf, p, '_dd.top_level'), 1)), n++;
-      if (!Number.isNaN(t.agentRate)) (p = wf64(buf, this.ws(buf, p, '_dd.agent_psr'), t.agentRate)), n++;
-      if (!Number.isNaN(t.ruleRate)) (p = wf64(buf, this.ws(buf, p, '_dd.rule_psr'), t.ruleRate)), n++;
-      if (!Number.isNaN(t.limitRate)) (p = wf64(buf, this.ws(buf, p, '_dd.limit_psr'), t.limitRate)), n++;
+      if (!s.localParent) (p = this.kmetric(buf, p, K_TOP_LEVEL, 1)), n++;
+      if (!Number.isNaN(t.agentRate)) (p = this.kmetric(buf, p, K_AGENT_PSR, t.agentRate)), n++;
+      if (!Number.isNaN(t.ruleRate)) (p = this.kmetric(buf, p, K_RULE_PSR, t.ruleRate)), n++;
+      if (!Number.isNaN(t.limitRate)) (p = this.kmetric(buf, p, K_LIMIT_PSR, t.limitRate)), n++;
     }
     if (numbers > 0 && attrs !== null) {
-      for (const k in attrs) {
-        const v = attrs[k];
-        if (typeof v === 'number' && Number.isFinite(v)) (p = wf64(buf, this.ws(buf, p, k), v)), n++;
+      const akeys = tpl.akeys;
+      const aidx = tpl.aidx;
+      for (let i = 0, j = 0; i < attrs.length; i += 2, j++) {
+        const v = attrs[i + 1];
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+        const k = attrs[i] as string;
+        if (j < ATTR_SLOTS) {
+          if (akeys[j] !== k) {
+            aidx[j] = this.s(k);
+            akeys[j] = k;
+          }
+          p = wf64(buf, wuint(buf, p, aidx[j]), v);
+        } else {
+          p = wf64(buf, this.ws(buf, p, k), v);
+        }
+        n++;
       }
     }
     buf[metricsAt + 1] = n >>> 8;
