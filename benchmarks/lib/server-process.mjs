@@ -2,6 +2,8 @@
 // flags and environment) and the helpers the harness uses to talk to any child. Every child
 // is killed if the harness exits or is interrupted.
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -100,12 +102,16 @@ export async function stopChild(child, graceMs = 3000) {
  * port within `timeoutMs`: a variant that fails to start is reported, not fatal.
  */
 export async function startServer(variant, { script, env = {}, execPath = process.execPath, timeoutMs = 20_000, cpus }) {
+  // A dead-letter folder of its own: in the shared default one, every traced server adopted
+  // and replayed the files earlier runs left (128 MB of them here), in the measured windows.
+  const dlq = mkdtempSync(join(tmpdir(), 'tw-bench-dlq-'));
   const child = forkChild(script, [], {
     execPath,
     cpus,
     execArgv: variant.execArgv ?? [],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, ...(variant.env ?? {}) },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TRACEWELL_DLQ_DIR: dlq, ...env, ...(variant.env ?? {}) },
   });
+  child.once('exit', () => rmSync(dlq, { recursive: true, force: true }));
   let port;
   try {
     ({ port } = await waitMessage(child, (m) => m?.type === 'listening', timeoutMs, `${variant.name} server start`));

@@ -1,7 +1,7 @@
 // Manual spans through each tracer's whole pipeline: created, ended, encoded and sent to a
 // sink that decodes every payload and counts the spans in it.
 // Usage: node benchmarks/span-pipeline/run.mjs [--quick] [--rounds N] [--spans N]
-//          [--burst N] [--variants none,tracewell,dd-trace,otel] [--node 22]
+//          [--burst N] [--variants none,tracewell,dd-trace,otel] [--node 22] [--pin]
 // Two modes per variant, each run in a fresh process, variants interleaved round by round:
 //   steady: --spans spans (default 200k) in chunks of 1000 at --rate spans a second (default
 //           50k: a busy service), so every tracer can keep up and the CPU per span is what it
@@ -13,11 +13,15 @@
 // `none` makes the same OTel API calls with no SDK (the API's no-op tracer): the harness's own
 // cost (pacing timers, IPC, the calls). Each tracer's "added" CPU is its CPU minus `none`'s in
 // the same round and mode: what the tracer's pipeline costs, without the harness.
+// --pin runs every tracer process on CPU 0 and this process (with the sink) on CPU 1: on a VM
+// whose two vCPUs run at different speeds (seen here: one 1.7x slower than the other for
+// minutes), an unpinned process lands on either, and that difference swamps the tracers'.
 import { forkChild, waitMessage, stopChild, parseArgs, intArg, pickVariants, machine, saveJson, summarize, range, fmt } from '../lib/harness.mjs';
 import { nodeBinary } from '../lib/node-bin.mjs';
 import { startSpanSink } from '../lib/span-sink.mjs';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 
@@ -30,8 +34,13 @@ const burstSpans = intArg(args, 'burst', quick ? 200_000 : 1_000_000, 0, 10_000_
 // Longer than any tracer's flush interval (OTel's batch processor waits 5 s).
 const settleMs = intArg(args, 'settleMs', 6500, 1000, 60_000);
 const rate = intArg(args, 'rate', 50_000, 1000, 10_000_000);
-// Made and exported before measuring: JIT, lazy loads, the first connection.
-const warmupSpans = intArg(args, 'warmup', 20_000, 0, 1_000_000);
+// Made and exported before measuring, on the measured schedule (steady): JIT, lazy loads, the
+// first connection. Functions that run a few times a second (sending a payload, its answer)
+// take seconds to be optimized: a 20k-span warm-up left ~30 of them compiling, and a fifth of
+// the CPU on the compiler threads, inside the measured window.
+const warmupSpans = intArg(args, 'warmup', 200_000, 0, 2_000_000);
+const pin = Boolean(args.pin);
+if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const execPath = nodeBinary(args.node);
 const names = pickVariants(Object.fromEntries(['none', 'tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
 const modes = burstSpans > 0 ? ['steady', 'burst'] : ['steady'];
@@ -43,6 +52,7 @@ async function once(name, mode) {
   const dlq = mkdtempSync(join(tmpdir(), 'tw-pipeline-'));
   const child = forkChild(join(here, 'worker.cjs'), [], {
     execPath,
+    cpus: pin ? '0' : undefined,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, DD_TRACE_AGENT_URL: sink.url, TRACEWELL_DLQ_DIR: dlq, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', TRACEWELL_LOG_LEVEL: 'error', OTEL_LOG_LEVEL: 'none' },
   });
   try {
@@ -97,7 +107,7 @@ for (let r = 0; r < rounds; r++) {
 
 const m = machine(execPath);
 console.log(`\n## span-pipeline: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-console.log(`Traces of 10 manual spans (a root and 9 children, 2 attributes each) through each tracer's API and exporter to a sink that decodes every payload. steady = ${steadySpans} spans in chunks of 1000 at ${rate} spans/s; burst = ${burstSpans} spans in one synchronous loop. CPU is the tracer process's user+system time after a warm-up of ${warmupSpans} spans (made, exported, not counted); "in all" runs until the sink stopped receiving. Median [min, max] over ${rounds} rounds.\n`);
+console.log(`Traces of 10 manual spans (a root and 9 children, 2 attributes each) through each tracer's API and exporter to a sink that decodes every payload. steady = ${steadySpans} spans in chunks of 1000 at ${rate} spans/s; burst = ${burstSpans} spans in one synchronous loop. CPU is the tracer process's user+system time after a warm-up of ${warmupSpans} spans (made, exported, not counted); "in all" runs until the sink stopped receiving. Median [min, max] over ${rounds} rounds.${pin ? ' Tracer processes pinned to CPU 0, the sink to CPU 1 (--pin).' : ''}\n`);
 console.log('`added` = the variant\'s CPU minus the no-op API\'s (`none`) in the same round and mode: the tracer\'s pipeline without the harness\'s own timers and calls.\n');
 console.log('| variant | mode | create+end ns/span | in all ns/span (create, end, encode, send) | added ns/span (in all minus none) | received | lost | RSS MB | export B/span |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
@@ -130,4 +140,4 @@ for (const [k, v] of Object.entries(summary)) {
   if (k.startsWith('none ')) console.log(`${k}: ${fmt(v.allNs, 0)} ns/span (the harness alone)`);
   else console.log(`${k}: ${fmt(v.allNs, 0)} ns/span in all, ${fmt(v.addedNs, 0)} ns/span added over the no-op API, ${fmt(v.receivedPct, 1)}% received`);
 }
-console.log(`\nraw results: ${saveJson('span-pipeline', { machine: m, rounds, steadySpans, burstSpans, results })}`);
+console.log(`\nraw results: ${saveJson('span-pipeline', { machine: m, rounds, steadySpans, burstSpans, warmupSpans, pin, results })}`);
