@@ -1,14 +1,20 @@
 /**
- * Ids are kept as 32-bit unsigned halves (numbers), never as BigInt or hex on the hot path:
- * a span id is (hi, lo), a 128-bit trace id is (t0, t1, t2, t3), most significant first.
- * Hex and decimal forms are made only when something asks for them.
+ * Ids are kept as 32-bit halves (numbers), never as BigInt or hex on the hot path: a span id
+ * is (hi, lo), a 128-bit trace id is (t0, t1, t2, t3), most significant first. Hex and
+ * decimal forms are made only when something asks for them.
+ *
+ * Spans and traces hold each half as a signed int32 (`x | 0`): V8 keeps those as small
+ * integers inside the object, while a uint32 past 2^31 needs a heap number of its own (and
+ * once one such value is stored, every later object of that shape boxes that field). So a
+ * half read from a span may be negative: `>>> 0` gives its unsigned value; `hex32`, `dec64`
+ * and the encoders' writers take either form. Parsers return unsigned halves (-1: invalid).
  */
 import { randomFillSync } from 'node:crypto';
 
-const POOL = new Uint32Array(4096);
+const POOL = new Int32Array(4096);
 let pos = POOL.length;
 
-/** A random uint32 from a pre-filled pool (one crypto call per 4096 draws). */
+/** 32 random bits as an int32, from a pre-filled pool (one crypto call per 4096 draws). */
 export function rand32(): number {
   if (pos === POOL.length) {
     randomFillSync(POOL);
@@ -30,8 +36,10 @@ export function hex32(n: number): string {
   return HEX[(n >>> 24) & 0xff] + HEX[(n >>> 16) & 0xff] + HEX[(n >>> 8) & 0xff] + HEX[n & 0xff];
 }
 
-/** Decimal string of the uint64 hi*2^32+lo. */
+/** Decimal string of the uint64 hi*2^32+lo (halves signed or unsigned). */
 export function dec64(hi: number, lo: number): string {
+  hi >>>= 0;
+  lo >>>= 0;
   if (hi < 0x200000) return String(hi * 4294967296 + lo);
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }

@@ -122,10 +122,11 @@ export class TwSpan implements Span, Context {
     kind: SpanKind,
     start: number,
   ) {
-    this.spanHi = spanHi;
-    this.spanLo = spanLo;
-    this.parentHi = parentHi;
-    this.parentLo = parentLo;
+    // int32, never a heap number (see ids.ts)
+    this.spanHi = spanHi | 0;
+    this.spanLo = spanLo | 0;
+    this.parentHi = parentHi | 0;
+    this.parentLo = parentLo | 0;
     this.localParent = localParent;
     this.name = name;
     this.kind = kind;

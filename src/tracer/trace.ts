@@ -38,10 +38,16 @@ export class LocalTrace {
   /** How many of `spans` were already handed to the exporter (late spans go as a later chunk). */
   sentUpTo = 0;
 
-  constructor(
-    readonly t0: number,
-    readonly t1: number,
-    readonly t2: number,
-    readonly t3: number,
-  ) {}
+  /** The trace id's halves as int32 (see ids.ts). */
+  readonly t0: number;
+  readonly t1: number;
+  readonly t2: number;
+  readonly t3: number;
+
+  constructor(t0: number, t1: number, t2: number, t3: number) {
+    this.t0 = t0 | 0;
+    this.t1 = t1 | 0;
+    this.t2 = t2 | 0;
+    this.t3 = t3 | 0;
+  }
 }
