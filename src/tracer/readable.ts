@@ -52,7 +52,7 @@ export function semconvAttributes(s: TwSpan): Attributes {
   if (s.error === 1 && s.errorType) a['error.type'] = s.errorType;
   const list = s.attrs;
   if (list !== null) {
-    for (let i = 0; i < list.length; i += 2) {
+    for (let i = 0; i < s.attrLen; i += 2) {
       const k = list[i] as string;
       // Datadog's name for the gRPC status, under the OTel one.
       a[k === 'grpc.status.code' ? 'rpc.grpc.status_code' : k] = list[i + 1] as AttributeValue;

@@ -24,7 +24,7 @@ import { counters } from '../internal/counters';
 import { hex32 } from './ids';
 import type { LocalTrace } from './trace';
 
-/** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them. */
+/** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them; used up to `TwSpan#attrLen`. */
 export type AttrList = (string | AttributeValue)[];
 
 /**
@@ -34,6 +34,13 @@ export type AttrList = (string | AttributeValue)[];
  * attribute count limit is the same.
  */
 export const MAX_ATTRIBUTES = 128;
+
+/** A list twice as long with the first `n` slots of `a`. */
+function grow(a: AttrList, n: number): AttrList {
+  const b = new Array<string | AttributeValue>(2 * n);
+  for (let i = 0; i < n; i++) b[i] = a[i];
+  return b;
+}
 
 export interface SpanSink {
   /** Called once when a span ends. */
@@ -99,9 +106,12 @@ export class TwSpan implements Span, Context {
    * User attributes as one flat list, `[key, value, key, value, ...]`, in the order first
    * set (setting a key again replaces its value). A list, not an object: attribute keys are
    * open-ended, so stores into per-span objects go through V8's slowest (megamorphic) path,
-   * and encoders walk a list without enumerating keys.
+   * and encoders walk a list without enumerating keys. Slots from `attrLen` on are unused
+   * (the list is made with room to spare: growing a JS array by push reallocates it large).
    */
   attrs: AttrList | null = null;
+  /** Used slots of `attrs` (twice the number of attributes). */
+  attrLen = 0;
   /** True once one of the attributes that name the span (`service.name`, `resource.name`, `operation.name`, `span.type`) was set. */
   namedAttrs = false;
   events: SpanEvent[] | null = null;
@@ -164,11 +174,11 @@ export class TwSpan implements Span, Context {
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
     if (this.endAt >= 0 || value === undefined || value === null) return this;
-    const a = this.attrs;
+    let a = this.attrs;
+    const n = this.attrLen;
     if (a === null) {
-      this.attrs = [key, value];
+      a = this.attrs = new Array<string | AttributeValue>(8);
     } else {
-      const n = a.length;
       for (let i = 0; i < n; i += 2) {
         if (a[i] === key) {
           a[i + 1] = value;
@@ -179,13 +189,23 @@ export class TwSpan implements Span, Context {
         counters.attributesDropped++;
         return this;
       }
-      a.push(key, value);
+      if (n === a.length) a = this.attrs = grow(a, n);
     }
+    a[n] = key;
+    a[n + 1] = value;
+    this.attrLen = n + 2;
     if (key === 'service.name' || key === 'resource.name' || key === 'operation.name' || key === 'span.type') this.namedAttrs = true;
     return this;
   }
 
   setAttributes(attributes: Attributes): this {
+    if (this.attrs === null && this.endAt < 0) {
+      // The first attributes (usually startSpan's): a list of exactly their size.
+      let count = 0;
+      for (const key in attributes) if (attributes[key] !== undefined && attributes[key] !== null) count++;
+      if (count === 0) return this;
+      this.attrs = new Array<string | AttributeValue>(2 * Math.min(count, MAX_ATTRIBUTES));
+    }
     for (const key in attributes) this.setAttribute(key, attributes[key]);
     return this;
   }
@@ -282,7 +302,7 @@ export class TwSpan implements Span, Context {
   /** A user attribute's value (undefined when not set). */
   attribute(key: string): AttributeValue | undefined {
     const a = this.attrs;
-    if (a !== null) for (let i = 0; i < a.length; i += 2) if (a[i] === key) return a[i + 1] as AttributeValue;
+    if (a !== null) for (let i = 0; i < this.attrLen; i += 2) if (a[i] === key) return a[i + 1] as AttributeValue;
     return undefined;
   }
 
@@ -290,7 +310,7 @@ export class TwSpan implements Span, Context {
   attributesObject(): Attributes {
     const out: Attributes = {};
     const a = this.attrs;
-    if (a !== null) for (let i = 0; i < a.length; i += 2) out[a[i] as string] = a[i + 1] as AttributeValue;
+    if (a !== null) for (let i = 0; i < this.attrLen; i += 2) out[a[i] as string] = a[i + 1] as AttributeValue;
     return out;
   }
 }

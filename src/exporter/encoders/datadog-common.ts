@@ -67,7 +67,7 @@ export function resolveNames(s: TwSpan, out: SpanNames): void {
   let type = s.type;
   const a = s.attrs;
   if (s.namedAttrs && a !== null) {
-    for (let i = 0; i < a.length; i += 2) {
+    for (let i = 0; i < s.attrLen; i += 2) {
       const k = a[i];
       const v = a[i + 1];
       if (typeof v !== 'string') continue;

@@ -264,7 +264,7 @@ export class DatadogEncoder {
       strBound(s.trace.origin);
     const attrs = s.attrs;
     if (attrs !== null) {
-      for (let i = 0; i < attrs.length; i += 2) {
+      for (let i = 0; i < s.attrLen; i += 2) {
         const v = attrs[i + 1];
         n += strBound(attrs[i] as string) + 9;
         if (typeof v === 'string') n += strBound(v);
@@ -376,7 +376,7 @@ export class DatadogEncoder {
     let numbers = 0;
     if (attrs !== null) {
       const named = s.namedAttrs;
-      for (let i = 0; i < attrs.length; i += 2) {
+      for (let i = 0; i < s.attrLen; i += 2) {
         const k = attrs[i] as string;
         const v = attrs[i + 1];
         if (typeof v === 'number') {
@@ -439,7 +439,7 @@ export class DatadogEncoder {
       }
     }
     if (numbers > 0 && attrs !== null) {
-      for (let i = 0; i < attrs.length; i += 2) {
+      for (let i = 0; i < s.attrLen; i += 2) {
         const v = attrs[i + 1];
         if (typeof v !== 'number' || !Number.isFinite(v)) continue;
         p = wstr(buf, p, attrs[i] as string);

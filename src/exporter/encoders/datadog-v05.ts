@@ -243,7 +243,7 @@ export class DatadogV05Encoder {
   private bound(s: TwSpan): number {
     let n = 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length;
     const attrs = s.attrs;
-    if (attrs !== null) n += 7 * attrs.length;
+    n += 7 * s.attrLen;
     return n;
   }
 
@@ -417,7 +417,7 @@ export class DatadogV05Encoder {
       const aidx = tpl.aidx;
       const avals = tpl.avals;
       const avidx = tpl.avidx;
-      for (let i = 0, j = 0; i < attrs.length; i += 2, j++) {
+      for (let i = 0, j = 0; i < s.attrLen; i += 2, j++) {
         const k = attrs[i] as string;
         const v = attrs[i + 1];
         if (typeof v === 'number') {
@@ -465,7 +465,7 @@ export class DatadogV05Encoder {
     if (numbers > 0 && attrs !== null) {
       const akeys = tpl.akeys;
       const aidx = tpl.aidx;
-      for (let i = 0, j = 0; i < attrs.length; i += 2, j++) {
+      for (let i = 0, j = 0; i < s.attrLen; i += 2, j++) {
         const v = attrs[i + 1];
         if (typeof v !== 'number' || !Number.isFinite(v)) continue;
         const k = attrs[i] as string;
