@@ -4,11 +4,17 @@
 // Usage: node benchmarks/profiler-overhead/run.mjs [--quick] [--period S (profile period, default 10)]
 //   [--interval-ms 10] [--variants baseline,lines,linked,span-lines,lines-noheap,lines-v8guard,off-again]
 //   [--rounds 5] [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--rate 0] [--node 22]
+//   [--pin] [--paired RATE]
+// --paired RATE: instead of the interleaved windows, each variant is measured at the same time
+// as the baseline, both servers held to RATE req/s (lib/paired.mjs): CPU per request per pair,
+// and the throughput ratio it implies. The A/A variant (off-again) then shows the noise floor
+// of that method.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, intArg, machine, markdownTables, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
+import { fmt, intArg, machine, markdownTables, range, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
+import { runPaired } from '../lib/paired.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let args;
@@ -27,6 +33,7 @@ try {
   options.rate = 0;
   args.period = intArg(args, 'period', 10, 1, 3600);
   args.intervalMs = intArg(args, 'intervalMs', 10, 1, 1000);
+  args.paired = intArg(args, 'paired', 0, 0, 1_000_000);
 } catch (err) {
   console.error(`profiler-overhead: ${err.message}`);
   process.exit(2);
@@ -76,7 +83,7 @@ process.stderr.write(
   `profiler-overhead: traced Fastify, ${variants.map((v) => v.name).join(' / ')} at ${args.intervalMs} ms, one profile per ${args.period} s; ` +
     `${opts.rounds} rounds of ${opts.windowMs} ms per variant, ${opts.connections} connections\n`,
 );
-const run = await runInterleaved(opts);
+const run = args.paired > 0 ? await runPaired({ ...opts, rate: args.paired }) : await runInterleaved(opts);
 await new Promise((r) => setTimeout(r, 200));
 
 // Stalls, as each server last wrote them.
@@ -93,7 +100,13 @@ rmSync(stallDir, { recursive: true, force: true });
 
 const m = machine(opts.execPath);
 console.log(`\n## profiler-overhead: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-if (Object.keys(run.results).length) console.log(markdownTables(run, { unit: 'req', rate: opts.rate }));
+if (args.paired > 0) {
+  console.log(`Paired (each variant measured at the same time as baseline, both servers at ${args.paired} req/s${opts.pin ? `, servers on CPU ${opts.pin.server}, load on CPU ${opts.pin.load}` : ''}); median [min, max] over rounds of the per-pair values:\n`);
+  console.log('| variant | rounds | baseline CPU µs/req | variant CPU µs/req | added µs/req | CPU ratio | implied throughput ratio |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const [name, r] of Object.entries(run.results)) console.log(`| ${name} | ${r.rounds} | ${range(r.baseCpu)} | ${range(r.cpu)} | ${range(r.added)} | ${range(r.cpuRatio, 3)} | ${range(r.impliedThroughput, 3)} |`);
+  for (const [name, why] of Object.entries(run.failed)) console.log(`\n${name}: ${why}`);
+} else if (Object.keys(run.results).length) console.log(markdownTables(run, { unit: 'req', rate: opts.rate }));
 console.log('\nStalls over the whole run (every window and warm-up):\n');
 console.log('| variant | profiles | longest pause ms (own timing) | first profile ms | later profiles: median, max ms | longest event-loop delay ms | event-loop p99 ms |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
@@ -113,9 +126,11 @@ console.log('');
 const target = { lines: 0.97, linked: 0.95, 'span-lines': 0.95, 'lines-noheap': 0.97, 'lines-v8guard': 0.97 };
 for (const { name } of variants.slice(1)) {
   const r = run.results[name];
-  const ratio = r?.saturated.rpsRatio.median;
+  const q = args.paired > 0 ? r?.impliedThroughput : r?.saturated.rpsRatio;
+  const ratio = q?.median;
+  const what = args.paired > 0 ? 'throughput ratio implied by paired CPU per request' : 'throughput ratio';
   if (name === 'off-again') {
-    console.log(`off-again (the profiler off, a second server: the noise floor): throughput ratio ${fmt(ratio, 3)} [${fmt(r?.saturated.rpsRatio.min, 3)}, ${fmt(r?.saturated.rpsRatio.max, 3)}]`);
+    console.log(`off-again (the profiler off, a second server: the noise floor): ${what} ${fmt(ratio, 3)} [${fmt(q?.min, 3)}, ${fmt(q?.max, 3)}]`);
     continue;
   }
   const stall = stalls[name]?.profiler?.maxStallMs;
@@ -126,9 +141,9 @@ for (const { name } of variants.slice(1)) {
   const later = profiles * perStep <= 20 ? steps.slice(perStep) : steps;
   const steady = later.length > 0 ? Math.max(...later) : undefined;
   console.log(
-    `${name}: throughput ratio vs profiler off ${fmt(ratio, 3)} (target >= ${target[name]}${ratio >= target[name] ? ', met' : ratio === undefined ? '' : ', MISSED'}); ` +
+    `${name}: ${what} vs profiler off ${fmt(ratio, 3)} [${fmt(q?.min, 3)}, ${fmt(q?.max, 3)}] (target >= ${target[name]}${ratio >= target[name] ? ', met' : ratio === undefined ? '' : ', MISSED'}); ` +
       `longest stall per profile ${fmt(stall, 1)} ms, after the first profile ${fmt(steady, 1)} ms (target <= 20${steady <= 20 ? ', met after the first' : steady === undefined ? '' : ', MISSED'}); event-loop max ${fmt(stalls[name]?.eventLoopMaxMs, 1)} ms vs ${fmt(stalls.baseline?.eventLoopMaxMs, 1)} ms with the profiler off`,
   );
 }
-const file = saveJson('profiler-overhead', { scenario: 'profiler-overhead', machine: m, options: { ...opts, period: args.period, intervalMs: args.intervalMs }, stalls, ...run });
+const file = saveJson('profiler-overhead', { scenario: 'profiler-overhead', machine: m, options: { ...opts, period: args.period, intervalMs: args.intervalMs, paired: args.paired }, stalls, ...run });
 console.log(`\nraw results: ${file}`);
