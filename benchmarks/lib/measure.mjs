@@ -73,6 +73,7 @@ export async function measureWindow(server, { loadScript, loadArgs = [], connect
         requests: served,
         cpuMicros,
         cpuPerRequest: served > 0 ? cpuMicros / served : NaN,
+        mainCpuPerRequest: served > 0 ? (u1.mainCpuMicros - u0.mainCpuMicros) / served : NaN,
         cpuPct: serverCpuPct,
         rssMb: u1.rss / 1048576,
         totalRequests: u1.requests,

@@ -62,9 +62,9 @@ export async function runPaired(opts) {
           const pair = first ? [servers[base], servers[name]] : [servers[name], servers[base]];
           const got = await Promise.all(pair.map((s) => window(s, windowMs)));
           const [b, x] = first ? got : [got[1], got[0]];
-          const row = { round: r + 1, baseFirst: first, baseCpu: b.server.cpuPerRequest, cpu: x.server.cpuPerRequest, baseRps: b.rps, rps: x.rps, otherCpuPct: x.otherCpuPct, baseP99: b.latencyMs?.p99, p99: x.latencyMs?.p99 };
+          const row = { round: r + 1, baseFirst: first, baseCpu: b.server.cpuPerRequest, cpu: x.server.cpuPerRequest, baseMain: b.server.mainCpuPerRequest, main: x.server.mainCpuPerRequest, baseRps: b.rps, rps: x.rps, otherCpuPct: x.otherCpuPct, baseP99: b.latencyMs?.p99, p99: x.latencyMs?.p99 };
           rows[name].push(row);
-          log(`round ${r + 1}/${rounds} ${base} + ${name} at ${rate}/s each: ${row.baseCpu.toFixed(1)} vs ${row.cpu.toFixed(1)} µs CPU per request (${(row.cpu - row.baseCpu).toFixed(1)}), ${row.baseRps.toFixed(0)} and ${row.rps.toFixed(0)} req/s`);
+          log(`round ${r + 1}/${rounds} ${base} + ${name} at ${rate}/s each: ${row.baseCpu.toFixed(1)} vs ${row.cpu.toFixed(1)} µs CPU per request (${(row.cpu - row.baseCpu).toFixed(1)}; main thread ${row.baseMain.toFixed(1)} vs ${row.main.toFixed(1)}), ${row.baseRps.toFixed(0)} and ${row.rps.toFixed(0)} req/s`);
         } catch (err) {
           failed[name] = `round ${r + 1}: ${err.message}`;
           log(`!! ${name}: ${failed[name]}`);
@@ -86,6 +86,11 @@ export async function runPaired(opts) {
       cpuRatio: summarize(rs.map((x) => x.cpu / x.baseCpu)),
       /** The throughput ratio the CPU per request implies (baseline CPU / variant CPU). */
       impliedThroughput: summarize(rs.map((x) => x.baseCpu / x.cpu)),
+      /** The same from the main thread's CPU alone: the bound when the other threads have a core of their own. */
+      baseMain: summarize(rs.map((x) => x.baseMain)),
+      main: summarize(rs.map((x) => x.main)),
+      addedMain: summarize(rs.map((x) => x.main - x.baseMain)),
+      impliedMainThroughput: summarize(rs.map((x) => x.baseMain / x.main)),
       rows: rs,
     };
   }

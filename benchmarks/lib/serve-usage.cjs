@@ -1,10 +1,22 @@
 // The server side of the harness's IPC protocol, for any server under test (CommonJS or ESM):
 //   announce(port)            -> parent gets { type: 'listening', port }
-//   parent { type: 'usage', id } -> { type: 'usage', id, cpu: process.cpuUsage(), rss, requests, hrMicros }
+//   parent { type: 'usage', id } -> { type: 'usage', id, cpu: process.cpuUsage(), mainCpuMicros, rss, requests, hrMicros }
+//   (mainCpuMicros: the main thread's own CPU time, from /proc/thread-self/schedstat; NaN
+//   where there is none. A Node server's throughput is bounded by its main thread as long as
+//   its other threads (GC helpers, a profiler's sampling threads) find a core of their own.)
 //   parent { type: 'exit' }   -> the process exits; so does losing the parent.
 // The parent reads usage at a window's start and end and divides the CPU difference by the
 // requests difference. Readings are raw and cumulative; no state lives here.
 'use strict';
+const { readFileSync } = require('node:fs');
+
+function mainThreadCpuMicros() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return NaN;
+  }
+}
 
 function serveUsage(requests) {
   process.on('message', (m) => {
@@ -14,6 +26,7 @@ function serveUsage(requests) {
         type: 'usage',
         id: m.id,
         cpu: process.cpuUsage(),
+        mainCpuMicros: mainThreadCpuMicros(),
         rss: process.memoryUsage.rss(),
         requests: requests(),
         hrMicros: Number(process.hrtime.bigint() / 1000n),

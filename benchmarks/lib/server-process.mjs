@@ -137,7 +137,7 @@ export async function startServer(variant, { script, env = {}, execPath = proces
         throw err;
       }
       const m = await reply;
-      return { cpuMicros: m.cpu.user + m.cpu.system, rss: m.rss, requests: m.requests, hrMicros: m.hrMicros };
+      return { cpuMicros: m.cpu.user + m.cpu.system, mainCpuMicros: m.mainCpuMicros ?? NaN, rss: m.rss, requests: m.requests, hrMicros: m.hrMicros };
     },
     stop: () => stopChild(child),
   };
