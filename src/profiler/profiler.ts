@@ -17,7 +17,7 @@ import { TRACER_VERSION } from '../internal/version';
 import { profilerHooks } from '../tracer/profiler-hooks';
 import type { TwSpan } from '../tracer/span';
 import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
-import { endpointOf, LABEL_TRACE_ENDPOINT, SpanLabeler } from './labels';
+import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
@@ -136,6 +136,7 @@ export class ContinuousProfiler {
       profilerHooks.onLocalRootEnd = (span: TwSpan) => {
         const e = endpointOf(span);
         if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
+        rootEnded(span);
       };
       this.running = true;
       this.periodStart = new Date();

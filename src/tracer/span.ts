@@ -118,6 +118,8 @@ export class TwSpan implements Span, Context {
   links: Link[] | null = null;
 
   private spanContextCache: SpanContext | null = null;
+  /** Linked profiling only: what samples under this span are labelled with (profiler/labels.ts). */
+  profCtx: object | null = null;
 
   constructor(
     readonly trace: LocalTrace,

@@ -96,6 +96,39 @@ test('a TypeScript workload compiled with a source map is reported at its .ts li
   assert.ok(!entries.some((e) => basename(e.file) === 'hot.js' && e.self > 0.05 * weighed.sum), 'no generated hot.js frame carries time');
 });
 
+test('linked mode keeps no finished span alive: samples hold small contexts, not spans', async () => {
+  /** Spans of 20 finished requests still alive after a flush and a few collections. */
+  async function aliveAfter(env) {
+    agent.reset();
+    const svc = await startService('profiler/retain-service.cjs', { agentUrl: agent.url, env });
+    try {
+      for (let i = 0; i < 20; i++) assert.equal((await fetch(svc.url + '/burn/15')).status, 200);
+      await agent.waitForSpans(20);
+      const reply = await new Promise((resolve) => {
+        const on = (m) => {
+          if (m && typeof m === 'object' && 'alive' in m) {
+            svc.child.off('message', on);
+            resolve(m);
+          }
+        };
+        svc.child.on('message', on);
+        svc.child.send('alive');
+      });
+      assert.equal(reply.total, 20);
+      return reply;
+    } finally {
+      await svc.stop();
+    }
+  }
+  // What the service itself keeps (the keep-alive connection's last request...), profiler off.
+  const off = await aliveAfter({ DD_PROFILING_ENABLED: 'false' });
+  // One long period: every sample of these requests is still held by the profiler when counted
+  // (when samples held the spans themselves, all 20 were alive here).
+  const linked = await aliveAfter({ DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'linked', DD_PROFILING_UPLOAD_PERIOD: '300', TRACEWELL_PROFILING_UPLOAD: 'false' });
+  assert.ok(linked.stats.profilesCollected === 0, 'no profile was cut before counting');
+  assert.ok(linked.alive <= off.alive + 1, `${linked.alive} of 20 finished spans alive with linked profiling, ${off.alive} with the profiler off`);
+});
+
 test('linked mode: samples under a traced request carry its span id, local root span id and endpoint; the upload has every part and tag', async () => {
   agent.reset();
   const dir = tempDir('tw-prof-linked-');
