@@ -9,7 +9,7 @@
 //   paced:     the same connections held to `rate` requests/s in total (skipped if rate is 0),
 //              below every variant's saturation, so all variants do the same work per second.
 import { measureWindow } from './measure.mjs';
-import { startServer } from './server-process.mjs';
+import { startVariantServers } from './server-process.mjs';
 import { startSinkProcess } from './sink.mjs';
 import { perRound, summarize } from './stats.mjs';
 
@@ -48,8 +48,8 @@ export async function runInterleaved(opts) {
   const names = variants.map((v) => v.name);
   const modes = rate > 0 ? ['saturated', 'paced'] : ['saturated'];
   const sink = await startSinkProcess(names);
-  const servers = {};
-  const failed = {};
+  let servers = {};
+  let failed = {};
   const finalUsage = {};
   const raw = Object.fromEntries(names.map((n) => [n, { saturated: [], paced: [] }]));
 
@@ -78,17 +78,7 @@ export async function runInterleaved(opts) {
   }
 
   try {
-    for (const v of variants) {
-      const env = { ...serverEnv, DD_SERVICE: 'bench', DD_ENV: 'bench', DD_VERSION: '1.0.0', DD_TRACE_AGENT_URL: sink.urls[v.name] };
-      const s = await startServer(v, { script: serverScript, env, execPath, cpus: pin?.server });
-      if (s.error) {
-        failed[v.name] = `did not start: ${s.error}`;
-        log(`!! ${v.name} did not start: ${s.error}`);
-      } else {
-        servers[v.name] = s;
-        log(`${v.name}: pid ${s.child.pid}, port ${s.port}${v.execArgv?.length ? `, node ${v.execArgv.join(' ')}` : ''}`);
-      }
-    }
+    ({ servers, failed } = await startVariantServers(variants, { script: serverScript, serverEnv, execPath, cpus: pin?.server, sink, log }));
     for (const name of names) {
       if (!servers[name] || !(warmupMs > 0)) continue;
       try {

@@ -11,7 +11,7 @@
 // throughput is bound by its CPU (a saturated Node server), throughput is inversely
 // proportional to it, so baseline CPU / variant CPU is the throughput ratio it implies.
 import { measureWindow } from './measure.mjs';
-import { startServer } from './server-process.mjs';
+import { startVariantServers } from './server-process.mjs';
 import { startSinkProcess } from './sink.mjs';
 import { summarize } from './stats.mjs';
 
@@ -29,23 +29,13 @@ export async function runPaired(opts) {
   const names = variants.map((v) => v.name);
   const base = names[0];
   const sink = await startSinkProcess(names);
-  const servers = {};
-  const failed = {};
+  let servers = {};
+  let failed = {};
   const rows = Object.fromEntries(names.slice(1).map((n) => [n, []]));
   const conns = Math.max(1, connections >> 1);
   const window = (s, durationMs) => measureWindow(s, { loadScript, loadArgs, connections: conns, rampMs, durationMs, rate, cpus: pin?.load });
   try {
-    for (const v of variants) {
-      const env = { ...serverEnv, DD_SERVICE: 'bench', DD_ENV: 'bench', DD_VERSION: '1.0.0', DD_TRACE_AGENT_URL: sink.urls[v.name] };
-      const s = await startServer(v, { script: serverScript, env, execPath, cpus: pin?.server });
-      if (s.error) {
-        failed[v.name] = `did not start: ${s.error}`;
-        log(`!! ${v.name} did not start: ${s.error}`);
-      } else {
-        servers[v.name] = s;
-        log(`${v.name}: pid ${s.child.pid}, port ${s.port}`);
-      }
-    }
+    ({ servers, failed } = await startVariantServers(variants, { script: serverScript, serverEnv, execPath, cpus: pin?.server, sink, log }));
     if (!servers[base]) throw new Error(`the baseline (${base}) did not start: ${failed[base]}`);
     // Warm-up: each server alone, as fast as it answers (JIT, lazy loads, first profiles).
     for (const s of Object.values(servers)) {

@@ -62,6 +62,28 @@ export function describeExit(child) {
   return `${how} (${cause.trim().slice(0, 300)}); its output ended with:\n${lines.slice(-15).map((l) => `    ${l}`).join('\n')}`;
 }
 
+/**
+ * Starts every variant's server, each exporting to its own URL of `sink` (a startSinkProcess
+ * handle), with the service tags every benchmark uses. Returns { servers, failed }: a variant
+ * that did not start is in `failed` with the reason (and logged), not fatal.
+ */
+export async function startVariantServers(variants, { script, serverEnv = {}, execPath, cpus, sink, log }) {
+  const servers = {};
+  const failed = {};
+  for (const v of variants) {
+    const env = { ...serverEnv, DD_SERVICE: 'bench', DD_ENV: 'bench', DD_VERSION: '1.0.0', DD_TRACE_AGENT_URL: sink.urls[v.name] };
+    const s = await startServer(v, { script, env, execPath, cpus });
+    if (s.error) {
+      failed[v.name] = `did not start: ${s.error}`;
+      log(`!! ${v.name} did not start: ${s.error}`);
+    } else {
+      servers[v.name] = s;
+      log(`${v.name}: pid ${s.child.pid}, port ${s.port}${v.execArgv?.length ? `, node ${v.execArgv.join(' ')}` : ''}`);
+    }
+  }
+  return { servers, failed };
+}
+
 /** Resolves with the first message matching `pred`; rejects if the child exits or on timeout. */
 export function waitMessage(child, pred, timeoutMs, what) {
   return new Promise((resolve, reject) => {

@@ -42,6 +42,11 @@ function grow(a: AttrList, n: number): AttrList {
   return b;
 }
 
+/** The attributes that name a span (`service.name`, `resource.name`, `operation.name`, `span.type`): encoders read them as its service, resource, name and type, not as tags. */
+export function isNamingAttr(k: string): boolean {
+  return k === 'service.name' || k === 'resource.name' || k === 'operation.name' || k === 'span.type';
+}
+
 export interface SpanSink {
   /** Called once when a span ends. */
   onEnd(span: TwSpan): void;
@@ -196,19 +201,35 @@ export class TwSpan implements Span, Context {
     a[n] = key;
     a[n + 1] = value;
     this.attrLen = n + 2;
-    if (key === 'service.name' || key === 'resource.name' || key === 'operation.name' || key === 'span.type') this.namedAttrs = true;
+    if (isNamingAttr(key)) this.namedAttrs = true;
     return this;
   }
 
   setAttributes(attributes: Attributes): this {
-    if (this.attrs === null && this.endAt < 0) {
-      // The first attributes (usually startSpan's): a list of exactly their size.
-      let count = 0;
-      for (const key in attributes) if (attributes[key] !== undefined && attributes[key] !== null) count++;
-      if (count === 0) return this;
-      this.attrs = new Array<string | AttributeValue>(2 * Math.min(count, MAX_ATTRIBUTES));
+    if (this.attrs !== null || this.endAt >= 0) {
+      for (const key in attributes) this.setAttribute(key, attributes[key]);
+      return this;
     }
-    for (const key in attributes) this.setAttribute(key, attributes[key]);
+    // The first attributes (usually startSpan's): a list of exactly their size, filled without
+    // looking for keys already set (an object's keys are distinct).
+    let count = 0;
+    for (const key in attributes) if (attributes[key] !== undefined && attributes[key] !== null) count++;
+    if (count === 0) return this;
+    const a = (this.attrs = new Array<string | AttributeValue>(2 * Math.min(count, MAX_ATTRIBUTES)));
+    let n = 0;
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value === undefined || value === null) continue;
+      if (n === a.length) {
+        counters.attributesDropped++;
+        continue;
+      }
+      a[n] = key;
+      a[n + 1] = value;
+      n += 2;
+      if (isNamingAttr(key)) this.namedAttrs = true;
+    }
+    this.attrLen = n;
     return this;
   }
 
@@ -306,14 +327,6 @@ export class TwSpan implements Span, Context {
     const a = this.attrs;
     if (a !== null) for (let i = 0; i < this.attrLen; i += 2) if (a[i] === key) return a[i + 1] as AttributeValue;
     return undefined;
-  }
-
-  /** The user attributes as an object (a copy). */
-  attributesObject(): Attributes {
-    const out: Attributes = {};
-    const a = this.attrs;
-    if (a !== null) for (let i = 0; i < this.attrLen; i += 2) out[a[i] as string] = a[i + 1] as AttributeValue;
-    return out;
   }
 }
 

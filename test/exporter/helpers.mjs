@@ -13,6 +13,19 @@ export const root = join(here, '..', '..');
 export const require = createRequire(import.meta.url);
 export const dist = (p) => require(join(root, 'dist', 'cjs', p));
 
+/** Finished traces encoded with /v0.4 and with /v0.5 and decoded back: { v04, v05 }, lists of traces. */
+export function decodeBoth(config, traces) {
+  const { DatadogEncoder } = dist('exporter/encoders/datadog-v04.js');
+  const { DatadogV05Encoder } = dist('exporter/encoders/datadog-v05.js');
+  const { decodeTraces } = dist('dev-agent/decode-traces.js');
+  const run = (Encoder, format) => {
+    const e = new Encoder(config, { runtimeId: 'rt' });
+    for (const t of traces) e.append(t);
+    return decodeTraces(e.seal().body, format);
+  };
+  return { v04: run(DatadogEncoder, '0.4'), v05: run(DatadogV05Encoder, '0.5') };
+}
+
 /** Timings short enough for tests; the behaviour is the same as with the defaults. */
 export const FAST = {
   TRACEWELL_FLUSH_INTERVAL_MS: '50',

@@ -4,15 +4,9 @@
 // processor's ReadableSpan).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { root } from '../helpers/apps.mjs';
+import { decodeBoth, dist, require } from '../exporter/helpers.mjs';
 
-const require = createRequire(import.meta.url);
-const dist = (p) => require(`${root}/dist/cjs/${p}`);
 const { resolveConfig } = dist('config/resolve.js');
-const { DatadogEncoder } = dist('exporter/encoders/datadog-v04.js');
-const { DatadogV05Encoder } = dist('exporter/encoders/datadog-v05.js');
-const { decodeTraces } = dist('dev-agent/decode-traces.js');
 const { TracerCore } = dist('tracer/tracer.js');
 const { counters } = dist('internal/counters.js');
 const { ROOT_CONTEXT, SpanKind } = require('@opentelemetry/api');
@@ -28,13 +22,9 @@ function traced(fn) {
   const s = c.startSpan('op', SpanKind.INTERNAL, ROOT_CONTEXT, undefined, performance.now());
   fn(s);
   s.end();
-  const decoded = [DatadogEncoder, DatadogV05Encoder].map((E) => {
-    const e = new E(config, { runtimeId: 'rt' });
-    for (const t of traces) e.append(t);
-    return decodeTraces(e.seal().body, E === DatadogEncoder ? '0.4' : '0.5')[0][0];
-  });
-  assert.deepEqual(decoded[1], decoded[0]);
-  return { span: decoded[0], readable: ended.at(-1) };
+  const { v04, v05 } = decodeBoth(config, traces);
+  assert.deepEqual(v05, v04);
+  return { span: v04[0][0], readable: ended.at(-1) };
 }
 
 test('a key set again keeps its last value, in order of first set; undefined and null are ignored', () => {
@@ -79,4 +69,12 @@ test('past 128 attributes new keys are dropped and counted; keys already set sti
   assert.equal(span.meta.k0, 'changed');
   assert.equal(span.meta.k127, 'v127');
   assert.ok(!('k128' in span.meta) && !('k129' in span.meta));
+
+  // The same through one setAttributes on a fresh span (startSpan's path).
+  const before2 = counters.attributesDropped;
+  const many = Object.fromEntries(Array.from({ length: 130 }, (_, i) => [`m${i}`, i]));
+  const { span: bulk } = traced((s) => s.setAttributes(many));
+  assert.equal(counters.attributesDropped - before2, 2);
+  assert.equal(bulk.metrics.m127, 127);
+  assert.ok(!('m128' in bulk.metrics) && !('m129' in bulk.metrics));
 });

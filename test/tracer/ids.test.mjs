@@ -1,18 +1,12 @@
 // Span and trace ids are held as int32 halves (negative when the top bit is set); every way
-// an id leaves the process must still show its unsigned value: both Datadog encodings, OTLP,
-// injected headers (W3C, Datadog, B3), the OTel span context, log correlation.
+// an id leaves the process must still show its unsigned value: both Datadog encodings,
+// injected headers (W3C, Datadog, B3), the OTel span context, and `dec64` (the decimal form
+// of log correlation and profile labels).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { decode } from '@msgpack/msgpack';
-import { root } from '../helpers/apps.mjs';
+import { decodeBoth, dist, require } from '../exporter/helpers.mjs';
 
-const require = createRequire(import.meta.url);
-const dist = (p) => require(`${root}/dist/cjs/${p}`);
 const { resolveConfig } = dist('config/resolve.js');
-const { DatadogEncoder } = dist('exporter/encoders/datadog-v04.js');
-const { DatadogV05Encoder } = dist('exporter/encoders/datadog-v05.js');
-const { decodeTraces } = dist('dev-agent/decode-traces.js');
 const { TracerCore } = dist('tracer/tracer.js');
 const { dec64 } = dist('tracer/ids.js');
 const { ROOT_CONTEXT, SpanKind } = require('@opentelemetry/api');
@@ -42,13 +36,7 @@ test('ids with the top bit set leave the process as their unsigned values, every
   assert.equal(server.spanContext().traceId, traceIdHex);
   for (const s of [server, ...children]) assert.equal(s.spanContext().spanId, hex(s.spanHi) + hex(s.spanLo));
 
-  for (const [Encoder, format] of [
-    [DatadogEncoder, '0.4'],
-    [DatadogV05Encoder, '0.5'],
-  ]) {
-    const e = new Encoder(config, { runtimeId: 'rt' });
-    for (const t of traces) e.append(t);
-    const [spans] = decodeTraces(e.seal().body, format);
+  for (const [format, [spans]] of Object.entries(decodeBoth(config, traces))) {
     const byId = new Map(spans.map((s) => [s.span_id, s]));
     assert.equal(spans.length, 51);
     for (const s of spans) assert.equal(s.trace_id, u64(remote.t2, remote.t3), format);

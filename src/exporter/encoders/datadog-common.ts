@@ -13,9 +13,7 @@ const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
 
 /** OTel attribute names that set Datadog span fields rather than tags. */
 /** Attributes that name the span (resolveNames) rather than become tags. */
-export function isNamingAttr(k: string): boolean {
-  return k === 'service.name' || k === 'resource.name' || k === 'operation.name' || k === 'span.type';
-}
+export { isNamingAttr } from '../../tracer/span';
 
 export const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
 export const STATUS_STRINGS: string[] = [];

@@ -136,12 +136,7 @@ export class DatadogEncoder {
     const mark = w.pos;
     try {
       const n = spans.length;
-      if (n < 16) {
-        w.ensure(1);
-        w.buf[w.pos++] = 0x90 | n;
-      } else {
-        w.patch16(w.array16(), n);
-      }
+      w.array(n);
       for (let i = 0; i < n; i++) {
         const s = spans[i];
         w.ensure(this.bound(s));

@@ -164,6 +164,18 @@ export class MsgpackWriter {
     return at;
   }
 
+  /** The header of an array of `n` elements, in its shortest form. */
+  array(n: number): void {
+    if (n < 16) {
+      this.ensure(1);
+      this.buf[this.pos++] = 0x90 | n;
+    } else if (n < 65536) {
+      this.patch16(this.array16(), n);
+    } else {
+      this.patch32(this.array32(), n);
+    }
+  }
+
   /** An array16 header whose count is written later; returns its offset. */
   array16(): number {
     this.ensure(3);
