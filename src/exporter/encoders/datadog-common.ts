@@ -133,6 +133,8 @@ export function tracesPath(protocol: 'auto' | '0.4' | '0.5', endpoints: readonly
  */
 export class BodyPool {
   private readonly free: Buffer[] = [];
+  /** The memory `take` allocated: the only memory `give` takes back. */
+  private readonly own = new WeakSet<ArrayBufferLike>();
 
   /** A buffer of at least `size` bytes. */
   take(size: number): Buffer {
@@ -145,14 +147,23 @@ export class BodyPool {
         return b;
       }
     }
-    return Buffer.allocUnsafe(size);
+    // Never `allocUnsafe`: below half of `Buffer.poolSize` it hands out a slice of Node's shared
+    // allocation slab, which every other `allocUnsafe` caller in the process also gets slices
+    // of (the slab is 64 KiB on Node 24, so a 5 KB payload could be its first slice).
+    const b = Buffer.allocUnsafeSlow(size);
+    this.own.add(b.buffer);
+    return b;
   }
 
   /** `body` (a payload from `take`, all of it or its start) is no longer read by anyone. */
   give(body: Buffer): void {
-    // Only whole allocations of our own size class: a view into Node's shared small-buffer pool
-    // (or into another payload) must never be written again.
-    if (body.byteOffset !== 0 || body.buffer.byteLength < 64 * 1024 || this.free.length >= 3) return;
-    this.free.push(Buffer.from(body.buffer, 0, body.buffer.byteLength));
+    // Only memory of our own, whole, and of a size worth keeping. Taking back a slab of Node's
+    // allocation pool meant writing the next payload into memory other code was using: on
+    // Node 24, gRPC frames of the same process turned up inside payloads (and payload bytes,
+    // presumably, inside gRPC frames).
+    const ab = body.buffer;
+    if (body.byteOffset !== 0 || !this.own.has(ab) || ab.byteLength < 64 * 1024 || this.free.length >= 3) return;
+    for (const f of this.free) if (f.buffer === ab) return;
+    this.free.push(Buffer.from(ab, 0, ab.byteLength));
   }
 }
