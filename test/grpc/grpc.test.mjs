@@ -146,16 +146,17 @@ test('100 concurrent calls keep their contexts apart', async () => {
   const clientsBefore = spansOf('caller-main').filter((s) => s.name === 'grpc.client').length;
   await agent.waitFor(() => spansOf('member-main').filter((s) => s.name === 'member.lookup').length >= 101, 10_000);
   await agent.waitFor(() => spansOf('caller-main').filter((s) => s.name === 'grpc.client').length >= clientsBefore, 10_000);
-  await agent.waitFor(() => {
-    const ids = new Set(spansOf('caller-main').map((s) => s.span_id));
-    return spansOf('member-main').filter((s) => s.name === 'grpc.server' && s.meta['rpc.method'] === 'GetMemberInfo').every((s) => ids.has(s.parent_id));
-  }, 10_000);
   const serverHex = () => new Map(spansOf('member-main').filter((s) => s.name === 'grpc.server').map((s) => [s.span_id.toString(16).padStart(16, '0'), s]));
-  // Every call's server span has arrived (the counts above can be met by earlier tests' spans).
+  // Every call's server span has arrived (the counts above can be met by earlier tests' spans)...
   await agent.waitFor(() => {
     const have = serverHex();
     return outs.every((o) => have.has(o.value.trace_note));
   }, 10_000).catch(() => {});
+  // ...and then the client span of each (the two services flush on their own schedules).
+  await agent.waitFor(() => {
+    const ids = new Set(spansOf('caller-main').map((s) => s.span_id));
+    return spansOf('member-main').filter((s) => s.name === 'grpc.server' && s.meta['rpc.method'] === 'GetMemberInfo').every((s) => ids.has(s.parent_id));
+  }, 10_000);
   const servers = serverHex();
   for (const out of outs) {
     const server = servers.get(out.value.trace_note);
