@@ -80,11 +80,11 @@ export function contextOf(span: TwSpan): SampleContext {
   return c;
 }
 
-/** A local root ended: its endpoint is known for good. */
-export function rootEnded(root: TwSpan): void {
+/** A local root ended: its endpoint (`endpointOf(root)`, which the caller has already) is known for good. */
+export function rootEnded(root: TwSpan, endpoint: string): void {
   const c = root.profCtx as SampleContext | null;
   if (c !== null) {
-    c.endpoint.value = endpointOf(root);
+    c.endpoint.value = endpoint;
     c.endpoint.root = null;
   }
 }
@@ -100,20 +100,13 @@ export function endpointOf(root: TwSpan): string {
   return root.kind === 1 /* SpanKind.SERVER */ ? root.resource || root.name : '';
 }
 
-/** The labels of a sample taken under `ctx` (a SampleContext or a span; anything else: no labels). */
+/** The labels of a sample taken under `ctx` (a SampleContext; anything else, NO_SPAN included: no labels). */
 export function labelsOfSpan(ctx: unknown): LabelSet {
-  if (ctx instanceof SampleContext) {
-    const set: LabelSet = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(ctx.rootHi, ctx.rootLo) };
-    const cell = ctx.endpoint;
-    let endpoint = cell.value;
-    if (endpoint === '' && cell.root !== null) endpoint = endpointOf(cell.root);
-    if (endpoint !== '') set[LABEL_TRACE_ENDPOINT] = endpoint;
-    return set;
-  }
-  if (!isSpan(ctx)) return {};
-  const root = ctx.trace.spans[0] ?? ctx;
-  const set: LabelSet = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(root.spanHi, root.spanLo) };
-  const endpoint = endpointOf(root);
+  if (!(ctx instanceof SampleContext)) return {};
+  const set: LabelSet = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(ctx.rootHi, ctx.rootLo) };
+  const cell = ctx.endpoint;
+  let endpoint = cell.value;
+  if (endpoint === '' && cell.root !== null) endpoint = endpointOf(cell.root);
   if (endpoint !== '') set[LABEL_TRACE_ENDPOINT] = endpoint;
   return set;
 }

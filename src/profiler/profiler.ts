@@ -136,7 +136,7 @@ export class ContinuousProfiler {
       profilerHooks.onLocalRootEnd = (span: TwSpan) => {
         const e = endpointOf(span);
         if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
-        rootEnded(span);
+        rootEnded(span, e);
       };
       this.running = true;
       this.periodStart = new Date();

@@ -8,7 +8,7 @@ import { dist, require } from '../exporter/helpers.mjs';
 
 const { resolveConfig } = dist('config/resolve.js');
 const { TracerCore } = dist('tracer/tracer.js');
-const { contextOf, rootEnded, labelsOfSpan } = dist('profiler/labels.js');
+const { contextOf, rootEnded, labelsOfSpan, endpointOf } = dist('profiler/labels.js');
 const { dec64 } = dist('tracer/ids.js');
 const { ROOT_CONTEXT, SpanKind, trace } = require('@opentelemetry/api');
 
@@ -31,7 +31,7 @@ test('a child span is labelled with its own id, its local root and the endpoint,
 
   child.end();
   root.end();
-  rootEnded(root);
+  rootEnded(root, endpointOf(root));
   assert.equal(childCtx.endpoint.root, null, 'an ended root is no longer held by the contexts the binding may keep');
   assert.deepEqual(labelsOfSpan(childCtx), running, 'the labels stay the same after the root ended');
 });
@@ -43,6 +43,6 @@ test('a local root that is not a server span has no endpoint label', () => {
   const id = dec64(job.spanHi, job.spanLo);
   assert.deepEqual(labelsOfSpan(contextOf(job)), { 'span id': id, 'local root span id': id });
   job.end();
-  rootEnded(job);
+  rootEnded(job, endpointOf(job));
   assert.deepEqual(labelsOfSpan(contextOf(job)), { 'span id': id, 'local root span id': id });
 });
