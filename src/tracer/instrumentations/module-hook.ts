@@ -6,6 +6,7 @@
  * patched from the require cache.
  */
 import Module = require('node:module');
+import { types } from 'node:util';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
 
@@ -28,9 +29,19 @@ const patchers: Patcher[] = [];
 const seen = new WeakSet<object>();
 let installed = false;
 
+/**
+ * A module still loading, handed out to a circular `require`: Node gives its partial exports a
+ * Proxy prototype that warns when a missing property is read (`Accessing non-existent property
+ * ... inside circular dependency`). Matchers read properties, so such exports are looked at
+ * only once the module has finished loading and is required again.
+ */
+function stillLoading(exports: object): boolean {
+  return types.isProxy(Object.getPrototypeOf(exports));
+}
+
 function consider(exports: unknown): void {
   if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return;
-  if (seen.has(exports as object)) return;
+  if (seen.has(exports as object) || stillLoading(exports as object)) return;
   seen.add(exports as object);
   for (const p of patchers) {
     let hit = false;
@@ -53,7 +64,7 @@ export function addPatcher(p: Patcher): void {
   patchers.push(p);
   for (const key of Object.keys(M._cache)) {
     const mod = M._cache[key];
-    if (mod === undefined) continue;
+    if (mod === undefined || (typeof mod.exports === 'object' && mod.exports !== null && stillLoading(mod.exports))) continue;
     try {
       if (p.matches(mod.exports)) p.patch(mod.exports);
     } catch (err) {
