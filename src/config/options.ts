@@ -66,7 +66,12 @@ export interface TracewellOptions {
   grpcServerErrorStatuses?: number[];
   /** gRPC status codes that mark a client span an error. Env: `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status). */
   grpcClientErrorStatuses?: number[];
-  /** Where traces go: `datadog` (the Datadog Agent, `/v0.4/traces`) or `otlp` (OTLP/HTTP protobuf). Env: `TRACEWELL_EXPORTER`, `OTEL_TRACES_EXPORTER`. Default: datadog. */
+  /**
+   * Where traces go: `datadog` (the Datadog Agent) or `otlp` (OTLP/HTTP protobuf). Env: `TRACEWELL_EXPORTER`,
+   * `OTEL_TRACES_EXPORTER`. Default: `otlp` when an OTLP endpoint is given (`otlpEndpoint`,
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`) and no agent is (`agentUrl`, `DD_TRACE_AGENT_URL`,
+   * `DD_AGENT_HOST`, `DD_TRACE_AGENT_PORT`); `datadog` otherwise, also when both are given.
+   */
   exporter?: ExporterName;
   /** OTLP/HTTP traces URL, used as is. Env: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` appended. Default: `http://localhost:4318/v1/traces`. */
   otlpEndpoint?: string;

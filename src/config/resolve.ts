@@ -388,7 +388,16 @@ export function resolveConfig(options: TracewellOptions = {}, env: Env = process
   const grpcClientErrorStatuses = r.pick('grpcClientErrorStatuses', options.grpcClientErrorStatuses, ['TRACEWELL_GRPC_CLIENT_ERROR_STATUSES', 'DD_GRPC_CLIENT_ERROR_STATUSES'], parseStatusList, statusAccepted, Array.from({ length: 16 }, (_, i) => i + 1), '1-16');
 
   // Export: where to, retries, circuit breaker, dead-letter file, shutdown.
-  const exporter = r.pick<ExporterName>('exporter', options.exporter, ['TRACEWELL_EXPORTER', 'OTEL_TRACES_EXPORTER'], parseExporter, 'datadog or otlp', 'datadog', 'datadog');
+  let exporter = r.pick<ExporterName>('exporter', options.exporter, ['TRACEWELL_EXPORTER', 'OTEL_TRACES_EXPORTER'], parseExporter, 'datadog or otlp', 'datadog', 'datadog');
+  // Not chosen by name: an OTLP endpoint given and no agent named means OTLP (an agent wins when both are named).
+  if (r.sources.exporter === 'default') {
+    const otlpNamedBy = options.otlpEndpoint !== undefined ? 'otlpEndpoint option' : r.raw(['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'])?.[0];
+    const agentNamed = options.agentUrl !== undefined || r.sources.agentUrl !== 'default';
+    if (otlpNamedBy !== undefined && !agentNamed) {
+      exporter = 'otlp';
+      r.sources.exporter = otlpNamedBy;
+    }
+  }
   let otlpEndpoint = r.pick('otlpEndpoint', options.otlpEndpoint, ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'], parseHttpUrl, 'an http:// or https:// URL', '', 'http://localhost:4318/v1/traces');
   if (!otlpEndpoint) {
     const base = r.pick('otlpEndpoint', undefined, ['OTEL_EXPORTER_OTLP_ENDPOINT'], parseHttpUrl, 'an http:// or https:// URL', '', 'http://localhost:4318');

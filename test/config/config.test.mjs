@@ -132,6 +132,28 @@ test('agent URL: DD_TRACE_AGENT_URL, or DD_AGENT_HOST + DD_TRACE_AGENT_PORT', ()
   assert.equal(resolve({ DD_TRACE_AGENT_URL: 'http://a:1' }, { agentUrl: 'http://c:3' }).config.agentUrl, 'http://c:3');
 });
 
+test('exporter: an OTLP endpoint and no agent means OTLP; an agent named, or an exporter named, wins', () => {
+  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+  assert.equal(resolve({}).config.exporter, 'datadog');
+  assert.equal(resolve({}).config.sources.exporter, 'default');
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) {
+    const { config } = resolve({ [name]: 'http://collector:4318' });
+    assert.equal(config.exporter, 'otlp', name);
+    assert.equal(config.sources.exporter, name);
+  }
+  assert.equal(resolve({}, { otlpEndpoint: 'http://collector:4318/v1/traces' }).config.exporter, 'otlp');
+  assert.equal(resolve({}, { otlpEndpoint: 'http://collector:4318/v1/traces' }).config.sources.exporter, 'otlpEndpoint option');
+  // An agent named too: the agent wins (a pod with DD_AGENT_HOST keeps its Datadog export).
+  for (const agent of [{ DD_AGENT_HOST: 'dd-agent' }, { DD_TRACE_AGENT_URL: 'http://dd-agent:8126' }, { DD_TRACE_AGENT_PORT: '8127' }, { TRACEWELL_AGENT_URL: 'http://dd-agent:8126' }]) {
+    assert.equal(resolve({ ...otlp, ...agent }).config.exporter, 'datadog', JSON.stringify(agent));
+  }
+  assert.equal(resolve(otlp, { agentUrl: 'http://dd-agent:8126' }).config.exporter, 'datadog');
+  // Named outright: the name wins either way.
+  assert.equal(resolve({ ...otlp, OTEL_TRACES_EXPORTER: 'datadog' }).config.exporter, 'datadog');
+  assert.equal(resolve({ DD_AGENT_HOST: 'dd-agent', OTEL_TRACES_EXPORTER: 'otlp' }).config.exporter, 'otlp');
+  assert.equal(resolve(otlp, { exporter: 'datadog' }).config.exporter, 'datadog');
+});
+
 test('sampling: DD_TRACE_SAMPLE_RATE, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG', () => {
   assert.equal(resolve({}).config.sampleRate, undefined, 'unset: the agent decides');
   assert.equal(resolve({ DD_TRACE_SAMPLE_RATE: '0.25' }).config.sampleRate, 0.25);

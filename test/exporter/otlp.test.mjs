@@ -168,6 +168,21 @@ test('OTLP/HTTP protobuf to the dev agent, decoded by protobufjs: ids, times, ki
   }
 });
 
+test('OTEL_EXPORTER_OTLP_ENDPOINT alone (no OTEL_TRACES_EXPORTER, no agent named) sends OTLP to it', async () => {
+  const agent = await pool.newAgent({ otlpPort: 0 });
+  const app = await startEmitter({ env: { DD_SERVICE: 'otlp-by-endpoint', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, OTEL_EXPORTER_OTLP_TIMEOUT: '500', TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    await app.call('rich', { prefix: 'by-endpoint' });
+    await app.call('flush');
+    await agent.waitForOtlpSpans(2);
+    assert.deepEqual(otlpNames(agent, 'by-endpoint').size, 2);
+    assert.equal(agent.requests.filter((r) => r.path.includes('/traces') && r.path !== '/v1/traces').length, 0, 'nothing went to the Datadog endpoints');
+    assert.doesNotMatch(app.stderr(), /warn|error/i);
+  } finally {
+    await app.kill();
+  }
+});
+
 test('OTLP exports sampled traces only: the others are counted in stats().dropped.unsampled', async () => {
   const agent = await pool.newAgent({ otlpPort: 0 });
   const app = await startEmitter({ env: { ...OTLP_FAST, DD_SERVICE: 'otlp-unsampled', DD_TRACE_SAMPLE_RATE: '0', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, TRACEWELL_DLQ_DIR: tempDir() } });
