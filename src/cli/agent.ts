@@ -1,6 +1,7 @@
 /** `tracewell agent`: the local dev agent in the foreground. */
 import { resolve } from 'node:path';
 import { startDevAgent } from '../dev-agent/index';
+import { listenProblem } from '../dev-agent/server';
 
 export const usage = `tracewell agent [--port 8126] [--otlp-port 4318] [--host 127.0.0.1] [--dir .tracewell/agent] [--quiet]
   A local stand-in for the Datadog Agent: decodes and type-checks every payload, prints each
@@ -33,8 +34,17 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     out(`--otlp-port must be a port number from 0 to 65535\n${usage}`);
     return 2;
   }
-  const agent = await startDevAgent({ port, host, dir, ...(otlpPort !== undefined ? { otlpPort } : {}), print: quiet ? false : (t) => out(t + '\n') });
+  let agent: Awaited<ReturnType<typeof startDevAgent>>;
+  try {
+    agent = await startDevAgent({ port, host, dir, ...(otlpPort !== undefined ? { otlpPort } : {}), print: quiet ? false : (t) => out(t + '\n') });
+  } catch (err) {
+    const failedPort = otlpPort !== undefined && (err as { port?: number }).port === otlpPort ? otlpPort : port;
+    const flag = failedPort === port ? '--port' : '--otlp-port';
+    process.stderr.write(`tracewell agent: cannot listen: ${listenProblem(err, host, failedPort)}; choose another with ${flag} (0 = any free port)\n`);
+    return 1;
+  }
   out(`tracewell dev agent listening on ${agent.url}${agent.otlpUrl !== null ? `, OTLP on ${agent.otlpUrl}/v1/traces` : ''} (traces kept in ${dir})`);
+  if (agent.otlpError !== null) out(`OTLP listener not opened: ${agent.otlpError}; OTLP traces are not received (--otlp-port N, or 0 for any free port)`);
   await new Promise<void>((done) => {
     const stop = (): void => {
       agent.close().then(done, done);

@@ -66,6 +66,8 @@ export interface DevAgent {
   readonly rejections: { message: string; headers: Record<string, string | string[] | undefined> }[];
   /** The OTLP listener (`http://host:port`, POST `/v1/traces`), or null when off. */
   readonly otlpUrl: string | null;
+  /** Why the default OTLP listener could not be opened (its port taken), or null. */
+  readonly otlpError: string | null;
   /** Spans received over OTLP, in arrival order, with their resource and scope. */
   readonly otlpSpans: OtlpSpan[];
   /** Profile uploads received on `/profiling/v1/input`, decoded, in arrival order. */
@@ -326,6 +328,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
     server.listen(opts.port ?? 8126, host, async () => {
       const addr = server.address() as { port: number };
       let otlpBound: number | null;
+      let otlpError: string | null = null;
       try {
         otlpBound = await listenOtlp();
       } catch (err) {
@@ -334,8 +337,9 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
           reject(err);
           return;
         }
-        // The default OTLP port is taken (a collector runs here?): the agent runs without it.
+        // The default OTLP port is taken (a collector runs here?): the agent runs without it, and says so.
         otlpBound = null;
+        otlpError = listenProblem(err, host, otlpPort!);
       }
       const hostPart = host.includes(':') ? `[${host}]` : host;
       const agent: DevAgent = {
@@ -345,6 +349,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         requests,
         rejections,
         otlpUrl: otlpBound === null ? null : `http://${hostPart}:${otlpBound}`,
+        otlpError,
         otlpSpans,
         profiles,
         waitForProfiles(n, timeoutMs = 5000) {
@@ -402,4 +407,14 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       resolve(agent);
     });
   });
+}
+
+/** A listen error in words: the address, and what is wrong with it. */
+export function listenProblem(err: unknown, host: string, port: number): string {
+  const code = (err as { code?: string }).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') return `${where} is in use by another program`;
+  if (code === 'EACCES') return `${where} needs privileges this process does not have`;
+  if (code === 'EADDRNOTAVAIL') return `${where} is not an address of this machine`;
+  return `${where}: ${(err as Error).message}`;
 }

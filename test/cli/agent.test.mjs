@@ -3,7 +3,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { cleanup, root, tempDir } from '../exporter/helpers.mjs';
+import net from 'node:net';
+import { cleanup, root, tempDir, until } from '../exporter/helpers.mjs';
 
 after(cleanup);
 
@@ -33,5 +34,54 @@ test('tracewell agent --port 0 --otlp-port 0: both listeners answer, SIGTERM sto
     const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
     child.kill('SIGTERM');
     assert.deepEqual(await exited, { code: 0, signal: null });
+  }
+});
+
+/** Holds `port` on 127.0.0.1 (resolves with the server) or resolves null when something else has it. */
+function hold(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  });
+}
+
+function runAgent(args) {
+  const child = spawn(process.execPath, [join(root, 'bin', 'tracewell.js'), 'agent', '--quiet', '--dir', tempDir(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  return { child, exited, out: () => out, err: () => err };
+}
+
+test('tracewell agent: a taken OTLP port named with --otlp-port stops it with a message naming the port and the option', async () => {
+  const blocker = await hold(0);
+  const port = blocker.address().port;
+  try {
+    const agent = runAgent(['--port', '0', '--otlp-port', String(port)]);
+    assert.equal(await agent.exited, 1);
+    assert.equal(agent.err(), `tracewell agent: cannot listen: 127.0.0.1:${port} is in use by another program; choose another with --otlp-port (0 = any free port)\n`);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('tracewell agent on 8126 with 4318 taken: it runs, and says the OTLP listener was not opened and why', async (t) => {
+  const free8126 = await hold(8126);
+  if (free8126 === null) return t.skip('port 8126 is in use on this machine: the default pair cannot be tried');
+  free8126.close();
+  const blocker = await hold(4318); // null: something else holds 4318, the same situation
+  const agent = runAgent([]);
+  try {
+    await until(() => agent.out().split('\n').length >= 3 || agent.child.exitCode !== null, 'two lines from the agent', 10_000);
+    const [first, second] = agent.out().split('\n');
+    assert.match(first, /^tracewell dev agent listening on http:\/\/127\.0\.0\.1:8126 \(traces kept in /);
+    assert.equal(second, 'OTLP listener not opened: 127.0.0.1:4318 is in use by another program; OTLP traces are not received (--otlp-port N, or 0 for any free port)');
+  } finally {
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+    blocker?.close();
   }
 });
