@@ -2,7 +2,7 @@
  * Tracewell's public API. Everything a user imports is named here.
  */
 export { init, getHandle, type TracewellHandle } from './sdk';
-export type { TracewellOptions, ResolvedConfig, PropagationStyle, InstrumentationName } from './config/options';
+export type { TracewellOptions, ResolvedConfig, PropagationStyle, InstrumentationName, SpanProcessor } from './config/options';
 export type { ProfilingMode } from './config/options';
 export type { TracewellStats, DroppedCounts } from './internal/counters';
 export type { ProfilerCounts } from './internal/counters';

@@ -1,5 +1,17 @@
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Context } from '@opentelemetry/api';
 import type { LogLevel } from '../internal/logger';
+
+/**
+ * An OpenTelemetry SDK span processor, for `spanProcessors`: any `SpanProcessor` of
+ * `@opentelemetry/sdk-trace-base` (1.x or 2.x) fits. `onEnd` gets each finished span as that
+ * package's `ReadableSpan`. Tracewell itself does not need the SDK installed.
+ */
+export interface SpanProcessor {
+  onStart(span: unknown, parentContext: Context): void;
+  onEnd(span: unknown): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
 
 /** A propagation format, for `propagationStyle`. */
 export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | 'baggage' | 'none';

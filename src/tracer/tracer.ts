@@ -23,7 +23,7 @@ import { TwSpan, type SpanSink } from './span';
 import { LocalTrace } from './trace';
 import { makeResource, toReadableSpan } from './readable';
 import { profilerHooks } from './profiler-hooks';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '../config/options';
 
 /** Where finished traces go. */
 export interface TraceSink {

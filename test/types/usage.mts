@@ -15,3 +15,9 @@ void [flushed, started, dropped, code, same];
 init({ sampleRate: 'half' });
 // @ts-expect-error an unknown propagation style is refused
 init({ propagationExtract: ['zipkin'] });
+
+// An OpenTelemetry SDK span processor fits `spanProcessors` (the SDK is the app's own dependency, not ours).
+import { SimpleSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+init({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
+// @ts-expect-error a processor needs onEnd, forceFlush and shutdown
+init({ spanProcessors: [{ onStart() {} }] });
