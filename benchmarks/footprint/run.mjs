@@ -4,9 +4,10 @@
 // the versions benchmarks/node_modules holds. Needs the npm registry.
 // Usage: node benchmarks/footprint/run.mjs [--variants tracewell,dd-trace,otel]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { measureInstall as measure } from '../lib/install-size.mjs';
 import { parseArgs, pickVariants, machine, saveJson, fmt, repoRoot, benchRoot } from '../lib/harness.mjs';
 
 const args = parseArgs(process.argv.slice(2), { variants: 'tracewell,dd-trace,otel' });
@@ -16,32 +17,6 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 function benchVersion(pkg) {
   const p = join(benchRoot, 'node_modules', pkg, 'package.json');
   return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')).version : 'latest';
-}
-
-/** Every installed package (node_modules/<name>, node_modules/@scope/<name>, nested too) and the bytes of all files. */
-function measure(dir) {
-  let packages = 0;
-  let bytes = 0;
-  const walk = (d, inModules) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) continue;
-      if (st.isDirectory()) {
-        if (inModules && !name.startsWith('.') && !name.startsWith('@') && existsSync(join(p, 'package.json'))) packages++;
-        if (name.startsWith('@') && inModules) {
-          for (const sub of readdirSync(p)) {
-            const sp = join(p, sub);
-            if (existsSync(join(sp, 'package.json'))) packages++;
-            walkInside(sp);
-          }
-        } else walk(p, name === 'node_modules');
-      } else bytes += st.size;
-    }
-  };
-  const walkInside = (d) => walk(d, false);
-  walk(join(dir, 'node_modules'), true);
-  return { packages, mb: bytes / 1048576 };
 }
 
 function specs(name, tarball) {
