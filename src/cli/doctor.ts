@@ -37,6 +37,14 @@ function show(v: unknown): string {
   return String(v);
 }
 
+/**
+ * Defaults the SDK takes from the app's own process (the folder of `process.argv[1]`): resolved
+ * here they would name the CLI's folder (`node_modules/.bin`), so doctor says what they are.
+ */
+const FROM_THE_APP: Record<string, { what: string; variable: string } | undefined> = {
+  profilingSourceMapDirs: { what: "the folder of the app's main script", variable: 'TRACEWELL_PROFILING_SOURCE_MAP_DIRS' },
+};
+
 /** OTLP header values are often credentials: only their names are shown. */
 function masked(config: ResolvedConfig, key: string): unknown {
   const v = (config as unknown as Record<string, unknown>)[key];
@@ -74,7 +82,12 @@ async function doctor(options: TracewellOptions, out: (s: string) => void): Prom
   out('configuration (value, then where it came from):');
   const keys = Object.keys(config).filter((k) => k !== 'sources' && k !== 'spanProcessors');
   const width = Math.max(...keys.map((k) => k.length));
-  for (const k of keys) out(`  ${k.padEnd(width)}  ${show(masked(config, k))}  (${config.sources[k] === 'option' ? 'command line' : config.sources[k] ?? (k === 'tags' ? 'DD_TAGS, TRACEWELL_TAGS, OTEL_RESOURCE_ATTRIBUTES' : 'default')})`);
+  for (const k of keys) {
+    const source = config.sources[k];
+    const app = source === 'default' ? FROM_THE_APP[k] : undefined;
+    if (app !== undefined) out(`  ${k.padEnd(width)}  ${app.what}  (default; ${app.variable} sets it)`);
+    else out(`  ${k.padEnd(width)}  ${show(masked(config, k))}  (${source === 'option' ? 'command line' : source ?? (k === 'tags' ? 'DD_TAGS, TRACEWELL_TAGS, OTEL_RESOURCE_ATTRIBUTES' : 'default')})`);
+  }
   for (const p of problems) verdict('warn', `${p.variable}=${JSON.stringify(p.value)} is not accepted (expected ${p.accepted}); using ${p.defaultUsed}`);
   if (config.env === '') verdict('warn', 'no environment set (DD_ENV): spans are filed under env:none');
   if (!config.enabled) verdict('warn', `tracing is disabled (${config.sources.enabled})`);

@@ -99,3 +99,14 @@ test('doctor: an agent host that does not resolve is named as a configuration er
   assert.match(line(stdout, 'agentUrl'), /http:\/\/no-such-agent\.invalid:8126\s+\(DD_AGENT_HOST\/DD_TRACE_AGENT_PORT\)$/);
   assert.match(stdout, /^FAIL  the host of http:\/\/no-such-agent\.invalid:8126 does not resolve \(.*ENOTFOUND.*\): check DD_AGENT_HOST \/ DD_TRACE_AGENT_URL$/m);
 });
+
+test("doctor: the default source-map folder is described as the app's main script's folder, not the CLI's own", async () => {
+  const dead = `http://127.0.0.1:${await deadPort()}`;
+  const { stdout } = await doctor({ DD_TRACE_AGENT_URL: dead, DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir() });
+  const dirs = line(stdout, 'profilingSourceMapDirs');
+  assert.ok(!dirs.includes(join(root, 'bin')), `the bin's folder is not the app's: ${dirs}`);
+  assert.match(dirs, /the folder of the app's main script\s+\(default; TRACEWELL_PROFILING_SOURCE_MAP_DIRS sets it\)$/);
+  // Set, it is shown as it is, with its variable.
+  const set = await doctor({ DD_TRACE_AGENT_URL: dead, DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_PROFILING_SOURCE_MAP_DIRS: '/srv/app/dist,/srv/lib' });
+  assert.match(line(set.stdout, 'profilingSourceMapDirs'), /\/srv\/app\/dist,\/srv\/lib\s+\(TRACEWELL_PROFILING_SOURCE_MAP_DIRS\)$/);
+});
