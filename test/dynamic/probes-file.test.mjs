@@ -69,6 +69,8 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
   const lookup = lineOf(FASTIFY, 'lookup');
   const blank = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8').split('\n').findIndex((l) => l.trim() === '') + 1;
   const comment = 1;
+  const text = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8');
+  const fileLines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   const probes = [
     decoration('good', lookup, 'member', 'memberNo'),
     decoration('unknown-file', 3, 'x', 'x'),
@@ -80,6 +82,8 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     { ...decoration('unknown-method', 0, 'x', 'x'), where: { sourceFile: FASTIFY, typeName: 'MemberStore', methodName: 'remove' } },
     decoration('declared-on-the-line', lookup, 'found', 'found'),
     decoration('not-declared', lookup, 'x', 'nosuch.thing'),
+    decoration('past-end', fileLines + 1, 'x', 'memberNo'),
+    decoration('far-past-end', fileLines + 20, 'x', 'memberNo'),
   ];
   probes[1].where.sourceFile = 'no/such/file.js';
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: JSON.stringify(probes), TRACEWELL_PROBES_FILE: file } });
@@ -92,6 +96,12 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     assert.equal(by['blank-line'].errorType, 'NoCode');
     assert.match(by['blank-line'].message, new RegExp(`line ${blank} has no code`));
     assert.equal(by['comment-line'].errorType, 'NoCode');
+    // The file ends with a new line: that is the end of its last line, not a line of its own.
+    for (const [id, line] of [['past-end', fileLines + 1], ['far-past-end', fileLines + 20]]) {
+      const { status } = await waitForProbe(svc, id, ['ERROR']);
+      assert.equal(status.errorType, 'NoCode', id);
+      assert.match(status.message, new RegExp(`line ${line} is past the end of the file \\(${fileLines} lines\\)$`), id);
+    }
     assert.equal(by['bad-expr'].errorType, 'BadExpression');
     assert.match(by['bad-expr'].message, /memberNo ==.*ends too early/);
     assert.equal(by['no-type'].errorType, 'BadDefinition');
