@@ -19,8 +19,9 @@ import { pending, readFiles } from './dlq';
 
 export const usage = `tracewell doctor [--agent URL] [--service NAME]
   Checks this environment the way the SDK would see it: the resolved configuration and where
-  each value came from, the agent (reachable? its /info: version, endpoints, max_request_bytes)
-  or the OTLP endpoint, and the dead-letter folder. Exit code 1 when a check failed.`;
+  each value came from, which exporter is used and why, the agent (reachable? its /info:
+  version, endpoints, max_request_bytes) or the OTLP endpoint, and the dead-letter folder.
+  Exit code 1 when a check failed.`;
 
 const TIMEOUT_MS = 3000;
 
