@@ -19,8 +19,9 @@ import { pending, readFiles } from './dlq';
 
 export const usage = `tracewell doctor [--agent URL] [--service NAME]
   Checks this environment the way the SDK would see it: the resolved configuration and where
-  each value came from, the agent (reachable? its /info: version, endpoints, max_request_bytes)
-  or the OTLP endpoint, and the dead-letter folder. Exit code 1 when a check failed.`;
+  each value came from, which exporter is used and why, the agent (reachable? its /info:
+  version, endpoints, max_request_bytes) or the OTLP endpoint, and the dead-letter folder.
+  Exit code 1 when a check failed.`;
 
 const TIMEOUT_MS = 3000;
 
@@ -36,6 +37,14 @@ function show(v: unknown): string {
   }
   return String(v);
 }
+
+/**
+ * Defaults the SDK takes from the app's own process (the folder of `process.argv[1]`): resolved
+ * here they would name the CLI's folder (`node_modules/.bin`), so doctor says what they are.
+ */
+const FROM_THE_APP: Record<string, { what: string; variable: string } | undefined> = {
+  profilingSourceMapDirs: { what: "the folder of the app's main script", variable: 'TRACEWELL_PROFILING_SOURCE_MAP_DIRS' },
+};
 
 /** OTLP header values are often credentials: only their names are shown. */
 function masked(config: ResolvedConfig, key: string): unknown {
@@ -74,12 +83,18 @@ async function doctor(options: TracewellOptions, out: (s: string) => void): Prom
   out('configuration (value, then where it came from):');
   const keys = Object.keys(config).filter((k) => k !== 'sources' && k !== 'spanProcessors');
   const width = Math.max(...keys.map((k) => k.length));
-  for (const k of keys) out(`  ${k.padEnd(width)}  ${show(masked(config, k))}  (${config.sources[k] === 'option' ? 'command line' : config.sources[k] ?? (k === 'tags' ? 'DD_TAGS, TRACEWELL_TAGS, OTEL_RESOURCE_ATTRIBUTES' : 'default')})`);
+  for (const k of keys) {
+    const source = config.sources[k];
+    const app = source === 'default' ? FROM_THE_APP[k] : undefined;
+    if (app !== undefined) out(`  ${k.padEnd(width)}  ${app.what}  (default; ${app.variable} sets it)`);
+    else out(`  ${k.padEnd(width)}  ${show(masked(config, k))}  (${source === 'option' ? 'command line' : source ?? (k === 'tags' ? 'DD_TAGS, TRACEWELL_TAGS, OTEL_RESOURCE_ATTRIBUTES' : 'default')})`);
+  }
   for (const p of problems) verdict('warn', `${p.variable}=${JSON.stringify(p.value)} is not accepted (expected ${p.accepted}); using ${p.defaultUsed}`);
   if (config.env === '') verdict('warn', 'no environment set (DD_ENV): spans are filed under env:none');
   if (!config.enabled) verdict('warn', `tracing is disabled (${config.sources.enabled})`);
 
   out('');
+  checkExporter(config, out, verdict);
   if (config.exporter === 'otlp') await checkOtlp(config, out, verdict);
   else await checkAgent(config, out, verdict);
 
@@ -92,6 +107,46 @@ async function doctor(options: TracewellOptions, out: (s: string) => void): Prom
   const warned = verdicts.filter(([l]) => l === 'warn').length;
   out(failed > 0 ? `verdict: ${failed} check${failed === 1 ? '' : 's'} failed` : warned > 0 ? `verdict: ready, with ${warned} warning${warned === 1 ? '' : 's'}` : 'verdict: ready');
   return failed > 0 ? 1 : 0;
+}
+
+/** Sources of `exporter` that are a choice made by the user; any other (`default`, an endpoint variable) is a rule's. */
+const CHOSEN = ['option', 'TRACEWELL_EXPORTER', 'OTEL_TRACES_EXPORTER'];
+
+/** Where a value was set, in words: the variable, or the command line for an option. */
+function setBy(source: string): string {
+  return source === 'option' ? 'the command line' : source;
+}
+
+/**
+ * Which exporter, where to, and why (`sources.exporter`: `option`, the variable that chose it,
+ * the OTLP endpoint variable that made the resolver pick OTLP, or `default`); a warning when an
+ * OTLP endpoint is set and ignored, or set beside an agent with no exporter chosen.
+ */
+function checkExporter(config: ResolvedConfig, out: (s: string) => void, verdict: (l: Level, t: string) => void): void {
+  const source = config.sources.exporter ?? 'default';
+  const agentSource = config.sources.agentUrl ?? 'default';
+  const otlpSource = config.sources.otlpEndpoint ?? 'default';
+  const agentSet = agentSource !== 'default';
+  const otlpSet = otlpSource !== 'default';
+  const chosen = CHOSEN.includes(source);
+  const target = (exporter: string): string => (exporter === 'otlp' ? config.otlpEndpoint : `the agent at ${config.agentUrl}`);
+  let why: string;
+  if (source === 'option') why = 'the exporter option';
+  else if (chosen) why = `${source}=${config.exporter}`;
+  else if (source === 'OTEL_EXPORTER_OTLP_ENDPOINT' || source === 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') why = `${source} is set and no agent is`;
+  else if (config.exporter === 'datadog' && agentSet) why = `${setBy(agentSource)} is set and no exporter is chosen`;
+  else if (source !== 'default') why = `${setBy(source)} is set`;
+  else why = `it is the default (no exporter chosen${agentSet || otlpSet ? '' : ', no agent or OTLP endpoint set'})`;
+  out(`exporter: ${config.exporter}, to ${target(config.exporter)}, because ${why}`);
+  out('');
+  if (chosen || !otlpSet) return;
+  const other = config.exporter === 'otlp' ? 'datadog' : 'otlp';
+  const otherTarget = other === 'otlp' ? config.otlpEndpoint : `the agent at ${config.agentUrl}`;
+  if (agentSet) {
+    verdict('warn', `an agent (${setBy(agentSource)}) and an OTLP endpoint (${setBy(otlpSource)}) are both set and no exporter is chosen: traces go to ${target(config.exporter)}; set TRACEWELL_EXPORTER=${other} to send them to ${otherTarget} instead, or TRACEWELL_EXPORTER=${config.exporter} to keep ${config.exporter === 'otlp' ? 'the OTLP endpoint' : 'the agent'}`);
+  } else if (config.exporter === 'datadog') {
+    verdict('warn', `${setBy(otlpSource)} is set but not used: traces go to ${target('datadog')} (the default exporter); set TRACEWELL_EXPORTER=otlp to send them to ${config.otlpEndpoint}`);
+  }
 }
 
 function unreachable(url: string, err: unknown, where: string): string {

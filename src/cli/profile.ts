@@ -85,7 +85,7 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
   }
   const filters = [p.sel.spanId && `span ${p.sel.spanId}`, p.sel.endpoint && `endpoint "${p.sel.endpoint}"`].filter(Boolean).join(', ');
   if (p.sub === 'top') {
-    const { entries, weighed } = top(profile, p.sel);
+    const { entries, weighed, apart } = top(profile, p.sel);
     if (weighed.sum === 0) {
       out(`no ${weighed.type} samples${filters ? ' for ' + filters : ''} in ${p.file}`);
       return 1;
@@ -96,13 +96,15 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
       formatValue(e.total, weighed.unit),
       `${((100 * e.total) / weighed.sum).toFixed(1)}%`,
       e.name,
-      e.line > 0 ? `${where(e.file)}:${e.line}` : where(e.file),
+      e.kind !== 'code' ? `(${e.kind})` : e.line > 0 ? `${where(e.file)}:${e.line}` : where(e.file),
     ]);
     const head = ['self', 'self%', 'total', 'total%', p.sel.by === 'line' ? 'function' : 'function', 'location'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]): string => r.map((c, i) => (i < 4 ? c.padStart(widths[i]) : i === 5 ? c : c.padEnd(widths[i]))).join('  ');
     out(`${basename(p.file)}: ${formatValue(weighed.sum, weighed.unit)} of ${weighed.type}${filters ? ' for ' + filters : ''}, hottest ${p.sel.by === 'line' ? 'lines' : 'functions'} by self ${weighed.type}`);
     out([line(head), ...rows.map(line)].join('\n'));
+    if (apart.length > 0) out('');
+    for (const a of apart) out(`not ranked: ${a.name} ${formatValue(a.value, weighed.unit)} (${((100 * a.value) / weighed.sum).toFixed(1)}%), ${a.what}`);
     return 0;
   }
   const { root, weighed } = flameTree(profile, p.sel);

@@ -50,7 +50,7 @@ function parseJson(text: string, origin: string): ParsedDefinitions {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return { probes: [], bad: [{ id: `(${origin})`, version: 0, origin, errorType: 'BadJson', message: `${origin} is not valid JSON: ${(err as Error).message}` }] };
+    return { probes: [], bad: [{ id: `(${origin})`, version: 0, origin, errorType: 'BadJson', message: `not valid JSON: ${(err as Error).message}` }] };
   }
   const list: unknown[] = Array.isArray(doc) ? doc : doc !== null && typeof doc === 'object' && Array.isArray((doc as { probes?: unknown }).probes) ? (doc as { probes: unknown[] }).probes : [doc];
   const out: ParsedDefinitions = { probes: [], bad: [] };
@@ -59,7 +59,7 @@ function parseJson(text: string, origin: string): ParsedDefinitions {
     const id = raw !== null && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' && (raw as { id: string }).id !== '' ? (raw as { id: string }).id : `${origin}#${i}`;
     const version = raw !== null && typeof raw === 'object' && Number.isInteger((raw as { version?: unknown }).version) ? (raw as { version: number }).version : 0;
     try {
-      if (ids.has(id)) throw new DefinitionError('BadDefinition', `probe id "${id}" is defined twice in ${origin}`);
+      if (ids.has(id)) throw new DefinitionError('BadDefinition', 'an earlier probe has the same id');
       ids.add(id);
       out.probes.push(fromJson(raw, id, version, origin));
     } catch (err) {
@@ -69,10 +69,11 @@ function parseJson(text: string, origin: string): ParsedDefinitions {
   return out;
 }
 
+/** A definition that cannot be used. The message says why only: the status, the log line and the diagnostics name the probe. */
 function badOf(err: unknown, id: string, version: number, origin: string): BadDefinition {
-  if (err instanceof DefinitionError) return { id, version, origin, errorType: err.errorType, message: `probe ${id}: ${err.message}` };
-  if (err instanceof BadExpression) return { id, version, origin, errorType: 'BadExpression', message: `probe ${id}: bad expression: ${err.message}` };
-  return { id, version, origin, errorType: 'BadDefinition', message: `probe ${id}: ${(err as Error)?.message ?? String(err)}` };
+  if (err instanceof DefinitionError) return { id, version, origin, errorType: err.errorType, message: err.message };
+  if (err instanceof BadExpression) return { id, version, origin, errorType: 'BadExpression', message: `bad expression: ${err.message}` };
+  return { id, version, origin, errorType: 'BadDefinition', message: (err as Error)?.message ?? String(err) };
 }
 
 function expr(def: unknown, what: string): Expr {
@@ -238,14 +239,14 @@ function fromCompact(entry: string, origin: string): ProbeSpec {
   let kind = 'decorate';
   if (['log', 'count', 'gauge', 'histogram', 'distribution', 'decorate'].includes(words[0].toLowerCase())) kind = words.shift()!.toLowerCase();
   const loc = LOCATION.exec(words.shift() ?? '');
-  if (loc === null) throw new DefinitionError('BadDefinition', `expected "[log|count|gauge|histogram] file:line ..." (e.g. "src/member.ts:42 request"), got "${entry}"`);
+  if (loc === null) throw new DefinitionError('BadDefinition', 'expected "[log|count|gauge|histogram] file:line ..." (e.g. "src/member.ts:42 request")');
   const where = { sourceFile: loc[1].replace(/\\/g, '/'), line: Number(loc[2]) };
   if (where.line < 1) throw new DefinitionError('BadDefinition', `line numbers start at 1, got ${where.line}`);
   const rest = words.join(' ');
   const base = { id: entry, version: 0, where, when: null, limits: { ...DEFAULT_LIMITS }, origin, fingerprint: fingerprint(entry) };
   if (kind === 'decorate') {
     const exprs = rest.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    if (exprs.length === 0) throw new DefinitionError('BadDefinition', `"${entry}": name what to put on the span, e.g. "${loc[0]} request"`);
+    if (exprs.length === 0) throw new DefinitionError('BadDefinition', `name what to put on the span, e.g. "${loc[0]} request"`);
     const tags = exprs.map((e) => {
       // `name=expr` names the tag; a bare expression is its own tag name.
       const m = /^([A-Za-z_$][\w$.-]*)\s*=(?!=)\s*(.+)$/.exec(e);
@@ -258,8 +259,8 @@ function fromCompact(entry: string, origin: string): ProbeSpec {
     return { ...base, type: 'LOG_PROBE', log: { template: parseTemplateText(rest, 'the message'), captureSnapshot: true, captureExpressions: [], snapshotsPerSecond: 1 } };
   }
   const name = words.shift();
-  if (name === undefined || !/^[A-Za-z][\w.]{0,199}$/.test(name)) throw new DefinitionError('BadDefinition', `"${entry}": a metric probe needs a metric name after the location`);
+  if (name === undefined || !/^[A-Za-z][\w.]{0,199}$/.test(name)) throw new DefinitionError('BadDefinition', 'a metric probe needs a metric name after the location');
   const valueText = words.join(' ');
-  if (valueText === '' && kind !== 'count') throw new DefinitionError('BadDefinition', `"${entry}": a ${kind} needs a value expression after the metric name`);
+  if (valueText === '' && kind !== 'count') throw new DefinitionError('BadDefinition', `a ${kind} needs a value expression after the metric name`);
   return { ...base, type: 'METRIC_PROBE', metric: { kind: kind.toUpperCase() as MetricKind, metricName: name, value: valueText === '' ? null : expr(valueText, 'the value') } };
 }

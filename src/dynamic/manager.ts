@@ -201,12 +201,18 @@ export class ProbeManager {
     this.publish();
   }
 
+  /**
+   * `message` says why, never which probe: the status and the diagnostics carry the probe's id
+   * and location beside it, and the log line names it once, here (with its location, or for a
+   * bad definition where it came from, unless the id already holds it, as a compact probe's does).
+   */
   private setError(e: Entry, errorType: string, message: string): void {
     e.report.status = 'ERROR';
     e.report.errorType = errorType;
     e.report.message = message;
     this.intake.addDiagnostic({ probeId: e.report.id, probeVersion: e.report.version, status: 'ERROR', exception: { type: errorType, message } });
-    logger.warn(`[${Codes.PROBE_ERROR}] probe ${e.report.id} ERROR (${errorType}): ${message}`, `probe-error-${e.report.id}-${errorType}`);
+    const where = e.report.location === '' || e.report.id.includes(e.report.location) ? '' : ` (${e.report.location})`;
+    logger.warn(`[${Codes.PROBE_ERROR}] probe ${e.report.id}${where} ERROR (${errorType}): ${message}`, `probe-error-${e.report.id}-${errorType}`);
     this.publish();
   }
 
@@ -350,11 +356,11 @@ export class ProbeManager {
                   ? `V8 refused the edit while the probed function was running (on the stack); retry ${e.retries} of ${MAX_INSTALL_RETRIES}`
                   : `V8 refused the edit while a call of the probed async function was suspended at an await; retry ${e.retries} of ${MAX_INSTALL_RETRIES}`;
             } else if (err instanceof InstallError && (err.errorType === 'BlockedByActiveGenerator' || err.errorType === 'BlockedByActiveFunction')) {
-              this.setError(e, err.errorType, `${e.report.location}: V8 refused the edit ${e.retries + 1} times because the probed function was running or suspended at an await each time; define the probe again to retry`);
+              this.setError(e, err.errorType, `V8 refused the edit ${e.retries + 1} times because the probed function was running or suspended at an await each time; define the probe again to retry`);
             } else if (err instanceof InstallError) {
-              this.setError(e, err.errorType, `${e.report.location}: ${err.message}`);
+              this.setError(e, err.errorType, err.message);
             } else {
-              this.setError(e, 'InstallFailed', `${e.report.location}: ${(err as Error)?.message ?? String(err)}`);
+              this.setError(e, 'InstallFailed', (err as Error)?.message ?? String(err));
             }
           }
         }
@@ -431,7 +437,7 @@ export class ProbeManager {
     const e = this.entries.get(p.spec.id);
     if (e === undefined || e.active !== p || this.stopped) return;
     this.remove(e);
-    this.setError(e, 'NotInScope', `${e.report.location}: ${message} at this line (a probe runs before its line: a name declared on it or later cannot be read yet); the probe is taken out`);
+    this.setError(e, 'NotInScope', `${message} at this line (a probe runs before its line: a name declared on it or later cannot be read yet); the probe is taken out`);
   }
 
   private overrun(p: ActiveProbe, ms: number): void {

@@ -16,14 +16,55 @@ export interface Selection {
   endpoint?: string;
 }
 
+/**
+ * What a frame stands for: code with a file (the app's, a library's, Node's own `node:*`), a
+ * `native` function without one (a V8 builtin or a C++ binding: `Hash`, `internalModuleStat`),
+ * or a `runtime` pseudo-frame for what the runtime does that is no function (below).
+ */
+export type FrameKind = 'code' | 'native' | 'runtime';
+
+/**
+ * Pseudo-frames by name, always without a file. @datadog/pprof (5.x) writes `Node.js` over
+ * `Garbage Collection` (V8's `(garbage collector)`) and `Non JS threads activity` (the CPU time
+ * of the process's other threads), and `(idle)` when a span context was current (no wall time,
+ * but the CPU time measured since the sample before); it drops `(program)`. V8 profiles read by
+ * other producers (span-lines mode, `--cpu-prof`) have `(root)`, `(program)`, `(idle)` and
+ * `(garbage collector)`; heap profiles `(external)`. Any other name in parentheses without a
+ * file is taken for one too, except anonymous functions.
+ */
+const RUNTIME_FRAMES = new Set(['Node.js', 'Garbage Collection', 'Non JS threads activity']);
+
+/**
+ * Pseudo-frames that are no work of the process: in a CPU-time view their CPU time is not ranked
+ * among functions, but given apart with what it is.
+ */
+export const NOT_CPU_WORK: Readonly<Record<string, string>> = {
+  '(idle)': "CPU time on samples taken while the thread was idle (no function's work)",
+};
+
+export function frameKind(f: Frame): FrameKind {
+  if (f.file !== '') return 'code';
+  if (RUNTIME_FRAMES.has(f.name) || (/^\(.+\)$/.test(f.name) && !f.name.startsWith('(anonymous'))) return 'runtime';
+  return 'native';
+}
+
 export interface TopEntry {
   key: string;
   name: string;
+  /** '' for native and runtime frames. */
   file: string;
-  /** 0 when grouped by function. */
+  /** 0 when grouped by function, and for native and runtime frames (a native frame's line is its caller's). */
   line: number;
+  kind: FrameKind;
   self: number;
   total: number;
+}
+
+/** Weight left out of the ranking (pseudo-frames that are no CPU work, in a CPU-time view), with what it is. */
+export interface ApartEntry {
+  name: string;
+  value: number;
+  what: string;
 }
 
 export interface Weighed {
@@ -54,15 +95,28 @@ function selected(s: PprofSample, sel: Selection): boolean {
   return true;
 }
 
+/**
+ * A frame's identity in a view. A native or runtime frame is one per name: it has no file, and
+ * the line a binding gives it is where its caller called it, so by line it would be listed once
+ * per call site.
+ */
 export function frameKey(f: Frame, by: 'line' | 'function'): string {
+  const kind = frameKind(f);
+  if (kind !== 'code') return `${f.name} (${kind})`;
   return by === 'line' ? `${f.name} ${f.file}:${f.line}` : `${f.name} ${f.file}`;
 }
 
-/** The hottest lines or functions, by self weight (the leaf frame), with total weight (anywhere on the stack). */
-export function top(profile: PprofProfile, sel: Selection = {}): { entries: TopEntry[]; weighed: Weighed } {
+/**
+ * The hottest lines or functions, by self weight (the leaf frame), with total weight (anywhere
+ * on the stack). In a CPU-time view, samples whose leaf is no CPU work (`(idle)`) are counted in
+ * `weighed.sum` but not ranked: they are in `apart`.
+ */
+export function top(profile: PprofProfile, sel: Selection = {}): { entries: TopEntry[]; weighed: Weighed; apart: ApartEntry[] } {
   const by = sel.by ?? 'line';
   const ti = pickType(profile, sel.type);
+  const cpu = profile.sampleTypes[ti].type === 'cpu';
   const map = new Map<string, TopEntry>();
+  const apart = new Map<string, ApartEntry>();
   let sum = 0;
   let samples = 0;
   for (const s of profile.samples) {
@@ -71,12 +125,20 @@ export function top(profile: PprofProfile, sel: Selection = {}): { entries: TopE
     sum += v;
     samples++;
     const frames = framesOf(profile, s);
+    const leaf = frames[0];
+    if (cpu && leaf !== undefined && frameKind(leaf) === 'runtime' && Object.hasOwn(NOT_CPU_WORK, leaf.name)) {
+      const a = apart.get(leaf.name);
+      if (a === undefined) apart.set(leaf.name, { name: leaf.name, value: v, what: NOT_CPU_WORK[leaf.name] });
+      else a.value += v;
+      continue;
+    }
     const seen = new Set<string>();
     frames.forEach((f, i) => {
       const key = frameKey(f, by);
       let e = map.get(key);
       if (e === undefined) {
-        e = { key, name: f.name, file: f.file, line: by === 'line' ? f.line : 0, self: 0, total: 0 };
+        const kind = frameKind(f);
+        e = { key, name: f.name, file: f.file, line: by === 'line' && kind === 'code' ? f.line : 0, kind, self: 0, total: 0 };
         map.set(key, e);
       }
       if (i === 0) e.self += v;
@@ -87,7 +149,7 @@ export function top(profile: PprofProfile, sel: Selection = {}): { entries: TopE
     });
   }
   const entries = [...map.values()].sort((a, b) => b.self - a.self || b.total - a.total);
-  return { entries, weighed: { type: profile.sampleTypes[ti].type, unit: profile.sampleTypes[ti].unit, sum, samples } };
+  return { entries, weighed: { type: profile.sampleTypes[ti].type, unit: profile.sampleTypes[ti].unit, sum, samples }, apart: [...apart.values()].sort((a, b) => b.value - a.value) };
 }
 
 export interface FlameNode {
@@ -119,7 +181,7 @@ export function flameTree(profile: PprofProfile, sel: Selection = {}): { root: F
       if (kids === undefined) index.set(node, (kids = new Map()));
       let child = kids.get(key);
       if (child === undefined) {
-        child = { name: f.name, file: f.file, line: by === 'line' ? f.line : 0, value: 0, children: [] };
+        child = { name: f.name, file: f.file, line: by === 'line' && frameKind(f) === 'code' ? f.line : 0, value: 0, children: [] };
         kids.set(key, child);
         node.children.push(child);
       }

@@ -99,3 +99,56 @@ test('doctor: an agent host that does not resolve is named as a configuration er
   assert.match(line(stdout, 'agentUrl'), /http:\/\/no-such-agent\.invalid:8126\s+\(DD_AGENT_HOST\/DD_TRACE_AGENT_PORT\)$/);
   assert.match(stdout, /^FAIL  the host of http:\/\/no-such-agent\.invalid:8126 does not resolve \(.*ENOTFOUND.*\): check DD_AGENT_HOST \/ DD_TRACE_AGENT_URL$/m);
 });
+
+test("doctor: the default source-map folder is described as the app's main script's folder, not the CLI's own", async () => {
+  const dead = `http://127.0.0.1:${await deadPort()}`;
+  const { stdout } = await doctor({ DD_TRACE_AGENT_URL: dead, DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir() });
+  const dirs = line(stdout, 'profilingSourceMapDirs');
+  assert.ok(!dirs.includes(join(root, 'bin')), `the bin's folder is not the app's: ${dirs}`);
+  assert.match(dirs, /the folder of the app's main script\s+\(default; TRACEWELL_PROFILING_SOURCE_MAP_DIRS sets it\)$/);
+  // Set, it is shown as it is, with its variable.
+  const set = await doctor({ DD_TRACE_AGENT_URL: dead, DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir(), TRACEWELL_PROFILING_SOURCE_MAP_DIRS: '/srv/app/dist,/srv/lib' });
+  assert.match(line(set.stdout, 'profilingSourceMapDirs'), /\/srv\/app\/dist,\/srv\/lib\s+\(TRACEWELL_PROFILING_SOURCE_MAP_DIRS\)$/);
+});
+
+// The exporter: which one, and why. Setting only an OTLP endpoint keeps the Datadog exporter
+// under the first rule and picks OTLP under the rule that replaces it (an OTLP endpoint set and
+// no agent); both an agent and an OTLP endpoint keep Datadog under both rules.
+test('doctor: which exporter and why; an agent and an OTLP endpoint both set without a choice is a warning naming the winner and the variable', async () => {
+  const agent = await pool.newAgent({ otlpPort: 0 });
+  const base = { DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir() };
+  const both = await doctor({ ...base, DD_TRACE_AGENT_URL: agent.url, OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl });
+  assert.equal(both.code, 0, both.stdout);
+  assert.match(both.stdout, new RegExp(`^exporter: datadog, to the agent at ${agent.url}, because DD_TRACE_AGENT_URL is set and no exporter is chosen$`, 'm'));
+  assert.match(both.stdout, new RegExp(`^warn  an agent \\(DD_TRACE_AGENT_URL\\) and an OTLP endpoint \\(OTEL_EXPORTER_OTLP_ENDPOINT\\) are both set and no exporter is chosen: traces go to the agent at ${agent.url}; set TRACEWELL_EXPORTER=otlp to send them to ${agent.otlpUrl}/v1/traces instead, or TRACEWELL_EXPORTER=datadog to keep the agent$`, 'm'));
+  assert.match(both.stdout, /GET \/info: 200/, 'the agent is the one checked');
+
+  // Chosen: no warning, the variable is the reason.
+  const chosen = await doctor({ ...base, DD_TRACE_AGENT_URL: agent.url, OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, TRACEWELL_EXPORTER: 'otlp' });
+  assert.equal(chosen.code, 0, chosen.stdout);
+  assert.match(chosen.stdout, new RegExp(`^exporter: otlp, to ${agent.otlpUrl}/v1/traces, because TRACEWELL_EXPORTER=otlp$`, 'm'));
+  assert.doesNotMatch(chosen.stdout, /both set/);
+  assert.match(chosen.stdout, /^verdict: ready$/m);
+  const otel = await doctor({ ...base, DD_TRACE_AGENT_URL: agent.url, OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, OTEL_TRACES_EXPORTER: 'datadog' });
+  assert.match(otel.stdout, /^exporter: datadog, to the agent at .*, because OTEL_TRACES_EXPORTER=datadog$/m);
+  assert.doesNotMatch(otel.stdout, /both set/);
+
+  // Nothing set: the default, said as such.
+  const none = await doctor(base);
+  assert.match(none.stdout, /^exporter: datadog, to the agent at http:\/\/localhost:8126, because it is the default \(no exporter chosen, no agent or OTLP endpoint set\)$/m);
+});
+
+test('doctor: an OTLP endpoint alone is never silently ignored', async () => {
+  const agent = await pool.newAgent({ otlpPort: 0 });
+  const { stdout } = await doctor({ DD_ENV: 'prod', TRACEWELL_DLQ_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl });
+  const chosen = /^exporter: (\w+)/m.exec(stdout)?.[1];
+  if (chosen === 'otlp') {
+    // The rule that picks OTLP for an endpoint set without an agent.
+    assert.match(stdout, new RegExp(`^exporter: otlp, to ${agent.otlpUrl}/v1/traces, because OTEL_EXPORTER_OTLP_ENDPOINT is set and no agent is$`, 'm'));
+    assert.match(stdout, new RegExp(`^ok    OTLP endpoint ${agent.otlpUrl}/v1/traces takes traces$`, 'm'));
+  } else {
+    // The rule that keeps Datadog unless an exporter is chosen: said, with the variable to set.
+    assert.equal(chosen, 'datadog', stdout);
+    assert.match(stdout, new RegExp(`^warn  OTEL_EXPORTER_OTLP_ENDPOINT is set but not used: traces go to the agent at http://localhost:8126 \\(the default exporter\\); set TRACEWELL_EXPORTER=otlp to send them to ${agent.otlpUrl}/v1/traces$`, 'm'));
+  }
+});

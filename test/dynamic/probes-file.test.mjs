@@ -69,6 +69,8 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
   const lookup = lineOf(FASTIFY, 'lookup');
   const blank = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8').split('\n').findIndex((l) => l.trim() === '') + 1;
   const comment = 1;
+  const text = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8');
+  const fileLines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   const probes = [
     decoration('good', lookup, 'member', 'memberNo'),
     decoration('unknown-file', 3, 'x', 'x'),
@@ -80,6 +82,8 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     { ...decoration('unknown-method', 0, 'x', 'x'), where: { sourceFile: FASTIFY, typeName: 'MemberStore', methodName: 'remove' } },
     decoration('declared-on-the-line', lookup, 'found', 'found'),
     decoration('not-declared', lookup, 'x', 'nosuch.thing'),
+    decoration('past-end', fileLines + 1, 'x', 'memberNo'),
+    decoration('far-past-end', fileLines + 20, 'x', 'memberNo'),
   ];
   probes[1].where.sourceFile = 'no/such/file.js';
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: JSON.stringify(probes), TRACEWELL_PROBES_FILE: file } });
@@ -90,8 +94,16 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     assert.equal(by['unknown-file'].errorType, 'UnknownFile');
     assert.match(by['unknown-file'].message, /no loaded script and no file .* ends with "no\/such\/file\.js"/);
     assert.equal(by['blank-line'].errorType, 'NoCode');
-    assert.match(by['blank-line'].message, new RegExp(`line ${blank} has no code`));
+    // The status says why; the probe and its location are fields of their own.
+    assert.equal(by['blank-line'].message, `line ${blank} has no code (blank or a comment)`);
+    assert.equal(by['blank-line'].location, `${FASTIFY}:${blank}`);
     assert.equal(by['comment-line'].errorType, 'NoCode');
+    // The file ends with a new line: that is the end of its last line, not a line of its own.
+    for (const [id, line] of [['past-end', fileLines + 1], ['far-past-end', fileLines + 20]]) {
+      const { status } = await waitForProbe(svc, id, ['ERROR']);
+      assert.equal(status.errorType, 'NoCode', id);
+      assert.match(status.message, new RegExp(`line ${line} is past the end of the file \\(${fileLines} lines\\)$`), id);
+    }
     assert.equal(by['bad-expr'].errorType, 'BadExpression');
     assert.match(by['bad-expr'].message, /memberNo ==.*ends too early/);
     assert.equal(by['no-type'].errorType, 'BadDefinition');
@@ -100,9 +112,17 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     assert.equal(by.method.location, `${FASTIFY}#MemberStore.find`);
     assert.match(by.method.installedAt, /fastify-members\.cjs:\d+:5$/);
     const fileError = stats.probes.statuses.find((s) => s.errorType === 'BadJson');
-    assert.match(fileError.message, /broken\.json is not valid JSON/);
+    assert.match(fileError.message, /^not valid JSON: /);
+    assert.equal(fileError.location, file);
     assert.ok(stats.probes.errors >= 6);
-    assert.match(svc.stderr(), /TW_PROBE_ERROR\] probe blank-line ERROR \(NoCode\)/);
+    // The log line names the probe once, with its location, then why.
+    const errorLines = svc.stderr().split('\n').filter((l) => l.includes('[TW_PROBE_ERROR] probe '));
+    assert.ok(errorLines.includes(`tracewell warn: [TW_PROBE_ERROR] probe blank-line (${FASTIFY}:${blank}) ERROR (NoCode): line ${blank} has no code (blank or a comment)`), errorLines.join('\n'));
+    assert.ok(errorLines.some((l) => /^tracewell warn: \[TW_PROBE_ERROR\] probe no-type \(TRACEWELL_PROBES\) ERROR \(BadDefinition\): "type" must be /.test(l)), errorLines.join('\n'));
+    for (const l of errorLines) {
+      const id = /probe (\S+)/.exec(l)[1];
+      assert.equal(l.split(id).length - 1, 1, `"${id}" once in: ${l}`);
+    }
     assert.equal((await postJson(svc.url + '/members', { member_no: 'M-1001' })).body.name, 'Ada');
     await svc.flush();
     await agent.waitFor((a) => a.allSpans().some((s) => s.meta.member === 'M-1001' && s.meta['store.member'] === 'M-1001'));
@@ -116,6 +136,28 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
     assert.equal((await postJson(svc.url + '/members', { member_no: 'M-1001' })).body.name, 'Ada');
     assert.equal((await svc.stats()).probes.statuses.find((s) => s.id === 'not-declared').hits, 1, 'taken out: no more hits');
     await agent.waitFor((a) => a.probeDiagnostics.some((d) => d.probeId === 'unknown-file' && d.status === 'ERROR' && d.exception?.type === 'UnknownFile'));
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('compact probes that cannot be installed or read: each ERROR line names the probe once, then why', async () => {
+  const agent = await pool.newAgent();
+  const text = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8');
+  const blank = text.split('\n').findIndex((l) => l.trim() === '') + 1;
+  const past = text.split('\n').length + 5;
+  const defs = [`${FASTIFY}:${blank} memberNo`, `${FASTIFY}:${past} memberNo`, 'nope', `${FASTIFY}:${blank}`];
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: defs.join('; ') } });
+  try {
+    for (const id of defs) await waitForProbe(svc, id, ['ERROR']);
+    const errorLines = svc.stderr().split('\n').filter((l) => l.includes('[TW_PROBE_ERROR] probe '));
+    const expected = [
+      `probe ${defs[0]} ERROR (NoCode): line ${blank} has no code (blank or a comment)`,
+      `probe ${defs[1]} ERROR (NoCode): line ${past} is past the end of the file (${past - 6} lines)`,
+      `probe nope (TRACEWELL_PROBES) ERROR (BadDefinition): expected "[log|count|gauge|histogram] file:line ..." (e.g. "src/member.ts:42 request")`,
+      `probe ${defs[3]} (TRACEWELL_PROBES) ERROR (BadDefinition): name what to put on the span, e.g. "${defs[3]} request"`,
+    ];
+    for (const e of expected) assert.ok(errorLines.includes(`tracewell warn: [TW_PROBE_ERROR] ${e}`), `${e}\nnot in:\n${errorLines.join('\n')}`);
   } finally {
     await svc.stop();
   }

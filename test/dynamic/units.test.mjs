@@ -39,6 +39,8 @@ test('the compact form: decoration, named tags, log, metric; each bad entry is i
   assert.deepEqual(probes[4].metric, { kind: 'GAUGE', metricName: 'q.size', value: { dsl: 'len(queue)', json: { len: { ref: 'queue' } } } });
   assert.deepEqual(bad.map((b) => [b.id, b.errorType]), [['nope', 'BadDefinition'], ['a.js:0 x', 'BadDefinition'], ['a.js:5 x ==', 'BadExpression']]);
   assert.match(bad[2].message, /the expression ends too early/);
+  // A compact probe's id is its text: the message says why, not the probe again.
+  for (const b of bad) assert.ok(!b.message.includes(b.id), `${b.id}: ${b.message}`);
 });
 
 test('Datadog probe JSON: every kind, defaults, and a clear error per bad probe', () => {
@@ -71,7 +73,9 @@ test('Datadog probe JSON: every kind, defaults, and a clear error per bad probe'
   const broken = parseDefinitions('[{"id": "x",', 'probes.json');
   assert.equal(broken.probes.length, 0);
   assert.equal(broken.bad[0].errorType, 'BadJson');
-  assert.match(broken.bad[0].message, /probes\.json is not valid JSON/);
+  assert.match(broken.bad[0].message, /^not valid JSON: /);
+  assert.equal(broken.bad[0].origin, 'probes.json');
+  for (const b of bad) assert.ok(!b.message.includes(`probe ${b.id}`), `${b.id}: ${b.message}`);
 });
 
 test('expressions: the string form and the JSON tree mean the same; comparisons, functions, @it', () => {

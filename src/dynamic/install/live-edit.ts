@@ -189,7 +189,9 @@ export class LiveEditor {
       genLine = g.genLine;
       from = (t.lineStarts[genLine] ?? src.length) + g.genCol;
     }
-    if (genLine >= t.lineStarts.length) throw new InstallError('NoCode', `line ${line} is past the end of the file (${t.lineStarts.length} lines)`);
+    // A new line at the end of the file ends its last line; it does not start one more.
+    const lineCount = t.lineStarts.length - (src.length > 0 && t.lineStarts[t.lineStarts.length - 1] === src.length ? 1 : 0);
+    if (genLine >= lineCount) throw new InstallError('NoCode', `line ${line} is past the end of the file (${lineCount} line${lineCount === 1 ? '' : 's'})`);
     const lineStart = from >= 0 ? from : t.lineStarts[genLine];
     const lineEnd = genLine + 1 < t.lineStarts.length ? t.lineStarts[genLine + 1] : src.length;
     const k = tokenAt(t, lineStart);
