@@ -33,6 +33,11 @@ export class LocalTrace {
   ptags = '';
   /** `tracestate` list members of other vendors, passed on unchanged. */
   tracestate = '';
+  /**
+   * W3C's random trace-id flag (0x02): the trace id's rightmost 7 bytes are random. Set for
+   * a trace started here; for a continued one, what its parent's traceparent said.
+   */
+  random = false;
   /** Raw `baggage` header value to pass on. */
   baggage = '';
   /** How many of `spans` were already handed to the exporter (late spans go as a later chunk). */

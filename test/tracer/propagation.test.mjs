@@ -11,6 +11,9 @@ const { Propagator } = require('../../dist/cjs/tracer/propagation/index.js');
 const { filterTracestate, extractTraceparent, injectTraceparent } = require('../../dist/cjs/tracer/propagation/w3c.js');
 const { extractDatadog, injectDatadog } = require('../../dist/cjs/tracer/propagation/datadog.js');
 const { extractB3Single, extractB3Multi } = require('../../dist/cjs/tracer/propagation/b3.js');
+const { resolveConfig } = require('../../dist/cjs/config/resolve.js');
+const { TracerCore } = require('../../dist/cjs/tracer/tracer.js');
+const { ROOT_CONTEXT, SpanKind, trace } = require('@opentelemetry/api');
 
 /** The getter the HTTP server integration uses: strings, or the first of an array. */
 const get = (c, k) => {
@@ -261,6 +264,93 @@ test('traceparent: valid values are read, with surrounding whitespace and future
   }
   assert.equal(tc.extract({ traceparent: `cc-${TID}-1234567890123456-01.what-the-future-will-be-like` }, get), undefined);
   assert.equal(tc.extract({ tracestate: 'foo=1' }, get), undefined, 'tracestate alone is no context');
+});
+
+/** The outgoing traceparent for a context `p` extracted, with our span id 1234567890123456 kept. */
+function traceparentOut(p, carrier) {
+  const got = p.extract(carrier, get);
+  assert.ok(got, JSON.stringify(carrier));
+  const out = {};
+  tc.inject({ ...got, spanHi: 0x12345678, spanLo: 0x90123456, mechanism: -1 }, out, set);
+  return out.traceparent;
+}
+
+test('traceparent: the random trace-id flag (0x02) of the parent is kept exactly, and never invented', () => {
+  for (const [flags, sent] of [
+    ['00', '00'],
+    ['01', '01'],
+    ['02', '02'],
+    ['03', '03'],
+    ['06', '02'],
+    ['09', '01'],
+    ['0b', '03'],
+    ['fd', '01'],
+    ['ff', '03'],
+  ]) {
+    assert.equal(traceparentOut(tc, { traceparent: `00-${TID}-1234567890123456-${flags}` }), `00-${TID}-1234567890123456-${sent}`, `flags ${flags}`);
+  }
+  for (const future of [`cc-${TID}-1234567890123456-02`, `cc-${TID}-1234567890123456-03-what-the-future-will-be-like`]) {
+    assert.match(traceparentOut(tc, { traceparent: future }), /-0[23]$/, future);
+  }
+  assert.equal(extractTraceparent({ traceparent: `00-${TID}-1234567890123456-02` }, get).random, true);
+  assert.equal(extractTraceparent({ traceparent: `00-${TID}-1234567890123456-01` }, get).random, false);
+});
+
+test('traceparent: a parent read from datadog or b3 headers is not given the random flag, unless a traceparent of the same trace had it', () => {
+  const p = new Propagator(['datadog', 'tracecontext', 'b3', 'b3multi'], []);
+  const dd = { 'x-datadog-trace-id': String(0x7890123456789012n), 'x-datadog-parent-id': '7', 'x-datadog-sampling-priority': '1' };
+  assert.match(traceparentOut(p, dd), /-01$/, 'datadog ids are not known to be random');
+  assert.match(traceparentOut(p, { b3: `${TID}-1234567890123456-1` }), /-01$/, 'b3 has no such flag');
+  assert.match(traceparentOut(p, { 'x-b3-traceid': TID, 'x-b3-spanid': '1234567890123456', 'x-b3-sampled': '0' }), /-00$/);
+  // The same trace also came with a traceparent: its flag says what the rightmost bytes are.
+  assert.match(traceparentOut(p, { ...dd, traceparent: `00-${TID}-1234567890123456-03` }), /-03$/);
+  assert.match(traceparentOut(p, { ...dd, traceparent: `00-${TID}-1234567890123456-01` }), /-01$/);
+  // Another trace's traceparent says nothing about this one.
+  assert.match(traceparentOut(p, { ...dd, traceparent: `00-${TID.slice(0, 31)}0-1234567890123456-03` }), /-01$/);
+});
+
+// The flag on spans: a trace started here, one continued from a parent, one from an OTel span context.
+const { config: coreConfig } = resolveConfig({ service: 'random-flag', env: 'test', propagationExtract: ['datadog', 'tracecontext'], propagationInject: ['tracecontext'] }, {});
+
+/** The traceparent a span of `core` writes. */
+function spanTraceparent(core, span) {
+  const h = {};
+  core.inject(span, h, set);
+  return h.traceparent;
+}
+
+test('spans: a trace started here has the random flag (its low 64 bits are random); a child keeps it', () => {
+  const core = new TracerCore(coreConfig);
+  for (let i = 0; i < 20; i++) {
+    const root = core.startSpan('root', SpanKind.SERVER, ROOT_CONTEXT, undefined, performance.now());
+    assert.match(spanTraceparent(core, root), /^00-[0-9a-f]{8}00000000[0-9a-f]{16}-[0-9a-f]{16}-0[23]$/);
+    assert.equal(root.spanContext().traceFlags & 2, 2, 'the OTel span context says so too');
+    const child = core.startSpan('child', SpanKind.INTERNAL, trace.setSpan(ROOT_CONTEXT, root), undefined, performance.now());
+    assert.match(spanTraceparent(core, child), /-0[23]$/);
+  }
+});
+
+test('spans: a continued trace keeps the random flag of its parent exactly', () => {
+  const core = new TracerCore(coreConfig);
+  for (const [flags, sent] of [
+    ['00', '00'],
+    ['01', '01'],
+    ['02', '02'],
+    ['03', '03'],
+  ]) {
+    const remote = core.propagator.extract({ traceparent: `00-${TID}-1234567890123456-${flags}` }, get);
+    const server = core.startSpan('server', SpanKind.SERVER, ROOT_CONTEXT, remote, performance.now());
+    assert.match(spanTraceparent(core, server), new RegExp(`^00-${TID}-[0-9a-f]{16}-${sent}$`), `flags ${flags}`);
+    assert.equal(server.spanContext().traceFlags, Number.parseInt(sent, 16));
+  }
+  const fromDd = core.propagator.extract({ 'x-datadog-trace-id': '12345', 'x-datadog-parent-id': '7', 'x-datadog-sampling-priority': '1' }, get);
+  assert.match(spanTraceparent(core, core.startSpan('server', SpanKind.SERVER, ROOT_CONTEXT, fromDd, performance.now())), /-01$/);
+  // A parent given as an OTel span context (trace.setSpanContext), with and without the flag.
+  for (const traceFlags of [1, 3, 2, 0]) {
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, { traceId: TID, spanId: '1234567890123456', traceFlags, isRemote: true });
+    const span = core.startSpan('s', SpanKind.INTERNAL, ctx, undefined, performance.now());
+    assert.match(spanTraceparent(core, span), new RegExp(`-0${traceFlags}$`), `traceFlags ${traceFlags}`);
+  }
 });
 
 /** What we pass on for an incoming tracestate: the outgoing header without our own dd member. */
@@ -608,7 +698,7 @@ function generator(rnd) {
       carrier['x-datadog-trace-id'] = dec();
       carrier['x-datadog-parent-id'] = dec();
     }
-    if (rnd() < 0.3) carrier.traceparent = `00-${hexs(32)}-${hexs(16)}-0${int(2)}`;
+    if (rnd() < 0.3) carrier.traceparent = `00-${hexs(32)}-${hexs(16)}-0${int(4)}`;
     return carrier;
   };
 }
@@ -640,7 +730,7 @@ test('fuzz: 24000 random carriers never make extract or inject throw, and what i
       for (const [k, v] of Object.entries(out)) assert.equal(typeof v, 'string', `${k} is a string`);
       const traceHex = IDS.slice(0, 4).map((k) => hex(got[k])).join('');
       const spanHex = hex(got.spanHi) + hex(got.spanLo);
-      assert.match(out.traceparent, new RegExp(`^00-${traceHex}-${spanHex}-0[01]$`));
+      assert.match(out.traceparent, new RegExp(`^00-${traceHex}-${spanHex}-0[0-3]$`));
       assertValidTracestate(out.tracestate);
       assert.ok(out.tracestate.startsWith(`dd=p:${spanHex}`), out.tracestate);
       assert.equal(out['x-datadog-trace-id'], u64(got.t2, got.t3));

@@ -1,8 +1,12 @@
 /**
- * W3C Trace Context (`traceparent`, `tracestate`) and `baggage`. The Datadog member of
- * tracestate (`dd=s:<priority>;o:<origin>;t.<tag>:<value>;p:<parent id>`) is read and
- * rewritten; other vendors' members are passed on unchanged once validated (at most 32,
- * duplicates and invalid members dropped).
+ * W3C Trace Context (`traceparent`, `tracestate`) and `baggage`.
+ *
+ * traceparent: the sampled flag (0x01) and the random trace-id flag (0x02) are read and
+ * written; other flag bits are dropped. The random flag of a parent is passed on as it came.
+ *
+ * tracestate: the Datadog member (`dd=s:<priority>;o:<origin>;t.<tag>:<value>;p:<parent id>`)
+ * is read and rewritten; other vendors' members are passed on unchanged once validated (at
+ * most 32, duplicates and invalid members dropped).
  */
 import { hex32 } from '../ids';
 import { emptyExtracted, type Extracted, type HeaderGetter, type HeaderSetter, type InjectSource } from './types';
@@ -13,6 +17,8 @@ const TAG_KEY = /^[\x21-\x2b\x2d-\x39\x3c\x3e-\x7e]+$/;
 const TAG_VALUE = /^[\x21-\x2b\x2d-\x7e]+$/;
 const KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+/** Outgoing flags: sampled (0x01) | random (0x02). */
+const FLAGS = ['-00', '-01', '-02', '-03'];
 
 /** 8 lowercase hex chars at `at` as a uint32; -1 if any is not lowercase hex. */
 function lowerHex32(s: string, at: number, len = 8): number {
@@ -55,6 +61,7 @@ export function extractTraceparent<C>(carrier: C, get: HeaderGetter<C>): Extract
   out.spanLo = spanLo;
   const sampled = (flags & 1) === 1;
   out.priority = sampled ? 1 : 0;
+  out.random = (flags & 2) === 2;
   const ts = get(carrier, 'tracestate');
   if (ts !== undefined && ts.length <= 8192) {
     out.tracestate = ts;
@@ -131,7 +138,7 @@ function ddMember(src: InjectSource, spanHex: string): string {
 
 export function injectTraceparent<C>(src: InjectSource, carrier: C, set: HeaderSetter<C>): void {
   const spanHex = hex32(src.spanHi) + hex32(src.spanLo);
-  set(carrier, 'traceparent', '00-' + hex32(src.t0) + hex32(src.t1) + hex32(src.t2) + hex32(src.t3) + '-' + spanHex + (src.priority > 0 ? '-01' : '-00'));
+  set(carrier, 'traceparent', '00-' + hex32(src.t0) + hex32(src.t1) + hex32(src.t2) + hex32(src.t3) + '-' + spanHex + FLAGS[(src.priority > 0 ? 1 : 0) | (src.random ? 2 : 0)]);
   const others = filterTracestate(src.tracestate);
   const dd = ddMember(src, spanHex);
   set(carrier, 'tracestate', others ? dd + ',' + others : dd);
