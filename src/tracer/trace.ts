@@ -31,7 +31,7 @@ export class LocalTrace {
   origin = '';
   /** Propagated `_dd.p.*` tags other than `_dd.p.tid` and `_dd.p.dm`, as `k=v,k=v`. */
   ptags = '';
-  /** `tracestate` list members of other vendors, passed on unchanged. */
+  /** `tracestate` list members of other vendors, passed on unchanged (see `Extracted.tracestate`). */
   tracestate = '';
   /**
    * W3C's random trace-id flag (0x02): the trace id's rightmost 7 bytes are random. Set for

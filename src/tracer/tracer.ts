@@ -17,7 +17,7 @@ import { logger } from '../internal/logger';
 import { fromTimeInput, now, TIME_ORIGIN_MS } from './clock';
 import { activeContext, SPAN_KEY, storage } from './context';
 import { hex32, parseHex32, rand31, rand32 } from './ids';
-import { Propagator, type Extracted, type InjectSource } from './propagation/index';
+import { filterTracestate, Propagator, type Extracted, type InjectSource } from './propagation/index';
 import { PrioritySampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
 import { LocalTrace } from './trace';
@@ -98,7 +98,7 @@ function fromSpanContext(sc: SpanContext): Extracted | undefined {
     random: (sc.traceFlags & RANDOM_FLAG) === RANDOM_FLAG,
     origin: '',
     ptags: '',
-    tracestate: sc.traceState ? sc.traceState.serialize() : '',
+    tracestate: sc.traceState ? filterTracestate(sc.traceState.serialize()) : '',
     baggage: '',
   };
   if (e.t0 < 0 || e.t1 < 0 || e.t2 < 0 || e.t3 < 0 || e.spanHi < 0 || e.spanLo < 0) return undefined;

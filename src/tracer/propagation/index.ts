@@ -11,6 +11,7 @@ import { extractBaggage, extractTraceparent, injectBaggage, injectTraceparent } 
 import type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
 
 export type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
+export { filterTracestate } from './w3c';
 
 type Extractor = <C>(carrier: C, get: HeaderGetter<C>) => Extracted | undefined;
 type Injector = <C>(src: InjectSource, carrier: C, set: HeaderSetter<C>) => void;

@@ -20,7 +20,11 @@ export interface Extracted {
   origin: string;
   /** `_dd.p.*` tags other than `_dd.p.tid`, as `k=v,k=v`. */
   ptags: string;
-  /** Raw `tracestate` to pass on (filtered when written). */
+  /**
+   * Other vendors' `tracestate` members to pass on, as `k=v,k=v`: read from a valid header
+   * (one invalid member discards all of it), no `dd` member, no duplicate keys, at most 31,
+   * so ours fits in front. See `filterTracestate`.
+   */
   tracestate: string;
   baggage: string;
 }
@@ -40,6 +44,7 @@ export interface InjectSource {
   mechanism: number;
   origin: string;
   ptags: string;
+  /** As `Extracted.tracestate`: written as is after our own member. */
   tracestate: string;
   baggage: string;
 }
