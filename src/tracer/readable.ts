@@ -69,7 +69,7 @@ export function toReadableSpan(s: TwSpan, resource: Resource): ReadableSpan {
       : {
           traceId: hex32(t.t0) + hex32(t.t1) + hex32(t.t2) + hex32(t.t3),
           spanId: hex32(s.parentHi) + hex32(s.parentLo),
-          traceFlags: t.priority > 0 ? 1 : 0,
+          traceFlags: (t.priority > 0 ? 1 : 0) | (t.random ? 2 : 0),
           isRemote: !s.localParent,
         };
   const durationMs = Math.max(0, s.endAt - s.start);

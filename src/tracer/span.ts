@@ -172,7 +172,7 @@ export class TwSpan implements Span, Context {
       this.spanContextCache = {
         traceId: hex32(t.t0) + hex32(t.t1) + hex32(t.t2) + hex32(t.t3),
         spanId: hex32(this.spanHi) + hex32(this.spanLo),
-        traceFlags: t.priority > 0 ? 1 : 0,
+        traceFlags: (t.priority > 0 ? 1 : 0) | (t.random ? 2 : 0),
         isRemote: false,
       };
     }

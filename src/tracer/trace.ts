@@ -31,8 +31,13 @@ export class LocalTrace {
   origin = '';
   /** Propagated `_dd.p.*` tags other than `_dd.p.tid` and `_dd.p.dm`, as `k=v,k=v`. */
   ptags = '';
-  /** `tracestate` list members of other vendors, passed on unchanged. */
+  /** `tracestate` list members of other vendors, passed on unchanged (see `Extracted.tracestate`). */
   tracestate = '';
+  /**
+   * W3C's random trace-id flag (0x02): the trace id's rightmost 7 bytes are random. Set for
+   * a trace started here; for a continued one, what its parent's traceparent said.
+   */
+  random = false;
   /** Raw `baggage` header value to pass on. */
   baggage = '';
   /** How many of `spans` were already handed to the exporter (late spans go as a later chunk). */

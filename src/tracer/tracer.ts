@@ -17,7 +17,7 @@ import { logger } from '../internal/logger';
 import { fromTimeInput, now, TIME_ORIGIN_MS } from './clock';
 import { activeContext, SPAN_KEY, storage } from './context';
 import { hex32, parseHex32, rand31, rand32 } from './ids';
-import { Propagator, type Extracted, type InjectSource } from './propagation/index';
+import { filterTracestate, Propagator, type Extracted, type InjectSource } from './propagation/index';
 import { PrioritySampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
 import { LocalTrace } from './trace';
@@ -44,7 +44,7 @@ export class RemoteSpan implements Span {
     this.ctx = {
       traceId: hex32(e.t0) + hex32(e.t1) + hex32(e.t2) + hex32(e.t3),
       spanId: hex32(e.spanHi) + hex32(e.spanLo),
-      traceFlags: e.priority > 0 ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      traceFlags: (e.priority > 0 ? TraceFlags.SAMPLED : TraceFlags.NONE) | (e.random ? RANDOM_FLAG : 0),
       isRemote: true,
     };
   }
@@ -79,6 +79,9 @@ export class RemoteSpan implements Span {
   recordException(): void {}
 }
 
+/** W3C's random trace-id flag (level 2); @opentelemetry/api's TraceFlags does not name it. */
+const RANDOM_FLAG = 2;
+
 /** An Extracted from a foreign OTel SpanContext (e.g. one set with `trace.setSpanContext`). */
 function fromSpanContext(sc: SpanContext): Extracted | undefined {
   const t = sc.traceId;
@@ -92,9 +95,10 @@ function fromSpanContext(sc: SpanContext): Extracted | undefined {
     spanHi: parseHex32(s, 0),
     spanLo: parseHex32(s, 8),
     priority: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? 1 : 0,
+    random: (sc.traceFlags & RANDOM_FLAG) === RANDOM_FLAG,
     origin: '',
     ptags: '',
-    tracestate: sc.traceState ? sc.traceState.serialize() : '',
+    tracestate: sc.traceState ? filterTracestate(sc.traceState.serialize()) : '',
     baggage: '',
   };
   if (e.t0 < 0 || e.t1 < 0 || e.t2 < 0 || e.t3 < 0 || e.spanHi < 0 || e.spanLo < 0) return undefined;
@@ -171,12 +175,17 @@ export class TracerCore implements SpanSink {
       trace.origin = remote.origin;
       trace.ptags = remote.ptags;
       trace.tracestate = remote.tracestate;
+      // The parent's word, kept as it came: set if set, unset if unset (W3C level 2).
+      trace.random = remote.random === true;
       trace.baggage = remote.baggage;
       if (Number.isNaN(remote.priority)) this.sampler.decide(trace);
       else trace.priority = remote.priority;
       return new TwSpan(trace, parent, this, rand31(), rand32(), remote.spanHi, remote.spanLo, false, name, kind, start);
     }
+    // High 32 bits: epoch seconds, then 32 zero bits, then 63 random bits (the top one is clear
+    // for 63-bit Datadog readers): the rightmost 7 bytes are random, as the flag says.
     const trace = new LocalTrace(traceIdHigh(start), 0, rand31(), rand32());
+    trace.random = true;
     this.sampler.decide(trace);
     return new TwSpan(trace, parent, this, rand31(), rand32(), 0, 0, false, name, kind, start);
   }
@@ -209,6 +218,7 @@ export class TracerCore implements SpanSink {
       spanHi: span.spanHi,
       spanLo: span.spanLo,
       priority: t.priority,
+      random: t.random,
       mechanism: t.mechanism,
       origin: t.origin,
       ptags: t.ptags,

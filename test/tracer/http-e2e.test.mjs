@@ -101,11 +101,12 @@ test('a request through two services (ESM Fastify -> CJS Express) is one trace w
     assert.equal(backServer.meta.component, 'express');
     // The 128-bit trace id is the same on both sides.
     assert.equal(backServer.meta['_dd.p.tid'], frontServer.meta['_dd.p.tid']);
-    // What arrived downstream: Datadog and W3C headers for the client span.
+    // What arrived downstream: Datadog and W3C headers for the client span (flags 03: sampled,
+    // and random, as the trace started in the front service).
     const hex = (v) => v.toString(16).padStart(16, '0');
     assert.equal(body.downstreamHeaders['x-datadog-trace-id'], frontServer.trace_id.toString());
     assert.equal(body.downstreamHeaders['x-datadog-parent-id'], client.span_id.toString());
-    assert.equal(body.downstreamHeaders.traceparent, `00-${frontServer.meta['_dd.p.tid']}${hex(frontServer.trace_id)}-${hex(client.span_id)}-01`);
+    assert.equal(body.downstreamHeaders.traceparent, `00-${frontServer.meta['_dd.p.tid']}${hex(frontServer.trace_id)}-${hex(client.span_id)}-03`);
   } finally {
     await Promise.all([front.stop(), back.stop()]);
   }

@@ -36,8 +36,9 @@ test('a SimpleSpanProcessor + InMemorySpanExporter sees every span, with OTel na
     assert.equal(server.resource['deployment.environment.name'], 'test');
     assert.equal(server.resource['service.version'], '1.0.0');
     assert.ok(server.ended && server.durationNs > 0);
-    // propagation.inject through the OTel API writes the configured styles for the active span.
-    assert.equal(carrier.traceparent, `00-${inner.traceId}-${inner.spanId}-01`);
+    // propagation.inject through the OTel API writes the configured styles for the active span
+    // (flags 03: sampled, and random, as the trace started here).
+    assert.equal(carrier.traceparent, `00-${inner.traceId}-${inner.spanId}-03`);
     assert.equal(carrier['x-datadog-parent-id'], BigInt('0x' + inner.spanId).toString());
     // ...and the same spans went to the agent.
     await agent.waitFor(() => agent.allSpans().filter((s) => s.service === 'otel-proc').length === 2);

@@ -11,6 +11,9 @@ const { Propagator } = require('../../dist/cjs/tracer/propagation/index.js');
 const { filterTracestate, extractTraceparent, injectTraceparent } = require('../../dist/cjs/tracer/propagation/w3c.js');
 const { extractDatadog, injectDatadog } = require('../../dist/cjs/tracer/propagation/datadog.js');
 const { extractB3Single, extractB3Multi } = require('../../dist/cjs/tracer/propagation/b3.js');
+const { resolveConfig } = require('../../dist/cjs/config/resolve.js');
+const { TracerCore } = require('../../dist/cjs/tracer/tracer.js');
+const { ROOT_CONTEXT, SpanKind, trace } = require('@opentelemetry/api');
 
 /** The getter the HTTP server integration uses: strings, or the first of an array. */
 const get = (c, k) => {
@@ -263,6 +266,93 @@ test('traceparent: valid values are read, with surrounding whitespace and future
   assert.equal(tc.extract({ tracestate: 'foo=1' }, get), undefined, 'tracestate alone is no context');
 });
 
+/** The outgoing traceparent for a context `p` extracted, with our span id 1234567890123456 kept. */
+function traceparentOut(p, carrier) {
+  const got = p.extract(carrier, get);
+  assert.ok(got, JSON.stringify(carrier));
+  const out = {};
+  tc.inject({ ...got, spanHi: 0x12345678, spanLo: 0x90123456, mechanism: -1 }, out, set);
+  return out.traceparent;
+}
+
+test('traceparent: the random trace-id flag (0x02) of the parent is kept exactly, and never invented', () => {
+  for (const [flags, sent] of [
+    ['00', '00'],
+    ['01', '01'],
+    ['02', '02'],
+    ['03', '03'],
+    ['06', '02'],
+    ['09', '01'],
+    ['0b', '03'],
+    ['fd', '01'],
+    ['ff', '03'],
+  ]) {
+    assert.equal(traceparentOut(tc, { traceparent: `00-${TID}-1234567890123456-${flags}` }), `00-${TID}-1234567890123456-${sent}`, `flags ${flags}`);
+  }
+  for (const future of [`cc-${TID}-1234567890123456-02`, `cc-${TID}-1234567890123456-03-what-the-future-will-be-like`]) {
+    assert.match(traceparentOut(tc, { traceparent: future }), /-0[23]$/, future);
+  }
+  assert.equal(extractTraceparent({ traceparent: `00-${TID}-1234567890123456-02` }, get).random, true);
+  assert.equal(extractTraceparent({ traceparent: `00-${TID}-1234567890123456-01` }, get).random, false);
+});
+
+test('traceparent: a parent read from datadog or b3 headers is not given the random flag, unless a traceparent of the same trace had it', () => {
+  const p = new Propagator(['datadog', 'tracecontext', 'b3', 'b3multi'], []);
+  const dd = { 'x-datadog-trace-id': String(0x7890123456789012n), 'x-datadog-parent-id': '7', 'x-datadog-sampling-priority': '1' };
+  assert.match(traceparentOut(p, dd), /-01$/, 'datadog ids are not known to be random');
+  assert.match(traceparentOut(p, { b3: `${TID}-1234567890123456-1` }), /-01$/, 'b3 has no such flag');
+  assert.match(traceparentOut(p, { 'x-b3-traceid': TID, 'x-b3-spanid': '1234567890123456', 'x-b3-sampled': '0' }), /-00$/);
+  // The same trace also came with a traceparent: its flag says what the rightmost bytes are.
+  assert.match(traceparentOut(p, { ...dd, traceparent: `00-${TID}-1234567890123456-03` }), /-03$/);
+  assert.match(traceparentOut(p, { ...dd, traceparent: `00-${TID}-1234567890123456-01` }), /-01$/);
+  // Another trace's traceparent says nothing about this one.
+  assert.match(traceparentOut(p, { ...dd, traceparent: `00-${TID.slice(0, 31)}0-1234567890123456-03` }), /-01$/);
+});
+
+// The flag on spans: a trace started here, one continued from a parent, one from an OTel span context.
+const { config: coreConfig } = resolveConfig({ service: 'random-flag', env: 'test', propagationExtract: ['datadog', 'tracecontext'], propagationInject: ['tracecontext'] }, {});
+
+/** The traceparent a span of `core` writes. */
+function spanTraceparent(core, span) {
+  const h = {};
+  core.inject(span, h, set);
+  return h.traceparent;
+}
+
+test('spans: a trace started here has the random flag (its low 64 bits are random); a child keeps it', () => {
+  const core = new TracerCore(coreConfig);
+  for (let i = 0; i < 20; i++) {
+    const root = core.startSpan('root', SpanKind.SERVER, ROOT_CONTEXT, undefined, performance.now());
+    assert.match(spanTraceparent(core, root), /^00-[0-9a-f]{8}00000000[0-9a-f]{16}-[0-9a-f]{16}-0[23]$/);
+    assert.equal(root.spanContext().traceFlags & 2, 2, 'the OTel span context says so too');
+    const child = core.startSpan('child', SpanKind.INTERNAL, trace.setSpan(ROOT_CONTEXT, root), undefined, performance.now());
+    assert.match(spanTraceparent(core, child), /-0[23]$/);
+  }
+});
+
+test('spans: a continued trace keeps the random flag of its parent exactly', () => {
+  const core = new TracerCore(coreConfig);
+  for (const [flags, sent] of [
+    ['00', '00'],
+    ['01', '01'],
+    ['02', '02'],
+    ['03', '03'],
+  ]) {
+    const remote = core.propagator.extract({ traceparent: `00-${TID}-1234567890123456-${flags}` }, get);
+    const server = core.startSpan('server', SpanKind.SERVER, ROOT_CONTEXT, remote, performance.now());
+    assert.match(spanTraceparent(core, server), new RegExp(`^00-${TID}-[0-9a-f]{16}-${sent}$`), `flags ${flags}`);
+    assert.equal(server.spanContext().traceFlags, Number.parseInt(sent, 16));
+  }
+  const fromDd = core.propagator.extract({ 'x-datadog-trace-id': '12345', 'x-datadog-parent-id': '7', 'x-datadog-sampling-priority': '1' }, get);
+  assert.match(spanTraceparent(core, core.startSpan('server', SpanKind.SERVER, ROOT_CONTEXT, fromDd, performance.now())), /-01$/);
+  // A parent given as an OTel span context (trace.setSpanContext), with and without the flag.
+  for (const traceFlags of [1, 3, 2, 0]) {
+    const ctx = trace.setSpanContext(ROOT_CONTEXT, { traceId: TID, spanId: '1234567890123456', traceFlags, isRemote: true });
+    const span = core.startSpan('s', SpanKind.INTERNAL, ctx, undefined, performance.now());
+    assert.match(spanTraceparent(core, span), new RegExp(`-0${traceFlags}$`), `traceFlags ${traceFlags}`);
+  }
+});
+
 /** What we pass on for an incoming tracestate: the outgoing header without our own dd member. */
 function passOn(tracestate) {
   const got = tc.extract({ traceparent: TP, tracestate }, get);
@@ -296,32 +386,83 @@ test('tracestate: valid members pass on unchanged and in order, whitespace aroun
   assert.equal(passOn(`${'t'.repeat(241)}@${'v'.repeat(14)}=1`), `${'t'.repeat(241)}@${'v'.repeat(14)}=1`);
 });
 
-test('tracestate: invalid keys and values are dropped, the rest passes on in order', () => {
-  for (const [input, expected] of [
-    ['foo =1,bar=2', 'bar=2'],
-    ['FOO=1,bar=2', 'bar=2'],
-    ['foo.bar=1,bar=2', 'bar=2'],
-    ['foo@=1,bar=2', 'bar=2'],
-    ['@foo=1,bar=2', 'bar=2'],
-    ['foo@@bar=1,bar=2', 'bar=2'],
-    ['foo@bar@baz=1,bar=2', 'bar=2'],
-    ['1foo=1,bar=2', 'bar=2'],
-    ['foo@1bar=1,bar=2', 'bar=2'],
-    [`${'k'.repeat(257)}=1,bar=2`, 'bar=2'],
-    [`${'t'.repeat(242)}@v=1,bar=2`, 'bar=2'],
-    [`t@${'v'.repeat(15)}=1,bar=2`, 'bar=2'],
-    ['foo=,bar=2', 'bar=2'],
-    ['foo,bar=2', 'bar=2'],
-    ['=1,bar=2', 'bar=2'],
-    ['foo=a=b,bar=2', 'bar=2'],
-    ['foo=caf\u00e9,bar=2', 'bar=2'],
-    ['foo=a\u0001b,bar=2', 'bar=2'],
-    ['foo=a\u007fb,bar=2', 'bar=2'],
-    [`foo=${'v'.repeat(257)},bar=2`, 'bar=2'],
-    ['a=1,foo=x  ,b=2', 'a=1,foo=x,b=2'],
+test('tracestate: level 2 keys (a digit first, at signs after the first character, 256 chars in all) pass on whole and in order after our dd member', () => {
+  for (const ts of [
+    'foo@=1,bar=2',
+    'foo@@bar=1,bar=2',
+    'foo@bar@baz=1,bar=2',
+    '1foo=1,bar=2',
+    'foo@1bar=1,bar=2',
+    `${'t'.repeat(241)}@${'v'.repeat(14)}=1,bar=2`,
+    `${'t'.repeat(242)}@v=1,bar=2`,
+    `t@${'v'.repeat(15)}=1,bar=2`,
+    `foo=1,${'z'.repeat(256)}=1`,
+    'foo= leading spaces stay,bar=2',
   ]) {
-    assert.equal(passOn(input), expected, JSON.stringify(input));
+    assert.equal(passOn(ts), ts, JSON.stringify(ts));
   }
+  const out = {};
+  tc.inject({ ...tc.extract({ traceparent: TP, tracestate: 'foo@=1, 1bar=2,baz=3' }, get), mechanism: -1 }, out, set);
+  assert.equal(out.tracestate, 'dd=p:1234567890123456;s:1,foo@=1,1bar=2,baz=3');
+});
+
+// At strict level 2 one bad member makes the whole header invalid: nothing of it passes on
+// (the members before it neither), and only our own dd member goes out.
+test('tracestate: a header with an illegal key is discarded whole', () => {
+  for (const key of ['foo ', 'FOO', 'Foo', 'foo.bar', 'foo:bar', '@foo', '_foo', '-foo', '*foo', '/foo', 'fo\to', 'caf\u00e9', '']) {
+    for (const ts of [`${key}=1,bar=2`, `bar=2,${key}=1`, `bar=2, ${key}=1 ,baz=3`]) assert.equal(passOn(ts), '', JSON.stringify(ts));
+  }
+  assert.equal(passOn('foo,bar=2'), '', 'a member without = has no key');
+  assert.equal(passOn('bar=2,foo'), '');
+});
+
+test('tracestate: a header with a key over 256 characters is discarded whole', () => {
+  for (const key of ['z'.repeat(257), `${'t'.repeat(241)}@${'v'.repeat(15)}`, 'k'.repeat(2000)]) {
+    assert.equal(passOn(`foo=1,${key}=1`), '', `${key.length} chars`);
+    assert.equal(passOn(`${key}=1,foo=1`), '', `${key.length} chars`);
+  }
+});
+
+test('tracestate: a header with more than 32 list members is discarded whole; empty members do not count', () => {
+  const members = Array.from({ length: 40 }, (_, i) => `k${i}=v${i}`);
+  assert.equal(passOn(members.slice(0, 33).join(',')), '');
+  assert.equal(passOn(members.join(',')), '');
+  assert.equal(passOn(`${members.slice(0, 20).join(',')}, ${members.slice(20, 33).join(',')}`), '', 'two headers joined');
+  assert.equal(passOn(`${members.slice(0, 32).join(',')},dd=s:1`), '', 'a dd member is a list member too');
+  assert.equal(passOn(`${members.slice(0, 32).join(',')},k0=again`), '', 'so is a duplicate');
+  // 32 is allowed: the header is kept, and adding ours pushes the right-most one out.
+  assert.equal(passOn(members.slice(0, 31).join(',')), members.slice(0, 31).join(','));
+  assert.equal(passOn(members.slice(0, 32).join(',')), members.slice(0, 31).join(','));
+  assert.equal(passOn(`${members.slice(0, 32).join(', ,')},,\t,`), members.slice(0, 31).join(','));
+  assert.equal(filterTracestate(members.join(',')), '');
+  assert.equal(filterTracestate(members.slice(0, 32).join(',')), members.slice(0, 31).join(','));
+});
+
+test('tracestate: a header with an illegal value is discarded whole', () => {
+  for (const value of ['', ' ', '\t', 'bar=baz', '=', 'caf\u00e9', 'a\u0001b', 'a\u007fb', 'a\tb', '\tb', 'a\nb', 'v'.repeat(257)]) {
+    for (const ts of [`foo=${value},bar=2`, `bar=2,foo=${value}`]) assert.equal(passOn(ts), '', JSON.stringify(ts));
+  }
+});
+
+test('tracestate: from a discarded header not even the dd member is read', () => {
+  const got = tc.extract({ traceparent: TP, tracestate: 'dd=s:2;o:rum;t.usr:x,FOO=1' }, get);
+  assert.equal(got.priority, 1, 'the sampled flag alone decides');
+  assert.equal(got.origin, '');
+  assert.equal(got.ptags, '');
+  assert.equal(got.tracestate, '');
+});
+
+test('tracestate: one from an OTel span context used as a parent is held to the same rules', () => {
+  const core = new TracerCore(coreConfig);
+  const tracestateUnder = (serialized) => {
+    const sc = { traceId: TID, spanId: '1234567890123456', traceFlags: 1, isRemote: true, traceState: { serialize: () => serialized } };
+    const span = core.startSpan('s', SpanKind.INTERNAL, trace.setSpanContext(ROOT_CONTEXT, sc), undefined, performance.now());
+    const h = {};
+    core.inject(span, h, set);
+    return h.tracestate.split(',').slice(1).join(',');
+  };
+  assert.equal(tracestateUnder('dd=s:2;o:x,congo=1,rojo=2,congo=3'), 'congo=1,rojo=2', 'one dd member, ours; no duplicate');
+  assert.equal(tracestateUnder('FOO=1,congo=1'), '');
 });
 
 test('tracestate: duplicate keys are dropped (the leftmost, most recent, is kept)', () => {
@@ -330,17 +471,6 @@ test('tracestate: duplicate keys are dropped (the leftmost, most recent, is kept
   assert.equal(passOn('foo=1, foo=2'), 'foo=1');
   assert.equal(passOn('a=1,b=2,a=3,c=4,b=5'), 'a=1,b=2,c=4');
   assert.equal(passOn('dd=s:1,foo=1,dd=s:2'), 'foo=1', 'an incoming dd member is replaced by ours');
-});
-
-test('tracestate: at most 32 members go out, ours included; the first 31 others in order', () => {
-  const members = Array.from({ length: 40 }, (_, i) => `k${i}=v${i}`);
-  assert.equal(passOn(members.slice(0, 31).join(',')), members.slice(0, 31).join(','));
-  assert.equal(passOn(members.slice(0, 32).join(',')), members.slice(0, 31).join(','));
-  assert.equal(passOn(members.join(',')), members.slice(0, 31).join(','));
-  // Invalid members do not take places.
-  const mixed = members.flatMap((m) => [m, 'BAD=1']).join(',');
-  assert.equal(passOn(mixed), members.slice(0, 31).join(','));
-  assert.equal(filterTracestate(members.join(',')), members.slice(0, 31).join(','));
 });
 
 test('tracestate: the sampled flag wins over a disagreeing dd priority; origin and tags are read', () => {
@@ -369,8 +499,10 @@ test('tracestate: a t.tid in the dd member is not a tag (the trace id is in trac
 });
 
 test('tracestate: what we write is a valid W3C tracestate even for odd origins and tags', () => {
-  const got = tc.extract({ traceparent: TP, tracestate: 'dd=s:1;o:syn\u00e9th;t.u\u00e9 r:v;t.ok:caf\u00e9;t.fine:1' }, get);
-  assert.equal(got.ptags, '_dd.p.fine=1', 'tags with non-ASCII keys or values are not read');
+  const got = tc.extract({ traceparent: TP, tracestate: 'dd=s:1;o:syn th;t.u r:v;t.ok:a b;t.fine:1' }, get);
+  assert.equal(got.ptags, '_dd.p.fine=1', 'tags with spaces in keys or values are not read');
+  // Non-ASCII cannot stand in a tracestate value at all: that header is discarded whole.
+  assert.equal(tc.extract({ traceparent: TP, tracestate: 'dd=s:1;o:syn\u00e9th;t.fine:1' }, get).ptags, '');
   for (const src of [
     { ...got, mechanism: -1 },
     { ...SRC, origin: 'caf\u00e9 \u2603,;=~\n', ptags: '_dd.p.k=v\u00e9 ;,x' },
@@ -534,7 +666,7 @@ function prng(seed) {
   };
 }
 
-const TS_KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
+const TS_KEY = /^[a-z0-9][a-z0-9_\-*/@]{0,255}$/;
 const TS_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /** The W3C tracestate grammar, written out here independently of the code under test. */
@@ -608,7 +740,7 @@ function generator(rnd) {
       carrier['x-datadog-trace-id'] = dec();
       carrier['x-datadog-parent-id'] = dec();
     }
-    if (rnd() < 0.3) carrier.traceparent = `00-${hexs(32)}-${hexs(16)}-0${int(2)}`;
+    if (rnd() < 0.3) carrier.traceparent = `00-${hexs(32)}-${hexs(16)}-0${int(4)}`;
     return carrier;
   };
 }
@@ -640,7 +772,7 @@ test('fuzz: 24000 random carriers never make extract or inject throw, and what i
       for (const [k, v] of Object.entries(out)) assert.equal(typeof v, 'string', `${k} is a string`);
       const traceHex = IDS.slice(0, 4).map((k) => hex(got[k])).join('');
       const spanHex = hex(got.spanHi) + hex(got.spanLo);
-      assert.match(out.traceparent, new RegExp(`^00-${traceHex}-${spanHex}-0[01]$`));
+      assert.match(out.traceparent, new RegExp(`^00-${traceHex}-${spanHex}-0[0-3]$`));
       assertValidTracestate(out.tracestate);
       assert.ok(out.tracestate.startsWith(`dd=p:${spanHex}`), out.tracestate);
       assert.equal(out['x-datadog-trace-id'], u64(got.t2, got.t3));

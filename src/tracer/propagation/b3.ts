@@ -1,4 +1,7 @@
-/** Zipkin B3: the single `b3` header and the multi `X-B3-*` headers. */
+/**
+ * Zipkin B3: the single `b3` header and the multi `X-B3-*` headers. B3 has no way to say its
+ * trace id is random, so a parent read from it never gets W3C's random flag (see datadog.ts).
+ */
 import { hex32, parseHex32 } from '../ids';
 import { emptyExtracted, type Extracted, type HeaderGetter, type HeaderSetter, type InjectSource } from './types';
 

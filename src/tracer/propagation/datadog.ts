@@ -1,4 +1,13 @@
-/** Datadog headers: `x-datadog-trace-id`, `-parent-id` (decimal uint64), `-sampling-priority`, `-origin`, `-tags`. */
+/**
+ * Datadog headers: `x-datadog-trace-id`, `-parent-id` (decimal uint64), `-sampling-priority`, `-origin`, `-tags`.
+ *
+ * A parent read from these headers never gets W3C's random trace-id flag (`random` stays
+ * false), so a traceparent we write for its trace does not claim it. dd-trace does draw its
+ * 64-bit ids at random, but the headers do not say which tracer wrote them (a proxy, an old
+ * tracer or a hand-made request may use any id), and level 2 lets the flag be set only when
+ * the rightmost 7 bytes are known to be random. When a traceparent of the same trace came
+ * too, its flag is the parent's word and is kept (Propagator.keepTracestate).
+ */
 import { dec64, hex32, parseDec64, parseHex32 } from '../ids';
 import { emptyExtracted, type Extracted, type HeaderGetter, type HeaderSetter, type InjectSource } from './types';
 

@@ -1,8 +1,8 @@
 /**
  * Reads and writes trace context in the configured styles. Extraction tries the styles in
- * order and the first that yields a context wins; when W3C tracestate also arrived for the
- * same trace, it is kept so other vendors' members travel on. Nothing here throws on a
- * malformed header: it is ignored.
+ * order and the first that yields a context wins; when a W3C traceparent also arrived for the
+ * same trace, its tracestate is kept so other vendors' members travel on, and so is its
+ * random trace-id flag. Nothing here throws on a malformed header: it is ignored.
  */
 import type { PropagationStyle } from '../../config/options';
 import { extractDatadog, injectDatadog } from './datadog';
@@ -11,6 +11,7 @@ import { extractBaggage, extractTraceparent, injectBaggage, injectTraceparent } 
 import type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
 
 export type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
+export { filterTracestate } from './w3c';
 
 type Extractor = <C>(carrier: C, get: HeaderGetter<C>) => Extracted | undefined;
 type Injector = <C>(src: InjectSource, carrier: C, set: HeaderSetter<C>) => void;
@@ -90,11 +91,18 @@ export class Propagator {
     return found;
   }
 
-  /** When another style won, W3C tracestate of the same trace still travels on. */
+  /**
+   * When another style won, the W3C tracestate of the same trace still travels on, and the
+   * traceparent's random flag holds: it speaks of the id's rightmost 7 bytes, which are the
+   * same (Datadog and B3 headers cannot say it themselves; see datadog.ts).
+   */
   private keepTracestate<C>(found: Extracted, carrier: C, get: HeaderGetter<C>, winner: Extractor): void {
     if (!this.readsTracecontext || winner === extractTraceparent) return;
     const w3c = extractTraceparent(carrier, get);
-    if (w3c !== undefined && w3c.t2 === found.t2 && w3c.t3 === found.t3) found.tracestate = w3c.tracestate;
+    if (w3c !== undefined && w3c.t2 === found.t2 && w3c.t3 === found.t3) {
+      found.tracestate = w3c.tracestate;
+      found.random = w3c.random;
+    }
   }
 
   inject<C>(src: InjectSource, carrier: C, set: HeaderSetter<C>): void {
