@@ -10,8 +10,8 @@ import { snapshot, type TracewellStats } from './internal/counters';
 import { containerId } from './internal/container';
 import { Codes } from './internal/errors';
 import { logger } from './internal/logger';
-import { AgentExporter } from './exporter/agent-exporter';
-import type { OtlpExporter } from './exporter/otlp-exporter';
+import { createAgentExporter } from './exporter/agent-exporter';
+import type { createOtlpExporter } from './exporter/otlp-exporter';
 import { installExitHooks, type Flushable } from './exporter/exit-hooks';
 import type { startHealthMetrics } from './exporter/health-metrics';
 import { TracerCore } from './tracer/tracer';
@@ -64,8 +64,8 @@ function start(config: ResolvedConfig): TracewellHandle {
   const runtimeId = randomUUID();
   const exporter =
     config.exporter === 'otlp'
-      ? new (loadOtlpExporter())({ config, info: { runtimeId } })
-      : new AgentExporter({
+      ? loadOtlpExporter()({ config, info: { runtimeId } })
+      : createAgentExporter({
           config,
           info: { runtimeId },
           containerId: containerId(),
@@ -152,6 +152,6 @@ export function getHandle(): TracewellHandle | null {
 }
 
 /** The OTLP exporter and its protobuf encoder are loaded only when they are used (start-up time). */
-function loadOtlpExporter(): typeof OtlpExporter {
-  return (require('./exporter/otlp-exporter') as { OtlpExporter: typeof OtlpExporter }).OtlpExporter;
+function loadOtlpExporter(): typeof createOtlpExporter {
+  return (require('./exporter/otlp-exporter') as { createOtlpExporter: typeof createOtlpExporter }).createOtlpExporter;
 }

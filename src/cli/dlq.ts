@@ -5,9 +5,11 @@
  * folder; without it, the root the SDK would use with this environment. Files of a process
  * that still runs are shown but never replayed or removed: that process owns them. Replay
  * claims a file the way the SDK adopts one (an atomic rename under a lock file of its own), so
- * a traced process starting meanwhile never sends the same records.
+ * a traced process starting meanwhile never sends the same records. A folder or file that is
+ * not this user's (or is a link, or writable by others) is named and left alone: never read,
+ * replayed or removed, the same checks the SDK makes.
  */
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { resolveConfig } from '../config/resolve';
 import type { ResolvedConfig } from '../config/options';
@@ -15,15 +17,19 @@ import { logger } from '../internal/logger';
 import { decodeTraces, type DecodedSpan } from '../dev-agent/decode-traces';
 import { decodeOtlpTraces, otlpToDecoded } from '../dev-agent/decode-otlp';
 import { formatTrace } from '../dev-agent/print';
-import { DatadogTarget } from '../exporter/agent-exporter';
-import { OtlpTarget } from '../exporter/otlp-exporter';
-import { DeadLetterStore, parseName, type StreamKind } from '../exporter/dead-letter/store';
-import { KIND_DATADOG, scanRecords, STATE_PENDING, type ScannedRecord } from '../exporter/dead-letter/framing';
+import { DatadogDestination } from '../exporter/agent-exporter';
+import { OtlpDestination } from '../exporter/otlp-exporter';
+import { ProfileDestination } from '../profiler/upload';
+import { DebuggerDestination } from '../dynamic/intake';
+import { DeadLetterStore, parseName, readOwn, type StreamKind } from '../delivery/dead-letter/store';
+import { KIND_DATADOG, KIND_OTLP, scanRecords, STATE_PENDING, type ScannedRecord } from '../delivery/dead-letter/framing';
+import { ownFolderProblem, UnsafePathError } from '../delivery/dead-letter/private-fs';
+import { diskBody, payloadFromDisk, type Destination } from '../delivery/destination';
 import { isV05 } from '../exporter/encoders/datadog-common';
-import { ownerAlive } from '../exporter/dead-letter/owner';
-import { formatBytes } from '../exporter/outage-log';
-import { deliver, type RetryPolicy } from '../exporter/retry';
-import type { ExportTarget } from '../exporter/pipeline';
+import { ownerAlive } from '../delivery/dead-letter/owner';
+import { formatBytes } from '../delivery/outage-log';
+import { deliver, type RetryPolicy } from '../delivery/retry';
+import { Transport } from '../delivery/transport';
 
 export const usage = `tracewell dlq ls|show|replay|purge [dir] [options]
   Dead-letter files: payloads kept while the agent could not take them. [dir] is the
@@ -89,9 +95,25 @@ function parseArgs(args: string[]): Options | string {
   return o;
 }
 
+/** Folders and files found not to be ours, with what is wrong: named in the output, never touched. */
+const refusals: string[] = [];
+
+/** Whether a folder may be read: ours, a real folder, not writable by others. */
+function folderOk(folder: string): boolean {
+  let problem: string | null;
+  try {
+    problem = ownFolderProblem(lstatSync(folder));
+  } catch {
+    return false;
+  }
+  if (problem !== null) refusals.push(`${folder} ${problem}: not read`);
+  return problem === null;
+}
+
 /** Service folders under `dir`: the folder itself when it holds `.dlq` files, else its subfolders. */
 function serviceFolders(dir: string, service: string | undefined): { service: string; folder: string }[] {
   let names: string[];
+  if (!folderOk(dir)) return [];
   try {
     names = readdirSync(dir);
   } catch {
@@ -106,7 +128,7 @@ function serviceFolders(dir: string, service: string | undefined): { service: st
     if (service !== undefined && n !== service) continue;
     const folder = join(dir, n);
     try {
-      if (statSync(folder).isDirectory()) out.push({ service: n, folder });
+      if (statSync(folder).isDirectory() && folderOk(folder)) out.push({ service: n, folder });
     } catch {
       /* removed meanwhile */
     }
@@ -130,8 +152,9 @@ export function readFiles(dir: string, service: string | undefined): FileInfo[] 
       const path = join(folder, name);
       let buf: Buffer;
       try {
-        buf = readFileSync(path);
-      } catch {
+        buf = readOwn(path);
+      } catch (err) {
+        if (err instanceof UnsafePathError) refusals.push(`${path} ${err.problem}: not read`);
         continue;
       }
       const owner = `${p.pid}-${p.run}`;
@@ -148,7 +171,11 @@ export function readFiles(dir: string, service: string | undefined): FileInfo[] 
 }
 
 export const pending = (f: FileInfo): ScannedRecord[] => f.records.filter((r) => r.state === STATE_PENDING);
-const sum = (rs: ScannedRecord[], k: 'spans' | 'traces'): number => rs.reduce((a, r) => a + r[k], 0);
+const sum = (rs: ScannedRecord[], k: 'items' | 'traces'): number => rs.reduce((a, r) => a + r[k], 0);
+
+/** What a kind's items are called. */
+const UNITS: Record<StreamKind, string> = { dd: 'spans', otlp: 'spans', profile: 'profiles', snapshots: 'snapshots', statuses: 'statuses' };
+const KIND_NAMES: Record<StreamKind, string> = { dd: 'datadog', otlp: 'otlp', profile: 'profile', snapshots: 'probe snapshots', statuses: 'probe statuses' };
 
 function ls(files: FileInfo[], dir: string, out: (s: string) => void): number {
   if (files.length === 0) {
@@ -163,19 +190,21 @@ function ls(files: FileInfo[], dir: string, out: (s: string) => void): number {
     }
     const p = pending(f);
     const damage = f.skipped > 0 ? `, ${f.skipped} damaged record${f.skipped === 1 ? '' : 's'}${f.tornTail ? ' (torn tail)' : ''}` : '';
-    const what = f.rejected ? 'rejected' : f.kind === 'dd' ? 'datadog' : 'otlp';
+    const what = f.rejected ? `rejected ${KIND_NAMES[f.kind]}` : KIND_NAMES[f.kind];
     out(
-      `  ${f.name}  ${what}  pid ${f.pid} ${f.alive ? 'running' : 'exited'}  ${p.length} pending record${p.length === 1 ? '' : 's'} (${sum(p, 'spans')} spans), ${f.records.length - p.length} done, ${f.bytes} bytes${damage}`,
+      `  ${f.name}  ${what}  pid ${f.pid} ${f.alive ? 'running' : 'exited'}  ${p.length} pending record${p.length === 1 ? '' : 's'} (${sum(p, 'items')} ${UNITS[f.kind]}), ${f.records.length - p.length} done, ${f.bytes} bytes${damage}`,
     );
   }
+  const traceFiles = files.filter((f) => f.kind === 'dd' || f.kind === 'otlp');
   const all = files.flatMap(pending);
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
-  out(`${files.length} file${files.length === 1 ? '' : 's'}, ${all.length} pending records, ${sum(all, 'spans')} spans, ${formatBytes(bytes)}`);
+  out(`${files.length} file${files.length === 1 ? '' : 's'}, ${all.length} pending records, ${sum(traceFiles.flatMap(pending), 'items')} spans, ${formatBytes(bytes)}`);
   return 0;
 }
 
-function decodeRecord(r: ScannedRecord): DecodedSpan[][] {
+function decodeRecord(r: ScannedRecord): DecodedSpan[][] | null {
   if (r.kind === KIND_DATADOG) return decodeTraces(r.body).filter((t) => t.length > 0);
+  if (r.kind !== KIND_OTLP) return null;
   const byTrace = new Map<string, DecodedSpan[]>();
   for (const s of decodeOtlpTraces(r.body)) {
     const list = byTrace.get(s.traceId) ?? [];
@@ -199,9 +228,12 @@ function show(files: FileInfo[], dir: string, limit: number, out: (s: string) =>
       if (shown >= limit) continue;
       shown++;
       const state = r.state === STATE_PENDING ? (f.rejected ? 'rejected' : 'pending') : 'done';
-      out(`record at ${r.offset}: ${state}, ${r.kind === KIND_DATADOG ? (isV05(r.body) ? 'datadog v0.5' : 'datadog v0.4') : 'otlp'}, ${r.traces} traces, ${r.spans} spans, ${r.body.length} bytes, written ${new Date(r.time).toISOString()}`);
+      const kind = r.kind === KIND_DATADOG ? (isV05(r.body) ? 'datadog v0.5' : 'datadog v0.4') : KIND_NAMES[f.kind];
+      out(`record at ${r.offset}: ${state}, ${kind}, ${r.kind === KIND_DATADOG || r.kind === KIND_OTLP ? `${r.traces} traces, ` : ''}${r.items} ${UNITS[f.kind]}, ${r.body.length} bytes, written ${new Date(r.time).toISOString()}`);
       try {
-        for (const t of decodeRecord(r)) out(indent(formatTrace(t)));
+        const traces = decodeRecord(r);
+        if (traces !== null) for (const t of traces) out(indent(formatTrace(t)));
+        else if (f.kind === 'snapshots') out(indent(r.body.toString('utf8').slice(0, 2000)));
       } catch (err) {
         out(`  cannot decode: ${(err as Error).message}`);
       }
@@ -214,34 +246,37 @@ function show(files: FileInfo[], dir: string, limit: number, out: (s: string) =>
 const indent = (s: string): string => s.replace(/^/gm, '  ');
 
 /** The records of one service and kind, claimed and sent; what was accepted is marked done. */
-async function replayStream(service: string, root: string, kind: StreamKind, target: ExportTarget, out: (s: string) => void): Promise<{ sent: number; spans: number; rejected: number; left: boolean; error: string | null }> {
+async function replayStream(service: string, root: string, kind: StreamKind, destination: Destination, url: string, out: (s: string) => void): Promise<{ sent: number; items: number; rejected: number; left: boolean; error: string | null }> {
   const store = new DeadLetterStore({ root, service, kind, maxBytes: Number.MAX_SAFE_INTEGER });
-  const result = { sent: 0, spans: 0, rejected: 0, left: false, error: null as string | null };
+  const transport = new Transport(url);
+  const result = { sent: 0, items: 0, rejected: 0, left: false, error: null as string | null };
+  const unit = UNITS[kind];
   // Claims the files of exited processes (rename = lock); files of running ones are theirs.
   store.adoptOrphans();
-  const policy: RetryPolicy = { retries: 2, deadlineMs: 10_000, backoffMs: 200, maxBackoffMs: 2000, retryStatuses: target.retryStatuses, rejectUnlisted: target.rejectUnlisted === true };
+  const policy: RetryPolicy = { retries: 2, deadlineMs: 10_000, backoffMs: 200, maxBackoffMs: 2000, retryStatuses: destination.retryStatuses, rejectUnlisted: destination.rejectUnlisted === true };
   const hooks = { onAttemptFailed: () => undefined, onAttemptSucceeded: () => undefined, mayRetry: () => true };
   try {
     for (;;) {
       const item = store.next();
       if (item === null) break;
-      const outcome = await deliver(() => target.send(item, new AbortController().signal), policy, hooks);
+      const payload = payloadFromDisk(destination, item);
+      const outcome = await deliver(() => destination.send(payload, transport, new AbortController().signal), policy, hooks);
       if (outcome.kind === 'ok') {
         item.done();
-        target.accepted(outcome); // an OTLP partial success is reported
+        destination.accepted?.(payload, outcome); // an OTLP partial success is reported
         result.sent++;
-        result.spans += item.spans;
+        result.items += item.items;
       } else if (outcome.kind === 'rejected') {
-        store.append(item.body, item.spans, item.traces, true);
+        store.append(item.body, item.items, item.traces, true);
         item.done();
         result.rejected++;
-        out(`  a payload of ${item.spans} spans was rejected (${outcome.status}: ${outcome.body.slice(0, 200)}); moved to the rejected file`);
+        out(`  a payload of ${item.items} ${unit} was rejected (${outcome.status}: ${outcome.body.slice(0, 200)}); moved to the rejected file`);
       } else if (outcome.kind === 'too-large') {
-        const parts = target.split(item.body);
+        const parts = destination.split?.(payload) ?? null;
         if (parts === null) {
-          store.append(item.body, item.spans, item.traces, true);
+          store.append(item.body, item.items, item.traces, true);
           result.rejected++;
-        } else for (const part of parts) store.append(part.body, part.spans, part.traces);
+        } else for (const part of parts) store.append(diskBody(destination, part), part.items, part.traces);
         item.done();
       } else {
         result.error = outcome.reason;
@@ -252,10 +287,26 @@ async function replayStream(service: string, root: string, kind: StreamKind, tar
     }
   } finally {
     store.close();
-    await target.destroy();
+    await transport.destroy();
   }
   return result;
 }
+
+/** Where a kind of payload goes, with this environment's settings. */
+function destinationFor(kind: StreamKind, config: ResolvedConfig): { destination: Destination; url: string } {
+  switch (kind) {
+    case 'dd':
+      return { destination: new DatadogDestination({ config, info: { runtimeId: '' } }), url: config.agentUrl };
+    case 'otlp':
+      return { destination: new OtlpDestination(config), url: config.otlpEndpoint };
+    case 'profile':
+      return { destination: new ProfileDestination(config.exportTimeoutMs), url: config.agentUrl };
+    default:
+      return { destination: new DebuggerDestination(kind, config.exportTimeoutMs), url: config.agentUrl };
+  }
+}
+
+const KINDS: StreamKind[] = ['dd', 'otlp', 'profile', 'snapshots', 'statuses'];
 
 async function replay(dir: string, opts: Options, out: (s: string) => void): Promise<number> {
   const folders = serviceFolders(dir, opts.service);
@@ -267,16 +318,16 @@ async function replay(dir: string, opts: Options, out: (s: string) => void): Pro
   for (const { service, folder } of folders) {
     const root = resolve(folder, '..');
     const files = readFiles(folder, undefined);
-    for (const kind of ['dd', 'otlp'] as StreamKind[]) {
+    for (const kind of KINDS) {
       const mine = files.filter((f) => f.kind === kind && !f.rejected);
       const running = mine.filter((f) => f.alive);
       for (const f of running) out(`${f.name}: pid ${f.pid} is running and owns it; left to it`);
       if (!mine.some((f) => !f.alive && pending(f).length > 0)) continue;
       const config = cliConfig({ service, agentUrl: opts.agent, otlpEndpoint: opts.otlp });
-      const target: ExportTarget = kind === 'dd' ? new DatadogTarget({ config, info: { runtimeId: '' } }) : new OtlpTarget(config);
-      out(`replaying ${service} (${kind === 'dd' ? 'datadog' : 'otlp'}) to ${target.url}`);
-      const r = await replayStream(service, root, kind, target, out);
-      out(`  ${r.sent} payload${r.sent === 1 ? '' : 's'} (${r.spans} spans) accepted${r.rejected > 0 ? `, ${r.rejected} rejected` : ''}`);
+      const { destination, url } = destinationFor(kind, config);
+      out(`replaying ${service} (${KIND_NAMES[kind]}) to ${url}`);
+      const r = await replayStream(service, root, kind, destination, url, out);
+      out(`  ${r.sent} payload${r.sent === 1 ? '' : 's'} (${r.items} ${UNITS[kind]}) accepted${r.rejected > 0 ? `, ${r.rejected} rejected` : ''}`);
       if (r.error !== null) {
         failed = true;
         out(`  stopped: ${r.error}; what was not accepted stays in ${folder}`);
@@ -293,7 +344,7 @@ function purge(files: FileInfo[], dir: string, opts: Options, out: (s: string) =
     out(`nothing to purge in ${dir}`);
     return 0;
   }
-  const spans = targets.reduce((a, f) => a + (f.rejected ? sum(f.records, 'spans') : sum(pending(f), 'spans')), 0);
+  const spans = targets.filter((f) => f.kind === 'dd' || f.kind === 'otlp').reduce((a, f) => a + (f.rejected ? sum(f.records, 'items') : sum(pending(f), 'items')), 0);
   if (!opts.yes) {
     for (const f of targets) out(`would remove ${f.path}`);
     out(`${targets.length} file${targets.length === 1 ? '' : 's'} (${spans} spans) would be removed: run again with --yes to remove them`);
@@ -357,21 +408,26 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     out(`no dead-letter folder at ${dir}`);
     return sub === 'ls' || sub === 'show' ? 0 : 1;
   }
-  switch (sub) {
-    case 'ls':
-      return ls(readFiles(dir, parsed.service), dir, out);
-    case 'show':
-      return show(readFiles(dir, parsed.service), dir, parsed.limit, out);
-    case 'replay': {
-      // Our sockets never hold a process open (see transport.ts): this does, until the end.
-      const keep = setInterval(() => undefined, 1 << 30);
-      try {
-        return await replay(dir, parsed, out);
-      } finally {
-        clearInterval(keep);
+  refusals.length = 0;
+  const code = await (async (): Promise<number> => {
+    switch (sub) {
+      case 'ls':
+        return ls(readFiles(dir, parsed.service), dir, out);
+      case 'show':
+        return show(readFiles(dir, parsed.service), dir, parsed.limit, out);
+      case 'replay': {
+        // Our sockets never hold a process open (see transport.ts): this does, until the end.
+        const keep = setInterval(() => undefined, 1 << 30);
+        try {
+          return await replay(dir, parsed, out);
+        } finally {
+          clearInterval(keep);
+        }
       }
+      case 'purge':
+        return purge(readFiles(dir, parsed.service), dir, parsed, out);
     }
-    case 'purge':
-      return purge(readFiles(dir, parsed.service), dir, parsed, out);
-  }
+  })();
+  for (const r of new Set(refusals)) out(`refused: ${r}`);
+  return refusals.length > 0 && code === 0 ? 1 : code;
 }

@@ -10,10 +10,10 @@ import { resolveConfig } from '../config/resolve';
 import type { ResolvedConfig, TracewellOptions } from '../config/options';
 import { fetchAgentInfo } from '../exporter/agent-exporter';
 import { tracesPath, V05_PATH } from '../exporter/encoders/datadog-common';
-import { serviceFolder } from '../exporter/dead-letter/store';
-import { formatBytes } from '../exporter/outage-log';
-import { classifyError } from '../exporter/retry';
-import { Transport } from '../exporter/transport';
+import { serviceFolder } from '../delivery/dead-letter/store';
+import { formatBytes } from '../delivery/outage-log';
+import { classifyError } from '../delivery/retry';
+import { Transport } from '../delivery/transport';
 import { describeError } from '../internal/logger';
 import { pending, readFiles } from './dlq';
 
@@ -236,10 +236,10 @@ function checkDeadLetter(config: ResolvedConfig, out: (s: string) => void, verdi
     return;
   }
   const files = readFiles(folder, undefined);
-  const live = files.filter((f) => !f.rejected);
+  const live = files.filter((f) => !f.rejected && (f.kind === 'dd' || f.kind === 'otlp'));
   const rejected = files.filter((f) => f.rejected);
-  const orphanSpans = live.filter((f) => !f.alive).reduce((a, f) => a + pending(f).reduce((b, r) => b + r.spans, 0), 0);
-  const runningSpans = live.filter((f) => f.alive).reduce((a, f) => a + pending(f).reduce((b, r) => b + r.spans, 0), 0);
+  const orphanSpans = live.filter((f) => !f.alive).reduce((a, f) => a + pending(f).reduce((b, r) => b + r.items, 0), 0);
+  const runningSpans = live.filter((f) => f.alive).reduce((a, f) => a + pending(f).reduce((b, r) => b + r.items, 0), 0);
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
   const damaged = files.reduce((a, f) => a + f.skipped, 0);
   out(`  ${files.length} file${files.length === 1 ? '' : 's'}, ${formatBytes(bytes)} of ${formatBytes(config.dlqMaxBytes)}`);

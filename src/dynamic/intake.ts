@@ -2,14 +2,22 @@
  * Where probe output goes: snapshots and probe logs to the agent's debugger intake
  * (`POST /debugger/v1/input`, a JSON array), probe statuses to its diagnostics endpoint
  * (`POST /debugger/v1/diagnostics`, multipart part `event`), metric values to DogStatsD over
- * UDP. Everything is buffered and sent on an unref'd timer; a full buffer, an unreachable
- * agent or a refusal drops entries, counted in `stats().probes`.
+ * UDP. Snapshots and statuses are buffered, batched on an unref'd timer and handed to the
+ * delivery layer (src/delivery): the same pool and circuit as the traces to that agent,
+ * retries, and the dead-letter file while the agent is down (replayed once it answers, each
+ * batch once). A full buffer or a refusal drops entries; everything is counted in
+ * `stats().probes`.
  */
 import { dogstatsdTarget } from '../internal/dogstatsd';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../config/options';
-import { Transport } from '../exporter/transport';
+import { datadogAgentLink } from '../delivery/datadog-agent';
+import { DeadLetterStore } from '../delivery/dead-letter/store';
+import type { Destination, Ledger, Payload } from '../delivery/destination';
+import { Outbox } from '../delivery/outbox';
+import { DATADOG_RETRY_STATUSES } from '../delivery/retry';
+import type { Transport, TransportResponse } from '../delivery/transport';
 import { counters } from '../internal/counters';
 import { logger } from '../internal/logger';
 import { Codes } from '../internal/errors';
@@ -23,6 +31,78 @@ const MAX_ENTRY_BYTES = 1024 * 1024;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Histogram/distribution values kept per probe between two sends. */
 const MAX_VALUES_PER_METRIC = 1000;
+/** Most bytes of probe output kept in the dead-letter folder (each kind). */
+const MAX_DEAD_BYTES = 16 * 1024 * 1024;
+
+/** Snapshots to `/debugger/v1/input`, statuses to `/debugger/v1/diagnostics`. */
+export class DebuggerDestination implements Destination {
+  readonly retryStatuses = DATADOG_RETRY_STATUSES;
+  constructor(
+    readonly kind: 'snapshots' | 'statuses',
+    private readonly timeoutMs: number,
+  ) {}
+
+  get what(): string {
+    return this.kind === 'snapshots' ? 'probe snapshots' : 'probe statuses';
+  }
+
+  get unit(): string {
+    return this.kind;
+  }
+
+  get contentTypeInBody(): boolean {
+    return this.kind === 'statuses';
+  }
+
+  send(p: Payload, transport: Transport, signal: AbortSignal): Promise<TransportResponse> {
+    const path = this.kind === 'snapshots' ? '/debugger/v1/input' : '/debugger/v1/diagnostics';
+    const type = this.kind === 'snapshots' ? 'application/json' : (p.contentType ?? 'multipart/form-data');
+    return transport.request({ method: 'POST', path, headers: { 'content-type': type }, body: p.body, timeoutMs: this.timeoutMs, signal });
+  }
+}
+
+const snapshotLedger: Ledger = {
+  sent(p, replayed) {
+    counters.probes.snapshotsSent += p.items;
+    if (replayed) counters.probes.snapshotsReplayed += p.items;
+  },
+  deadLettered(p) {
+    counters.probes.snapshotsDeadLettered += p.items;
+  },
+  dropped(p) {
+    counters.probes.snapshotsDropped += p.items;
+  },
+  rejected(p) {
+    counters.probes.snapshotsDropped += p.items;
+  },
+  retried() {
+    counters.probes.deliveryRetries++;
+  },
+  evicted(items) {
+    counters.probes.snapshotsDropped += items;
+  },
+};
+
+const statusLedger: Ledger = {
+  sent(p) {
+    counters.probes.statusesSent += p.items;
+  },
+  deadLettered() {
+    /* counted when sent or dropped */
+  },
+  dropped(p) {
+    counters.probes.statusesDropped += p.items;
+  },
+  rejected(p) {
+    counters.probes.statusesDropped += p.items;
+  },
+  retried() {
+    counters.probes.deliveryRetries++;
+  },
+  evicted(items) {
+    counters.probes.statusesDropped += items;
+  },
+};
 
 export interface DiagnosticEvent {
   probeId: string;
@@ -42,23 +122,23 @@ interface MetricState {
 }
 
 export class Intake {
-  private readonly transport: Transport;
+  private readonly snapshotsOut: Outbox;
+  private readonly statusesOut: Outbox;
   private snapshots: string[] = [];
   private diagnostics: DiagnosticEvent[] = [];
   private readonly metrics = new Map<string, MetricState>();
   private timer: NodeJS.Timeout | null = null;
-  private sending = false;
   private socket: Socket | null = null;
   private readonly statsdHost: string;
   private readonly statsdPort: number;
   readonly runtimeId: string;
   private readonly baseTags: string;
+  private stopped = false;
 
   constructor(
     private readonly config: ResolvedConfig,
     runtimeId?: string,
   ) {
-    this.transport = new Transport(config.agentUrl, config.exportTimeoutMs);
     this.runtimeId = runtimeId ?? randomBytes(16).toString('hex');
     const { host, port } = dogstatsdTarget(config.dogstatsdUrl);
     this.statsdHost = host;
@@ -67,6 +147,21 @@ export class Intake {
     if (config.env) tags.push(`env:${config.env}`);
     if (config.version) tags.push(`version:${config.version}`);
     this.baseTags = tags.join(',');
+    const outbox = (kind: 'snapshots' | 'statuses', ledger: Ledger): Outbox =>
+      new Outbox({
+        link: datadogAgentLink(config),
+        destination: new DebuggerDestination(kind, config.exportTimeoutMs),
+        ledger,
+        countedIn: 'stats().probes',
+        policy: { retries: config.exportRetries, deadlineMs: config.exportRetryDeadlineMs, backoffMs: config.exportBackoffMs, maxBackoffMs: Math.max(config.exportBackoffMs, 30_000) },
+        store: config.dlqEnabled ? new DeadLetterStore({ root: config.dlqDir, service: config.service, kind, maxBytes: Math.min(config.dlqMaxBytes, MAX_DEAD_BYTES), onEvicted: ledger.evicted }) : null,
+        replayBytesPerSec: config.dlqReplayBytesPerSec,
+        maxQueuedBytes: 2 * MAX_BATCH_BYTES,
+        maxQueuedItems: 2 * MAX_PENDING_SNAPSHOTS,
+        producerBusy: () => (kind === 'snapshots' ? this.snapshots.length > 0 : this.diagnostics.length > 0),
+      });
+    this.snapshotsOut = outbox('snapshots', snapshotLedger);
+    this.statusesOut = outbox('statuses', statusLedger);
   }
 
   start(): void {
@@ -75,14 +170,34 @@ export class Intake {
     this.timer.unref();
   }
 
-  stop(): Promise<void> {
+  /** Sends what waits within `deadlineMs` (the rest goes to the dead-letter file), then closes. */
+  async stop(deadlineMs = this.config.shutdownTimeoutMs): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const started = Date.now();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    return this.flush().finally(() => {
-      this.socket?.close();
-      this.socket = null;
-      void this.transport.close();
-    });
+    this.snapshotsOut.beginClose();
+    this.statusesOut.beginClose();
+    await this.flushWithin(deadlineMs);
+    this.socket?.close();
+    this.socket = null;
+    const left = deadlineMs - (Date.now() - started);
+    await Promise.all([this.snapshotsOut.close(left), this.statusesOut.close(left)]);
+  }
+
+  /** Sends what waits within `deadlineMs`; what is not acknowledged by then goes to the dead-letter file. */
+  async flushWithin(deadlineMs: number): Promise<void> {
+    this.flushMetrics();
+    this.batch();
+    await Promise.all([this.statusesOut.flushWithin(deadlineMs), this.snapshotsOut.flushWithin(deadlineMs)]);
+  }
+
+  /** At `exit`: what waits, to the dead-letter file, synchronously. */
+  persistNow(): void {
+    this.batch();
+    this.statusesOut.persistNow();
+    this.snapshotsOut.persistNow();
   }
 
   addSnapshot(entry: object): void {
@@ -131,15 +246,37 @@ export class Intake {
     this.metrics.delete(probeId);
   }
 
+  /** Hands what is buffered to the delivery layer and sends it. */
   async flush(): Promise<void> {
     this.flushMetrics();
-    if (this.sending) return;
-    this.sending = true;
-    try {
-      await this.sendDiagnostics();
-      await this.sendSnapshots();
-    } finally {
-      this.sending = false;
+    this.batch();
+    await Promise.all([this.statusesOut.flush(), this.snapshotsOut.flush()]);
+  }
+
+  /** The buffered statuses as one payload, the snapshots as batches of at most MAX_BATCH_BYTES. */
+  private batch(): void {
+    if (this.diagnostics.length > 0) {
+      const events = this.diagnostics;
+      this.diagnostics = [];
+      const body = events.map((e) => ({
+        ddsource: 'dd_debugger',
+        service: this.config.service,
+        timestamp: Date.now(),
+        debugger: { diagnostics: { probeId: e.probeId, runtimeId: this.runtimeId, probeVersion: e.probeVersion, status: e.status, ...(e.exception ? { exception: e.exception } : {}) } },
+      }));
+      const boundary = `tracewell-${randomBytes(8).toString('hex')}`;
+      const multipart =
+        `--${boundary}\r\nContent-Disposition: form-data; name="event"; filename="event.json"\r\nContent-Type: application/json\r\n\r\n` +
+        JSON.stringify(body) +
+        `\r\n--${boundary}--\r\n`;
+      this.statusesOut.push({ body: Buffer.from(multipart), items: events.length, traces: 0, contentType: `multipart/form-data; boundary=${boundary}` });
+    }
+    while (this.snapshots.length > 0) {
+      let bytes = 2;
+      let n = 0;
+      while (n < this.snapshots.length && bytes + this.snapshots[n].length + 1 <= MAX_BATCH_BYTES) bytes += this.snapshots[n++].length + 1;
+      const batch = this.snapshots.splice(0, Math.max(1, n));
+      this.snapshotsOut.push({ body: Buffer.from(`[${batch.join(',')}]`), items: batch.length, traces: 0 });
     }
   }
 
@@ -177,50 +314,6 @@ export class Intake {
       if (packet !== '') send(packet);
     } catch (err) {
       logger.error(`[${Codes.PROBE_ERROR}] could not send probe metrics to ${this.config.dogstatsdUrl}`, err);
-    }
-  }
-
-  private async sendSnapshots(): Promise<void> {
-    while (this.snapshots.length > 0) {
-      let bytes = 2;
-      let n = 0;
-      while (n < this.snapshots.length && bytes + this.snapshots[n].length + 1 <= MAX_BATCH_BYTES) bytes += this.snapshots[n++].length + 1;
-      const batch = this.snapshots.splice(0, Math.max(1, n));
-      try {
-        const res = await this.transport.request({ method: 'POST', path: '/debugger/v1/input', headers: { 'content-type': 'application/json' }, body: `[${batch.join(',')}]` });
-        if (res.status >= 200 && res.status < 300) counters.probes.snapshotsSent += batch.length;
-        else {
-          counters.probes.snapshotsDropped += batch.length;
-          logger.warn(`[${Codes.PROBE_ERROR}] the agent refused ${batch.length} probe snapshot(s) with status ${res.status}: ${res.body.slice(0, 200)}`, 'probe-intake-status');
-          return;
-        }
-      } catch (err) {
-        counters.probes.snapshotsDropped += batch.length;
-        logger.error(`[${Codes.PROBE_ERROR}] could not send probe snapshots to ${this.config.agentUrl}`, err, 'probe-intake-send');
-        return;
-      }
-    }
-  }
-
-  private async sendDiagnostics(): Promise<void> {
-    if (this.diagnostics.length === 0) return;
-    const events = this.diagnostics;
-    this.diagnostics = [];
-    const body = events.map((e) => ({
-      ddsource: 'dd_debugger',
-      service: this.config.service,
-      timestamp: Date.now(),
-      debugger: { diagnostics: { probeId: e.probeId, runtimeId: this.runtimeId, probeVersion: e.probeVersion, status: e.status, ...(e.exception ? { exception: e.exception } : {}) } },
-    }));
-    const boundary = `tracewell-${randomBytes(8).toString('hex')}`;
-    const multipart =
-      `--${boundary}\r\nContent-Disposition: form-data; name="event"; filename="event.json"\r\nContent-Type: application/json\r\n\r\n` +
-      JSON.stringify(body) +
-      `\r\n--${boundary}--\r\n`;
-    try {
-      await this.transport.request({ method: 'POST', path: '/debugger/v1/diagnostics', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: multipart });
-    } catch (err) {
-      logger.error(`[${Codes.PROBE_ERROR}] could not send probe statuses to ${this.config.agentUrl}`, err, 'probe-diagnostics-send');
     }
   }
 }

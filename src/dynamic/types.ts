@@ -121,9 +121,18 @@ export interface ProbeCounts {
   rateLimited: number;
   /** Values replaced by `[redacted]` (by name). */
   redacted: number;
-  /** Snapshots dropped: the send buffer was full, the agent could not be reached, or it refused them. */
+  /** Snapshots dropped: the send buffer was full, the agent refused them, or they could be neither sent nor kept. */
   snapshotsDropped: number;
+  /** Snapshots the agent accepted (replayed ones included). */
   snapshotsSent: number;
+  /** Snapshots written to the dead-letter file while the agent could not take them, and later sent from it. */
+  snapshotsDeadLettered: number;
+  snapshotsReplayed: number;
+  /** Probe statuses the agent accepted, and those lost. */
+  statusesSent: number;
+  statusesDropped: number;
+  /** Attempts to send probe output after the first. */
+  deliveryRetries: number;
   metricsSent: number;
   statuses: ProbeStatusReport[];
 }

@@ -1,12 +1,12 @@
 /**
  * Finished traces -> Datadog Agent (`PUT /v0.5/traces` when the agent lists it, else
- * `/v0.4/traces`; msgpack from encoders/datadog-v05.ts and datadog-v04.ts), through the export
- * pipeline (retries, circuit breaker, dead-letter file, replay).
- * The agent's `/info` is read when sending starts and whenever it answers again after an
- * outage: its endpoints pick the encoding of the next payloads, its `max_request_bytes` bounds
- * what is sent. Each payload is sent to the endpoint of its own encoding, told from its bytes,
- * so payloads written to the dead-letter file in one encoding are replayed correctly after a
- * switch.
+ * `/v0.4/traces`; msgpack from encoders/datadog-v05.ts and datadog-v04.ts), through the
+ * delivery layer (src/delivery: one pool and one circuit per agent, retries, the dead-letter
+ * file, replay). The agent's `/info` is read when sending starts and whenever it answers again
+ * after an outage: its endpoints pick the encoding of the next payloads, its
+ * `max_request_bytes` bounds what is sent. Each payload is sent to the endpoint of its own
+ * encoding, told from its bytes, so payloads written to the dead-letter file in one encoding
+ * are replayed correctly after a switch.
  */
 import type { ResolvedConfig } from '../config/options';
 import { logger } from '../internal/logger';
@@ -14,15 +14,17 @@ import { Codes } from '../internal/errors';
 import { TRACER_VERSION } from '../internal/version';
 import type { TraceProtocol } from '../config/options';
 import type { TwSpan } from '../tracer/span';
+import { datadogAgentLink, fetchAgentInfo, type AgentInfo } from '../delivery/datadog-agent';
+import type { Answer, Payload } from '../delivery/destination';
+import { DATADOG_RETRY_STATUSES } from '../delivery/retry';
+import type { Transport, TransportResponse } from '../delivery/transport';
 import { isV05, tracesPath, V04_PATH, V05_PATH } from './encoders/datadog-common';
 import { DatadogEncoder, type EncoderInfo } from './encoders/datadog-v04';
 import { DatadogV05Encoder } from './encoders/datadog-v05';
-import type { Part, splitDatadog } from './encoders/split';
-import { ExportPipeline, type Encoder, type ExportTarget, type Payload } from './pipeline';
-import { DATADOG_RETRY_STATUSES } from './retry';
-import { Transport, type TransportResponse } from './transport';
+import type { splitDatadog } from './encoders/split';
+import { TraceExporter, type EncodedTraces, type TraceDestination, type TraceEncoder } from './trace-exporter';
 
-export type { Payload } from './pipeline';
+export { fetchAgentInfo, type AgentInfo } from '../delivery/datadog-agent';
 
 export interface AgentExporterOptions {
   config: ResolvedConfig;
@@ -32,33 +34,15 @@ export interface AgentExporterOptions {
   onRates?: (rates: Record<string, unknown>) => void;
 }
 
-/** What the agent's `GET /info` says, as far as Tracewell uses it. */
-export interface AgentInfo {
-  version?: string;
-  endpoints?: string[];
-  config?: { max_request_bytes?: number };
-  client_drop_p0s?: boolean;
-}
-
 const INFO_TIMEOUT_MS = 2000;
 
-/** Reads `GET /info`; null when the agent does not answer it (old agents: 404). */
-export async function fetchAgentInfo(transport: Transport, timeoutMs = INFO_TIMEOUT_MS): Promise<{ status: number; info: AgentInfo | null }> {
-  const res = await transport.request({ method: 'GET', path: '/info', timeoutMs });
-  if (res.status !== 200) return { status: res.status, info: null };
-  try {
-    const info = JSON.parse(res.body) as AgentInfo;
-    return { status: res.status, info: typeof info === 'object' && info !== null ? info : null };
-  } catch {
-    return { status: res.status, info: null };
-  }
-}
-
-export class DatadogTarget implements ExportTarget {
+/** Where traces go on the Datadog Agent: the endpoint of each payload's encoding, with the tracer's headers. */
+export class DatadogDestination implements TraceDestination {
   readonly kind = 'dd' as const;
+  readonly what = 'traces';
+  readonly unit = 'spans';
   readonly url: string;
   readonly retryStatuses = DATADOG_RETRY_STATUSES;
-  private readonly transport: Transport;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   info: AgentInfo | null = null;
@@ -71,7 +55,6 @@ export class DatadogTarget implements ExportTarget {
     const { config } = opts;
     this.url = config.agentUrl;
     this.timeoutMs = config.exportTimeoutMs;
-    this.transport = new Transport(config.agentUrl, config.exportTimeoutMs);
     this.headers = {
       'Content-Type': 'application/msgpack',
       'Datadog-Meta-Lang': 'nodejs',
@@ -88,8 +71,8 @@ export class DatadogTarget implements ExportTarget {
     return typeof n === 'number' && n > 0 ? n : undefined;
   }
 
-  send(payload: Payload, signal: AbortSignal): Promise<TransportResponse> {
-    return this.transport.request({
+  send(payload: Payload, transport: Transport, signal: AbortSignal): Promise<TransportResponse> {
+    return transport.request({
       method: 'PUT',
       path: isV05(payload.body) ? V05_PATH : V04_PATH,
       headers: { ...this.headers, 'X-Datadog-Trace-Count': String(payload.traces) },
@@ -99,19 +82,8 @@ export class DatadogTarget implements ExportTarget {
     });
   }
 
-  async probe(): Promise<boolean> {
-    try {
-      const { status, info } = await fetchAgentInfo(this.transport, Math.min(INFO_TIMEOUT_MS, this.timeoutMs));
-      if (info !== null) this.learn(info);
-      // Any answer but overload means it is there; /info may be 404 on old agents.
-      return status < 500 && status !== 429 && status !== 408;
-    } catch {
-      return false;
-    }
-  }
-
-  refresh(): Promise<void> {
-    return fetchAgentInfo(this.transport, Math.min(INFO_TIMEOUT_MS, this.timeoutMs)).then(
+  refresh(transport: Transport): Promise<void> {
+    return fetchAgentInfo(transport, Math.min(INFO_TIMEOUT_MS, this.timeoutMs)).then(
       ({ info }) => {
         if (info !== null) this.learn(info);
       },
@@ -130,7 +102,7 @@ export class DatadogTarget implements ExportTarget {
     }
   }
 
-  accepted(res: { body: string }): void {
+  accepted(_p: Payload, res: Answer): void {
     if (!this.opts.onRates || res.body.length === 0) return;
     try {
       const parsed = JSON.parse(res.body) as { rate_by_service?: unknown };
@@ -140,14 +112,15 @@ export class DatadogTarget implements ExportTarget {
     }
   }
 
-  split(body: Buffer): [Part, Part] | null {
+  split(p: Payload): [Payload, Payload] | null {
     // Loaded on the first 413 only (start-up time).
-    return (require('./encoders/split') as { splitDatadog: typeof splitDatadog }).splitDatadog(body);
+    const parts = (require('./encoders/split') as { splitDatadog: typeof splitDatadog }).splitDatadog(p.body);
+    return parts === null ? null : [toPayload(parts[0]), toPayload(parts[1])];
   }
+}
 
-  destroy(): Promise<void> {
-    return this.transport.destroy();
-  }
+export function toPayload(part: EncodedTraces): Payload {
+  return { body: part.body, items: part.spans, traces: part.traces };
 }
 
 /**
@@ -155,7 +128,7 @@ export class DatadogTarget implements ExportTarget {
  * says which). A switch takes effect when the open payload is empty, else at its seal, so a
  * payload is all of one encoding.
  */
-export class DatadogEncoders implements Encoder {
+export class DatadogEncoders implements TraceEncoder {
   private current: DatadogEncoder | DatadogV05Encoder;
   private v04: DatadogEncoder | null = null;
   private v05: DatadogV05Encoder | null = null;
@@ -201,7 +174,7 @@ export class DatadogEncoders implements Encoder {
     (isV05(body) ? this.v05 : this.v04)?.recycle(body);
   }
 
-  seal(): Payload {
+  seal(): EncodedTraces {
     const out = this.current.seal();
     this.current = this.pick();
     return out;
@@ -212,11 +185,10 @@ export class DatadogEncoders implements Encoder {
   }
 }
 
-export class AgentExporter extends ExportPipeline {
-  constructor(opts: AgentExporterOptions) {
-    const target = new DatadogTarget(opts);
-    const encoder = new DatadogEncoders(opts.config, opts.info);
-    if (opts.config.traceProtocol === 'auto') target.onEndpoints = (v05) => encoder.useV05(v05);
-    super({ config: opts.config, target, encoder });
-  }
+/** Traces to the Datadog Agent. */
+export function createAgentExporter(opts: AgentExporterOptions): TraceExporter {
+  const destination = new DatadogDestination(opts);
+  const encoder = new DatadogEncoders(opts.config, opts.info);
+  if (opts.config.traceProtocol === 'auto') destination.onEndpoints = (v05) => encoder.useV05(v05);
+  return new TraceExporter({ config: opts.config, link: datadogAgentLink(opts.config), destination, encoder });
 }

@@ -36,6 +36,8 @@ export interface DeadLetterCounts {
   recordsSkipped: number;
   /** Bytes of this service's dead-letter files on disk (as last seen). */
   bytesOnDisk: number;
+  /** Files in the dead-letter folder that are not ours (another user's, a link, writable by others): never read or sent. */
+  filesRefused: number;
 }
 
 /** The continuous profiler (src/profiler): what it collected, sent, wrote, and lost. */
@@ -106,7 +108,7 @@ export const counters: TracewellStats = {
   instrumentationErrors: 0,
   attributesDropped: 0,
   retries: 0,
-  deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0 },
+  deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0, filesRefused: 0 },
   circuit: 'closed',
   profiler: {
     profilesCollected: 0,
@@ -121,7 +123,7 @@ export const counters: TracewellStats = {
     lastStallMs: 0,
     stallsMs: [],
   },
-  probes: { defined: 0, installed: 0, errors: 0, hits: 0, emitted: 0, evaluationErrors: 0, rateLimited: 0, redacted: 0, snapshotsDropped: 0, snapshotsSent: 0, metricsSent: 0, statuses: [] },
+  probes: { defined: 0, installed: 0, errors: 0, hits: 0, emitted: 0, evaluationErrors: 0, rateLimited: 0, redacted: 0, snapshotsDropped: 0, snapshotsSent: 0, snapshotsDeadLettered: 0, snapshotsReplayed: 0, statusesSent: 0, statusesDropped: 0, deliveryRetries: 0, metricsSent: 0, statuses: [] },
 };
 
 export function snapshot(): TracewellStats {

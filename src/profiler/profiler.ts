@@ -241,7 +241,7 @@ export class ContinuousProfiler {
     };
   }
 
-  private async period(last = false, signal?: AbortSignal): Promise<void> {
+  private async period(last = false): Promise<void> {
     const c = this.collectWall(last);
     if (c === null) {
       if (last) this.teardown();
@@ -261,15 +261,16 @@ export class ContinuousProfiler {
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be encoded`, err, 'profile-encode');
       return;
     }
-    await this.deliver(c, parts, signal, false);
+    this.deliver(c, parts, false);
   }
 
-  private async deliver(c: Collected, parts: FilePart[], signal: AbortSignal | undefined, sync: boolean): Promise<void> {
+  /** To the profiling folder and/or the delivery layer (which sends, retries or keeps it). */
+  private deliver(c: Collected, parts: FilePart[], sync: boolean): void {
     if (this.config.profilingDir !== '') this.writeFiles(c, parts, sync);
     if (this.uploader !== null) {
       const upload = buildProfileUpload(this.event(c, parts.map((p) => p.name)), parts);
       if (sync) this.uploader.persist(upload);
-      else await this.uploader.send(upload, signal);
+      else this.uploader.send(upload);
     }
   }
 
@@ -308,17 +309,13 @@ export class ContinuousProfiler {
     return this.running && !this.finishing;
   }
 
-  /** The last partial period, sent within `deadlineMs`; profiling stops. */
+  /** The last partial period, sent within `deadlineMs` (what is not acknowledged by then is kept); profiling stops. */
   async flushWithin(deadlineMs: number): Promise<void> {
+    const started = Date.now();
     await this.ready;
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), deadlineMs);
-    try {
-      if (this.running && !this.finishing) this.track(this.period(true, ac.signal));
-      await Promise.all([...this.inflight]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (this.running && !this.finishing) this.track(this.period(true));
+    await Promise.all([...this.inflight]);
+    await this.uploader?.flushWithin(Math.max(0, deadlineMs - (Date.now() - started)));
   }
 
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
@@ -326,11 +323,14 @@ export class ContinuousProfiler {
     const c = this.collectWall(true);
     if (c !== null) this.collectHeap(c);
     this.teardown();
-    if (c === null) return;
+    if (c === null) {
+      this.uploader?.persist(null);
+      return;
+    }
     try {
       const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(c.wall) ? c.wall : c.wall.encode()) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
-      void this.deliver(c, parts, undefined, true);
+      this.deliver(c, parts, true);
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
       logger.error(`[${Codes.PROFILE_FAILED}] the last profile could not be written at exit`, err, 'profile-exit');
@@ -338,9 +338,10 @@ export class ContinuousProfiler {
   }
 
   async shutdown(deadlineMs: number): Promise<void> {
+    const started = Date.now();
     await this.flushWithin(deadlineMs);
     this.teardown();
-    await this.uploader?.close();
+    await this.uploader?.close(deadlineMs - (Date.now() - started));
   }
 
   private readonly onExit = (): void => {

@@ -53,7 +53,7 @@ test('two processes of one service writing at once: a file of its own each, mode
       assert.ok(names.length > 0 && names.every((n) => n.startsWith(`w${k}b`)), `${f}: ${names.find((n) => !n.startsWith(`w${k}b`))}`);
     }
   }
-  assert.equal(dlqRecords(dir, SERVICE).reduce((a, r) => a + r.spans, 0), 2 * BURSTS * 10);
+  assert.equal(dlqRecords(dir, SERVICE).reduce((a, r) => a + r.items, 0), 2 * BURSTS * 10);
   await Promise.all(workers.map((w) => w.kill('SIGKILL')));
 });
 

@@ -74,7 +74,7 @@ export function dlqFiles(dir, service) {
 
 /** Records of every `.dlq` file of a service folder (decoded with the SDK's reader). */
 export function dlqRecords(dir, service, { rejected = false } = {}) {
-  const { scanRecords } = dist('exporter/dead-letter/framing.js');
+  const { scanRecords } = dist('delivery/dead-letter/framing.js');
   const out = [];
   for (const f of dlqFiles(dir, service)) {
     if (!f.endsWith('.dlq') || f.startsWith('rejected-') !== rejected) continue;

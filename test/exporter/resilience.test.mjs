@@ -143,7 +143,7 @@ test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost 
     // The rejected file holds exactly the 400 payload.
     const rejected = dlqRecords(dir, 'rough-agent', { rejected: true });
     assert.equal(rejected.length, 1);
-    assert.equal(rejected[0].spans, 10);
+    assert.equal(rejected[0].items, 10);
     const { decodeTraces } = (await import('../helpers/apps.mjs')).devAgentModule();
     assert.deepEqual(decodeTraces(rejected[0].body).flat().map((x) => x.name).filter((n) => !n.endsWith('.child')).sort(), ['e400-0', 'e400-1', 'e400-2', 'e400-3', 'e400-4']);
     assert.match(app.stderr(), /TW_EXPORT_REJECTED.*400/);
@@ -166,7 +166,7 @@ test('SIGTERM while the agent is down: the process ends as it would have, and th
   assert.equal(signal, 'SIGTERM', `exit code ${code}: the default SIGTERM behaviour must be kept`);
   assert.ok(Date.now() - started < 2500, 'ended within the shutdown deadline');
   const records = dlqRecords(dir, 'sigterm-svc');
-  assert.equal(records.reduce((a, r) => a + r.spans, 0), 100, first.stderr());
+  assert.equal(records.reduce((a, r) => a + r.items, 0), 100, first.stderr());
 
   const agent = await pool.newAgent({ port });
   const second = await startEmitter({ env });
@@ -284,7 +284,7 @@ test('the size limit: the oldest payloads are evicted and counted, one bigger th
     }, 'everything written');
     assert.ok(s.dropped.evicted > 0, 'some were evicted');
     assert.ok(s.deadLetter.bytesOnDisk <= 6000, `${s.deadLetter.bytesOnDisk} bytes on disk`);
-    const left = dlqRecords(dir, 'capped').reduce((a, r) => a + r.spans, 0);
+    const left = dlqRecords(dir, 'capped').reduce((a, r) => a + r.items, 0);
     assert.equal(left + s.dropped.evicted, 480, 'what is on disk plus what was evicted is everything');
     // The newest are kept: the last payload is on disk.
     const { decodeTraces } = (await import('../helpers/apps.mjs')).devAgentModule();

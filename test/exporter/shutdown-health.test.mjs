@@ -31,7 +31,7 @@ test('shutdown() while the agent hangs: it returns within the deadline and what 
     assert.equal(stats.spansSent, 0);
     assert.equal(stats.deadLetter.spansWritten, 40);
     assert.equal(stats.dropped.shutdown + stats.dropped.sendFailed + stats.dropped.deadLetterFailed, 0);
-    assert.equal(dlqRecords(dir, 'hang-svc').reduce((a, r) => a + r.spans, 0), 40);
+    assert.equal(dlqRecords(dir, 'hang-svc').reduce((a, r) => a + r.items, 0), 40);
     assert.equal(namesSeen(agent, 'hang-').size, 0);
     assert.ok(!/\n\s+at /.test(app.stderr()), app.stderr());
   } finally {
@@ -84,7 +84,7 @@ test('SIGINT, and process.exit() from the app, while the agent is down: the span
   await exiting.call('traces', { n: 10, prefix: 'exit' });
   exiting.child.send({ cmd: 'exit', code: 3 });
   assert.deepEqual(await exiting.exited, { code: 3, signal: null }, "the app's exit code is kept");
-  assert.equal(dlqRecords(dir, 'exit-paths').reduce((a, r) => a + r.spans, 0), 40);
+  assert.equal(dlqRecords(dir, 'exit-paths').reduce((a, r) => a + r.items, 0), 40);
 
   const agent = await pool.newAgent({ port });
   const next = await startEmitter({ env });

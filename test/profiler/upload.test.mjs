@@ -1,5 +1,6 @@
-// Profile uploads when the agent cannot take them: retried, kept in the profiles' dead-letter
-// folder, sent after the next upload the agent accepts; a refused upload is dropped, not kept.
+// Profile uploads when the agent cannot take them: retried, kept in the service's dead-letter
+// folder (files of kind `profile`), replayed after live uploads once the agent answers; an
+// upload the agent refuses is kept in the rejected file, never sent again by itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,9 +28,9 @@ const env = () => ({
   TRACEWELL_EXPORT_BACKOFF_MS: '20',
   PROFILE_MS: '300',
 });
-const kept = () => {
+const kept = (prefix = 'profile-') => {
   try {
-    return readdirSync(join(dlq, 'profiled', 'profiles')).filter((f) => f.endsWith('.profile'));
+    return readdirSync(join(dlq, 'profiled')).filter((f) => f.startsWith(prefix) && f.endsWith('.dlq'));
   } catch {
     return [];
   }
@@ -42,10 +43,11 @@ test('an agent answering 503: the upload is retried, then kept; the next run sen
   const first = await runNode(join(fixtures, 'hot.cjs'), { env: env() });
   assert.equal(first.code, 0, first.stderr);
   assert.equal(profileRequests().length, 3, 'one attempt and two retries');
-  assert.equal(kept().length, 1, 'kept in <dlqDir>/<service>/profiles');
-  const warnings = first.stderr.split('\n').filter((l) => l.includes('TW_PROFILE_FAILED'));
+  assert.equal(kept().length, 1, 'kept in <dlqDir>/<service>, a profile-*.dlq file');
+  const warnings = first.stderr.split('\n').filter((l) => l.includes('TW_EXPORT_FAILED'));
   assert.equal(warnings.length, 1, first.stderr);
-  assert.match(warnings[0], /could not be sent .*the agent answered 503.*kept to send later/);
+  // One warning for the agent, whatever it carries (traces and profiles share its circuit).
+  assert.match(warnings[0], /cannot send traces and profiles to .* \(the agent answered 503\); .*profiles are written to the dead-letter file in .*profiled and sent once it answers again/);
 
   agent.setResponder(null);
   agent.reset();
@@ -59,15 +61,17 @@ test('an agent answering 503: the upload is retried, then kept; the next run sen
   assert.equal(kept().length, 0, 'and is gone from the folder');
 });
 
-test('an agent refusing the upload (400): dropped with one warning, not kept', async () => {
+test('an agent refusing the upload (400): not retried, one warning, kept in the rejected file only', async () => {
   agent.reset();
   agent.setResponder((req) => (req.path === '/profiling/v1/input' ? { status: 400, body: '{"error":"bad"}' } : null));
   const r = await runNode(join(fixtures, 'hot.cjs'), { env: env() });
   agent.setResponder(null);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(profileRequests().length, 1, 'never retried');
-  assert.equal(kept().length, 0);
-  assert.match(r.stderr, /\[TW_PROFILE_FAILED\] the agent rejected a profile \(400/);
+  assert.equal(kept().length, 0, 'never replayed');
+  assert.equal(kept('rejected-profile-').length, 1, 'kept for `tracewell dlq show`');
+  assert.match(r.stderr, /\[TW_EXPORT_REJECTED\] .* rejected a payload of 1 profiles with 400/);
+  for (const f of kept('rejected-profile-')) rmSync(join(dlq, 'profiled', f));
 });
 
 test('process.exit(): the last period is written synchronously, to the folder and for the agent', async () => {
@@ -86,7 +90,7 @@ test('process.exit(): the last period is written synchronously, to the folder an
     assert.equal(kept().length, 1, 'so the upload is kept for the next run');
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    for (const f of kept()) rmSync(join(dlq, 'profiled', 'profiles', f));
+    for (const f of kept()) rmSync(join(dlq, 'profiled', f));
   }
 });
 

@@ -6,10 +6,11 @@
  *   4  version (1)              20 written at    f64 LE, epoch ms
  *   5  state: 0 pending,        28 CRC-32 of bytes 4, 6..27 and the body
  *      1 done (sent, moved)
- *   6  kind: 1 Datadog msgpack (v0.4 or v0.5, told from the body), 2 OTLP protobuf
+ *   6  kind: 1 Datadog msgpack (v0.4 or v0.5, told from the body), 2 OTLP protobuf,
+ *      3 profile upload, 4 probe snapshots, 5 probe statuses
  *   7  flags: bit 0 = body is raw-deflated
  *   8  body length  u32 LE (as stored)
- *   12 spans        u32 LE
+ *   12 items        u32 LE (spans, profiles, snapshots or statuses)
  *
  * During an outage, bodies of 4 KiB and more are stored raw-deflated at level 1: trace
  * payloads shrink 10-13x, so an outage of many minutes fits under the folder's size limit.
@@ -35,11 +36,18 @@ const MAX_BODY = 256 * 1024 * 1024;
 
 export const KIND_DATADOG = 1;
 export const KIND_OTLP = 2;
-export type RecordKind = typeof KIND_DATADOG | typeof KIND_OTLP;
+/** A profile upload: its content type (the multipart boundary), a newline, the multipart body. */
+export const KIND_PROFILE = 3;
+/** Probe snapshots and probe logs: a JSON array, as sent to the debugger intake. */
+export const KIND_SNAPSHOTS = 4;
+/** Probe statuses: content type, a newline, the multipart body sent to the diagnostics endpoint. */
+export const KIND_STATUSES = 5;
+export type RecordKind = typeof KIND_DATADOG | typeof KIND_OTLP | typeof KIND_PROFILE | typeof KIND_SNAPSHOTS | typeof KIND_STATUSES;
 
 export interface RecordMeta {
   kind: number;
-  spans: number;
+  /** Items the payload carries: spans, profiles, snapshots or statuses. */
+  items: number;
   traces: number;
   time: number;
 }
@@ -89,7 +97,7 @@ export function encodeRecord(payload: Uint8Array, meta: RecordMeta, deflate = tr
   out[6] = meta.kind;
   out[7] = flags;
   out.writeUInt32LE(body.length, 8);
-  out.writeUInt32LE(meta.spans >>> 0, 12);
+  out.writeUInt32LE(meta.items >>> 0, 12);
   out.writeUInt32LE(meta.traces >>> 0, 16);
   out.writeDoubleLE(meta.time, 20);
   out.set(body, HEADER_BYTES);
@@ -118,7 +126,7 @@ function recordAt(buf: Buffer, off: number): ScannedRecord | null {
     offset: off,
     state: buf[off + STATE_OFFSET],
     kind: buf[off + 6],
-    spans: buf.readUInt32LE(off + 12),
+    items: buf.readUInt32LE(off + 12),
     traces: buf.readUInt32LE(off + 16),
     time: buf.readDoubleLE(off + 20),
     body,

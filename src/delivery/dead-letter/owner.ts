@@ -8,7 +8,8 @@
  * recorded time, so a reused pid (a container's pid 1 after a restart) does not count; on
  * another host sharing the folder, when its owner file was touched in the last few minutes.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
+import { openOwnFile } from './private-fs';
 import { hostname } from 'node:os';
 
 export interface OwnerInfo {
@@ -52,13 +53,18 @@ export function selfOwner(run: string, service: string): OwnerInfo {
   return { pid: process.pid, run, host: host(), startTicks: processStartTicks('self'), started: Date.now(), service };
 }
 
+/** An owner file of ours (another user's, or a link, counts as none: it is not trusted). */
 export function readOwner(path: string): { info: OwnerInfo | null; mtimeMs: number } {
+  let fd = -1;
   try {
-    const mtimeMs = statSync(path).mtimeMs;
-    const info = JSON.parse(readFileSync(path, 'utf8')) as OwnerInfo;
+    fd = openOwnFile(path);
+    const mtimeMs = fstatSync(fd).mtimeMs;
+    const info = JSON.parse(readFileSync(fd, 'utf8')) as OwnerInfo;
     return { info: typeof info.pid === 'number' ? info : null, mtimeMs };
   } catch {
     return { info: null, mtimeMs: 0 };
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }
 

@@ -5,8 +5,6 @@
  * A probe that gets an answer closes it. A 429/503 with `Retry-After` holds sends until then
  * without opening. Every timer is unref'd.
  */
-import { counters } from '../internal/counters';
-
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitOptions {
@@ -17,6 +15,8 @@ export interface CircuitOptions {
   probe(): Promise<boolean>;
   onOpen(reason: string): void;
   onClose(): void;
+  /** Every change of state (for `stats().circuit`). */
+  onState?(state: CircuitState): void;
 }
 
 export class CircuitBreaker {
@@ -72,7 +72,7 @@ export class CircuitBreaker {
 
   private set(state: CircuitState): void {
     this.state = state;
-    counters.circuit = state;
+    this.opts.onState?.(state);
   }
 
   private schedule(): void {

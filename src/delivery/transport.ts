@@ -1,7 +1,7 @@
 /**
- * HTTP to the agent (or an OTLP endpoint) through one undici Pool: keep-alive, bounded
- * connections, a timeout on every request, and requests that are never traced (they run in a
- * suppressed context and their origin is marked as ours).
+ * HTTP to the agent (or an OTLP endpoint) through one undici Pool per agent, shared by every
+ * producer: keep-alive, bounded connections, a timeout on every request, and requests that are
+ * never traced (they run in a suppressed context and their origin is marked as ours).
  *
  * Our sockets never hold the process open, not even while a request is in flight: a process
  * whose work is done reaches `beforeExit`, where the pipeline flushes within its deadline
@@ -45,9 +45,60 @@ function undici(): Undici {
 /** Longest answer body kept (agents answer a few hundred bytes; errors are cut for logs). */
 const MAX_RESPONSE_BODY = 64 * 1024;
 
+/** A pool shared by every Transport to one origin, and how many of them use it. */
+interface SharedPool {
+  pool: Pool;
+  users: number;
+}
+
+/**
+ * One undici Pool per agent (origin, or unix socket): traces, profiles and probe output to the
+ * same agent share its keep-alive connections. Each Transport takes a reference on its first
+ * request and gives it back on `destroy()`; the last one closes the pool.
+ */
+const pools = new Map<string, SharedPool>();
+
+/** Connections per agent: a trace payload, a profile upload and a probe batch can be in flight together. */
+const CONNECTIONS = 4;
+
+function acquirePool(key: string, origin: string, socketPath: string | undefined, connectTimeoutMs: number): SharedPool {
+  let shared = pools.get(key);
+  if (shared === undefined) {
+    const { Pool: P, buildConnector } = undici();
+    const base = buildConnector({ socketPath: socketPath ?? null, timeout: Math.min(connectTimeoutMs, 10_000), keepAlive: true });
+    const connect: typeof base = (opts, cb) =>
+      base(opts, (err, socket) => {
+        if (socket) {
+          // undici refs a socket while requests are pending; ours must never hold the
+          // process (see the module comment), so ref() is made a no-op on our sockets.
+          const s = socket as Socket;
+          s.unref();
+          s.ref = () => s;
+        }
+        (cb as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
+      });
+    shared = { pool: new P(origin, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 4_000, connect }), users: 0 };
+    pools.set(key, shared);
+  }
+  shared.users++;
+  return shared;
+}
+
+function releasePool(key: string, shared: SharedPool): Promise<void> {
+  if (--shared.users > 0) return Promise.resolve();
+  if (pools.get(key) === shared) pools.delete(key);
+  return shared.pool.destroy().catch(() => undefined);
+}
+
+/** Pools open now, one per agent (for tests and `tracewell doctor`). */
+export function openPools(): string[] {
+  return [...pools.keys()];
+}
+
 export class Transport {
-  private pool: Pool | null = null;
+  private shared: SharedPool | null = null;
   readonly origin: string;
+  private readonly key: string;
   private readonly basePath: string;
   private readonly socketPath: string | undefined;
 
@@ -64,27 +115,13 @@ export class Transport {
       this.origin = u.origin;
       this.basePath = u.pathname.replace(/\/+$/, '');
     }
+    this.key = this.socketPath !== undefined ? `unix:${this.socketPath}` : this.origin;
     markOwnOrigin(this.origin);
   }
 
   private getPool(): Pool {
-    if (this.pool === null) {
-      const { Pool: P, buildConnector } = undici();
-      const base = buildConnector({ socketPath: this.socketPath ?? null, timeout: Math.min(this.defaultTimeoutMs, 10_000), keepAlive: true });
-      const connect: typeof base = (opts, cb) =>
-        base(opts, (err, socket) => {
-          if (socket) {
-            // undici refs a socket while requests are pending; ours must never hold the
-            // process (see the module comment), so ref() is made a no-op on our sockets.
-            const s = socket as Socket;
-            s.unref();
-            s.ref = () => s;
-          }
-          (cb as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
-        });
-      this.pool = new P(this.origin, { connections: 2, pipelining: 1, keepAliveTimeout: 4_000, connect });
-    }
-    return this.pool;
+    this.shared ??= acquirePool(this.key, this.origin, this.socketPath, this.defaultTimeoutMs);
+    return this.shared.pool;
   }
 
   request(req: TransportRequest): Promise<TransportResponse> {
@@ -115,13 +152,10 @@ export class Transport {
     return { status: res.statusCode, headers: res.headers, body: kept.toString('utf8'), raw: kept };
   }
 
-  close(): Promise<void> {
-    return this.pool === null ? Promise.resolve() : this.pool.close().catch(() => undefined);
-  }
-
+  /** Gives this Transport's reference on its agent's pool back; the last one closes it. */
   destroy(): Promise<void> {
-    const p = this.pool;
-    this.pool = null;
-    return p === null ? Promise.resolve() : p.destroy().catch(() => undefined);
+    const shared = this.shared;
+    this.shared = null;
+    return shared === null ? Promise.resolve() : releasePool(this.key, shared);
   }
 }

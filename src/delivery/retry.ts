@@ -1,7 +1,7 @@
 /**
  * One payload's delivery: attempts with p-retry, bounded by a number of retries and by a total
  * deadline, exponential backoff with jitter, `Retry-After` honoured. What comes back is an
- * outcome the pipeline acts on; nothing here throws.
+ * outcome the outbox acts on; nothing here throws.
  *
  * What is retried is what can succeed later: connection refused or reset, timeouts, and the
  * statuses in `retryStatuses` (408, 429, 502, 503, 504 for the Datadog Agent; 429, 502, 503,
@@ -9,9 +9,7 @@
  * Datadog Agent, 500 and the other 5xx are dead-lettered (not hammered now, replayed later);
  * for OTLP they are rejected too, as its spec says. An unknown host is a configuration error.
  */
-import { pathToFileURL } from 'node:url';
 import type { TransportResponse } from './transport';
-import { counters } from '../internal/counters';
 import { describeError } from '../internal/logger';
 
 export type Outcome =
@@ -89,7 +87,7 @@ export interface RetryPolicy {
   retries: number;
   /** No retry starts later than this after the first attempt. */
   deadlineMs: number;
-  /** First backoff; doubled per retry, jittered, capped at `maxBackoffMs`. */
+  /** First backoff; doubled per retry, times a random 1-2, capped at `maxBackoffMs`. */
   backoffMs: number;
   maxBackoffMs: number;
   retryStatuses: ReadonlySet<number>;
@@ -98,6 +96,8 @@ export interface RetryPolicy {
 }
 
 export interface DeliveryHooks {
+  /** Before each retry (the second attempt and later). */
+  onRetry?(): void;
   /** After each attempt that failed in a way that counts against the agent (not 4xx). */
   onAttemptFailed(reason: string, retryAfterMs: number): void;
   /** After each attempt the agent answered with 2xx. */
@@ -115,23 +115,11 @@ class RetryableFailure extends Error {
 }
 
 type PRetry = typeof import('p-retry').default;
-let pRetryPromise: Promise<PRetry> | null = null;
+let pRetry: PRetry | null = null;
 
-/**
- * p-retry is an ES module and Tracewell is compiled to CommonJS: it is loaded with a real
- * dynamic `import()` (which TypeScript would otherwise turn into `require`), once, on the
- * first send. `require(esm)` would print an ExperimentalWarning on Node 20 and 22.
- */
-export function loadPRetry(): Promise<PRetry> {
-  if (pRetryPromise === null) {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<{ default: PRetry }>;
-    pRetryPromise = dynamicImport(pathToFileURL(require.resolve('p-retry')).href).then((m) => m.default);
-    pRetryPromise.catch(() => {
-      pRetryPromise = null;
-    });
-  }
-  return pRetryPromise;
+/** p-retry, an ES module, loaded on the first send (`require(esm)`: Node 20.19+, our engines). */
+function loadPRetry(): PRetry {
+  return (pRetry ??= (require('p-retry') as { default: PRetry }).default);
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -150,29 +138,27 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/** Exponential backoff with "equal jitter": half fixed, half random. */
-export function backoffDelay(retry: number, base: number, max: number, random = Math.random): number {
-  const d = Math.min(max, base * 2 ** Math.min(retry, 30));
-  return Math.round(d / 2 + (random() * d) / 2);
-}
-
 /**
  * Sends with retries. `attempt` performs one request; it may throw network errors.
  * Resolves with the final outcome; never rejects.
+ *
+ * p-retry does what it is for: the number of retries, exponential backoff with jitter
+ * (`backoffMs` doubled per retry, times a random factor from 1 to 2, capped at
+ * `maxBackoffMs`), the total deadline (no retry starts after `deadlineMs`, and no backoff
+ * runs past it), `shouldRetry` (only failures that can succeed later, and only while the
+ * circuit stays closed), abort on a signal, unref'd timers.
+ *
+ * What it cannot do is honour `Retry-After` (its delay is its own formula): that is the one
+ * addition, in `shouldRetry`, which waits what the agent asked before p-retry's own backoff
+ * (so the pause is at least what the agent asked), and gives up at once when the agent asks
+ * for more time than the deadline leaves.
  */
 export async function deliver(attempt: () => Promise<TransportResponse>, policy: RetryPolicy, hooks: DeliveryHooks, signal?: AbortSignal): Promise<Outcome> {
-  let pRetry: PRetry;
-  try {
-    pRetry = await loadPRetry();
-  } catch (err) {
-    // Without the retry library, one attempt is still better than none.
-    return once(attempt, policy, hooks, signal, err);
-  }
   const started = performance.now();
   try {
-    return await pRetry(
+    return await loadPRetry()(
       async (n: number): Promise<Outcome> => {
-        if (n > 1) counters.retries++;
+        if (n > 1) hooks.onRetry?.();
         const a = await attemptOnce(attempt, policy, signal);
         if (a.kind === 'retry') {
           hooks.onAttemptFailed(a.reason, a.retryAfterMs);
@@ -185,19 +171,20 @@ export async function deliver(attempt: () => Promise<TransportResponse>, policy:
       {
         retries: policy.retries,
         maxRetryTime: policy.deadlineMs,
-        // The delay is ours (shouldRetry below): p-retry's own would not know about Retry-After.
-        minTimeout: 0,
-        factor: 1,
+        minTimeout: policy.backoffMs,
+        maxTimeout: policy.maxBackoffMs,
+        factor: 2,
+        randomize: true,
         unref: true,
         signal,
-        shouldRetry: async ({ error, retriesConsumed }) => {
+        shouldRetry: async ({ error }) => {
           if (!(error instanceof RetryableFailure) || !hooks.mayRetry()) return false;
-          const remaining = policy.deadlineMs - (performance.now() - started);
           const after = error.attempt.retryAfterMs;
-          const wait = after >= 0 ? after : backoffDelay(retriesConsumed, policy.backoffMs, policy.maxBackoffMs);
-          // A Retry-After past the deadline: give up now rather than wake up to give up.
-          if (wait > remaining) return false;
-          await sleep(wait, signal);
+          if (after > 0) {
+            // Retry-After: wait what the agent asked, unless that is past the deadline.
+            if (after > policy.deadlineMs - (performance.now() - started)) return false;
+            await sleep(after, signal);
+          }
           return hooks.mayRetry();
         },
       },
@@ -215,15 +202,4 @@ async function attemptOnce(attempt: () => Promise<TransportResponse>, policy: Re
   } catch (err) {
     return classifyError(err, signal?.aborted === true);
   }
-}
-
-async function once(attempt: () => Promise<TransportResponse>, policy: RetryPolicy, hooks: DeliveryHooks, signal: AbortSignal | undefined, why: unknown): Promise<Outcome> {
-  void why;
-  const a = await attemptOnce(attempt, policy, signal);
-  if (a.kind === 'retry') {
-    hooks.onAttemptFailed(a.reason, a.retryAfterMs);
-    return { kind: 'unavailable', reason: a.reason };
-  }
-  if (a.kind === 'ok') hooks.onAttemptSucceeded();
-  return a;
 }

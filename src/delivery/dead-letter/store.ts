@@ -1,9 +1,12 @@
 /**
- * A service's dead-letter folder, `<dlqDir>/<service>/`, as one process sees it.
+ * The dead-letter files of one kind of payload (traces for the Datadog Agent or OTLP, profile
+ * uploads, probe snapshots, probe statuses) in a service's folder (`folder.ts`), as one
+ * process sees them.
  *
  * - Each process appends to files of its own (`<kind>-<time>-<pid>-<run>-<seq>.dlq`, mode
- *   0600, folder 0700), so cluster workers never interleave. A file is sealed past a size and
- *   a new one started; `<time>` (ms, 13 digits) makes the name order the age order.
+ *   0600, created with O_EXCL in a folder checked private), so cluster workers never
+ *   interleave. A file is sealed past a size and a new one started; `<time>` (ms, 13 digits)
+ *   makes the name order the age order.
  * - Payloads the agent refused as malformed go to `rejected-<kind>-...` files: counted, kept
  *   for `tracewell dlq`, never replayed automatically.
  * - The folder is capped (`dlqMaxBytes`, every file in it counts): the oldest files this
@@ -11,29 +14,33 @@
  *   what they held is counted in `stats().dropped.evicted`.
  * - Replay reads the oldest pending file, hands out its records one at a time, marks each
  *   done in place once the agent accepted it, and removes the file when all are done.
- * - Files of exited processes of the same service are adopted (see `owner.ts`).
+ * - Files of exited processes of the same service are adopted (see `owner.ts`); a file that is
+ *   not ours (another user's, a link, writable by others) is never adopted, read or sent.
  *
  * Writes are synchronous appends (to the page cache, no fsync per record): a record is on
  * disk before the call returns, which is what a SIGTERM or an `exit` handler needs, and a
  * SIGKILL can at worst tear the record being written, which the reader skips.
  * Nothing here throws: a folder that cannot be written is reported once and counted.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { counters } from '../../internal/counters';
 import { describeError, logger } from '../../internal/logger';
-import { ExportCodes } from '../codes';
+import { DeliveryCodes } from '../codes';
 import { formatBytes } from '../outage-log';
-import { encodeRecord, scanRecords, STATE_DONE, STATE_OFFSET, STATE_PENDING, type RecordKind, type ScannedRecord } from './framing';
-import { HEARTBEAT_MS, ownerAlive, selfOwner } from './owner';
+import { type DeadLetterFolder, deadLetterFolder } from './folder';
+import { encodeRecord, KIND_DATADOG, KIND_OTLP, KIND_PROFILE, KIND_SNAPSHOTS, KIND_STATUSES, scanRecords, STATE_DONE, STATE_OFFSET, STATE_PENDING, type RecordKind, type ScannedRecord } from './framing';
+import { ownerAlive } from './owner';
+import { createPrivateFile, filePathProblem, openOwnFile, UnsafePathError } from './private-fs';
 
-export type StreamKind = 'dd' | 'otlp';
+export { serviceFolder } from './folder';
 
-export const KIND_CODES: Record<StreamKind, RecordKind> = { dd: 1, otlp: 2 };
+/** The kinds of payload kept, as named in file names. */
+export type StreamKind = 'dd' | 'otlp' | 'profile' | 'snapshots' | 'statuses';
 
-const NAME = /^(rejected-)?(dd|otlp)-(\d{13})-(\d+)-([0-9a-f]{8})-(\d{6})\.dlq$/;
-const OWNER = /^(\d+)-([0-9a-f]{8})\.owner$/;
+export const KIND_CODES: Record<StreamKind, RecordKind> = { dd: KIND_DATADOG, otlp: KIND_OTLP, profile: KIND_PROFILE, snapshots: KIND_SNAPSHOTS, statuses: KIND_STATUSES };
+
+const NAME = /^(rejected-)?(dd|otlp|profile|snapshots|statuses)-(\d{13})-(\d+)-([0-9a-f]{8})-(\d{6})\.dlq$/;
 /** After a failed write, the folder is not tried again for this long (drops are counted meanwhile). */
 const RETRY_BROKEN_MS = 10_000;
 /** How stale the sizes of other processes' files may be when checking the cap. */
@@ -54,11 +61,6 @@ export function parseName(name: string): ParsedName | null {
   return { rejected: m[1] !== undefined, kind: m[2] as StreamKind, time: Number(m[3]), pid: Number(m[4]), run: m[5], seq: Number(m[6]) };
 }
 
-/** A service name as a folder name. */
-export function serviceFolder(service: string): string {
-  const s = service.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
-  return s === '' || s === '.' || s === '..' ? '_' : s;
-}
 
 export interface Segment {
   name: string;
@@ -85,9 +87,14 @@ export interface DeadLetterOptions {
   root: string;
   service: string;
   kind: StreamKind;
+  /** Most bytes in the service's folder (every file in it counts); this store evicts only its own kind. */
   maxBytes: number;
+  /** Most files of this kind this store keeps (the oldest are evicted past it). Default: no limit. */
+  maxFiles?: number;
   /** Size at which a file is sealed and the next one started. Default: maxBytes/16 (16 KiB..4 MiB, at most maxBytes/4). */
   segmentBytes?: number;
+  /** Items of evicted files (they are lost). */
+  onEvicted?(items: number): void;
 }
 
 export type AppendResult = 'ok' | 'full' | 'unwritable';
@@ -95,7 +102,7 @@ export type AppendResult = 'ok' | 'full' | 'unwritable';
 /** One record handed out for replay. */
 export interface ReplayItem {
   body: Buffer;
-  spans: number;
+  items: number;
   traces: number;
   kind: number;
   /** Marks it done (sent, or moved to the rejected file); removes the file once all are. */
@@ -105,31 +112,39 @@ export interface ReplayItem {
 }
 
 export class DeadLetterStore {
-  readonly dir: string;
-  readonly run = randomBytes(4).toString('hex');
+  private readonly folder: DeadLetterFolder;
   private readonly kind: StreamKind;
   readonly maxBytes: number;
   private readonly segmentBytes: number;
   private seq = 0;
-  private ready = false;
   private writer: Writer | null = null;
   private rejectWriter: Writer | null = null;
-  /** Files this process wrote or adopted, oldest first (both kinds of stream). */
+  /** Files this process wrote or adopted, oldest first (this kind only). */
   private readonly mine: Segment[] = [];
   private othersBytes = 0;
   private othersScannedAt = 0;
   private brokenUntil = 0;
-  private heartbeat: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Files found not to be ours: named once, never touched. */
+  private readonly refusedFiles = new Set<string>();
   /** The file being replayed, read once. */
   private cursor: { seg: Segment; records: ScannedRecord[]; next: number; fd: number } | null = null;
 
   constructor(private readonly opts: DeadLetterOptions) {
-    this.dir = join(opts.root, serviceFolder(opts.service));
+    this.folder = deadLetterFolder(opts.root, opts.service);
     this.kind = opts.kind;
     this.maxBytes = opts.maxBytes;
     // Eviction takes whole files: small enough that one is a small part of the limit.
     this.segmentBytes = opts.segmentBytes ?? Math.min(4 * 1024 * 1024, Math.max(16 * 1024, Math.floor(opts.maxBytes / 16)), Math.floor(opts.maxBytes / 4));
+  }
+
+  /** The folder files are in (the configured one, or the private one used instead of it). */
+  get dir(): string {
+    return this.folder.dir;
+  }
+
+  get run(): string {
+    return this.folder.run;
   }
 
   /** Bytes of this service's folder as last seen (own files exactly, others' as of the last scan). */
@@ -150,27 +165,7 @@ export class DeadLetterStore {
   }
 
   private publish(): void {
-    counters.deadLetter.bytesOnDisk = this.bytesOnDisk;
-  }
-
-  /** Creates the folder and our owner file. Throws on failure (callers catch). */
-  private ensureReady(): void {
-    if (this.ready) return;
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileSync(this.ownerPath(process.pid, this.run), JSON.stringify(selfOwner(this.run, this.opts.service)), { mode: 0o600 });
-    this.ready = true;
-    this.heartbeat = setInterval(() => this.touch(), HEARTBEAT_MS);
-    this.heartbeat.unref();
-  }
-
-  private touch(): void {
-    try {
-      const now = new Date();
-      utimesSync(this.ownerPath(process.pid, this.run), now, now);
-    } catch {
-      /* the folder went away: the next write recreates it */
-      this.ready = false;
-    }
+    if (this.kind === 'dd' || this.kind === 'otlp') counters.deadLetter.bytesOnDisk = this.bytesOnDisk;
   }
 
   private newSegment(rejected: boolean): Writer {
@@ -178,7 +173,7 @@ export class DeadLetterStore {
     const time = String(Date.now()).padStart(13, '0');
     const name = `${rejected ? 'rejected-' : ''}${this.kind}-${time}-${process.pid}-${this.run}-${seq}.dlq`;
     const path = join(this.dir, name);
-    const fd = openSync(path, 'a', 0o600);
+    const fd = createPrivateFile(path);
     const seg: Segment = { name, path, bytes: 0, time: Number(time), rejected, pendingSpans: 0, pendingRecords: 0, gone: false, scanned: true };
     this.mine.push(seg);
     return { seg, fd };
@@ -203,12 +198,12 @@ export class DeadLetterStore {
    * it as is (a spill that is replayed within seconds). Counts what it wrote; the caller
    * counts what it could not.
    */
-  append(body: Uint8Array, spans: number, traces: number, rejected = false, deflate = true): AppendResult {
+  append(body: Uint8Array, items: number, traces: number, rejected = false, deflate = true): AppendResult {
     const now = Date.now();
-    if (now < this.brokenUntil) return 'unwritable';
-    const record = encodeRecord(body, { kind: KIND_CODES[this.kind], spans, traces, time: now }, deflate);
+    if (now < this.brokenUntil || this.closed) return 'unwritable';
+    const record = encodeRecord(body, { kind: KIND_CODES[this.kind], items, traces, time: now }, deflate);
     try {
-      this.ensureReady();
+      this.folder.ensureReady();
       if (!this.makeRoom(record.length)) {
         this.warnFull(record.length);
         return 'full';
@@ -224,26 +219,28 @@ export class DeadLetterStore {
       while (off < record.length) off += writeSync(w.fd, record, off, record.length - off);
       w.seg.bytes += record.length;
       w.seg.pendingRecords++;
-      w.seg.pendingSpans += spans;
+      w.seg.pendingSpans += items;
       this.publish();
       return 'ok';
     } catch (err) {
       this.brokenUntil = now + RETRY_BROKEN_MS;
-      this.ready = false;
+      this.folder.reset();
       for (const w of [this.writer, this.rejectWriter]) this.seal(w);
       this.writer = null;
       this.rejectWriter = null;
-      logger.warn(
-        `[${ExportCodes.DLQ_UNWRITABLE}] cannot write the dead-letter file in ${this.dir} (${describeError(err)}); spans that cannot be sent are dropped and counted in stats().dropped.deadLetterFailed`,
-        'dlq-unwritable',
-      );
+      if (this.folder.dir !== '') {
+        logger.warn(
+          `[${DeliveryCodes.DLQ_UNWRITABLE}] cannot write the dead-letter file in ${this.dir} (${describeError(err)}); what cannot be sent is dropped and counted (stats().dropped.deadLetterFailed for spans)`,
+          'dlq-unwritable',
+        );
+      }
       return 'unwritable';
     }
   }
 
   private warnFull(size: number): void {
     const why = size > this.maxBytes ? `a payload of ${formatBytes(size)} is larger than the limit` : 'nothing older is left to evict';
-    logger.warn(`[${ExportCodes.DLQ_FULL}] the dead-letter folder ${this.dir} is at its limit of ${formatBytes(this.maxBytes)} and ${why}; spans are dropped and counted in stats().dropped.deadLetterFailed`, 'dlq-full');
+    logger.warn(`[${DeliveryCodes.DLQ_FULL}] the dead-letter folder ${this.dir} is at its limit of ${formatBytes(this.maxBytes)} and ${why}; it is dropped and counted (stats().dropped.deadLetterFailed for spans)`, `dlq-full-${this.kind}`);
   }
 
   /** Sizes of files in the folder that are not ours (other live processes, exited ones not adopted yet). */
@@ -268,9 +265,21 @@ export class DeadLetterStore {
     this.othersBytes = total;
   }
 
+  private liveFiles(): number {
+    let n = 0;
+    for (const s of this.mine) if (!s.gone && !s.rejected) n++;
+    return n;
+  }
+
   /** Evicts the oldest files we may touch until `n` more bytes fit; false when they cannot. */
   private makeRoom(n: number): boolean {
     if (n > this.maxBytes) return false;
+    const maxFiles = this.opts.maxFiles ?? Infinity;
+    while (this.liveFiles() >= maxFiles) {
+      const victim = this.mine.find((s) => !s.gone && !s.rejected && s !== this.writer?.seg);
+      if (victim === undefined) break;
+      this.evict(victim);
+    }
     this.scanOthers();
     if (this.bytesOnDisk + n <= this.maxBytes) return true;
     // Over the cap: exited processes' files can be adopted (then evicted like ours).
@@ -282,7 +291,7 @@ export class DeadLetterStore {
       if (victim === undefined) return false;
       if (!warned) {
         warned = true;
-        logger.warn(`[${ExportCodes.DLQ_FULL}] the dead-letter folder ${this.dir} reached its limit of ${formatBytes(this.maxBytes)}; the oldest payloads are evicted and counted in stats().dropped.evicted`, 'dlq-evict');
+        logger.warn(`[${DeliveryCodes.DLQ_FULL}] the dead-letter folder ${this.dir} reached its limit of ${formatBytes(this.maxBytes)}; the oldest payloads are evicted and counted (stats().dropped.evicted for spans)`, `dlq-evict-${this.kind}`);
       }
       this.evict(victim);
     }
@@ -292,7 +301,7 @@ export class DeadLetterStore {
   private evict(seg: Segment): void {
     if (!seg.rejected) {
       if (seg.pendingSpans < 0) this.count(seg);
-      counters.dropped.evicted += Math.max(0, seg.pendingSpans);
+      this.opts.onEvicted?.(Math.max(0, seg.pendingSpans));
     }
     this.remove(seg);
   }
@@ -300,14 +309,15 @@ export class DeadLetterStore {
   /** Reads a file's records to learn what it holds. */
   private count(seg: Segment): ScannedRecord[] {
     try {
-      const { records, skipped } = scanRecords(readFileSync(seg.path));
+      const { records, skipped } = scanRecords(readOwn(seg.path));
       if (skipped > 0 && !seg.scanned) this.damaged(seg, skipped);
       seg.scanned = true;
       const pending = records.filter((r) => r.state === STATE_PENDING);
       seg.pendingRecords = pending.length;
-      seg.pendingSpans = pending.reduce((a, r) => a + r.spans, 0);
+      seg.pendingSpans = pending.reduce((a, r) => a + r.items, 0);
       return pending;
-    } catch {
+    } catch (err) {
+      if (err instanceof UnsafePathError) this.refuse(err.path, err.problem);
       seg.pendingRecords = 0;
       seg.pendingSpans = 0;
       return [];
@@ -316,7 +326,7 @@ export class DeadLetterStore {
 
   private damaged(seg: Segment, skipped: number): void {
     counters.deadLetter.recordsSkipped += skipped;
-    logger.warn(`[${ExportCodes.DLQ_DAMAGED}] skipped ${skipped} damaged record${skipped === 1 ? '' : 's'} in ${seg.path} (a write cut short by a crash); the records around ${skipped === 1 ? 'it' : 'them'} are kept`, 'dlq-damaged');
+    logger.warn(`[${DeliveryCodes.DLQ_DAMAGED}] skipped ${skipped} damaged record${skipped === 1 ? '' : 's'} in ${seg.path} (a write cut short by a crash); the records around ${skipped === 1 ? 'it' : 'them'} are kept`, 'dlq-damaged');
   }
 
   private remove(seg: Segment): void {
@@ -347,6 +357,7 @@ export class DeadLetterStore {
    */
   adoptOrphans(all = false): number {
     let names: string[];
+    if (this.folder.refused !== null || this.closed || this.dir === '') return 0; // a refused folder is not read
     try {
       names = readdirSync(this.dir);
     } catch {
@@ -365,8 +376,13 @@ export class DeadLetterStore {
         alive.set(owner, live);
       }
       if (live) continue;
+      const problem = filePathProblem(join(this.dir, name));
+      if (problem !== null) {
+        this.refuse(join(this.dir, name), problem);
+        continue;
+      }
       try {
-        this.ensureReady();
+        this.folder.ensureReady();
         const seq = String(this.seq++).padStart(6, '0');
         const to = `${p.rejected ? 'rejected-' : ''}${p.kind}-${String(p.time).padStart(13, '0')}-${process.pid}-${this.run}-${seq}.dlq`;
         // The claim: atomic, so exactly one process gets each file.
@@ -391,6 +407,7 @@ export class DeadLetterStore {
     }
     for (const [owner, live] of alive) {
       if (live || now.some((n) => n.endsWith('.dlq') && n.includes(`-${owner}-`))) continue;
+      if (filePathProblem(join(this.dir, `${owner}.owner`)) !== null) continue; // not ours: left alone
       try {
         unlinkSync(join(this.dir, `${owner}.owner`));
       } catch {
@@ -464,9 +481,14 @@ export class DeadLetterStore {
       let records: ScannedRecord[];
       try {
         records = this.count(seg);
-        fd = openSync(seg.path, 'r+');
-      } catch {
-        this.remove(seg);
+        fd = openOwnFile(seg.path, true);
+      } catch (err) {
+        if (err instanceof UnsafePathError) {
+          // Replaced by something not ours since we took it: neither read nor removed.
+          this.refuse(err.path, err.problem);
+          seg.gone = true;
+          this.mine.splice(this.mine.indexOf(seg), 1);
+        } else this.remove(seg);
         continue;
       }
       if (records.length === 0) {
@@ -486,7 +508,7 @@ export class DeadLetterStore {
     let settled = false;
     return {
       body: r.body,
-      spans: r.spans,
+      items: r.items,
       traces: r.traces,
       kind: r.kind,
       gone: () => seg.gone,
@@ -500,10 +522,18 @@ export class DeadLetterStore {
           /* the file went away */
         }
         seg.pendingRecords--;
-        seg.pendingSpans = Math.max(0, seg.pendingSpans - r.spans);
+        seg.pendingSpans = Math.max(0, seg.pendingSpans - r.items);
         if (seg.pendingRecords <= 0 && this.cursor?.seg === seg && this.cursor.next >= this.cursor.records.length) this.remove(seg);
       },
     };
+  }
+
+  /** A file that is not ours: named once, never read, sent, moved or removed. */
+  private refuse(path: string, problem: string): void {
+    if (this.refusedFiles.has(path)) return;
+    this.refusedFiles.add(path);
+    counters.deadLetter.filesRefused++;
+    logger.warn(`[${DeliveryCodes.DLQ_UNSAFE}] ${path} ${problem}: it is not read or sent`, `dlq-refused:${path}`);
   }
 
   /** Closes the files; the owner file goes when nothing of ours is left on disk. */
@@ -515,15 +545,24 @@ export class DeadLetterStore {
     this.seal(this.rejectWriter);
     this.writer = null;
     this.rejectWriter = null;
-    if (this.heartbeat !== null) clearInterval(this.heartbeat);
-    this.heartbeat = null;
-    if (this.ready && this.mine.every((s) => s.gone)) {
-      this.ready = false;
-      try {
-        unlinkSync(this.ownerPath(process.pid, this.run));
-      } catch {
-        /* not there */
-      }
+    this.folder.release(this.mine.every((s) => s.gone));
+  }
+}
+
+/** A whole file of ours, read through a descriptor opened without following links and checked. */
+export function readOwn(path: string): Buffer {
+  const fd = openOwnFile(path);
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
     }
+    return off === size ? buf : buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
   }
 }
