@@ -24,6 +24,8 @@ export interface RecordedRequest {
   status: number;
   bytes: number;
   time: number;
+  /** The client's port: requests on one keep-alive connection share it. */
+  remotePort: number;
 }
 
 /** What a scripted answer may do; `null`/`undefined` from the responder = normal handling. */
@@ -111,7 +113,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
 
   function answer(res: ServerResponse, req: IncomingMessage, path: string, status: number, body: unknown, bytes: number, headers: Record<string, string> = {}): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    requests.push({ method: req.method ?? '', path, headers: req.headers, status, bytes, time: Date.now() });
+    requests.push({ method: req.method ?? '', path, headers: req.headers, status, bytes, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(text);
     notify();
@@ -129,7 +131,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       if (scripted) {
         const go = (): void => {
           if (scripted!.destroy) {
-            requests.push({ method: req.method ?? '', path, headers: req.headers, status: 0, bytes: body.length, time: Date.now() });
+            requests.push({ method: req.method ?? '', path, headers: req.headers, status: 0, bytes: body.length, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
             req.socket.destroy();
             notify();
             return;
@@ -177,7 +179,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       }
       for (const t of byTrace.values()) print(formatTrace(t, color));
     }
-    requests.push({ method: req.method ?? '', path, headers: req.headers, status: 200, bytes: body.length, time: Date.now() });
+    requests.push({ method: req.method ?? '', path, headers: req.headers, status: 200, bytes: body.length, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
     res.writeHead(200, { 'content-type': 'application/x-protobuf' });
     res.end();
     notify();
