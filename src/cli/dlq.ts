@@ -23,7 +23,7 @@ import { ProfileDestination } from '../profiler/upload';
 import { DebuggerDestination } from '../dynamic/intake';
 import { DeadLetterStore, parseName, readOwn, type StreamKind } from '../delivery/dead-letter/store';
 import { KIND_DATADOG, KIND_OTLP, scanRecords, STATE_PENDING, type ScannedRecord } from '../delivery/dead-letter/framing';
-import { ownFolderProblem, UnsafePathError } from '../delivery/dead-letter/private-fs';
+import { filePathProblem, ownFolderProblem, UnsafePathError } from '../delivery/dead-letter/private-fs';
 import { diskBody, payloadFromDisk, type Destination } from '../delivery/destination';
 import { isV05 } from '../exporter/encoders/datadog-common';
 import { ownerAlive } from '../delivery/dead-letter/owner';
@@ -151,6 +151,11 @@ export function readFiles(dir: string, service: string | undefined): FileInfo[] 
       if (p === null) continue;
       const path = join(folder, name);
       let buf: Buffer;
+      const problem = filePathProblem(path);
+      if (problem !== null) {
+        refusals.push(`${path} ${problem}: not read`);
+        continue;
+      }
       try {
         buf = readOwn(path);
       } catch (err) {
