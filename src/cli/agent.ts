@@ -6,7 +6,8 @@ import { listenProblem } from '../dev-agent/server';
 export const usage = `tracewell agent [--port 8126] [--otlp-port 4318] [--host 127.0.0.1] [--dir .tracewell/agent] [--quiet]
   A local stand-in for the Datadog Agent: decodes and type-checks every payload, prints each
   trace as a tree, keeps what it received in --dir. Takes OTLP/HTTP traces on --otlp-port
-  (POST /v1/traces; 0 = any free port).`;
+  (POST /v1/traces; 0 = any free port). Listens on loopback only unless --host names another
+  address (then it warns: what it receives is readable by whoever can reach it).`;
 
 export async function run(args: string[], out: (s: string) => void): Promise<number> {
   let port = Number(process.env.TRACEWELL_AGENT_PORT ?? 8126);
@@ -43,6 +44,11 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     process.stderr.write(`tracewell agent: cannot listen: ${listenProblem(err, host, failedPort)}; choose another with ${flag} (0 = any free port)\n`);
     return 1;
   }
+  if (!isLoopback(host)) {
+    process.stderr.write(
+      `tracewell agent: warning: listening on ${host}, not on this machine's loopback: anyone who can reach port ${agent.port} can send it data, and what it received (traces with their tags, probe snapshots with captured values, profiles) is kept in ${dir} and printed here. Use --host 127.0.0.1 unless other machines must send to it.\n`,
+    );
+  }
   out(`tracewell dev agent listening on ${agent.url}${agent.otlpUrl !== null ? `, OTLP on ${agent.otlpUrl}/v1/traces` : ''} (traces kept in ${dir})`);
   if (agent.otlpError !== null) out(`OTLP listener not opened: ${agent.otlpError}; OTLP traces are not received (--otlp-port N, or 0 for any free port)`);
   await new Promise<void>((done) => {
@@ -53,4 +59,10 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

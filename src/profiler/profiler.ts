@@ -4,7 +4,8 @@
  * agent and/or written to `profilingDir`. The last partial period is sent on shutdown (or,
  * when the process is ending through `process.exit()`, written synchronously).
  */
-import { mkdirSync, writeFile, writeFileSync } from 'node:fs';
+import { writeFile, writeFileSync } from 'node:fs';
+import { ensurePrivateDir, UnsafePathError } from '../delivery/dead-letter/private-fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -279,10 +280,12 @@ export class ContinuousProfiler {
     const stamp = c.end.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const n = this.seq++;
     try {
-      mkdirSync(dir, { recursive: true });
+      // Checked like the dead-letter folder: ours, a real folder, not writable by others.
+      ensurePrivateDir(dir);
     } catch (err) {
       counters.profiler.dropped.fileFailed += parts.length;
-      logger.error(`[${Codes.PROFILE_FAILED}] the profiling folder ${dir} could not be made`, err, 'profile-file');
+      if (err instanceof UnsafePathError) logger.warn(`[${Codes.PROFILE_FAILED}] the profiling folder ${dir} is not used: ${err.message}; profiles are not written to files (counted in stats().profiler.dropped.fileFailed)`, 'profile-file');
+      else logger.error(`[${Codes.PROFILE_FAILED}] the profiling folder ${dir} could not be made`, err, 'profile-file');
       return;
     }
     for (const p of parts) {
@@ -293,14 +296,15 @@ export class ContinuousProfiler {
           logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be written to ${dir}`, err, 'profile-file');
         } else counters.profiler.filesWritten++;
       };
+      // A new file each time (`wx`: an existing file or link at the name fails), 0600.
       if (sync) {
         try {
-          writeFileSync(file, p.body);
+          writeFileSync(file, p.body, { flag: 'wx', mode: 0o600 });
           done(null);
         } catch (err) {
           done(err);
         }
-      } else writeFile(file, p.body, done);
+      } else writeFile(file, p.body, { flag: 'wx', mode: 0o600 }, done);
     }
   }
 

@@ -85,3 +85,23 @@ test('tracewell agent on 8126 with 4318 taken: it runs, and says the OTLP listen
     blocker?.close();
   }
 });
+
+test('tracewell agent --host 0.0.0.0 warns that what it receives is readable by anyone who can reach the port; loopback does not', async () => {
+  const open = runAgent(['--port', '0', '--otlp-port', '0', '--host', '0.0.0.0']);
+  try {
+    await until(() => open.out().includes('\n') || open.child.exitCode !== null, 'the start line', 10_000);
+    assert.match(open.err(), /^tracewell agent: warning: listening on 0\.0\.0\.0, not on this machine's loopback: anyone who can reach port \d+ can send it data, and what it received \(traces with their tags, probe snapshots with captured values, profiles\) is kept in /);
+  } finally {
+    open.child.kill('SIGTERM');
+    await open.exited;
+  }
+  const local = runAgent(['--port', '0', '--otlp-port', '0']);
+  try {
+    await until(() => local.out().includes('\n') || local.child.exitCode !== null, 'the start line', 10_000);
+    assert.match(local.out(), /listening on http:\/\/127\.0\.0\.1:\d+/);
+    assert.equal(local.err(), '');
+  } finally {
+    local.child.kill('SIGTERM');
+    await local.exited;
+  }
+});

@@ -167,3 +167,14 @@ for (const v of variants) {
     for (const f of left) renameSync(join(folder, f), join(folder, f)); // still there
   });
 }
+
+test('a group-writable profiling folder is refused: no profile file is written there, the loss is counted', async () => {
+  const { fixtures, runNode } = await import('../profiler/helpers.mjs');
+  const dir = join(base(), 'profiles');
+  mkdirSync(dir);
+  chmodSync(dir, 0o770);
+  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, TRACEWELL_PROFILING_UPLOAD: 'false', PROFILE_MS: '500' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(dir), []);
+  assert.match(r.stderr, new RegExp(`\\[TW_PROFILE_FAILED\\] the profiling folder ${dir} is not used: ${dir} is writable by group or others \\(mode 0770\\)`));
+});
