@@ -21,8 +21,6 @@ export interface Kind<T> {
   check(v: unknown): T | undefined;
 }
 
-const MiB = 1024 * 1024;
-
 export function parseBool(v: string): boolean | undefined {
   const s = v.toLowerCase();
   if (s === 'true' || s === '1' || s === 'yes' || s === 'on') return true;
@@ -253,12 +251,4 @@ export function showDefault(v: unknown): string {
   if (v === '' || v === undefined) return 'none';
   if (typeof v === 'object' && v !== null) return Object.keys(v).length === 0 ? 'none' : JSON.stringify(v);
   return String(v);
-}
-
-/** A default written for the docs: `8 MiB` for bytes, strings in backticks, lists with spaces. */
-export function docDefault(v: unknown, unit: string | undefined): string {
-  if (typeof v === 'number') return unit === 'bytes' && v >= MiB && v % MiB === 0 ? `${v / MiB} MiB` : String(v);
-  if (typeof v === 'string') return v === '' ? 'none' : `\`${v}\``;
-  if (Array.isArray(v)) return v.length === 0 ? 'none' : v.join(', ');
-  return showDefault(v);
 }

@@ -172,7 +172,7 @@ export const OPTIONS: Table = {
     kind: rate(),
     default: undefined,
     defaultText: 'agent-controlled sampling',
-    defaultDoc: "unset: the agent's `rate_by_service` decides (1 until it answers)",
+    defaultDoc: "unset: the agent's `rate_by_service` decides, 1 until it answers",
     resolve: resolveSampleRate,
     pages: ['readme'],
   },
