@@ -169,14 +169,15 @@ function parseStatusList(v: string): number[] | undefined {
   return [...out];
 }
 
-/** String keys and values: `parse` reads a variable's form of it; in code, an object of strings. */
+/** String keys and values: `parse` reads a variable's form of it; in code, a plain object of strings. */
 export function record(parse: (v: string) => Record<string, string> | undefined, accepted: string): Kind<Record<string, string>> {
   return {
     accepted,
     acceptedInCode: 'an object of string values',
     parse,
     check: (v) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+      // A plain object: a Map or a class instance would give no entries and pass as empty.
+      if (typeof v !== 'object' || v === null || ![Object.prototype, null].includes(Object.getPrototypeOf(v))) return undefined;
       const out: Record<string, string> = {};
       for (const [k, x] of Object.entries(v)) {
         if (typeof x !== 'string') return undefined;
