@@ -113,7 +113,7 @@ function fieldsRead(dir) {
 test('each stage slice (src/config/slices.ts) names every field its folder reads', () => {
   for (const [folder, fields] of Object.entries(SLICES)) {
     const read = fieldsRead(join(root, 'src', folder));
-    assert.ok(read.size > 0, `src/${folder} reads config.<field>`);
+    assert.ok(read.size > 0, `src/${folder} reads no config.<field> any more: if the stage takes its slice under another name, make fieldsRead() see it, or this check is empty`);
     const missing = [...read].filter((f) => !fields.includes(f));
     assert.deepEqual(missing, [], `src/${folder} reads ${missing.join(', ')}: add them to its slice in src/config/slices.ts`);
     for (const f of fields) assert.ok(FIELDS.includes(f), `${folder}: ${f} is not a config field`);
