@@ -2,15 +2,17 @@
 import { resolve } from 'node:path';
 import { startDevAgent } from '../dev-agent/index';
 import { listenProblem } from '../dev-agent/server';
+import { cliSettings, reportProblems } from '../config/resolve';
 
 export const usage = `tracewell agent [--port 8126] [--otlp-port 4318] [--host 127.0.0.1] [--dir .tracewell/agent] [--quiet]
   A local stand-in for the Datadog Agent: decodes and type-checks every payload, prints each
   trace as a tree, keeps what it received in --dir. Takes OTLP/HTTP traces on --otlp-port
-  (POST /v1/traces; 0 = any free port). Listens on loopback only unless --host names another
-  address (then it warns: what it receives is readable by whoever can reach it).`;
+  (POST /v1/traces; 0 = any free port). --port defaults to TRACEWELL_AGENT_PORT, else 8126.
+  Listens on loopback only unless --host names another address (then it warns: what it
+  receives is readable by whoever can reach it).`;
 
 export async function run(args: string[], out: (s: string) => void): Promise<number> {
-  let port = Number(process.env.TRACEWELL_AGENT_PORT ?? 8126);
+  let port: number | undefined;
   let host = '127.0.0.1';
   let dir = resolve('.tracewell', 'agent');
   let quiet = false;
@@ -26,6 +28,12 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
       out(`unknown option ${a}\n${usage}`);
       return 2;
     }
+  }
+  if (port === undefined) {
+    // TRACEWELL_AGENT_PORT is read by src/config, like every variable: a bad one is reported and 8126 used.
+    const settings = cliSettings();
+    reportProblems(settings.problems);
+    port = settings.agentPort;
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     out(`--port must be a port number from 0 to 65535\n${usage}`);

@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { resolveConfig } from '../config/resolve';
+import { describeProblem, resolveConfig } from '../config/resolve';
 import type { ResolvedConfig, TracewellOptions } from '../config/options';
 import { fetchAgentInfo } from '../exporter/agent-exporter';
 import { tracesPath, V05_PATH } from '../exporter/encoders/datadog-common';
@@ -53,6 +53,9 @@ function masked(config: ResolvedConfig, key: string): unknown {
   return v;
 }
 
+/** The flag that sets each option doctor takes. */
+const FLAGS: Record<string, string> = { agentUrl: '--agent', service: '--service' };
+
 export async function run(args: string[], out: (s: string) => void): Promise<number> {
   const options: TracewellOptions = {};
   for (let i = 0; i < args.length; i++) {
@@ -74,7 +77,8 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
 }
 
 async function doctor(options: TracewellOptions, out: (s: string) => void): Promise<number> {
-  const { config, problems } = resolveConfig(options);
+  // Options come from the command line here: a message names the flag that gave one.
+  const { config, problems } = resolveConfig(options, undefined, { optionName: (field) => FLAGS[field] ?? `--${field}` });
   const verdicts: [Level, string][] = [];
   const verdict = (level: Level, text: string): void => {
     verdicts.push([level, text]);
@@ -87,9 +91,9 @@ async function doctor(options: TracewellOptions, out: (s: string) => void): Prom
     const source = config.sources[k];
     const app = source === 'default' ? FROM_THE_APP[k] : undefined;
     if (app !== undefined) out(`  ${k.padEnd(width)}  ${app.what}  (default; ${app.variable} sets it)`);
-    else out(`  ${k.padEnd(width)}  ${show(masked(config, k))}  (${source === 'option' ? 'command line' : source ?? (k === 'tags' ? 'DD_TAGS, TRACEWELL_TAGS, OTEL_RESOURCE_ATTRIBUTES' : 'default')})`);
+    else out(`  ${k.padEnd(width)}  ${show(masked(config, k))}  (${source === 'option' ? 'command line' : source ?? 'default'})`);
   }
-  for (const p of problems) verdict('warn', `${p.variable}=${JSON.stringify(p.value)} is not accepted (expected ${p.accepted}); using ${p.defaultUsed}`);
+  for (const p of problems) verdict('warn', describeProblem(p));
   if (config.env === '') verdict('warn', 'no environment set (DD_ENV): spans are filed under env:none');
   if (!config.enabled) verdict('warn', `tracing is disabled (${config.sources.enabled})`);
 

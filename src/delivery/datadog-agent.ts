@@ -3,7 +3,7 @@
  * one pool, behind one circuit. Its `GET /info` tells whether it answers (the circuit's probe)
  * and what it takes (endpoints, `max_request_bytes`).
  */
-import type { ResolvedConfig } from '../config/options';
+import type { DeliveryConfig } from '../config/slices';
 import { agentLink, type AgentLink } from './link';
 import type { Transport } from './transport';
 
@@ -30,7 +30,7 @@ export async function fetchAgentInfo(transport: Transport, timeoutMs = INFO_TIME
 }
 
 /** Settings of the links this module makes (and the OTLP exporter's). */
-export type LinkConfig = Pick<ResolvedConfig, 'agentUrl' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs'>;
+export type LinkConfig = Pick<DeliveryConfig, 'agentUrl' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs'>;
 
 /** The link to the Datadog Agent of `config.agentUrl`. */
 export function datadogAgentLink(config: LinkConfig): AgentLink {

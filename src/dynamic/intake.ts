@@ -11,7 +11,7 @@
 import { dogstatsdTarget } from '../internal/dogstatsd';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import type { ResolvedConfig } from '../config/options';
+import type { ProbeConfig } from '../config/slices';
 import { datadogAgentLink } from '../delivery/datadog-agent';
 import { DeadLetterStore } from '../delivery/dead-letter/store';
 import type { Destination, Ledger, Payload } from '../delivery/destination';
@@ -136,7 +136,7 @@ export class Intake {
   private stopped = false;
 
   constructor(
-    private readonly config: ResolvedConfig,
+    private readonly config: ProbeConfig,
     runtimeId?: string,
   ) {
     this.runtimeId = runtimeId ?? randomBytes(16).toString('hex');

@@ -10,7 +10,7 @@
  *   oldest payloads) before the pending count reaches `maxPendingSpans`, where they would be
  *   dropped and counted.
  */
-import type { ResolvedConfig } from '../config/options';
+import type { ExportConfig } from '../config/slices';
 import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
@@ -57,21 +57,7 @@ export interface TraceDestination extends Destination {
   readonly maxBodyBytes?: number;
 }
 
-export type TraceExportConfig = Pick<
-  ResolvedConfig,
-  | 'service'
-  | 'flushIntervalMs'
-  | 'maxPendingSpans'
-  | 'maxPayloadBytes'
-  | 'exportRetries'
-  | 'exportRetryDeadlineMs'
-  | 'exportBackoffMs'
-  | 'dlqEnabled'
-  | 'dlqDir'
-  | 'dlqMaxBytes'
-  | 'dlqReplayBytesPerSec'
-  | 'shutdownTimeoutMs'
->;
+export type TraceExportConfig = ExportConfig;
 
 export interface TraceExporterOptions {
   config: TraceExportConfig;

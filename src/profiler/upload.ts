@@ -6,7 +6,7 @@
  * cap (`profilingMaxBytes`) and the multipart content type kept with each upload.
  * Nothing here throws; every outcome is counted in `stats().profiler`.
  */
-import type { ResolvedConfig } from '../config/options';
+import type { ProfilerConfig } from '../config/slices';
 import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
@@ -24,24 +24,7 @@ export const PROFILE_PATH = '/profiling/v1/input';
 const MAX_DEAD_FILES = 32;
 const MAX_DEAD_BYTES = 64 * 1024 * 1024;
 
-export type UploadConfig = Pick<
-  ResolvedConfig,
-  | 'service'
-  | 'agentUrl'
-  | 'exportTimeoutMs'
-  | 'exportRetries'
-  | 'exportRetryDeadlineMs'
-  | 'exportBackoffMs'
-  | 'breakerFailures'
-  | 'breakerProbeMs'
-  | 'breakerProbeMaxMs'
-  | 'outageSummaryIntervalMs'
-  | 'dlqEnabled'
-  | 'dlqDir'
-  | 'dlqMaxBytes'
-  | 'dlqReplayBytesPerSec'
-  | 'profilingMaxBytes'
->;
+export type UploadConfig = Pick<ProfilerConfig, 'service' | 'agentUrl' | 'exportTimeoutMs' | 'exportRetries' | 'exportRetryDeadlineMs' | 'exportBackoffMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs' | 'dlqEnabled' | 'dlqDir' | 'dlqMaxBytes' | 'dlqReplayBytesPerSec' | 'profilingMaxBytes'>;
 
 export class ProfileDestination implements Destination {
   readonly kind = 'profile' as const;

@@ -105,3 +105,31 @@ test('tracewell agent --host 0.0.0.0 warns that what it receives is readable by 
     await local.exited;
   }
 });
+
+test('tracewell agent without --port takes TRACEWELL_AGENT_PORT (read through src/config); a bad one is reported once and 8126 used', async () => {
+  const child = spawn(process.execPath, [join(root, 'bin', 'tracewell.js'), 'agent', '--otlp-port', '0', '--quiet', '--dir', tempDir()], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, TRACEWELL_AGENT_PORT: '0' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  try {
+    await until(() => out.includes('\n') || child.exitCode !== null, 'the start line', 10_000);
+    assert.match(out, /^tracewell dev agent listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    assert.notEqual(/:(\d+),/.exec(out)?.[1], '8126', 'port 0: any free port');
+    assert.equal(err, '');
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
+  // A bad value: checked without listening (8126 may be taken here).
+  const { cliSettings, describeProblem } = await import(join(root, 'dist', 'cjs', 'config', 'resolve.js')).then((m) => m.default ?? m);
+  const bad = cliSettings({ TRACEWELL_AGENT_PORT: 'eighty' });
+  assert.equal(bad.agentPort, 8126);
+  assert.deepEqual(bad.problems.map(describeProblem), ['TRACEWELL_AGENT_PORT="eighty" is not accepted (expected a port number from 0 to 65535); using 8126']);
+  assert.equal(cliSettings({ TRACEWELL_AGENT_PORT: '9000' }).agentPort, 9000);
+  assert.equal(cliSettings({}).agentPort, 8126);
+});

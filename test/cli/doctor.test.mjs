@@ -152,3 +152,9 @@ test('doctor: an OTLP endpoint alone is never silently ignored', async () => {
     assert.match(stdout, new RegExp(`^warn  OTEL_EXPORTER_OTLP_ENDPOINT is set but not used: traces go to the agent at http://localhost:8126 \\(the default exporter\\); set TRACEWELL_EXPORTER=otlp to send them to ${agent.otlpUrl}/v1/traces$`, 'm'));
   }
 });
+
+test('doctor: a bad --agent is checked like the variable and named by its flag; the default is used', async () => {
+  const { stdout } = await doctor({ DD_ENV: 'prod', DD_SERVICE: 'doc-flag', TRACEWELL_DLQ_DIR: tempDir() }, ['--agent', 'not a url']);
+  assert.match(stdout, /^warn {2}--agent="not a url" is not accepted \(expected an http:\/\/, https:\/\/ or unix:\/\/ URL\); using http:\/\/localhost:8126$/m);
+  assert.match(line(stdout, 'agentUrl'), /http:\/\/localhost:8126\s+\(default\)$/);
+});

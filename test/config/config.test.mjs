@@ -10,6 +10,7 @@ import { root } from '../helpers/apps.mjs';
 const require = createRequire(import.meta.url);
 const { resolveConfig, reportConfig } = require('../../dist/cjs/config/resolve.js');
 const { logger } = require('../../dist/cjs/internal/logger.js');
+const { FIELDS } = require('../../dist/cjs/config/table.js');
 
 const resolve = (env, options = {}) => resolveConfig(options, env);
 const DEFAULT_STYLES = ['datadog', 'tracecontext', 'baggage'];
@@ -302,6 +303,154 @@ test('a missing env gives one warning naming DD_ENV; none when an env is set or 
 });
 
 // ---------------------------------------------------------------------------------------------
+// Options given in code: the same kinds, bounds and message as the variables
+
+const CODE_BAD = [
+  // options, config field, the value it holds, how the message names it, the value shown, what is accepted, what is used
+  [{ flushIntervalMs: -1 }, 'flushIntervalMs', 1000, 'init({ flushIntervalMs })', '-1', 'a whole number of milliseconds from 10 to 600000', '1000'],
+  [{ maxPendingSpans: 'lots' }, 'maxPendingSpans', 50000, 'init({ maxPendingSpans })', '"lots"', 'a whole number from 1 to 10000000', '50000'],
+  [{ profilingMode: 'nope' }, 'profilingMode', 'lines', 'init({ profilingMode })', '"nope"', 'lines, linked or span-lines', 'lines'],
+  [{ logInjection: 'yes' }, 'logInjection', true, 'init({ logInjection })', '"yes"', 'true or false', 'true'],
+  [{ disabledInstrumentations: 'http' }, 'disabledInstrumentations', [], 'init({ disabledInstrumentations })', '"http"', 'an array of http, fastify, express', 'none'],
+  [{ maxPayloadBytes: '65536' }, 'maxPayloadBytes', 8388608, 'init({ maxPayloadBytes })', '"65536"', 'a whole number of bytes from 65536 to 26214399', '8388608'],
+  [{ flushIntervalMs: 5 }, 'flushIntervalMs', 1000, 'init({ flushIntervalMs })', '5', 'a whole number of milliseconds from 10 to 600000', '1000'],
+  [{ exportRetries: 2.5 }, 'exportRetries', 3, 'init({ exportRetries })', '2.5', 'a whole number from 0 to 100', '3'],
+  [{ sampleRate: 1.5 }, 'sampleRate', undefined, 'init({ sampleRate })', '1.5', 'a number from 0 to 1', 'agent-controlled sampling'],
+  [{ sampleRate: '0.5' }, 'sampleRate', undefined, 'init({ sampleRate })', '"0.5"', 'a number from 0 to 1', 'agent-controlled sampling'],
+  [{ propagationInject: ['b3', 'xray'] }, 'propagationInject', DEFAULT_STYLES, 'init({ propagationInject })', "[ 'b3', 'xray' ]", 'an array of datadog, tracecontext, b3, b3multi, baggage, none', 'datadog,tracecontext,baggage'],
+  [{ grpcServerErrorStatuses: [2, 17] }, 'grpcServerErrorStatuses', [2, 4, 12, 13, 14, 15], 'init({ grpcServerErrorStatuses })', '[ 2, 17 ]', 'an array of gRPC status codes 0-16', '2,4,12-15'],
+  [{ logLevel: 'loud' }, 'logLevel', 'warn', 'init({ logLevel })', '"loud"', 'debug, info, warn, error, off', 'warn'],
+  [{ agentUrl: 'localhost:8126' }, 'agentUrl', 'http://localhost:8126', 'init({ agentUrl })', '"localhost:8126"', 'an http://, https:// or unix:// URL', 'http://localhost:8126'],
+  [{ tags: { team: 'core', build: 42 } }, 'tags', {}, 'init({ tags })', "{ team: 'core', build: 42 }", 'an object of string values', 'none'],
+  [{ enabled: 0 }, 'enabled', true, 'init({ enabled })', '0', 'true or false', 'true'],
+  [{ spanProcessors: [{ onEnd() {} }] }, 'spanProcessors', [], 'init({ spanProcessors })', '[ { onEnd: [Function: onEnd] } ]', 'an array of span processors (objects with onStart, onEnd, forceFlush and shutdown functions)', 'none'],
+  [{ profilingSourceMapDirs: 'dist' }, 'profilingSourceMapDirs', undefined, 'init({ profilingSourceMapDirs })', '"dist"', 'an array of folders', 'the folder of the main script'],
+];
+
+for (const [options, field, expected, named, shown, accepted, used] of CODE_BAD) {
+  test(`init(${JSON.stringify(options)}): one message naming the option, what is accepted, and the default used`, () => {
+    const { config, problems, lines } = report({ DD_ENV: 'test' }, options);
+    assert.deepEqual(config[field], expected === undefined ? resolve({}).config[field] : expected);
+    assert.equal(config.sources[field], 'default');
+    assert.equal(problems.length, 1, lines.join('\n'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    const [line] = lines;
+    assert.ok(line.startsWith(`tracewell warn: [TW_CONFIG_INVALID] ${named}=${shown} is not accepted (expected `), line);
+    assert.ok(/\(expected (.*)\); using/.exec(line)[1].includes(accepted), `says what is accepted: ${line}`);
+    assert.ok(line.endsWith(`; using ${used}`), `says what is used: ${line}`);
+  });
+}
+
+test("init({ service: 42 }): the app's package.json name is used, and the message says so", () => {
+  const { config, lines } = report({ DD_ENV: 'test' }, { service: 42 });
+  assert.equal(config.service, 'tracewell', "this repository's package.json, nearest the test runner's working directory");
+  assert.deepEqual(lines, ['tracewell warn: [TW_CONFIG_INVALID] init({ service })=42 is not accepted (expected a service name); using tracewell from package.json']);
+});
+
+test('a bad option given in code is skipped like a bad variable: the variables come next, and the message names the one used', () => {
+  const cases = [
+    [{ maxPendingSpans: 'many' }, { TRACEWELL_MAX_PENDING_SPANS: '2000' }, 'maxPendingSpans', 2000, 'using 2000 from TRACEWELL_MAX_PENDING_SPANS'],
+    [{ sampleRate: 2 }, { DD_TRACE_SAMPLE_RATE: '0.25' }, 'sampleRate', 0.25, 'using 0.25 from DD_TRACE_SAMPLE_RATE'],
+    [{ sampleRate: -1 }, { OTEL_TRACES_SAMPLER: 'always_off' }, 'sampleRate', 0, 'using 0 from OTEL_TRACES_SAMPLER'],
+    [{ profilingMode: 'both' }, { DD_PROFILING_CODEHOTSPOTS_ENABLED: 'true' }, 'profilingMode', 'linked', 'using linked from DD_PROFILING_CODEHOTSPOTS_ENABLED'],
+    [{ propagationExtract: 'b3' }, { OTEL_PROPAGATORS: 'b3multi' }, 'propagationExtract', ['b3multi'], 'using b3multi from OTEL_PROPAGATORS'],
+    [{ agentUrl: 'agent:8126' }, { DD_AGENT_HOST: 'dd-agent' }, 'agentUrl', 'http://dd-agent:8126', 'using http://dd-agent:8126 from DD_AGENT_HOST/DD_TRACE_AGENT_PORT'],
+  ];
+  for (const [options, env, field, value, says] of cases) {
+    const { config, lines } = report({ ...env, DD_ENV: 'test' }, options);
+    assert.deepEqual(config[field], value, JSON.stringify(options));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(lines[0].includes(`init({ ${field} })=`) && lines[0].endsWith(says), lines[0]);
+  }
+});
+
+test('an unknown key gets one message, with the option it was probably meant to be; the rest applies', () => {
+  const { config, problems, lines } = report({ DD_ENV: 'test' }, { sampelRate: 0.5, flushIntervalMs: 250, bogusThing: true });
+  assert.equal(config.sampleRate, undefined);
+  assert.equal(config.flushIntervalMs, 250);
+  assert.equal(problems.length, 2);
+  assert.deepEqual(lines, [
+    'tracewell warn: [TW_CONFIG_INVALID] init({ sampelRate })=0.5 is not accepted (expected an option name; did you mean sampleRate?); ignored',
+    'tracewell warn: [TW_CONFIG_INVALID] init({ bogusThing })=true is not accepted (expected an option name); ignored',
+  ]);
+  assert.equal(resolve({}, { MaxPendingSpans: 10 }).problems[0].accepted, 'an option name; did you mean maxPendingSpans?', 'case slips too');
+});
+
+test('options that are not an object: one message, no options used', () => {
+  for (const bad of ['checkout', null, [{ service: 'x' }]]) {
+    const { config, problems } = resolve({ DD_SERVICE: 'from-env' }, bad);
+    assert.equal(config.service, 'from-env');
+    assert.equal(problems.length, 1, JSON.stringify(bad));
+    assert.equal(problems[0].variable, 'init(options)');
+    assert.equal(problems[0].accepted, 'an options object');
+  }
+});
+
+test('undefined and blank strings in code count as not given, as unset and blank variables do (no message)', () => {
+  const { config, problems } = resolve({ DD_SERVICE: 'from-env', TRACEWELL_FLUSH_INTERVAL_MS: '300' }, { service: '  ', flushIntervalMs: undefined, dlqDir: '' });
+  assert.deepEqual(problems, []);
+  assert.equal(config.service, 'from-env');
+  assert.equal(config.flushIntervalMs, 300);
+  assert.equal(config.sources.dlqDir, 'default');
+});
+
+/** A good value given in code for every option: a field added to the table needs one here. */
+const processor = { onStart() {}, onEnd() {}, forceFlush: async () => {}, shutdown: async () => {} };
+const GOOD = {
+  service: 'svc-code', env: 'prod', version: '2.0.0', tags: { team: 'core' }, enabled: false, agentUrl: 'http://agent:9126', sampleRate: 0.25, rateLimit: 7,
+  propagationExtract: ['b3'], propagationInject: ['tracecontext', 'datadog'], logInjection: false, logLevel: 'error', flushIntervalMs: 250, maxPendingSpans: 1000,
+  maxPayloadBytes: 1048576, traceProtocol: '0.4', disabledInstrumentations: ['grpc'], httpUrlQuery: true, spanProcessors: [processor], grpcServerErrorStatuses: [13],
+  grpcClientErrorStatuses: [14], exporter: 'otlp', otlpEndpoint: 'http://collector:4318/v1/traces', otlpHeaders: { 'api-key': 'k' }, otlpTimeoutMs: 500,
+  exportTimeoutMs: 400, exportRetries: 0, exportRetryDeadlineMs: 1000, exportBackoffMs: 10, breakerFailures: 9, breakerProbeMs: 20, breakerProbeMaxMs: 200,
+  dlqEnabled: false, dlqDir: '/tmp/tw-code-dlq', dlqMaxBytes: 8192, dlqReplayBytesPerSec: 2048, shutdownTimeoutMs: 100, outageSummaryIntervalMs: 1000,
+  healthMetrics: true, dogstatsdUrl: 'udp://statsd:8125', profiling: true, profilingMode: 'span-lines', profilingUploadPeriodS: 15, profilingIntervalMs: 20,
+  profilingHeap: false, profilingV8BugWorkaround: true, profilingUpload: false, profilingDir: '/tmp/tw-code-prof', profilingMaxBytes: 1048576,
+  profilingSourceMapDirs: ['/tmp/maps'], probes: 'src/a.js:1 x', probesFile: '/tmp/probes.txt', redact: ['member_no'], redactExclude: ['session'], probeBudgetMs: 5,
+};
+
+/** A good value of every variable, each different from GOOD's: the options must win over all of them. */
+const ENV_ALL = {
+  TRACEWELL_SERVICE: 'svc-env', DD_ENV: 'staging', DD_VERSION: '1.0.0', TRACEWELL_ENABLED: 'true', DD_TRACE_AGENT_URL: 'http://other:8126', DD_TRACE_SAMPLE_RATE: '0.5',
+  DD_TRACE_RATE_LIMIT: '50', DD_TRACE_PROPAGATION_STYLE: 'datadog', DD_LOGS_INJECTION: 'true', TRACEWELL_LOG_LEVEL: 'debug', TRACEWELL_FLUSH_INTERVAL_MS: '5000',
+  TRACEWELL_MAX_PENDING_SPANS: '9', TRACEWELL_MAX_PAYLOAD_BYTES: '65536', TRACEWELL_TRACE_PROTOCOL: '0.5', TRACEWELL_DISABLED_INSTRUMENTATIONS: 'http',
+  TRACEWELL_HTTP_URL_QUERY: 'false', DD_GRPC_SERVER_ERROR_STATUSES: '2', DD_GRPC_CLIENT_ERROR_STATUSES: '2', TRACEWELL_EXPORTER: 'datadog',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://env-collector:4318/v1/traces', OTEL_EXPORTER_OTLP_TIMEOUT: '900', TRACEWELL_EXPORT_TIMEOUT_MS: '900',
+  TRACEWELL_EXPORT_RETRIES: '9', TRACEWELL_EXPORT_RETRY_DEADLINE_MS: '9000', TRACEWELL_EXPORT_BACKOFF_MS: '900', TRACEWELL_BREAKER_FAILURES: '2',
+  TRACEWELL_BREAKER_PROBE_MS: '900', TRACEWELL_BREAKER_PROBE_MAX_MS: '9000', TRACEWELL_DLQ_ENABLED: 'true', TRACEWELL_DLQ_DIR: '/tmp/env-dlq',
+  TRACEWELL_DLQ_MAX_BYTES: '9999', TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC: '9999', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '900', TRACEWELL_OUTAGE_SUMMARY_INTERVAL_MS: '900',
+  TRACEWELL_HEALTH_METRICS: 'false', TRACEWELL_DOGSTATSD_URL: 'udp://env-statsd:8125', TRACEWELL_PROFILING_ENABLED: 'false', TRACEWELL_PROFILING_MODE: 'lines',
+  TRACEWELL_PROFILING_UPLOAD_PERIOD: '30', TRACEWELL_PROFILING_INTERVAL_MS: '9', TRACEWELL_PROFILING_HEAP: 'true', TRACEWELL_PROFILING_V8_BUG_WORKAROUND: 'false',
+  TRACEWELL_PROFILING_UPLOAD: 'true', TRACEWELL_PROFILING_DIR: '/tmp/env-prof', TRACEWELL_PROFILING_MAX_BYTES: '70000', TRACEWELL_PROFILING_SOURCE_MAP_DIRS: '/tmp/env-maps',
+  TRACEWELL_PROBES: 'src/b.js:2 y', TRACEWELL_PROBES_FILE: '/tmp/env-probes.txt', TRACEWELL_PROBE_BUDGET_MS: '9',
+};
+
+test('every option given in code with a good value is taken as given and wins over every variable; no message', () => {
+  assert.deepEqual(Object.keys(GOOD).sort(), [...FIELDS].sort(), 'GOOD names every field of the table');
+  const { config, problems } = resolve(ENV_ALL, GOOD);
+  assert.deepEqual(problems, []);
+  // The merged ones (tags, redaction lists) add the variables' entries, the rest are the option's alone.
+  const merged = ['tags', 'redact', 'redactExclude'];
+  for (const field of FIELDS) {
+    if (merged.includes(field)) continue;
+    assert.deepEqual(config[field], GOOD[field], field);
+    assert.equal(config.sources[field], 'option', field);
+  }
+  assert.deepEqual(config.tags, { team: 'core' });
+  assert.equal(config.spanProcessors[0], processor, 'processors are kept as given, not copied');
+});
+
+test('every option given in code is checked: a value no kind accepts is reported once, naming the option, and the default used', () => {
+  const defaults = resolve({}).config;
+  for (const field of FIELDS) {
+    const { config, problems } = resolve({}, { [field]: Symbol('not a value') });
+    assert.equal(problems.length, 1, field);
+    assert.equal(problems[0].variable, `init({ ${field} })`, field);
+    assert.equal(problems[0].value, 'Symbol(not a value)', field);
+    assert.deepEqual(config[field], defaults[field], field);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
 // A real process
 
 test('a real process started with bad values: one stderr line per bad variable, no stack, exit 0', () => {
@@ -369,4 +518,21 @@ test("service and version default to the app's package.json", async () => {
   } finally {
     await agent.close();
   }
+});
+
+test('a real process calling init() with bad options: one stderr line per bad option, the defaults used, exit 0', () => {
+  const script = `
+    const { init } = require(${JSON.stringify(join(root, 'dist', 'cjs', 'index.js'))});
+    const h = init({ env: 'test', flushIntervalMs: -1, maxPendingSpans: 'lots', service: 42, profilingMode: 'nope', logInjection: 'yes', disabledInstrumentations: 'http', sampelRate: 0.5 });
+    const c = h.config;
+    console.log(JSON.stringify([c.flushIntervalMs, c.maxPendingSpans, c.service, c.profilingMode, c.logInjection, c.disabledInstrumentations, c.sampleRate ?? null]));
+    h.shutdown();
+  `;
+  const run = spawnSync(process.execPath, ['-e', script], { cwd: root, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 15_000 });
+  assert.equal(run.error, undefined);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, `[1000,50000,"tracewell","lines",true,[],null]\n`);
+  const lines = run.stderr.split('\n').filter((l) => l !== '');
+  assert.deepEqual(lines.map((l) => /^tracewell warn: \[TW_CONFIG_INVALID\] init\(\{ (\w+) \}\)=/.exec(l)?.[1]), ['flushIntervalMs', 'maxPendingSpans', 'service', 'profilingMode', 'logInjection', 'disabledInstrumentations', 'sampelRate'], run.stderr);
+  assert.ok(!/\n\s+at /.test(run.stderr), 'no stack trace');
 });
