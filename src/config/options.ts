@@ -214,8 +214,10 @@ export interface TracewellOptions {
    */
   dlqEnabled?: boolean;
   /**
-   * Folder of the dead-letter files; each service gets a subfolder. Accepted: a folder path. Env: `TRACEWELL_DLQ_DIR`.
-   * Default: `<os temp dir>/tracewell-<uid>/dlq`.
+   * Folder of the dead-letter files; each service gets a subfolder. It must be private: a link, another user's folder
+   * or one others can write is refused (docs/export.md). Accepted: a folder path. Env: `TRACEWELL_DLQ_DIR` (the default
+   * follows `XDG_STATE_HOME` and `HOME`). Default: `$XDG_STATE_HOME/tracewell/dlq` (or `~/.local/state/tracewell/dlq`)
+   * when the home folder is the user's own and writable, else `<os temp dir>/tracewell-<uid>/dlq`.
    */
   dlqDir?: string;
   /**

@@ -10,8 +10,9 @@
  *   (`npm run docs:options`; `test/config/table.test.mjs` fails when they are out of date).
  * Built once when the module loads; nothing here runs per request.
  */
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve as resolvePath } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { accessSync, constants as fsConstants, lstatSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS } from '../internal/logger';
 import { bool, int, list, oneOf, parseDdTags, parseOtelResource, path, processors, rate, record, statusList, text, url, type Kind } from './kinds';
 import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
@@ -377,12 +378,14 @@ export const OPTIONS: Table = {
     pages: ['export'],
   },
   dlqDir: {
-    doc: 'Folder of the dead-letter files; each service gets a subfolder.',
-    env: ['TRACEWELL_DLQ_DIR'],
+    doc: 'Folder of the dead-letter files; each service gets a subfolder. It must be private: a link, another user\'s folder or one others can write is refused (docs/export.md).',
+    env: ['TRACEWELL_DLQ_DIR', 'XDG_STATE_HOME', 'HOME'],
+    envDoc: '`TRACEWELL_DLQ_DIR` (the default follows `XDG_STATE_HOME` and `HOME`)',
     kind: FOLDER,
-    default: defaultDlqDir,
-    defaultText: defaultDlqDir,
-    defaultDoc: '`<os temp dir>/tracewell-<uid>/dlq`',
+    default: () => defaultDlqDir(undefined, homedir()),
+    defaultText: () => defaultDlqDir(undefined, homedir()),
+    defaultDoc: '`$XDG_STATE_HOME/tracewell/dlq` (or `~/.local/state/tracewell/dlq`) when the home folder is the user\'s own and writable, else `<os temp dir>/tracewell-<uid>/dlq`',
+    resolve: resolveDlqDir,
     pages: ['export'],
   },
   dlqMaxBytes: {
@@ -717,10 +720,59 @@ function resolveBreakerProbeMax(c: Ctx): number {
   return Math.max(c.get('breakerProbeMs'), c.pick('breakerProbeMaxMs', OPTIONS.breakerProbeMaxMs.env) ?? defaultOf('breakerProbeMaxMs'));
 }
 
-/** The default root of dead-letter folders: per user under the OS temp dir. */
-function defaultDlqDir(): string {
-  const uid = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  return join(tmpdir(), `tracewell-${uid}`, 'dlq');
+function resolveDlqDir(c: Ctx): string {
+  const v = c.pick('dlqDir', ['TRACEWELL_DLQ_DIR']);
+  if (v !== undefined) return v;
+  c.sources.dlqDir = 'default';
+  return defaultDlqDir(c.raw(['XDG_STATE_HOME'])?.[1], c.raw(['HOME'])?.[1] ?? homedir());
+}
+
+/**
+ * The default root of dead-letter folders, per user by construction where it can be: the XDG
+ * state folder (`$XDG_STATE_HOME`, else `~/.local/state`) when the home folder is this user's
+ * own and writable and nothing on the way to the state folder is another user's or writable by
+ * others; else a folder named after the uid in the temp folder (a container whose home is
+ * read-only or someone else's). The temp folder is shared by every user: the dead-letter layer
+ * checks what it finds there (src/delivery/dead-letter/private-fs.ts).
+ */
+export function defaultDlqDir(xdgStateHome: string | undefined, home: string): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (home !== '' && isAbsolute(home) && ownWritableFolder(home, uid)) {
+    const state = xdgStateHome !== undefined && isAbsolute(xdgStateHome) ? xdgStateHome : join(home, '.local', 'state');
+    if (stateFolderUsable(state, uid)) return join(state, 'tracewell', 'dlq');
+  }
+  return join(tmpdir(), `tracewell-${uid < 0 ? 'user' : uid}`, 'dlq');
+}
+
+function ownWritableFolder(path: string, uid: number): boolean {
+  try {
+    const st = lstatSync(path);
+    if (!st.isDirectory() || (uid >= 0 && st.uid !== uid)) return false;
+    accessSync(path, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first of the state folder and the folders above it that exists: ours, not writable by others, writable by us (what is missing is made later, 0700). */
+function stateFolderUsable(state: string, uid: number): boolean {
+  for (let at = state; dirname(at) !== at; at = dirname(at)) {
+    let st;
+    try {
+      st = lstatSync(at);
+    } catch {
+      continue;
+    }
+    if (!st.isDirectory() || (uid >= 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) return false;
+    try {
+      accessSync(at, fsConstants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 function resolveDogstatsdUrl(c: Ctx): string {

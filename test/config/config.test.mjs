@@ -536,3 +536,29 @@ test('a real process calling init() with bad options: one stderr line per bad op
   assert.deepEqual(lines.map((l) => /^tracewell warn: \[TW_CONFIG_INVALID\] init\(\{ (\w+) \}\)=/.exec(l)?.[1]), ['flushIntervalMs', 'maxPendingSpans', 'service', 'profilingMode', 'logInjection', 'disabledInstrumentations', 'sampelRate'], run.stderr);
   assert.ok(!/\n\s+at /.test(run.stderr), 'no stack trace');
 });
+
+test('the dead-letter root defaults to the XDG state folder when the home is ours and writable, else to the temp folder', async () => {
+  const { mkdtempSync, mkdirSync, chmodSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const uid = process.getuid();
+  const tmpDefault = join(tmpdir(), `tracewell-${uid}`, 'dlq');
+  const home = mkdtempSync(join(tmpdir(), 'tw-home-'));
+  try {
+    assert.equal(resolve({ HOME: home }).config.dlqDir, join(home, '.local', 'state', 'tracewell', 'dlq'));
+    assert.equal(resolve({ HOME: home, XDG_STATE_HOME: join(home, 'state') }).config.dlqDir, join(home, 'state', 'tracewell', 'dlq'));
+    assert.equal(resolve({ HOME: home }).config.sources.dlqDir, 'default');
+    // A ~/.local that others can write: not a private place, the temp folder is used (and checked).
+    mkdirSync(join(home, '.local'));
+    chmodSync(join(home, '.local'), 0o777);
+    assert.equal(resolve({ HOME: home }).config.dlqDir, tmpDefault);
+    chmodSync(join(home, '.local'), 0o700);
+    assert.equal(resolve({ HOME: home }).config.dlqDir, join(home, '.local', 'state', 'tracewell', 'dlq'));
+    // No usable home (a container's read-only or foreign one): the temp folder.
+    assert.equal(resolve({ HOME: join(home, 'missing') }).config.dlqDir, tmpDefault);
+    assert.equal(resolve({ HOME: 'relative/home' }).config.dlqDir, tmpDefault);
+    // Named: as given.
+    assert.equal(resolve({ HOME: home, TRACEWELL_DLQ_DIR: '/var/lib/app/dlq' }).config.dlqDir, '/var/lib/app/dlq');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
