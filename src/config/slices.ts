@@ -17,35 +17,6 @@ const IDENTITY = ['service', 'env', 'version'] as const;
 export const TRACER_FIELDS = [...IDENTITY, 'tags', 'sampleRate', 'rateLimit', 'propagationExtract', 'propagationInject', 'spanProcessors'] as const;
 export type TracerConfig = Pick<ResolvedConfig, (typeof TRACER_FIELDS)[number]>;
 
-/** src/exporter: where traces go, batching, retries, the circuit breaker, the dead-letter file, shutdown, health metrics. */
-export const EXPORT_FIELDS = [
-  ...IDENTITY,
-  'tags',
-  'agentUrl',
-  'traceProtocol',
-  'flushIntervalMs',
-  'maxPendingSpans',
-  'maxPayloadBytes',
-  'otlpEndpoint',
-  'otlpHeaders',
-  'otlpTimeoutMs',
-  'exportTimeoutMs',
-  'exportRetries',
-  'exportRetryDeadlineMs',
-  'exportBackoffMs',
-  'breakerFailures',
-  'breakerProbeMs',
-  'breakerProbeMaxMs',
-  'dlqEnabled',
-  'dlqDir',
-  'dlqMaxBytes',
-  'dlqReplayBytesPerSec',
-  'shutdownTimeoutMs',
-  'outageSummaryIntervalMs',
-  'dogstatsdUrl',
-] as const;
-export type ExportConfig = Pick<ResolvedConfig, (typeof EXPORT_FIELDS)[number]>;
-
 /** What every producer hands the delivery layer (src/delivery): the agent, retries, its circuit, the dead-letter folder. */
 const DELIVERY = [
   'agentUrl',
@@ -65,6 +36,23 @@ const DELIVERY = [
 ] as const;
 export const DELIVERY_FIELDS = ['service', ...DELIVERY] as const;
 export type DeliveryConfig = Pick<ResolvedConfig, (typeof DELIVERY_FIELDS)[number]>;
+
+/** src/exporter: where traces go, batching, retries, the circuit breaker, the dead-letter file, shutdown, health metrics. */
+export const EXPORT_FIELDS = [
+  ...IDENTITY,
+  'tags',
+  ...DELIVERY,
+  'traceProtocol',
+  'flushIntervalMs',
+  'maxPendingSpans',
+  'maxPayloadBytes',
+  'otlpEndpoint',
+  'otlpHeaders',
+  'otlpTimeoutMs',
+  'dogstatsdUrl',
+] as const;
+export type ExportConfig = Pick<ResolvedConfig, (typeof EXPORT_FIELDS)[number]>;
+
 
 /** src/profiler: the profiling options, and what its uploads hand the delivery layer. */
 export const PROFILER_FIELDS = [

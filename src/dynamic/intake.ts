@@ -61,48 +61,32 @@ export class DebuggerDestination implements Destination {
   }
 }
 
-const snapshotLedger: Ledger = {
-  sent(p, replayed) {
-    counters.probes.snapshotsSent += p.items;
-    if (replayed) counters.probes.snapshotsReplayed += p.items;
-  },
-  deadLettered(p) {
-    counters.probes.snapshotsDeadLettered += p.items;
-  },
-  dropped(p) {
-    counters.probes.snapshotsDropped += p.items;
-  },
-  rejected(p) {
-    counters.probes.snapshotsDropped += p.items;
-  },
-  retried() {
-    counters.probes.deliveryRetries++;
-  },
-  evicted(items) {
-    counters.probes.snapshotsDropped += items;
-  },
-};
-
-const statusLedger: Ledger = {
-  sent(p) {
-    counters.probes.statusesSent += p.items;
-  },
-  deadLettered() {
-    /* counted when sent or dropped */
-  },
-  dropped(p) {
-    counters.probes.statusesDropped += p.items;
-  },
-  rejected(p) {
-    counters.probes.statusesDropped += p.items;
-  },
-  retried() {
-    counters.probes.deliveryRetries++;
-  },
-  evicted(items) {
-    counters.probes.statusesDropped += items;
-  },
-};
+/** Counts of probe output in `stats().probes`: snapshots (replays counted too) or statuses. */
+function probeLedger(kind: 'snapshots' | 'statuses'): Ledger {
+  const p = counters.probes;
+  const lost = (n: number): void => {
+    if (kind === 'snapshots') p.snapshotsDropped += n;
+    else p.statusesDropped += n;
+  };
+  return {
+    sent(payload, replayed) {
+      if (kind === 'statuses') p.statusesSent += payload.items;
+      else {
+        p.snapshotsSent += payload.items;
+        if (replayed) p.snapshotsReplayed += payload.items;
+      }
+    },
+    deadLettered(payload) {
+      if (kind === 'snapshots') p.snapshotsDeadLettered += payload.items;
+    },
+    dropped: (payload) => lost(payload.items),
+    rejected: (payload) => lost(payload.items),
+    retried() {
+      p.deliveryRetries++;
+    },
+    evicted: lost,
+  };
+}
 
 export interface DiagnosticEvent {
   probeId: string;
@@ -160,8 +144,8 @@ export class Intake {
         maxQueuedItems: 2 * MAX_PENDING_SNAPSHOTS,
         producerBusy: () => (kind === 'snapshots' ? this.snapshots.length > 0 : this.diagnostics.length > 0),
       });
-    this.snapshotsOut = outbox('snapshots', snapshotLedger);
-    this.statusesOut = outbox('statuses', statusLedger);
+    this.snapshotsOut = outbox('snapshots', probeLedger('snapshots'));
+    this.statusesOut = outbox('statuses', probeLedger('statuses'));
   }
 
   start(): void {
