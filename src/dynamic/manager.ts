@@ -14,7 +14,8 @@ import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
 import { parseDefinitions } from './definitions';
 import { Intake } from './intake';
-import { HOOK, InstallError, LiveEditor, MAX_POSITIONAL } from './install/live-edit';
+import { LiveEditor } from './install/live-edit';
+import { HOOK, InstallError, MAX_POSITIONAL, probeCall } from './install/placement';
 import { Redactor } from './redact';
 import { namesFor, ProbeRuntime, type ActiveProbe } from './runtime';
 import type { BadDefinition, ProbeSpec, ProbeStatusReport } from './types';
@@ -416,9 +417,7 @@ export class ProbeManager {
         if (entry !== undefined && entry.active === p) this.setStatus(entry, 'EMITTING', e.report.message);
       },
     });
-    const args = packed ? `[${names.join(',')}]` : names.join(',');
-    // One line, no new line: the app's line numbers stay as they were.
-    const text = `;try{${HOOK}(${num}${args === '' ? '' : ',' + args})}catch(e){${HOOK}.error(${num},e)};`;
+    const text = probeCall(num, names);
     this.runtime.table[num] = active;
     try {
       this.editor.apply(script, spec.id, { offset: place.offset, text });
