@@ -1,5 +1,6 @@
 /**
- * Installs probes by editing the running script: with `node:inspector` in this process, the
+ * Installs probes by editing the running script (Node 20, 22, 24; V8 in Node 26 no longer has
+ * live edit: `canEdit()` says so): with `node:inspector` in this process, the
  * debugger is enabled just long enough to list the scripts, read one's source and replace it
  * (`Debugger.setScriptSource`) with the same source plus one guarded call per probe, inserted
  * on the probe's line before its first statement; then the debugger is disabled again (while
@@ -7,10 +8,12 @@
  * on the same line. A probe hit then costs a function call.
  *
  * A script's source is always rebuilt from its original text and the probes it has now, so
- * removing the last probe restores the original.
+ * removing the last probe restores the original. A script whose calls were placed when it
+ * loaded is known here too (`adopt`), with its original text, so that it can be edited the same way.
  */
 import { Session } from 'node:inspector';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { decodeMappings, loadSourceMap, type Mapping } from '../sourcemap';
 import { InstallError, matchesSuffix, SourcePlacer, withCalls, type Insert, type MappedSource, type Placement } from './placement';
 
@@ -23,6 +26,7 @@ export interface ScriptInfo {
 }
 
 interface Patched {
+  /** The live script (its id '' for a script placed at load time, until the debugger lists it). */
   script: ScriptInfo;
   original: string;
   /** Insertions by probe key. */
@@ -45,6 +49,8 @@ export class LiveEditor {
   private scripts: ScriptInfo[] = [];
   private readonly patched = new Map<string, Patched>();
   private readonly maps = new Map<string, { sources: string[]; mappings: Mapping[] } | null>();
+  /** Whether `Debugger.setScriptSource` works in this process (null: not tried yet). */
+  private editable: boolean | null = null;
   /** Milliseconds the debugger was on, over the process lifetime. */
   debuggerMs = 0;
   installs = 0;
@@ -115,7 +121,73 @@ export class LiveEditor {
 
   /** The script we patched for this path, if any: its id stays the live one across edits. */
   private current(s: ScriptInfo): ScriptInfo {
-    return this.patched.get(s.path)?.script ?? s;
+    const p = this.patched.get(s.path);
+    if (p === undefined) return s;
+    // Placed at load time: never edited, so the first script listed for its path is the live one.
+    if (p.script.scriptId === '') p.script = s;
+    return p.script;
+  }
+
+  /** The live script of a patched path (listed by the debugger, which must be on). */
+  private resolve(p: Patched): ScriptInfo {
+    if (p.script.scriptId !== '') return p.script;
+    let best: ScriptInfo | null = null;
+    for (const s of this.scripts) if (s.path === p.script.path && (best === null || Number(s.scriptId) < Number(best.scriptId))) best = s;
+    if (best === null) throw new InstallError('LiveEditFailed', `the debugger does not list ${p.script.path}`);
+    p.script = best;
+    return best;
+  }
+
+  /**
+   * Whether live edit works in this process: tried once, with the debugger on, on a one-line
+   * script of our own (V8 in Node 26 answers "setScriptSource functionality no longer available").
+   */
+  canEdit(): boolean {
+    if (this.editable !== null) return this.editable;
+    const url = `tracewell-live-edit-check-${process.pid}`;
+    try {
+      // Listed once it runs in this context; it does nothing.
+      new Script('void 0', { filename: url }).runInThisContext();
+    } catch {
+      return true;
+    }
+    const own = this.scripts.find((s) => s.url === url);
+    // Not listed at once: nothing is known; the real edit will say.
+    if (own === undefined) return true;
+    try {
+      this.post('Debugger.setScriptSource', { scriptId: own.scriptId, scriptSource: 'void 0;' });
+      this.editable = true;
+    } catch {
+      this.editable = false;
+    }
+    return this.editable;
+  }
+
+  /** False once live edit was found missing; null when it was not tried. */
+  get liveEdit(): boolean | null {
+    return this.editable;
+  }
+
+  /** Records a script whose calls were put in when it loaded: its original text and those calls, by key. */
+  adopt(path: string, original: string, inserts: Map<string, Insert>): void {
+    this.patched.set(path, { script: { scriptId: '', url: '', path, sourceMapURL: '' }, original, inserts: new Map(inserts) });
+  }
+
+  /** The original text of a script with calls in it, placed at load time or by an edit. */
+  originalOf(path: string): string | undefined {
+    return this.patched.get(path)?.original;
+  }
+
+  /** Paths of the scripts with calls in them. */
+  patchedPaths(): string[] {
+    return [...this.patched.keys()];
+  }
+
+  /** Takes one call out of a script, by key (the debugger must be on). */
+  remove(path: string, key: string): void {
+    const p = this.patched.get(path);
+    if (p === undefined || !p.inserts.has(key)) return;
+    this.apply(p.script, key, null);
   }
 
   private mapOf(s: ScriptInfo): { sources: string[]; mappings: Mapping[] } | null {
@@ -159,7 +231,7 @@ export class LiveEditor {
     if (insert === null) p.inserts.delete(key);
     else p.inserts.set(key, insert);
     try {
-      this.setSource(p.script, withCalls(p.original, p.inserts.values()));
+      this.setSource(this.resolve(p), withCalls(p.original, p.inserts.values()));
     } catch (err) {
       p.inserts = before;
       throw err;
