@@ -92,6 +92,16 @@ test('a probe file: a probe added, changed and removed at run time, without a re
     const removed = await members(svc, agent)('M-1001');
     assert.equal(removed.meta.length, undefined);
     assert.equal(removed.meta['_dd.di.length.probe_id'], undefined);
+
+    // A probe added at run time on a module not loaded yet: placed as it loads, on every line.
+    const later = `probes/later.cjs:${lineOf('probes/later.cjs', 'later')} items`;
+    writeAtomically(file, later + '\n');
+    assert.match((await waitForProbe(svc, later, ['RECEIVED'])).status.message, /waiting for probes\/later\.cjs to load/);
+    agent.reset();
+    assert.deepEqual(await fetch(svc.url + '/later').then((r) => r.json()), { total: 6 });
+    assert.equal((await waitForProbe(svc, later, ['INSTALLED', 'EMITTING'])).status.technique, 'load-time');
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.resource === 'GET /later' && s.meta.items === '[ 0, 2, 4 ]'));
   } finally {
     await svc.stop();
   }
