@@ -228,13 +228,7 @@ export class ProbeManager {
       }
     }
     // A probe changed on the same line takes the call already there when it passes what it reads.
-    for (const e of added) {
-      try {
-        this.bindToPlacedCall(e);
-      } catch (err) {
-        logger.warn(`[${Codes.PROBE_ERROR}] probe ${e.report.id}: ${(err as Error)?.message ?? String(err)}`, `probe-bind-${e.report.id}`);
-      }
-    }
+    for (const e of added) this.bindToPlacedCall(e);
     this.sweep();
     this.updateEsmHook();
     this.publish();
@@ -378,8 +372,16 @@ export class ProbeManager {
    * takes effect where code cannot change). Returns whether it did.
    */
   private bindToPlacedCall(e: Entry): boolean {
-    const spec = e.spec;
-    if (spec === null || e.report.status !== 'RECEIVED' || this.sites.size === 0) return false;
+    if (e.spec === null || e.report.status !== 'RECEIVED' || this.sites.size === 0) return false;
+    try {
+      return this.bindToPlacedCallIn(e, e.spec);
+    } catch (err) {
+      logger.warn(`[${Codes.PROBE_ERROR}] probe ${e.report.id}: ${(err as Error)?.message ?? String(err)}`, `probe-bind-${e.report.id}`);
+      return false;
+    }
+  }
+
+  private bindToPlacedCallIn(e: Entry, spec: ProbeSpec): boolean {
     for (const path of this.editor.patchedPaths()) {
       const src = this.editor.originalOf(path);
       if (src === undefined) continue;
@@ -400,7 +402,8 @@ export class ProbeManager {
       if (site === undefined) {
         const passes = there[0].names;
         const missing = names.filter((n) => !passes.includes(n));
-        e.hint = `the call placed in ${path} when it loaded passes ${passes.length === 0 ? 'no names' : passes.join(', ')}; this version of the probe also reads ${missing.join(', ')}`;
+        const call = there[0].technique === 'load-time' ? `the call placed in ${path} when it loaded` : `the call put in ${path} by live edit`;
+        e.hint = `${call} passes ${passes.length === 0 ? 'no names' : passes.join(', ')}; this version of the probe also reads ${missing.join(', ')}`;
         return false;
       }
       this.attach(e, site, this.activate(e, site), `bound to the call ${site.technique === 'load-time' ? 'placed at load time' : 'put by live edit'} at`);
