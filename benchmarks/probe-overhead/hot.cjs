@@ -1,8 +1,10 @@
-// The hot-function measurement, run in its own process under `--require tracewell/register`
-// with TRACEWELL_PROBES naming the `probe:` lines. Three functions with the same body: one
-// untouched, one with a hand-written line doing what the probe does (the active span gets a
-// tag), one with a live-edit probe. Called in a tight loop inside an active span, interleaved
-// per round; prints one JSON line with ns per call of each.
+// The hot-function measurement, run in its own process under `--require tracewell/register`.
+// Four functions with the same body: one untouched, one with a hand-written line doing what
+// the probe does (the active span gets a tag), one with a span decoration probe, one with a
+// count probe. The probes come from TRACEWELL_PROBES (placed as this file loads), or, with
+// AFTER_LOAD set, are written to TRACEWELL_PROBES_FILE once it has loaded (live edit; on a Node
+// line without it they are errors, and the run says so). Called in a tight loop inside an
+// active span, interleaved per round; prints one JSON line with ns per call of each.
 const { createRequire } = require('node:module');
 const fromRoot = createRequire(require('node:path').join(__dirname, '..', '..', 'package.json'));
 const { trace } = fromRoot('@opentelemetry/api');
@@ -44,10 +46,16 @@ function time(fn) {
 
 async function main() {
   const handle = fromRoot('tracewell').getHandle();
-  // Wait until both probes are installed (the preload installs them once this file has loaded).
-  for (let i = 0; i < 200; i++) {
+  if (process.env.AFTER_LOAD) require('node:fs').writeFileSync(process.env.TRACEWELL_PROBES_FILE, process.env.AFTER_LOAD.split(';').join('\n') + '\n');
+  // Wait until both probes are installed.
+  for (let i = 0; i < 400; i++) {
     const st = handle.stats().probes.statuses;
     if (st.length === 2 && st.every((s) => s.status === 'INSTALLED' || s.status === 'EMITTING')) break;
+    if (st.some((s) => s.errorType === 'LoadedBeforeProbe')) {
+      process.stdout.write(JSON.stringify({ ns: null, probes: st.map((s) => ({ id: s.id, status: s.status, errorType: s.errorType })) }) + '\n');
+      await handle.shutdown(200);
+      return;
+    }
     if (st.some((s) => s.status === 'ERROR')) throw new Error(JSON.stringify(st));
     await new Promise((r) => setTimeout(r, 25));
   }

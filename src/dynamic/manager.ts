@@ -1,9 +1,20 @@
 /**
  * The probes of this process: definitions from the environment and the probe file (watched),
- * their statuses, and their installation. A probe whose file is not loaded yet waits
- * (RECEIVED); it is installed as soon as a CommonJS module of that name has loaded (before
- * the require returns), an ES module right after it loaded where `module.registerHooks`
- * exists, or else at the next of a few re-checks spaced out in time.
+ * their statuses, and their calls in the app's code.
+ *
+ * A probe's call is put in one of two ways (the text is the same, see install/placement.ts):
+ * - at load time: a module whose probes are known when it loads gets their calls in its
+ *   source before V8 compiles it (CommonJS on every line, ES modules where
+ *   `module.registerHooks` exists: 22.15+, 24, 26). Probes from the environment and the probe
+ *   file are known before the app's modules load, so this is the common case;
+ * - by live edit, for a probe defined after its module loaded (Node 20, 22, 24; V8 in Node 26
+ *   has no live edit, so there such a probe is an ERROR `LoadedBeforeProbe` until the next start),
+ *   and for ES modules on Node 20, found by re-checks spaced out in time.
+ *
+ * Each call in the code is a site with its own number; the probe bound to it is the one the
+ * call reaches. A probe removed is unbound at once (its call returns at once), then its call is
+ * taken out by live edit where that exists; where it does not, the call stays, inert, and a
+ * probe defined later on the same line is bound to it when the names it passes suffice.
  */
 import { existsSync, readdirSync, readFileSync, statSync, unwatchFile, watch, watchFile, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
@@ -14,7 +25,10 @@ import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
 import { parseDefinitions } from './definitions';
 import { Intake } from './intake';
-import { HOOK, InstallError, LiveEditor, MAX_POSITIONAL } from './install/live-edit';
+import { LiveEditor } from './install/live-edit';
+import { compileError, LoadTimeHooks, type SourceFormat } from './install/load-time';
+import { HOOK, InstallError, MAX_POSITIONAL, matchesSuffix, probeCall, SourcePlacer, withCalls, type Insert, type MappedSource, type Placement } from './install/placement';
+import { decodeMappings, parseSourceMap, readSourceMapText, sourceMappingURLOf } from './sourcemap';
 import { Redactor } from './redact';
 import { namesFor, ProbeRuntime, type ActiveProbe } from './runtime';
 import type { BadDefinition, ProbeSpec, ProbeStatusReport } from './types';
@@ -24,14 +38,37 @@ const RECHECK_DELAYS = [0, 100, 500, 1000, 2000, 5000, 10_000, 30_000];
 /** Retries of an edit V8 refused because the function was suspended at an await (every 20 ms doubling, at most 5 s apart: about 25 s in all). */
 const MAX_INSTALL_RETRIES = 10;
 
+/** One call in the app's code. */
+interface Site {
+  num: number;
+  /** The script it is in, and its key among that script's calls in the editor. */
+  path: string;
+  key: string;
+  /** Where in the script's original text. */
+  offset: number;
+  /** The names the call passes, in order. */
+  names: string[];
+  params: string[];
+  locals: string[];
+  genLine: number;
+  genCol: number;
+  technique: 'load-time' | 'live-edit';
+  /** `pricing.ts:9` when placed through a source map, else ''. */
+  through: string;
+  /** The probe the call reaches; null: none, the call returns at once. */
+  entry: Entry | null;
+}
+
 interface Entry {
   spec: ProbeSpec | null;
   bad: BadDefinition | null;
   report: ProbeStatusReport;
   active: ActiveProbe | null;
-  /** The script path it is installed in. */
-  scriptPath: string;
+  /** The call it is bound to. */
+  site: Site | null;
   retries: number;
+  /** Why the call already at its line could not serve it (names it does not pass), for the ERROR where code cannot change. */
+  hint: string;
 }
 
 export interface DynamicOptions {
@@ -45,7 +82,18 @@ export interface DynamicOptions {
 
 export class ProbeManager {
   private readonly entries = new Map<string, Entry>();
+  private readonly sites = new Map<number, Site>();
   private readonly editor = new LiveEditor();
+  private readonly hooks = new LoadTimeHooks(
+    (path, source, format) => this.onSource(path, source, format),
+    (path, format) => this.afterLoad(path, format),
+  );
+  /** Scripts that loaded while a probe waited for them but got no call at load time, and why. */
+  private readonly notPlaced = new Map<string, string>();
+  /** Source maps of the scripts with calls in them, read once (to bind later probes to those calls). */
+  private readonly placedMaps = new Map<string, MapLookup>();
+  /** ES modules seen loading (CommonJS ones are in `require.cache`): a probe's file must match only one loaded module. */
+  private readonly esmLoaded = new Set<string>();
   readonly redactor: Redactor;
   readonly runtime: ProbeRuntime;
   private readonly intake: Intake;
@@ -56,7 +104,6 @@ export class ProbeManager {
   private watcher: FSWatcher | null = null;
   private fileText: string | null = null;
   private stopped = false;
-  private restoreModuleHook: (() => void) | null = null;
   private diskFiles: { at: number; files: string[] } | null = null;
 
   constructor(
@@ -74,9 +121,11 @@ export class ProbeManager {
     Object.defineProperty(hook, 'error', { value: this.runtime.hookError });
     Object.defineProperty(globalThis, HOOK, { value: hook, writable: false, enumerable: false, configurable: true });
     this.intake.start();
+    // Before the app's modules load: the hooks are in place for the first of them.
+    this.hooks.installCommonJs();
     if (this.opts.inline !== '') this.reconcile('TRACEWELL_PROBES', this.opts.inline);
     if (this.opts.file !== '') this.watchFile(this.opts.file);
-    this.installModuleHook();
+    this.updateEsmHook();
     this.scheduleRecheck(true);
   }
 
@@ -87,20 +136,28 @@ export class ProbeManager {
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.watcher?.close();
     if (this.opts.file !== '') unwatchFile(this.opts.file);
-    this.restoreModuleHook?.();
-    this.updateEsmHook();
-    const installed = [...this.entries.values()].filter((e) => e.active !== null);
-    for (const e of installed) {
-      e.active!.off = true;
-      this.runtime.table[e.active!.num] = undefined;
+    this.hooks.uninstall();
+    for (const e of this.entries.values()) {
+      if (e.active !== null) {
+        e.active.off = true;
+        this.runtime.table[e.active.num] = undefined;
+      }
     }
-    if (installed.length > 0) {
+    // The calls return at once now; where live edit exists they are taken out too.
+    if (this.sites.size > 0 && this.editor.liveEdit !== false) {
       try {
         this.editor.withDebugger(() => {
-          for (const e of installed) this.editor.apply({ scriptId: '', url: '', path: e.scriptPath, sourceMapURL: '' }, e.spec!.id, null);
+          if (!this.editor.canEdit()) return;
+          for (const site of this.sites.values()) {
+            try {
+              this.editor.remove(site.path, site.key);
+            } catch {
+              /* this one stays, inert */
+            }
+          }
         });
       } catch {
-        /* the hook is off; the inserted calls return at once */
+        /* the calls are inert */
       }
     }
     await this.intake.stop();
@@ -140,11 +197,12 @@ export class ProbeManager {
   reconcile(origin: string, text: string): void {
     const parsed = parseDefinitions(text, origin);
     const seen = new Set<string>();
+    const added: Entry[] = [];
     for (const bad of parsed.bad) {
       seen.add(bad.id);
       const old = this.entries.get(bad.id);
-      if (old !== undefined) this.remove(old);
-      const e: Entry = { spec: null, bad, report: this.newReport(bad.id, bad.version, 'UNKNOWN', origin), active: null, scriptPath: '', retries: 0 };
+      if (old !== undefined) this.unbind(old);
+      const e: Entry = { spec: null, bad, report: this.newReport(bad.id, bad.version, 'UNKNOWN', origin), active: null, site: null, retries: 0, hint: '' };
       this.entries.set(bad.id, e);
       this.setError(e, bad.errorType, bad.message);
     }
@@ -152,21 +210,27 @@ export class ProbeManager {
       seen.add(spec.id);
       const old = this.entries.get(spec.id);
       if (old !== undefined && old.spec !== null && old.spec.fingerprint === spec.fingerprint) continue;
-      if (old !== undefined) this.remove(old);
+      if (old !== undefined) this.unbind(old);
       const w = spec.where;
       const location = w.methodName !== undefined ? `${w.sourceFile}#${w.typeName ? w.typeName + '.' : ''}${w.methodName}` : `${w.sourceFile}:${w.line}`;
-      const e: Entry = { spec, bad: null, report: this.newReport(spec.id, spec.version, spec.type, location), active: null, scriptPath: '', retries: 0 };
+      const e: Entry = { spec, bad: null, report: this.newReport(spec.id, spec.version, spec.type, location), active: null, site: null, retries: 0, hint: '' };
       this.entries.set(spec.id, e);
       this.setStatus(e, 'RECEIVED', `waiting for ${spec.where.sourceFile} to load`);
+      added.push(e);
     }
     for (const [id, e] of this.entries) {
       const from = e.spec?.origin ?? e.bad?.origin;
       if (from === origin && !seen.has(id)) {
-        this.remove(e);
+        // Off at once: its call returns before reading anything.
+        this.unbind(e);
         this.entries.delete(id);
         logger.info(`probe ${id} removed (no longer in ${origin})`);
       }
     }
+    // A probe changed on the same line takes the call already there when it passes what it reads.
+    for (const e of added) this.bindToPlacedCall(e);
+    this.sweep();
+    this.updateEsmHook();
     this.publish();
   }
 
@@ -174,20 +238,42 @@ export class ProbeManager {
     return { id, version, type, status: 'RECEIVED', message: '', location, hits: 0, emitted: 0, evaluationErrors: 0, rateLimited: 0 };
   }
 
-  private remove(e: Entry): void {
-    if (e.active !== null) {
-      const a = e.active;
+  /** The probe's call returns at once from now on; the call itself stays until `sweep()`. */
+  private unbind(e: Entry): void {
+    const a = e.active;
+    if (a !== null) {
       a.off = true;
-      this.runtime.table[a.num] = undefined;
+      if (this.runtime.table[a.num] === a) this.runtime.table[a.num] = undefined;
       this.intake.dropMetric(e.report.id);
-      try {
-        this.editor.withDebugger(() => this.editor.apply({ scriptId: '', url: '', path: e.scriptPath, sourceMapURL: '' }, e.spec!.id, null));
-      } catch (err) {
-        logger.warn(`[${Codes.PROBE_ERROR}] probe ${e.report.id}: could not take the call out of ${e.scriptPath} (${(err as Error).message}); it is off and returns at once`);
-      }
       e.active = null;
     }
+    if (e.site !== null) {
+      if (e.site.entry === e) e.site.entry = null;
+      e.site = null;
+    }
     e.report.status = 'RECEIVED';
+  }
+
+  /** Takes the calls no probe is bound to out of the code, where live edit exists; elsewhere they stay, inert. */
+  private sweep(): void {
+    if (this.stopped || this.editor.liveEdit === false) return;
+    const free = [...this.sites.values()].filter((s) => s.entry === null);
+    if (free.length === 0) return;
+    try {
+      this.editor.withDebugger(() => {
+        if (!this.editor.canEdit()) return;
+        for (const site of free) {
+          try {
+            this.editor.remove(site.path, site.key);
+            this.sites.delete(site.num);
+          } catch (err) {
+            logger.warn(`[${Codes.PROBE_ERROR}] could not take a probe's call out of ${site.path} (${(err as Error).message}); it returns at once`, `probe-sweep-${site.path}`);
+          }
+        }
+      });
+    } catch (err) {
+      logger.warn(`[${Codes.PROBE_ERROR}] could not take probe calls out (${(err as Error).message}); they return at once`, 'probe-sweep');
+    }
   }
 
   // ------------------------------------------------------------------ statuses
@@ -230,88 +316,200 @@ export class ProbeManager {
     return [...this.entries.values()].map((e) => ({ ...e.report }));
   }
 
-  // ------------------------------------------------------------------ installing
+  // ------------------------------------------------------------------ binding a probe to a call
 
-  /** A CommonJS module whose file name matches a waiting probe triggers a re-check. */
-  private installModuleHook(): void {
-    const M = Module as unknown as { _extensions: Record<string, (module: unknown, filename: string) => void> };
-    const originals: [string, (module: unknown, filename: string) => void][] = [];
-    for (const ext of ['.js', '.cjs']) {
-      const original = M._extensions[ext];
-      if (typeof original !== 'function') continue;
-      originals.push([ext, original]);
-      const self = this;
-      M._extensions[ext] = function (this: unknown, module: unknown, filename: string): void {
-        original.call(this, module, filename);
-        if (self.waiting()) self.onModuleLoaded(filename);
-      };
-    }
-    this.restoreModuleHook = () => {
-      for (const [ext, fn] of originals) M._extensions[ext] = fn;
-    };
+  /** Compiles the probe against the names its call passes. */
+  private activate(e: Entry, site: Site): ActiveProbe {
+    const spec = e.spec!;
+    return this.runtime.prepare({
+      num: site.num,
+      spec,
+      report: e.report,
+      names: site.names,
+      argc: site.names.length,
+      packed: site.names.length > MAX_POSITIONAL,
+      off: false,
+      overruns: 0,
+      emitting: false,
+      params: site.params,
+      locals: site.locals,
+      metric: spec.metric ? this.intake.metric(spec.id, spec.metric.metricName, spec.metric.kind) : null,
+      tokens: spec.log?.snapshotsPerSecond ?? 0,
+      perSecond: spec.log?.snapshotsPerSecond ?? 0,
+      lastRefill: performance.now(),
+      location: { file: spec.where.sourceFile, line: spec.where.methodName !== undefined ? site.genLine : spec.where.line },
+      onOverrun: (p, ms) => this.overrun(p, ms),
+      onNotInScope: (p, message) => this.notInScope(p, message),
+      onFirstEmit: (p) => {
+        const entry = this.entries.get(p.spec.id);
+        if (entry !== undefined && entry.active === p) this.setStatus(entry, 'EMITTING', entry.report.message);
+      },
+    });
+  }
+
+  /** The call reaches this probe from now on. */
+  private attach(e: Entry, site: Site, active: ActiveProbe, how: string): void {
+    this.runtime.table[site.num] = active;
+    site.entry = e;
+    e.active = active;
+    e.site = site;
+    e.hint = '';
+    e.report.technique = site.technique;
+    e.report.installedAt = `${site.path}:${site.genLine}:${site.genCol}`;
+    const through = site.through !== '' ? ` (${site.through} through its source map)` : '';
+    this.setStatus(e, 'INSTALLED', `${how} ${e.report.installedAt}${through}, capturing ${site.names.length === 0 ? 'nothing' : site.names.join(', ')}`);
+  }
+
+  private newSite(path: string, place: Placement, names: string[], technique: Site['technique'], spec: ProbeSpec, mapped: MappedSource | null): Site {
+    const num = this.nextNum++;
+    const through = mapped !== null && spec.where.methodName === undefined ? `${spec.where.sourceFile}:${spec.where.line}` : '';
+    return { num, path, key: `site-${num}`, offset: place.offset, names, params: place.params, locals: place.locals, genLine: place.genLine, genCol: place.genCol, technique, through, entry: null };
   }
 
   /**
-   * ES modules: where `module.registerHooks` exists (Node 22.15+, 24), a load hook while
-   * probes wait reports a matching module, so it is probed right after it loads; elsewhere
-   * the timed re-checks find it. The hook is removed once nothing waits.
+   * Binds a waiting probe to a call already in its script at its place, no probe bound to it,
+   * passing every name the probe reads: no code changes (the way a probe changed at run time
+   * takes effect where code cannot change). Returns whether it did.
    */
-  private esmHooks: { deregister(): void } | null = null;
+  private bindToPlacedCall(e: Entry): boolean {
+    if (e.spec === null || e.report.status !== 'RECEIVED' || this.sites.size === 0) return false;
+    try {
+      return this.bindToPlacedCallIn(e, e.spec);
+    } catch (err) {
+      logger.warn(`[${Codes.PROBE_ERROR}] probe ${e.report.id}: ${(err as Error)?.message ?? String(err)}`, `probe-bind-${e.report.id}`);
+      return false;
+    }
+  }
+
+  private bindToPlacedCallIn(e: Entry, spec: ProbeSpec): boolean {
+    for (const path of this.editor.patchedPaths()) {
+      const src = this.editor.originalOf(path);
+      if (src === undefined) continue;
+      let maps = this.placedMaps.get(path);
+      if (maps === undefined) this.placedMaps.set(path, (maps = new MapLookup(path, src)));
+      const match = matchFile(spec.where.sourceFile, path, src, maps);
+      if (match === null) continue;
+      let place: Placement;
+      try {
+        place = placeIn(spec, new SourcePlacer(src, path), match.mapped);
+      } catch {
+        return false; // the install that follows reports it
+      }
+      const there = [...this.sites.values()].filter((s) => s.path === path && s.offset === place.offset && s.entry === null);
+      if (there.length === 0) return false;
+      const names = namesFor(spec, place);
+      const site = there.find((s) => names.every((n) => s.names.includes(n)));
+      if (site === undefined) {
+        const passes = there[0].names;
+        const missing = names.filter((n) => !passes.includes(n));
+        const call = there[0].technique === 'load-time' ? `the call placed in ${path} when it loaded` : `the call put in ${path} by live edit`;
+        e.hint = `${call} passes ${passes.length === 0 ? 'no names' : passes.join(', ')}; this version of the probe also reads ${missing.join(', ')}`;
+        return false;
+      }
+      this.attach(e, site, this.activate(e, site), `bound to the call ${site.technique === 'load-time' ? 'placed at load time' : 'put by live edit'} at`);
+      return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ placing at load time
 
   private updateEsmHook(): void {
-    const register = (Module as unknown as { registerHooks?: (h: object) => { deregister(): void } }).registerHooks;
-    const want = !this.stopped && this.waiting();
-    if (want && this.esmHooks === null && typeof register === 'function') {
+    this.hooks.setEsm(!this.stopped && this.waiting());
+  }
+
+  /**
+   * A module is about to be compiled: the calls of the probes waiting for it go into its text.
+   * Returns the text to compile, or undefined to leave it as it is.
+   */
+  private onSource(path: string, src: string, format: SourceFormat): string | undefined {
+    if (this.stopped) return undefined;
+    if (format === 'module') this.esmLoaded.add(path);
+    if (!this.waiting()) return undefined;
+    const matches: { e: Entry; mapped: MappedSource | null }[] = [];
+    let maps: MapLookup | undefined;
+    for (const e of this.entries.values()) {
+      if (e.spec === null || e.report.status !== 'RECEIVED') continue;
+      const m = matchFile(e.spec.where.sourceFile, path, src, (maps ??= new MapLookup(path, src)));
+      if (m !== null) matches.push({ e, mapped: m.mapped });
+    }
+    if (matches.length === 0) return undefined;
+    const placer = new SourcePlacer(src, path);
+    let planned: { e: Entry; site: Site; active: ActiveProbe; insert: Insert }[] = [];
+    for (const { e, mapped } of matches) {
       try {
-        this.esmHooks = register({
-          load: (url: string, context: unknown, nextLoad: (u: string, c: unknown) => unknown) => {
-            const result = nextLoad(url, context);
-            try {
-              if (url.startsWith('file:') && this.waiting()) this.onEsmLoaded(url);
-            } catch {
-              /* never in the way of a load */
-            }
-            return result;
-          },
-        });
-      } catch {
-        this.esmHooks = null;
+        const spec = e.spec!;
+        if (mapped === null) {
+          const others = this.loadedMatching(spec.where.sourceFile, path);
+          if (others.length > 0) {
+            throw new InstallError('AmbiguousFile', `"${spec.where.sourceFile}" matches ${others.length + 1} loaded scripts (${[...others.slice(0, 2), path].join(', ')}${others.length > 2 ? ', ...' : ''}); give more of the path`);
+          }
+        }
+        const place = placeIn(spec, placer, mapped);
+        const site = this.newSite(path, place, namesFor(spec, place), 'load-time', spec, mapped);
+        planned.push({ e, site, active: this.activate(e, site), insert: { offset: place.offset, text: probeCall(site.num, site.names) } });
+      } catch (err) {
+        if (err instanceof InstallError) this.setError(e, err.errorType, err.message);
+        else this.setError(e, 'InstallFailed', (err as Error)?.message ?? String(err));
       }
-    } else if (!want && this.esmHooks !== null) {
-      try {
-        this.esmHooks.deregister();
-      } catch {
-        /* already gone */
+    }
+    if (planned.length === 0) return undefined;
+    // The text is compiled aside first: a module never fails to load because of a probe.
+    let text = withCalls(src, planned.map((p) => p.insert));
+    if (compileError(text, format) !== null) {
+      const own = compileError(src, format);
+      if (own !== null) {
+        // Not something a call did: the text cannot be checked this way, so it is left as it is.
+        this.notPlaced.set(path, `its text could not be checked before compiling (${own})`);
+        return undefined;
       }
-      this.esmHooks = null;
+      planned = planned.filter((p) => {
+        const why = compileError(withCalls(src, [p.insert]), format);
+        if (why !== null) this.setError(p.e, 'NoStatement', `the call would not compile at this line (${why}); the module loads without it`);
+        return why === null;
+      });
+      text = withCalls(src, planned.map((p) => p.insert));
+      if (planned.length === 0) return undefined;
+      if (compileError(text, format) !== null) {
+        for (const p of planned) this.setError(p.e, 'NoStatement', 'the calls of the probes on this file would not compile together; the module loads without them');
+        return undefined;
+      }
+    }
+    this.editor.adopt(path, src, new Map(planned.map((p) => [p.site.key, p.insert])));
+    for (const p of planned) {
+      this.sites.set(p.site.num, p.site);
+      this.attach(p.e, p.site, p.active, 'placed at load time in');
+    }
+    return text;
+  }
+
+  /** Modules already loaded, other than `path`, whose path ends with `file`. */
+  private loadedMatching(file: string, path: string): string[] {
+    const out: string[] = [];
+    for (const p of Object.keys((Module as unknown as { _cache: Record<string, unknown> })._cache ?? {})) if (p !== path && matchesSuffix(p, file)) out.push(p);
+    for (const p of this.esmLoaded) if (p !== path && !out.includes(p) && matchesSuffix(p, file)) out.push(p);
+    return out;
+  }
+
+  /** A module has loaded: a probe still waiting for it is looked for now (CommonJS: before `require()` returns). */
+  private afterLoad(path: string, format: SourceFormat | 'other'): void {
+    if (this.stopped || !this.waiting()) return;
+    const stem = stemOf(path);
+    for (const e of this.entries.values()) {
+      if (e.spec === null || e.report.status !== 'RECEIVED' || stemOf(e.spec.where.sourceFile) !== stem) continue;
+      if (format === 'other' && matchesSuffix(path, e.spec.where.sourceFile)) this.notPlaced.set(path, 'load-time placement reads JavaScript, and Node compiles this file from another language itself');
+      // An ES module is compiled right after its load hook returns: the check runs after that.
+      if (format === 'commonjs') this.recheck();
+      else this.scheduleRecheck(false);
+      return;
     }
   }
 
-  private onEsmLoaded(url: string): void {
-    const stem = stemOf(url);
-    for (const e of this.entries.values()) {
-      if (e.spec !== null && e.report.status === 'RECEIVED' && stemOf(e.spec.where.sourceFile) === stem) {
-        // The module is compiled right after this hook returns; the check runs after that.
-        this.scheduleRecheck(false);
-        return;
-      }
-    }
-  }
+  // ------------------------------------------------------------------ installing by live edit
 
   private waiting(): boolean {
     for (const e of this.entries.values()) if (e.spec !== null && e.report.status === 'RECEIVED') return true;
     return false;
-  }
-
-  private onModuleLoaded(filename: string): void {
-    const stem = stemOf(filename);
-    for (const e of this.entries.values()) {
-      if (e.spec !== null && e.report.status === 'RECEIVED' && stemOf(e.spec.where.sourceFile) === stem) {
-        // Installed now, before the module's exports are used: its first call is seen too.
-        this.recheck();
-        return;
-      }
-    }
   }
 
   private scheduleRecheck(fromStart: boolean): void {
@@ -336,11 +534,14 @@ export class ProbeManager {
     this.recheckTimer.unref();
   }
 
-  /** Tries to install every waiting probe, with the debugger on once for all of them. */
+  /** Tries to install every waiting probe: first on calls already placed, then with the debugger on once for the rest. */
   recheck(): void {
     if (this.stopped) return;
-    const received = [...this.entries.values()].filter((e) => e.spec !== null && e.report.status === 'RECEIVED');
-    if (received.length === 0) return;
+    const received = [...this.entries.values()].filter((e) => e.spec !== null && e.report.status === 'RECEIVED' && !this.bindToPlacedCall(e));
+    if (received.length === 0) {
+      this.updateEsmHook();
+      return;
+    }
     const retry: Entry[] = [];
     try {
       this.editor.withDebugger(() => {
@@ -388,55 +589,36 @@ export class ProbeManager {
       throw new InstallError('AmbiguousFile', `"${spec.where.sourceFile}" matches ${found.length} loaded scripts (${found.slice(0, 3).map((f) => f.script.path).join(', ')}${found.length > 3 ? ', ...' : ''}); give more of the path`);
     }
     const { script, mapped } = found[0];
+    if (!this.editor.canEdit()) throw new InstallError('LoadedBeforeProbe', this.cannotEdit(e, script.path));
     const place = spec.where.methodName !== undefined ? this.editor.placeMethod(script, spec.where.typeName, spec.where.methodName) : this.editor.place(script, spec.where.line, mapped);
-    const names = namesFor(spec, place);
-    const num = this.nextNum++;
-    const packed = names.length > MAX_POSITIONAL;
-    const active = this.runtime.prepare({
-      num,
-      spec,
-      report: e.report,
-      names,
-      argc: names.length,
-      packed,
-      off: false,
-      overruns: 0,
-      emitting: false,
-      params: place.params,
-      locals: place.locals,
-      metric: spec.metric ? this.intake.metric(spec.id, spec.metric.metricName, spec.metric.kind) : null,
-      tokens: spec.log?.snapshotsPerSecond ?? 0,
-      perSecond: spec.log?.snapshotsPerSecond ?? 0,
-      lastRefill: performance.now(),
-      location: { file: spec.where.sourceFile, line: spec.where.methodName !== undefined ? place.genLine : spec.where.line },
-      onOverrun: (p, ms) => this.overrun(p, ms),
-      onNotInScope: (p, message) => this.notInScope(p, message),
-      onFirstEmit: (p) => {
-        const entry = this.entries.get(p.spec.id);
-        if (entry !== undefined && entry.active === p) this.setStatus(entry, 'EMITTING', e.report.message);
-      },
-    });
-    const args = packed ? `[${names.join(',')}]` : names.join(',');
-    // One line, no new line: the app's line numbers stay as they were.
-    const text = `;try{${HOOK}(${num}${args === '' ? '' : ',' + args})}catch(e){${HOOK}.error(${num},e)};`;
-    this.runtime.table[num] = active;
+    const site = this.newSite(script.path, place, namesFor(spec, place), 'live-edit', spec, mapped);
+    const active = this.activate(e, site);
+    // In the table before the edit: the first call after it finds the probe.
+    this.runtime.table[site.num] = active;
     try {
-      this.editor.apply(script, spec.id, { offset: place.offset, text });
+      this.editor.apply(script, site.key, { offset: place.offset, text: probeCall(site.num, site.names) });
     } catch (err) {
-      this.runtime.table[num] = undefined;
+      this.runtime.table[site.num] = undefined;
       throw err;
     }
-    e.active = active;
-    e.scriptPath = script.path;
-    e.report.technique = 'live-edit';
-    e.report.installedAt = `${script.path}:${place.genLine}:${place.genCol}`;
-    this.setStatus(e, 'INSTALLED', `live edit at ${e.report.installedAt}${mapped && spec.where.methodName === undefined ? ` (${spec.where.sourceFile}:${spec.where.line} through its source map)` : ''}, capturing ${names.length === 0 ? 'nothing' : names.join(', ')}`);
+    this.sites.set(site.num, site);
+    this.attach(e, site, active, 'live edit at');
+  }
+
+  /** Why a probe cannot be put in a script that has loaded, where V8 has no live edit. */
+  private cannotEdit(e: Entry, path: string): string {
+    const why = `Node ${process.versions.node} cannot change code that has loaded (V8 no longer has live edit)`;
+    const skipped = this.notPlaced.get(path);
+    if (skipped !== undefined) return `${path} loaded while this probe waited, but got no call then: ${skipped}; and ${why}`;
+    if (e.hint !== '') return `${e.hint}, and ${why}; this version is placed when the file loads at the next start`;
+    return `${path} was loaded before this probe was defined, and ${why}; the probe is placed when the file loads at the next start`;
   }
 
   private notInScope(p: ActiveProbe, message: string): void {
     const e = this.entries.get(p.spec.id);
     if (e === undefined || e.active !== p || this.stopped) return;
-    this.remove(e);
+    this.unbind(e);
+    this.sweep();
     this.setError(e, 'NotInScope', `${message} at this line (a probe runs before its line: a name declared on it or later cannot be read yet); the probe is taken out`);
   }
 
@@ -463,6 +645,58 @@ export class ProbeManager {
   get debuggerMs(): number {
     return this.editor.debuggerMs;
   }
+}
+
+/** Where a probe goes in a script (a line, or a method's entry). */
+function placeIn(spec: ProbeSpec, placer: SourcePlacer, mapped: MappedSource | null): Placement {
+  return spec.where.methodName !== undefined ? placer.method(spec.where.typeName, spec.where.methodName) : placer.line(spec.where.line, mapped);
+}
+
+/** The source map of one script being loaded, read at most once, and only when it names the file asked for. */
+class MapLookup {
+  private text: string | null | undefined;
+  private parsed: { sources: string[]; mappings: string } | null | undefined;
+  private decoded: MappedSource['mappings'] | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly src: string,
+  ) {}
+
+  /** The mapped source of the script that ends with `file`, or null. */
+  find(file: string): MappedSource | null {
+    if (this.path.includes('/node_modules/')) return null;
+    if (this.text === undefined) {
+      const url = sourceMappingURLOf(this.src);
+      try {
+        this.text = url === '' ? null : readSourceMapText(this.path, url);
+      } catch {
+        this.text = null;
+      }
+    }
+    // Cheap first: a map that does not even contain the file's name is not parsed.
+    if (this.text === null || !this.text.includes(basename(file))) return null;
+    if (this.parsed === undefined) {
+      try {
+        const { map, sources } = parseSourceMap(this.path, this.text);
+        this.parsed = { sources, mappings: map.mappings };
+      } catch {
+        this.parsed = null;
+      }
+    }
+    if (this.parsed === null) return null;
+    const source = this.parsed.sources.findIndex((s) => matchesSuffix(s, file));
+    if (source < 0) return null;
+    this.decoded ??= decodeMappings(this.parsed.mappings);
+    return { mappings: this.decoded, source };
+  }
+}
+
+/** Is the script at `path` (text `src`) the probe's file, directly or through its source map? */
+function matchFile(file: string, path: string, src: string, maps: MapLookup = new MapLookup(path, src)): { mapped: MappedSource | null } | null {
+  if (matchesSuffix(path, file)) return { mapped: null };
+  const mapped = maps.find(file);
+  return mapped === null ? null : { mapped };
 }
 
 function stemOf(file: string): string {

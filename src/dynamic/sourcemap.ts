@@ -68,16 +68,23 @@ export function decodeMappings(mappings: string): Mapping[] {
 
 /** Loads the map a script names (`sourceMappingURL`): a data: URL, or a file next to the script. */
 export function loadSourceMap(scriptPath: string, sourceMapURL: string): { map: RawSourceMap; sources: string[] } {
-  let text: string;
+  return parseSourceMap(scriptPath, readSourceMapText(scriptPath, sourceMapURL));
+}
+
+/** The text of the map a script names: a data: URL, or a file next to the script. */
+export function readSourceMapText(scriptPath: string, sourceMapURL: string): string {
   if (sourceMapURL.startsWith('data:')) {
     const comma = sourceMapURL.indexOf(',');
     const meta = sourceMapURL.slice(5, comma);
     const body = sourceMapURL.slice(comma + 1);
-    text = meta.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
-  } else {
-    const p = sourceMapURL.startsWith('file:') ? fileURLToPath(sourceMapURL) : resolvePath(dirname(scriptPath), sourceMapURL);
-    text = readFileSync(p, 'utf8');
+    return meta.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
   }
+  const p = sourceMapURL.startsWith('file:') ? fileURLToPath(sourceMapURL) : resolvePath(dirname(scriptPath), sourceMapURL);
+  return readFileSync(p, 'utf8');
+}
+
+/** A map's JSON, checked, with its sources as absolute paths (resolved from the script's folder). */
+export function parseSourceMap(scriptPath: string, text: string): { map: RawSourceMap; sources: string[] } {
   const map = JSON.parse(text) as RawSourceMap;
   if (map.version !== 3 || !Array.isArray(map.sources) || typeof map.mappings !== 'string') throw new Error('not a version 3 source map');
   const root = map.sourceRoot ?? '';
@@ -87,6 +94,30 @@ export function loadSourceMap(scriptPath: string, sourceMapURL: string): { map: 
     return resolvePath(dirname(scriptPath), joined).replace(/\\/g, '/');
   });
   return { map, sources };
+}
+
+/**
+ * The URL in a script's last `//# sourceMappingURL=` (or `//@`) comment, '' when it has none:
+ * what V8 reports as the script's `sourceMapURL`, read from the text before it is compiled.
+ */
+export function sourceMappingURLOf(src: string): string {
+  let at = src.length;
+  for (let guard = 0; guard < 8; guard++) {
+    const i = Math.max(src.lastIndexOf('//# sourceMappingURL=', at), src.lastIndexOf('//@ sourceMappingURL=', at));
+    if (i < 0) return '';
+    // Only a comment at the start of its line (after blanks) counts; one inside a string does not.
+    let j = i - 1;
+    while (j >= 0 && (src.charCodeAt(j) === 32 || src.charCodeAt(j) === 9)) j--;
+    if (j < 0 || src.charCodeAt(j) === 10 || src.charCodeAt(j) === 13) {
+      const start = i + 21;
+      let end = start;
+      while (end < src.length && src.charCodeAt(end) > 32) end++;
+      return src.slice(start, end);
+    }
+    at = i - 1;
+    if (at < 0) return '';
+  }
+  return '';
 }
 
 /** The first generated position (0-based line, column) of `line` (1-based) of source `source`, or null. */

@@ -98,8 +98,11 @@ export interface ProbeStatusReport {
   location: string;
   /** The generated script and line it was installed in (differs from `location` through a source map). */
   installedAt?: string;
-  /** `live-edit` (the fast technique). */
-  technique?: 'live-edit';
+  /**
+   * How its call was put in the code: `load-time` (in the module's source before V8 compiled
+   * it) or `live-edit` (the running script edited through the inspector). Both cost the same per hit.
+   */
+  technique?: 'load-time' | 'live-edit';
   hits: number;
   emitted: number;
   evaluationErrors: number;

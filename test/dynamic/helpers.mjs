@@ -1,7 +1,38 @@
 // Shared by the probe tests: where a marked line is, and waiting for a probe's status.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { basename, join, relative } from 'node:path';
 import { require, root } from '../helpers/apps.mjs';
+
+/** In-thread module hooks (Node 22.15+, 24, 26): ES modules get their probes' calls as they load. */
+export const HAS_REGISTER_HOOKS = typeof Module.registerHooks === 'function';
+
+/**
+ * Whether V8 here can edit a loaded script (Node 20, 22, 24; Node 26 answers "setScriptSource
+ * functionality no longer available"): tried in this process the way the SDK tries it.
+ */
+export const HAS_LIVE_EDIT = await (async () => {
+  const { Session } = await import('node:inspector');
+  const { Script } = await import('node:vm');
+  const session = new Session();
+  session.connect();
+  let id = null;
+  session.on('Debugger.scriptParsed', (m) => {
+    if (m.params.url === 'tw-test-live-edit-check') id = m.params.scriptId;
+  });
+  const post = (method, params = {}) => new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  try {
+    await post('Debugger.enable');
+    new Script('void 0', { filename: 'tw-test-live-edit-check' }).runInThisContext();
+    await post('Debugger.setScriptSource', { scriptId: id, scriptSource: 'void 0;' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await post('Debugger.disable').catch(() => undefined);
+    session.disconnect();
+  }
+})();
 
 /** Compiles one TypeScript file to `outDir` with a source map file beside it (what tsc --sourceMap writes). */
 export function compileTs(file, outDir) {
@@ -38,6 +69,17 @@ export async function waitForProbe(svc, id, statuses, timeoutMs = 15_000) {
     await new Promise((r) => setTimeout(r, 40));
   }
   throw new Error(`probe ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}\nstderr:\n${svc.stderr()}`);
+}
+
+/** Polls `check()` until it is truthy (resolves with its value); a generous outer limit only catches a hang. */
+export async function waitUntil(check, what, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
 }
 
 export function postJson(url, body) {

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { startService, agentPool } from '../helpers/apps.mjs';
-import { lineOf, waitForProbe, postJson } from './helpers.mjs';
+import { lineOf, waitForProbe, postJson, HAS_REGISTER_HOOKS } from './helpers.mjs';
 // A time budget no scheduling pause of a busy CI machine reaches: these tests check what is
 // captured; the budget itself has its own test (TRACEWELL_PROBE_BUDGET_MS=1).
 const ROOMY = { TRACEWELL_PROBE_BUDGET_MS: '1000' };
@@ -20,7 +20,8 @@ test('a probe from TRACEWELL_PROBES on the Fastify handler line puts the body on
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id, TRACEWELL_REDACT: 'member_no' } });
   try {
     const { status } = await waitForProbe(svc, id, ['INSTALLED']);
-    assert.equal(status.technique, 'live-edit');
+    // Known before the service's modules load: the call is put in the source as it loads.
+    assert.equal(status.technique, 'load-time');
     assert.match(status.installedAt, /fastify-members\.cjs:\d+:\d+$/);
     const res = await postJson(svc.url + '/members', { member_no: 'M-1001', plan: 'gold', apiKey: 'k-123' });
     assert.deepEqual(res.body, { ok: true, name: 'Ada', lookups: 1 });
@@ -67,7 +68,9 @@ test('an ES module: a log probe sends snapshots with the trace and span ids, one
   const id = `log probes/members.mjs:${line} member {member.name} on {member.plan}`;
   const svc = await startService('probes/members.mjs', { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id, TRACEWELL_REDACT: 'member_no' } });
   try {
-    await waitForProbe(svc, id, ['INSTALLED']);
+    const { status: installed } = await waitForProbe(svc, id, ['INSTALLED']);
+    // The service's main module: placed as it loads where module hooks exist, else by live edit once loaded.
+    assert.equal(installed.technique, HAS_REGISTER_HOOKS ? 'load-time' : 'live-edit');
     const answers = [];
     const started = Date.now();
     for (let i = 0; i < 5; i++) answers.push((await postJson(svc.url, { name: 'Ada', plan: 'gold', member_no: 'M-1', password: 'pw' })).body.label);
@@ -165,11 +168,48 @@ test('a probe on an ES module imported later waits, then is installed once the m
   try {
     assert.match((await waitForProbe(svc, id, ['RECEIVED'])).status.message, /waiting for probes\/later-esm\.mjs to load/);
     assert.deepEqual(await fetch(svc.url + '/later-esm/4').then((r) => r.json()), { double: 8 });
-    // Node 22.15+ and 24: right after the import (a load hook); Node 20: at the next timed re-check (up to 5 s here).
-    await waitForProbe(svc, id, ['INSTALLED'], 15_000);
+    // Node 22.15+, 24, 26: placed in its source as it loads (a module.registerHooks load hook),
+    // so the call right after the import is seen; Node 20: at the next timed re-check (up to 5 s here).
+    const { status } = await waitForProbe(svc, id, ['INSTALLED', 'EMITTING'], 15_000);
+    assert.equal(status.technique, HAS_REGISTER_HOOKS ? 'load-time' : 'live-edit');
     assert.deepEqual(await fetch(svc.url + '/later-esm/21').then((r) => r.json()), { double: 42 });
     await svc.flush();
     await agent.waitFor((a) => a.allSpans().some((s) => s.meta.n === '21'));
+    if (HAS_REGISTER_HOOKS) assert.ok(agent.allSpans().some((s) => s.meta.n === '4'), 'the first call, in the tick of the import, is seen');
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('load time: a call that would not compile where a probe asks for it is left out (ERROR), the module loads as written; an ES module top-level line is probed where module hooks exist', async () => {
+  const agent = await pool.newAgent();
+  const top = `log probes/shapes.mjs:${lineOf('probes/shapes.mjs', 'top-level-esm')} sides {sides.square}`;
+  const cjs = `probes/shapes.cjs:${lineOf('probes/shapes.cjs', 'literal-cjs')} kind`;
+  const esm = `probes/shapes.mjs:${lineOf('probes/shapes.mjs', 'literal-esm')} kind`;
+  const svc = await startService('probes/shapes-service.mjs', { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: [top, cjs, esm].join(';') } });
+  try {
+    // Inside an object literal: our scope reading takes `{` for a block, V8 does not. Checked
+    // before compiling (load time) or refused by V8 (live edit, ES modules on Node 20).
+    const { status: c } = await waitForProbe(svc, cjs, ['ERROR']);
+    assert.equal(c.errorType, 'NoStatement');
+    assert.match(c.message, /^the call would not compile at this line \(SyntaxError: .*\); the module loads without it$/);
+    const { status: e } = await waitForProbe(svc, esm, ['ERROR']);
+    assert.equal(e.errorType, 'NoStatement');
+    assert.match(e.message, HAS_REGISTER_HOOKS ? /^the call would not compile at this line \(SyntaxError: .*\); the module loads without it$/ : /^V8 did not accept the edit/);
+    assert.deepEqual(await fetch(svc.url).then((r) => r.json()), { esm: { kind: 'square', sides: 4 }, cjs: { kind: 'triangle', sides: 3 }, ready: 2 });
+    if (HAS_REGISTER_HOOKS) {
+      // Its one run, as the module was evaluated, was seen.
+      const { status } = await waitForProbe(svc, top, ['EMITTING']);
+      assert.equal(status.technique, 'load-time');
+      assert.equal(status.hits, 1);
+      await svc.flush();
+      await agent.waitFor((a) => a.snapshots.length >= 1);
+      assert.equal(agent.snapshots[0].message, 'sides 4');
+    } else {
+      // Node 20: found loaded, and V8 refuses to edit a module's top-level code.
+      const { status } = await waitForProbe(svc, top, ['ERROR']);
+      assert.equal(status.errorType, 'BlockedByTopLevelEsModuleChange');
+    }
   } finally {
     await svc.stop();
   }

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startService, agentPool, root } from '../helpers/apps.mjs';
-import { lineOf, waitForProbe, postJson, compileTs } from './helpers.mjs';
+import { lineOf, waitForProbe, waitUntil, postJson, compileTs, HAS_LIVE_EDIT } from './helpers.mjs';
 // A time budget no scheduling pause of a busy CI machine reaches: these tests check what is
 // captured; the budget itself has its own test (TRACEWELL_PROBE_BUDGET_MS=1).
 const ROOMY = { TRACEWELL_PROBE_BUDGET_MS: '1000' };
@@ -24,39 +24,150 @@ function writeAtomically(file, text) {
 
 const decoration = (id, line, tag, expr) => ({ id, version: 1, type: 'SPAN_DECORATION_PROBE', where: { sourceFile: FASTIFY, lines: [line] }, decorations: [{ tags: [{ name: tag, value: { segments: [{ dsl: expr }] } }] }] });
 
-test('a probe file: a probe added, changed and removed at run time, without a restart', async () => {
-  const agent = await pool.newAgent();
-  const file = join(tmp, 'probes.json');
-  writeFileSync(file, '[]');
-  const line = lineOf(FASTIFY, 'lookup');
-  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES_FILE: file, TRACEWELL_REDACT: 'member_no' } });
-  const spanOf = async (memberNo) => {
+/** The POST /members span of one request, with the tags probes put on it. */
+function members(svc, agent) {
+  return async (memberNo) => {
     agent.reset();
     await postJson(svc.url + '/members', { member_no: memberNo });
     await svc.flush();
     await agent.waitFor((a) => a.allSpans().some((s) => s.resource === 'POST /members'));
     return agent.allSpans().find((s) => s.resource === 'POST /members');
   };
+}
+
+/** Waits until probe `id` has `version` and one of `statuses`. */
+function waitForVersion(svc, id, version, statuses) {
+  return waitUntil(async () => {
+    const stats = await svc.stats();
+    const status = stats.probes.statuses.find((s) => s.id === id && s.version === version && statuses.includes(s.status));
+    return status && { stats, status };
+  }, `probe ${id} version ${version} ${statuses.join('/')}`);
+}
+
+const NO_LIVE_EDIT = new RegExp(`cannot change code that has loaded \\(V8 no longer has live edit\\)`);
+
+test('a probe file: a probe added, changed and removed at run time, without a restart (live edit); on Node 26 a clear ERROR, and the probe is placed at the next start', async () => {
+  const agent = await pool.newAgent();
+  const file = join(tmp, 'probes.json');
+  writeFileSync(file, '[]');
+  const line = lineOf(FASTIFY, 'lookup');
+  const handler = lineOf(FASTIFY, 'handler');
+  let svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES_FILE: file, TRACEWELL_REDACT: 'member_no' } });
   try {
-    writeAtomically(file, JSON.stringify([decoration('p1', lineOf(FASTIFY, 'handler'), 'body', 'body')]));
-    await waitForProbe(svc, 'p1', ['INSTALLED']);
-    assert.equal((await spanOf('M-1001')).meta.body, "{ member_no: '[redacted]' }");
+    const spanOf = members(svc, agent);
+    writeAtomically(file, JSON.stringify([decoration('p1', handler, 'body', 'body')]));
+    if (HAS_LIVE_EDIT) {
+      const { status } = await waitForProbe(svc, 'p1', ['INSTALLED']);
+      assert.equal(status.technique, 'live-edit');
+      assert.equal((await spanOf('M-1001')).meta.body, "{ member_no: '[redacted]' }");
+    } else {
+      // The module was loaded before the probe existed, and V8 in Node 26 cannot change loaded code.
+      const { status } = await waitForProbe(svc, 'p1', ['ERROR']);
+      assert.equal(status.errorType, 'LoadedBeforeProbe');
+      assert.match(status.message, /^\/.*\/fastify-members\.cjs was loaded before this probe was defined, and Node 26\.\d+\.\d+ cannot change code that has loaded \(V8 no longer has live edit\); the probe is placed when the file loads at the next start$/);
+      assert.ok(svc.stderr().includes(`[TW_PROBE_ERROR] probe p1 (${FASTIFY}:${handler}) ERROR (LoadedBeforeProbe): ${status.message}`), svc.stderr());
+      assert.equal((await spanOf('M-1001')).meta.body, undefined);
+    }
 
     writeAtomically(file, JSON.stringify([{ ...decoration('p1', line, 'length', 'len(memberNo)'), version: 2 }]));
-    await waitForProbe(svc, 'p1', ['INSTALLED']).then(async function again({ status }) {
-      if (status.version !== 2) return waitForProbe(svc, 'p1', ['INSTALLED']).then(again);
-    });
-    const changed = await spanOf('M-1001');
-    assert.equal(changed.meta.length, '6');
-    assert.equal(changed.meta.body, undefined);
+    if (HAS_LIVE_EDIT) {
+      await waitForVersion(svc, 'p1', 2, ['INSTALLED']);
+      const changed = await spanOf('M-1001');
+      assert.equal(changed.meta.length, '6');
+      assert.equal(changed.meta.body, undefined);
+    } else {
+      const { status } = await waitForVersion(svc, 'p1', 2, ['ERROR']);
+      assert.equal(status.errorType, 'LoadedBeforeProbe');
+      assert.equal((await spanOf('M-1001')).meta.length, undefined);
+      // Placed at the next start: the file is read before the service's modules load.
+      await svc.stop();
+      svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES_FILE: file, TRACEWELL_REDACT: 'member_no' } });
+      const restarted = await waitForVersion(svc, 'p1', 2, ['INSTALLED']);
+      assert.equal(restarted.status.technique, 'load-time');
+      assert.equal((await members(svc, agent)('M-1001')).meta.length, '6');
+    }
 
     writeAtomically(file, '[]');
-    const until = Date.now() + 10_000;
-    while ((await svc.stats()).probes.statuses.length !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 40));
-    assert.deepEqual((await svc.stats()).probes.statuses, []);
-    const removed = await spanOf('M-1001');
+    await waitUntil(async () => (await svc.stats()).probes.statuses.length === 0, 'the probe to be removed');
+    const removed = await members(svc, agent)('M-1001');
     assert.equal(removed.meta.length, undefined);
     assert.equal(removed.meta['_dd.di.length.probe_id'], undefined);
+
+    // A probe added at run time on a module not loaded yet: placed as it loads, on every line.
+    const later = `probes/later.cjs:${lineOf('probes/later.cjs', 'later')} items`;
+    writeAtomically(file, later + '\n');
+    assert.match((await waitForProbe(svc, later, ['RECEIVED'])).status.message, /waiting for probes\/later\.cjs to load/);
+    agent.reset();
+    assert.deepEqual(await fetch(svc.url + '/later').then((r) => r.json()), { total: 6 });
+    assert.equal((await waitForProbe(svc, later, ['INSTALLED', 'EMITTING'])).status.technique, 'load-time');
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.resource === 'GET /later' && s.meta.items === '[ 0, 2, 4 ]'));
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('probes in the file at start are placed at load time; changed on the same line they take the call already there at once; removed, they stop at once', async () => {
+  const agent = await pool.newAgent();
+  const file = join(tmp, 'at-start.json');
+  const handler = lineOf(FASTIFY, 'handler');
+  const lookup = lineOf(FASTIFY, 'lookup');
+  writeFileSync(file, JSON.stringify([decoration('p2', handler, 'body', 'body'), decoration('gone', lookup, 'member', 'memberNo')]));
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES_FILE: file } });
+  const spanOf = members(svc, agent);
+  const probed = () => fetch(svc.url + '/probed').then((r) => r.json());
+  try {
+    for (const id of ['p2', 'gone']) {
+      const { status } = await waitForProbe(svc, id, ['INSTALLED']);
+      assert.equal(status.technique, 'load-time', id);
+      assert.match(status.message, /^placed at load time in \/.*fastify-members\.cjs:\d+:\d+, capturing /, id);
+    }
+    const first = await spanOf('M-1001');
+    assert.equal(first.meta.body, "{ member_no: 'M-1001' }");
+    assert.equal(first.meta.member, 'M-1001');
+    assert.deepEqual(await probed(), { lookup: true });
+
+    // Changed, on the same line, reading only what its call passes (body): bound to that call, no code change.
+    writeAtomically(file, JSON.stringify([{ ...decoration('p2', handler, 'plan', 'body.plan'), version: 2 }, decoration('gone', lookup, 'member', 'memberNo')]));
+    const { status: bound } = await waitForVersion(svc, 'p2', 2, ['INSTALLED']);
+    assert.equal(bound.technique, 'load-time');
+    assert.match(bound.message, /^bound to the call placed at load time at \/.*fastify-members\.cjs:\d+:\d+, capturing body$/);
+    const changed = await postJson(svc.url + '/members', { member_no: 'M-1001', plan: 'gold' }).then(async () => {
+      await svc.flush();
+      await agent.waitFor((a) => a.allSpans().some((s) => s.meta.plan !== undefined));
+      return agent.allSpans().find((s) => s.meta.plan !== undefined);
+    });
+    assert.equal(changed.meta.plan, 'gold');
+    assert.equal(changed.meta.body, undefined);
+
+    // Removed: off as soon as the file is read. Node 20-24 take the call out by live edit;
+    // Node 26 cannot, and leaves it in place, inert (it returns at once), until a restart.
+    writeAtomically(file, JSON.stringify([{ ...decoration('p2', handler, 'plan', 'body.plan'), version: 2 }]));
+    await waitUntil(async () => (await svc.stats()).probes.statuses.length === 1, 'the probe to be removed');
+    const after = await spanOf('M-1001');
+    assert.equal(after.meta.member, undefined);
+    assert.equal(after.meta['_dd.di.member.probe_id'], undefined);
+    assert.deepEqual(await probed(), { lookup: !HAS_LIVE_EDIT });
+
+    // Defined again: on Node 26 it takes its inert call back at once; elsewhere a new one by live edit.
+    writeAtomically(file, JSON.stringify([{ ...decoration('p2', handler, 'plan', 'body.plan'), version: 2 }, decoration('gone', lookup, 'member', 'memberNo')]));
+    const { status: again } = await waitForProbe(svc, 'gone', ['INSTALLED']);
+    assert.equal(again.technique, HAS_LIVE_EDIT ? 'live-edit' : 'load-time');
+    assert.equal((await spanOf('M-1001')).meta.member, 'M-1001');
+
+    // Changed to read a name its call does not pass (request): a new call by live edit, or on Node 26 a clear ERROR.
+    writeAtomically(file, JSON.stringify([{ ...decoration('p2', handler, 'no', 'request.body.member_no'), version: 3 }, decoration('gone', lookup, 'member', 'memberNo')]));
+    if (HAS_LIVE_EDIT) {
+      const { status } = await waitForVersion(svc, 'p2', 3, ['INSTALLED']);
+      assert.equal(status.technique, 'live-edit');
+      assert.equal((await spanOf('M-1001')).meta.no, 'M-1001');
+    } else {
+      const { status } = await waitForVersion(svc, 'p2', 3, ['ERROR']);
+      assert.equal(status.errorType, 'LoadedBeforeProbe');
+      assert.match(status.message, /^the call placed in \/.*fastify-members\.cjs when it loaded passes body; this version of the probe also reads request, and Node 26\.\d+\.\d+ cannot change code that has loaded \(V8 no longer has live edit\); this version is placed when the file loads at the next start$/);
+      assert.match(status.message, NO_LIVE_EDIT);
+      assert.equal((await spanOf('M-1001')).meta.no, undefined);
+    }
   } finally {
     await svc.stop();
   }
@@ -192,6 +303,8 @@ test('a probe on a TypeScript line is placed through the source map', async () =
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TS_MODULE: join(dir, 'dist', 'pricing.js'), TRACEWELL_PROBES: JSON.stringify(probe) } });
   try {
     const { status } = await waitForProbe(svc, 'ts-probe', ['INSTALLED']);
+    // The compiled file is required at start: its source map is read from its text as it loads.
+    assert.equal(status.technique, 'load-time');
     assert.match(status.installedAt, /dist\/pricing\.js:\d+:\d+$/);
     assert.match(status.message, new RegExp(`pricing\\.ts:${line} through its source map`));
     const res = await postJson(svc.url + '/ts', { member_no: 'M-3', items: [{ sku: 'a', price: 80 }, { sku: 'b', price: 40 }] });
@@ -234,7 +347,7 @@ test('hostile values (throwing getters, a Proxy, cycles, 1e5 keys) never reach t
   }
 });
 
-test('V8 refuses to edit a suspended async function: the probe waits and retries, then installs once it can', async () => {
+test('V8 refuses to edit a suspended async function: the probe waits and retries, then installs once it can (live edit); on Node 26 a clear ERROR at once', async () => {
   const agent = await pool.newAgent();
   const file = join(tmp, 'hang.json');
   writeFileSync(file, '[]');
@@ -243,6 +356,15 @@ test('V8 refuses to edit a suspended async function: the probe waits and retries
     const first = fetch(svc.url + '/hang/1').then((r) => r.json());
     await new Promise((r) => setTimeout(r, 200));
     writeAtomically(file, JSON.stringify([decoration('hang', lineOf(FASTIFY, 'hang'), 'hang.id', 'id')]));
+    if (!HAS_LIVE_EDIT) {
+      // No edit to retry: the module was loaded before the probe, and Node 26 cannot change loaded code.
+      const { status } = await waitForProbe(svc, 'hang', ['ERROR']);
+      assert.equal(status.errorType, 'LoadedBeforeProbe');
+      assert.match(status.message, NO_LIVE_EDIT);
+      assert.deepEqual(await postJson(svc.url + '/release', {}).then((r) => r.body), { released: true });
+      assert.deepEqual(await first, { done: 'released 1' });
+      return;
+    }
     const until = Date.now() + 10_000;
     let status;
     while (Date.now() < until) {
@@ -262,6 +384,22 @@ test('V8 refuses to edit a suspended async function: the probe waits and retries
     await agent.waitFor((a) => a.allSpans().some((s) => s.meta['hang.id'] === '2')).catch(async (err) => {
       throw new Error(`${err.message}; probe: ${JSON.stringify((await svc.stats()).probes.statuses)}; spans: ${JSON.stringify(agent.allSpans().map((s) => [s.resource, s.meta]), (k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 3000)}`);
     });
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('an async function probed from the start: placed at load time, nothing to refuse, the first call is seen', async () => {
+  const agent = await pool.newAgent();
+  const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: JSON.stringify([decoration('hang', lineOf(FASTIFY, 'hang'), 'hang.id', 'id')]) } });
+  try {
+    const { status } = await waitForProbe(svc, 'hang', ['INSTALLED']);
+    assert.equal(status.technique, 'load-time');
+    const first = fetch(svc.url + '/hang/1').then((r) => r.json());
+    await waitUntil(async () => (await postJson(svc.url + '/release', {})).body.released, 'the call to wait at its await');
+    assert.deepEqual(await first, { done: 'released 1' });
+    await svc.flush();
+    await agent.waitFor((a) => a.allSpans().some((s) => s.meta['hang.id'] === '1'));
   } finally {
     await svc.stop();
   }

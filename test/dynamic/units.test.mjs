@@ -11,7 +11,9 @@ const { parseDefinitions } = require(join(root, 'dist/cjs/dynamic/definitions.js
 const { compile, parseDsl, toExpr } = require(join(root, 'dist/cjs/dynamic/expr.js'));
 const { CaptureContext, render } = require(join(root, 'dist/cjs/dynamic/capture.js'));
 const { Redactor, normalizeName } = require(join(root, 'dist/cjs/dynamic/redact.js'));
-const { decodeMappings, generatedFor, loadSourceMap } = require(join(root, 'dist/cjs/dynamic/sourcemap.js'));
+const { decodeMappings, generatedFor, loadSourceMap, sourceMappingURLOf } = require(join(root, 'dist/cjs/dynamic/sourcemap.js'));
+const { compileError, moduleAsFunctionBody } = require(join(root, 'dist/cjs/dynamic/install/load-time.js'));
+const { SourcePlacer, probeCall, withCalls } = require(join(root, 'dist/cjs/dynamic/install/placement.js'));
 const { DEFAULT_LIMITS } = require(join(root, 'dist/cjs/dynamic/types.js'));
 
 /** Evaluates an expression (string form or JSON tree) against named values. */
@@ -180,4 +182,48 @@ test('source maps: the VLQ decoder finds the generated line of a TypeScript line
   const g = generatedFor(decodeMappings(map.mappings), 0, tsLine);
   assert.match(js.split('\n')[g.genLine], /const discount = subtotal > 100 \? 10 : 0;/);
   assert.equal(generatedFor(decodeMappings(map.mappings), 0, 2), null, 'an interface line has no code');
+});
+
+test('source maps: the sourceMappingURL comment is read from a script\'s text (the last one, on a line of its own)', () => {
+  assert.equal(sourceMappingURLOf('x();\n//# sourceMappingURL=a.js.map\n'), 'a.js.map');
+  assert.equal(sourceMappingURLOf('x();\n//# sourceMappingURL=old.map\ny();\n//# sourceMappingURL=data:application/json;base64,e30='), 'data:application/json;base64,e30=');
+  assert.equal(sourceMappingURLOf('const s = "//# sourceMappingURL=not-this.map";\n'), '');
+  assert.equal(sourceMappingURLOf('x();'), '');
+});
+
+test('load time: the text with the calls is compiled aside first; an ES module is checked as a function body without its import/export declarations', () => {
+  const esm = [
+    '#!/usr/bin/env node',
+    "import a, { b as c, 'd-e' as de } from './a.mjs';",
+    "import * as ns from 'node:path'",
+    "import json from './x.json' with { type: 'json' };",
+    "import './side-effect.mjs';",
+    'export const x = 1, y = 2;',
+    'export function f(p) {',
+    '  const o = {',
+    '    p, // the line',
+    '  };',
+    '  return import.meta.url + o.p;',
+    '}',
+    'export default class {}',
+    "export { x as z, f as default2 } from './b.mjs';",
+    "export * from './c.mjs';",
+    "export * as all from './d.mjs'",
+    'export { y as w };',
+    'const loaded = await import(ns.join("a"));',
+    'export async function* g() { yield await loaded; }',
+  ].join('\n');
+  assert.equal(compileError(esm, 'module'), null, moduleAsFunctionBody(esm));
+  assert.doesNotMatch(moduleAsFunctionBody(esm), /\b(import|export) [^(]/);
+  // The object literal's property line looks like a statement in a block; a call there would not compile.
+  const placer = new SourcePlacer(esm, 'm.mjs');
+  const inLiteral = placer.line(9, null);
+  assert.match(compileError(withCalls(esm, [{ offset: inLiteral.offset, text: probeCall(1, ['p']) }]), 'module'), /^SyntaxError: /);
+  const inBody = placer.line(11, null);
+  assert.equal(compileError(withCalls(esm, [{ offset: inBody.offset, text: probeCall(1, ['o', 'p']) }]), 'module'), null);
+  // CommonJS: a function of the module's names, so a top-level return is fine.
+  const cjs = 'const fs = require("fs");\nif (!fs) return;\nmodule.exports = { a: 1 };\n';
+  assert.equal(compileError(cjs, 'commonjs'), null);
+  assert.equal(compileError(withCalls(cjs, [{ offset: cjs.indexOf('module'), text: probeCall(2, ['fs']) }]), 'commonjs'), null);
+  assert.match(compileError(withCalls(cjs, [{ offset: cjs.indexOf('a: 1'), text: probeCall(2, ['fs']) }]), 'commonjs'), /^SyntaxError: /);
 });

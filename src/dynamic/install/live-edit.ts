@@ -1,5 +1,6 @@
 /**
- * Installs probes by editing the running script: with `node:inspector` in this process, the
+ * Installs probes by editing the running script (Node 20, 22, 24; V8 in Node 26 no longer has
+ * live edit: `canEdit()` says so): with `node:inspector` in this process, the
  * debugger is enabled just long enough to list the scripts, read one's source and replace it
  * (`Debugger.setScriptSource`) with the same source plus one guarded call per probe, inserted
  * on the probe's line before its first statement; then the debugger is disabled again (while
@@ -7,19 +8,14 @@
  * on the same line. A probe hit then costs a function call.
  *
  * A script's source is always rebuilt from its original text and the probes it has now, so
- * removing the last probe restores the original.
+ * removing the last probe restores the original. A script whose calls were placed when it
+ * loaded is known here too (`adopt`), with its original text, so that it can be edited the same way.
  */
 import { Session } from 'node:inspector';
 import { fileURLToPath } from 'node:url';
-import { ScriptScopes, BlockKind } from './scope';
-import { Tok, tokenAt } from './tokenizer';
-import { decodeMappings, generatedFor, loadSourceMap, type Mapping } from '../sourcemap';
-
-/** The global the inserted calls go through. */
-export const HOOK = '__tracewell$probe';
-
-/** Most names passed as separate arguments; more go in one array. */
-export const MAX_POSITIONAL = 8;
+import { Script } from 'node:vm';
+import { decodeMappings, loadSourceMap, type Mapping } from '../sourcemap';
+import { InstallError, matchesSuffix, SourcePlacer, withCalls, type Insert, type MappedSource, type Placement } from './placement';
 
 export interface ScriptInfo {
   scriptId: string;
@@ -29,35 +25,12 @@ export interface ScriptInfo {
   sourceMapURL: string;
 }
 
-export class InstallError extends Error {
-  constructor(
-    readonly errorType: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Where a probe goes in a script. */
-export interface Placement {
-  script: ScriptInfo;
-  /** Offset in the original source where the call is inserted. */
-  offset: number;
-  /** 1-based generated line and column, for the status. */
-  genLine: number;
-  genCol: number;
-  /** Parameters and locals in scope at that point (declared before it). */
-  params: string[];
-  locals: string[];
-  /** Whether the probe's line is in a function (`this` has a meaning there). */
-  inFunction: boolean;
-}
-
 interface Patched {
+  /** The live script (its id '' for a script placed at load time, until the debugger lists it). */
   script: ScriptInfo;
   original: string;
   /** Insertions by probe key. */
-  inserts: Map<string, { offset: number; text: string }>;
+  inserts: Map<string, Insert>;
 }
 
 function pathOf(url: string): string {
@@ -71,18 +44,13 @@ function pathOf(url: string): string {
   return url.startsWith('/') || /^[A-Za-z]:[\\/]/.test(url) ? url.replace(/\\/g, '/') : '';
 }
 
-/** Does `path` end with `suffix` on a path boundary? (`src/member.ts` matches `/srv/app/src/member.ts`.) */
-export function matchesSuffix(path: string, suffix: string): boolean {
-  const s = suffix.replace(/^\.\//, '');
-  if (s.startsWith('/')) return path === s;
-  return path === s || (path.endsWith(s) && path.charCodeAt(path.length - s.length - 1) === 47 /* / */);
-}
-
 export class LiveEditor {
   private session: Session | null = null;
   private scripts: ScriptInfo[] = [];
   private readonly patched = new Map<string, Patched>();
   private readonly maps = new Map<string, { sources: string[]; mappings: Mapping[] } | null>();
+  /** Whether `Debugger.setScriptSource` works in this process (null: not tried yet). */
+  private editable: boolean | null = null;
   /** Milliseconds the debugger was on, over the process lifetime. */
   debuggerMs = 0;
   installs = 0;
@@ -153,7 +121,73 @@ export class LiveEditor {
 
   /** The script we patched for this path, if any: its id stays the live one across edits. */
   private current(s: ScriptInfo): ScriptInfo {
-    return this.patched.get(s.path)?.script ?? s;
+    const p = this.patched.get(s.path);
+    if (p === undefined) return s;
+    // Placed at load time: never edited, so the first script listed for its path is the live one.
+    if (p.script.scriptId === '') p.script = s;
+    return p.script;
+  }
+
+  /** The live script of a patched path (listed by the debugger, which must be on). */
+  private resolve(p: Patched): ScriptInfo {
+    if (p.script.scriptId !== '') return p.script;
+    let best: ScriptInfo | null = null;
+    for (const s of this.scripts) if (s.path === p.script.path && (best === null || Number(s.scriptId) < Number(best.scriptId))) best = s;
+    if (best === null) throw new InstallError('LiveEditFailed', `the debugger does not list ${p.script.path}`);
+    p.script = best;
+    return best;
+  }
+
+  /**
+   * Whether live edit works in this process: tried once, with the debugger on, on a one-line
+   * script of our own (V8 in Node 26 answers "setScriptSource functionality no longer available").
+   */
+  canEdit(): boolean {
+    if (this.editable !== null) return this.editable;
+    const url = `tracewell-live-edit-check-${process.pid}`;
+    try {
+      // Listed once it runs in this context; it does nothing.
+      new Script('void 0', { filename: url }).runInThisContext();
+    } catch {
+      return true;
+    }
+    const own = this.scripts.find((s) => s.url === url);
+    // Not listed at once: nothing is known; the real edit will say.
+    if (own === undefined) return true;
+    try {
+      this.post('Debugger.setScriptSource', { scriptId: own.scriptId, scriptSource: 'void 0;' });
+      this.editable = true;
+    } catch {
+      this.editable = false;
+    }
+    return this.editable;
+  }
+
+  /** False once live edit was found missing; null when it was not tried. */
+  get liveEdit(): boolean | null {
+    return this.editable;
+  }
+
+  /** Records a script whose calls were put in when it loaded: its original text and those calls, by key. */
+  adopt(path: string, original: string, inserts: Map<string, Insert>): void {
+    this.patched.set(path, { script: { scriptId: '', url: '', path, sourceMapURL: '' }, original, inserts: new Map(inserts) });
+  }
+
+  /** The original text of a script with calls in it, placed at load time or by an edit. */
+  originalOf(path: string): string | undefined {
+    return this.patched.get(path)?.original;
+  }
+
+  /** Paths of the scripts with calls in them. */
+  patchedPaths(): string[] {
+    return [...this.patched.keys()];
+  }
+
+  /** Takes one call out of a script, by key (the debugger must be on). */
+  remove(path: string, key: string): void {
+    const p = this.patched.get(path);
+    if (p === undefined || !p.inserts.has(key)) return;
+    this.apply(p.script, key, null);
   }
 
   private mapOf(s: ScriptInfo): { sources: string[]; mappings: Mapping[] } | null {
@@ -177,90 +211,17 @@ export class LiveEditor {
   }
 
   /** Where a probe on `line` (1-based, of the file or, through the map, of its source) goes. */
-  place(script: ScriptInfo, line: number, mapped: { mappings: Mapping[]; source: number } | null): Placement {
-    const src = this.sourceOf(script);
-    const scopes = new ScriptScopes(src);
-    const t = scopes.t;
-    let genLine = line - 1;
-    let from = -1;
-    if (mapped !== null) {
-      const g = generatedFor(mapped.mappings, mapped.source, line);
-      if (g === null) throw new InstallError('NoCode', `line ${line} has no code in the compiled script (per its source map)`);
-      genLine = g.genLine;
-      from = (t.lineStarts[genLine] ?? src.length) + g.genCol;
-    }
-    // A new line at the end of the file ends its last line; it does not start one more.
-    const lineCount = t.lineStarts.length - (src.length > 0 && t.lineStarts[t.lineStarts.length - 1] === src.length ? 1 : 0);
-    if (genLine >= lineCount) throw new InstallError('NoCode', `line ${line} is past the end of the file (${lineCount} line${lineCount === 1 ? '' : 's'})`);
-    const lineStart = from >= 0 ? from : t.lineStarts[genLine];
-    const lineEnd = genLine + 1 < t.lineStarts.length ? t.lineStarts[genLine + 1] : src.length;
-    const k = tokenAt(t, lineStart);
-    if (k >= t.kind.length || t.start[k] >= lineEnd) throw new InstallError('NoCode', `line ${line} has no code (blank or a comment)`);
-    const first = t.text[k];
-    if (t.kind[k] === Tok.Punct && first !== '(' && first !== '[' && first !== '!' && first !== '-' && first !== '+' && first !== '`' && first !== ';') {
-      throw new InstallError('NoStatement', `line ${line} does not start a statement (it starts with "${first}")`);
-    }
-    if (t.kind[k] === Tok.Name && ['else', 'catch', 'finally', 'case', 'default', 'in', 'of', 'instanceof'].includes(first)) {
-      throw new InstallError('NoStatement', `line ${line} does not start a statement (it starts with "${first}")`);
-    }
-    if (!this.statementStart(scopes, k)) throw new InstallError('NoStatement', `line ${line} continues the statement of an earlier line; put the probe on the line where the statement starts`);
-    const frame = scopes.frameAt(t.start[k]);
-    if (frame < 0) throw new InstallError('NoStatement', `line ${line} is inside parentheses or brackets; put the probe on the line where the statement starts`);
-    if (scopes.blocks[frame]?.kind === BlockKind.Class) throw new InstallError('NoStatement', `line ${line} is a class member declaration, not a statement`);
-    const scope = scopes.scopeAt(t.start[k]);
-    const col = t.start[k] - t.lineStarts[genLine];
-    return { script, offset: t.start[k], genLine: genLine + 1, genCol: col + 1, params: scope.params, locals: scope.locals, inFunction: scope.fn !== null && !scope.fn.isArrow };
+  place(script: ScriptInfo, line: number, mapped: MappedSource | null): Placement {
+    return new SourcePlacer(this.sourceOf(script), script.path).line(line, mapped);
   }
 
-  /** Where a probe on the entry of `typeName.methodName` (or function `methodName`) goes: before the first statement of its body. */
+  /** Where a probe on the entry of `typeName.methodName` (or function `methodName`) goes. */
   placeMethod(script: ScriptInfo, typeName: string | undefined, methodName: string): Placement {
-    const src = this.sourceOf(script);
-    const scopes = new ScriptScopes(src);
-    const t = scopes.t;
-    const classOf = (open: number): string => {
-      for (const b of scopes.chainAt(t.start[open])) if (b.kind === BlockKind.Class) return b.name;
-      return '';
-    };
-    const hits = scopes.blocks.filter((b) => b.kind === BlockKind.Function && b.open >= 0 && b.name === methodName && (typeName === undefined || classOf(b.open) === typeName));
-    const what = `${typeName ? typeName + '.' : ''}${methodName}`;
-    if (hits.length === 0) throw new InstallError('UnknownMethod', `no ${typeName ? 'method' : 'function'} ${what} in ${script.path}`);
-    if (hits.length > 1) throw new InstallError('AmbiguousMethod', `${what} is defined ${hits.length} times in ${script.path} (lines ${hits.map((b) => t.line[b.open] + 1).join(', ')}); use a line probe`);
-    const b = hits[0];
-    const k = b.open + 1;
-    if (k >= t.kind.length) throw new InstallError('NoCode', `${what} has no body`);
-    const offset = t.start[k];
-    const line = t.line[k];
-    return { script, offset, genLine: line + 1, genCol: offset - t.lineStarts[line] + 1, params: b.params.slice(), locals: [], inFunction: !b.isArrow };
-  }
-
-  /** Is token k the start of a statement? */
-  private statementStart(scopes: ScriptScopes, k: number): boolean {
-    const t = scopes.t;
-    if (k === 0) return true;
-    const p = k - 1;
-    const prev = t.text[p];
-    if (t.kind[p] === Tok.Punct) {
-      if (prev === ';' || prev === '{' || prev === '}') return true;
-      if (prev === ')' && t.line[p] < t.line[k]) {
-        // `if (x)\n  stmt`: the statement belongs to the if; inserting before it would change that.
-        const open = scopes.openParen.get(p);
-        const before = open === undefined ? -1 : open - 1;
-        if (before >= 0 && t.kind[before] === Tok.Name && ['if', 'for', 'while', 'with'].includes(t.text[before])) return false;
-        return t.kind[k] === Tok.Name;
-      }
-      if (prev === ']' && t.line[p] < t.line[k]) return t.kind[k] === Tok.Name;
-      return false;
-    }
-    // A name, number, string or template ending the previous line, then a new line starting with a name: ASI.
-    if (t.line[p] < t.line[k] && t.kind[k] === Tok.Name) {
-      if (t.kind[p] === Tok.Name && ['else', 'do', 'return', 'typeof', 'new', 'await', 'yield', 'void', 'delete', 'in', 'of', 'instanceof', 'case'].includes(prev)) return false;
-      return true;
-    }
-    return false;
+    return new SourcePlacer(this.sourceOf(script), script.path).method(typeName, methodName);
   }
 
   /** Applies the probe insertions of one script (all of them, from its original source). */
-  apply(script: ScriptInfo, key: string, insert: { offset: number; text: string } | null): void {
+  apply(script: ScriptInfo, key: string, insert: Insert | null): void {
     let p = this.patched.get(script.path);
     if (p === undefined) {
       if (insert === null) return;
@@ -269,11 +230,8 @@ export class LiveEditor {
     const before = new Map(p.inserts);
     if (insert === null) p.inserts.delete(key);
     else p.inserts.set(key, insert);
-    const list = [...p.inserts.values()].sort((a, b) => b.offset - a.offset);
-    let src = p.original;
-    for (const ins of list) src = src.slice(0, ins.offset) + ins.text + src.slice(ins.offset);
     try {
-      this.setSource(p.script, src);
+      this.setSource(this.resolve(p), withCalls(p.original, p.inserts.values()));
     } catch (err) {
       p.inserts = before;
       throw err;

@@ -47,7 +47,7 @@ export class ScriptScopes {
   readonly t: Tokens;
   readonly blocks: Block[] = [];
   /** Innermost bracket in effect right after each token (see IN_PAREN, IN_BRACKET). */
-  readonly afterFrame: number[] = [];
+  afterFrame: Int32Array = new Int32Array(0);
   /** Matching `(` for each `)` token index. */
   readonly openParen = new Map<number, number>();
 
@@ -64,13 +64,18 @@ export class ScriptScopes {
     // Stack of frames: block index (>= 0) or IN_PAREN / IN_BRACKET with the token index.
     const stack: { frame: number; at: number }[] = [{ frame: 0, at: -1 }];
     let pendingForDecls: { name: string; at: number }[] | null = null;
+    // Made once, not per token: a closure per token is most of the garbage on a large file.
+    const setPending = (d: { name: string; at: number }[] | null): void => void (pendingForDecls = d);
+    const getPending = (): { name: string; at: number }[] | null => pendingForDecls;
+    const afterFrame = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const kind = t.kind[i];
       const text = t.text[i];
       const cur = stack[stack.length - 1];
-      this.step(i, kind, text, cur, stack, (d) => (pendingForDecls = d), () => pendingForDecls);
-      this.afterFrame.push(stack[stack.length - 1].frame);
+      this.step(i, kind, text, cur, stack, setPending, getPending);
+      afterFrame[i] = stack[stack.length - 1].frame;
     }
+    this.afterFrame = afterFrame;
     for (let k = stack.length - 1; k > 0; k--) if (stack[k].frame >= 0) this.blocks[stack[k].frame].close = n;
   }
 

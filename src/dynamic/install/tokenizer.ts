@@ -16,20 +16,23 @@ export const enum Tok {
 }
 
 export interface Tokens {
-  /** Kind of each token. */
-  kind: Tok[];
-  start: number[];
-  end: number[];
+  /** Kind of each token; its length is the token count. */
+  kind: Uint8Array;
+  start: Int32Array;
+  end: Int32Array;
   /** Text of names and punctuators ('' for other kinds). */
   text: string[];
   /** 0-based line of each token's start. */
-  line: number[];
+  line: Int32Array;
   /** Offsets where each line starts. */
   lineStarts: number[];
 }
 
 const PUNCT3 = new Set(['===', '!==', '**=', '...', '<<=', '>>=', '>>>', '&&=', '||=', '??=']);
 const PUNCT2 = new Set(['=>', '==', '!=', '<=', '>=', '&&', '||', '??', '?.', '++', '--', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<', '>>', '**']);
+/** Characters that can be the second of a punctuator (`==`, `=>`, `...`, `?.`, `**`, `&&`...). */
+const PUNCT_NEXT = new Uint8Array(128);
+for (const c of '=<>&|?.*+-%^!/') PUNCT_NEXT[c.charCodeAt(0)] = 1;
 /** After these names a `/` starts a regular expression. */
 const REGEX_AFTER_NAME = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
 
@@ -66,8 +69,18 @@ export function lineOf(lineStarts: number[], offset: number): number {
 }
 
 export function tokenize(src: string, until = src.length): Tokens {
-  const t: Tokens = { kind: [], start: [], end: [], text: [], line: [], lineStarts: lineStartsOf(src) };
+  const lineStarts = lineStartsOf(src);
   const n = Math.min(src.length, until);
+  // Typed arrays grown by doubling: a 200 KB file has ~50k tokens, and number arrays pushed
+  // one by one cost more in copies and garbage than the scan itself.
+  let cap = Math.max(64, n >> 2);
+  let kind = new Uint8Array(cap);
+  let start = new Int32Array(cap);
+  let end = new Int32Array(cap);
+  let line = new Int32Array(cap);
+  const text: string[] = [];
+  let count = 0;
+  let curLine = 0;
   /** Brace depth per open template literal expression. */
   const templateStack: number[] = [];
   let braceDepth = 0;
@@ -75,19 +88,30 @@ export function tokenize(src: string, until = src.length): Tokens {
   if (src.startsWith('#!')) {
     while (i < n && src.charCodeAt(i) !== 10) i++;
   }
-  const push = (kind: Tok, s: number, e: number, text: string): void => {
-    t.kind.push(kind);
-    t.start.push(s);
-    t.end.push(e);
-    t.text.push(text);
+  const push = (k: Tok, s: number, e: number, x: string): void => {
+    if (count === cap) {
+      cap *= 2;
+      const grow = <T extends Uint8Array | Int32Array>(a: T, b: T): T => (b.set(a), b);
+      kind = grow(kind, new Uint8Array(cap));
+      start = grow(start, new Int32Array(cap));
+      end = grow(end, new Int32Array(cap));
+      line = grow(line, new Int32Array(cap));
+    }
+    while (curLine + 1 < lineStarts.length && lineStarts[curLine + 1] <= s) curLine++;
+    kind[count] = k;
+    start[count] = s;
+    end[count] = e;
+    line[count] = curLine;
+    text.push(x);
+    count++;
   };
   const regexAllowed = (): boolean => {
-    const k = t.kind.length - 1;
+    const k = count - 1;
     if (k < 0) return true;
-    const kind = t.kind[k];
-    if (kind === Tok.Name) return REGEX_AFTER_NAME.has(t.text[k]);
-    if (kind === Tok.Punct) {
-      const p = t.text[k];
+    const kd = kind[k];
+    if (kd === Tok.Name) return REGEX_AFTER_NAME.has(text[k]);
+    if (kd === Tok.Punct) {
+      const p = text[k];
       return p !== ')' && p !== ']' && p !== '++' && p !== '--';
     }
     return false;
@@ -220,29 +244,31 @@ export function tokenize(src: string, until = src.length): Tokens {
       i++;
       continue;
     }
-    const three = src.slice(i, i + 3);
-    if (three === '>>>' && src.charCodeAt(i + 3) === 61) {
-      push(Tok.Punct, s, i + 4, '>>>=');
-      i += 4;
-      continue;
-    }
-    if (PUNCT3.has(three)) {
-      push(Tok.Punct, s, i + 3, three);
-      i += 3;
-      continue;
-    }
-    const two = src.slice(i, i + 2);
-    // `?.5` is a conditional and a number, not optional chaining.
-    if (PUNCT2.has(two) && !(two === '?.' && src.charCodeAt(i + 2) >= 48 && src.charCodeAt(i + 2) <= 57)) {
-      push(Tok.Punct, s, i + 2, two);
-      i += 2;
-      continue;
+    const c1 = src.charCodeAt(i + 1);
+    if (c1 < 128 && PUNCT_NEXT[c1] === 1) {
+      const three = src.slice(i, i + 3);
+      if (three === '>>>' && src.charCodeAt(i + 3) === 61) {
+        push(Tok.Punct, s, i + 4, '>>>=');
+        i += 4;
+        continue;
+      }
+      if (PUNCT3.has(three)) {
+        push(Tok.Punct, s, i + 3, three);
+        i += 3;
+        continue;
+      }
+      const two = src.slice(i, i + 2);
+      // `?.5` is a conditional and a number, not optional chaining.
+      if (PUNCT2.has(two) && !(two === '?.' && src.charCodeAt(i + 2) >= 48 && src.charCodeAt(i + 2) <= 57)) {
+        push(Tok.Punct, s, i + 2, two);
+        i += 2;
+        continue;
+      }
     }
     push(Tok.Punct, s, i + 1, src[i]);
     i++;
   }
-  for (let k = 0; k < t.start.length; k++) t.line.push(lineOf(t.lineStarts, t.start[k]));
-  return t;
+  return { kind: kind.subarray(0, count), start: start.subarray(0, count), end: end.subarray(0, count), line: line.subarray(0, count), text, lineStarts };
 }
 
 /** Index of the last token that starts before `offset`, or -1. */
