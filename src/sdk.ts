@@ -87,7 +87,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   // The profiler (off by default) loads its native binding here, lazily; without it, tracing carries on.
   const profiler = config.profiling ? startProfiler(config, runtimeId) : null;
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
-  const exitHooks = installExitHooks(profiler === null ? exporter : withProfiler(exporter, profiler), config.shutdownTimeoutMs);
+  const exitHooks = installExitHooks(together([exporter, profiler, probes]), config.shutdownTimeoutMs);
   const health = config.healthMetrics ? (require('./exporter/health-metrics') as { startHealthMetrics: typeof startHealthMetrics }).startHealthMetrics(config) : null;
 
   logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.exporter === 'otlp' ? config.otlpEndpoint : config.agentUrl}`);
@@ -120,15 +120,15 @@ function startProfiler(config: ResolvedConfig, runtimeId: string): ContinuousPro
   return Profiler.start(config, runtimeId);
 }
 
-/** The exit hooks flush the profiler's last period beside the traces. */
-function withProfiler(exporter: Flushable, profiler: ContinuousProfiler): Flushable {
+/** What the exit hooks flush: traces, the profiler's last period, probe output, side by side. */
+function together(parts: (Flushable | null)[]): Flushable {
+  const all = parts.filter((p): p is Flushable => p !== null);
   return {
-    flushWithin: (deadlineMs) => Promise.all([exporter.flushWithin(deadlineMs), profiler.flushWithin(deadlineMs)]).then(() => undefined),
+    flushWithin: (deadlineMs) => Promise.all(all.map((p) => p.flushWithin(deadlineMs))).then(() => undefined),
     persistNow: () => {
-      exporter.persistNow();
-      profiler.persistNow();
+      for (const p of all) p.persistNow();
     },
-    pending: () => profiler.pending(),
+    pending: () => all.some((p) => p.pending?.() === true),
   };
 }
 

@@ -177,6 +177,11 @@ export class Intake {
     await Promise.all([this.statusesOut.flushWithin(deadlineMs), this.snapshotsOut.flushWithin(deadlineMs)]);
   }
 
+  /** Snapshots or statuses wait to be sent. */
+  pending(): boolean {
+    return this.snapshots.length > 0 || this.diagnostics.length > 0 || this.snapshotsOut.busy || this.statusesOut.busy;
+  }
+
   /** At `exit`: what waits, to the dead-letter file, synchronously. */
   persistNow(): void {
     this.batch();

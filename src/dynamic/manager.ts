@@ -16,7 +16,8 @@
  * taken out by live edit where that exists; where it does not, the call stays, inert, and a
  * probe defined later on the same line is bound to it when the names it passes suffice.
  */
-import { existsSync, readdirSync, readFileSync, statSync, unwatchFile, watch, watchFile, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync, unwatchFile, watch, watchFile, type FSWatcher, type Stats } from 'node:fs';
+import { UnsafePathError } from '../delivery/dead-letter/private-fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import Module = require('node:module');
 import type { ResolvedConfig } from '../config/options';
@@ -103,6 +104,8 @@ export class ProbeManager {
   private immediate: NodeJS.Immediate | null = null;
   private watcher: FSWatcher | null = null;
   private fileText: string | null = null;
+  /** Why the probe file is not used (named once per problem), or null. */
+  private fileProblem: string | null = null;
   private stopped = false;
   private diskFiles: { at: number; files: string[] } | null = null;
 
@@ -127,6 +130,21 @@ export class ProbeManager {
     if (this.opts.file !== '') this.watchFile(this.opts.file);
     this.updateEsmHook();
     this.scheduleRecheck(true);
+  }
+
+  /** Probe output still buffered, sent within `deadlineMs` (at exit); what is not acknowledged goes to the dead-letter file. */
+  flushWithin(deadlineMs: number): Promise<void> {
+    return this.intake.flushWithin(deadlineMs);
+  }
+
+  /** At `exit`: buffered probe output to the dead-letter file, synchronously. */
+  persistNow(): void {
+    this.intake.persistNow();
+  }
+
+  /** Probe output waits to be sent (for the exit hooks' `beforeExit`). */
+  pending(): boolean {
+    return this.intake.pending();
   }
 
   async stop(): Promise<void> {
@@ -170,9 +188,16 @@ export class ProbeManager {
       if (this.stopped) return;
       let text = '';
       try {
-        text = readFileSync(file, 'utf8');
+        text = readProbeFile(file);
+        this.fileProblem = null;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`[${Codes.PROBE_ERROR}] cannot read the probe file ${file}: ${(err as Error).message}`);
+        if (err instanceof UnsafePathError) {
+          // A probe file decides what data leaves the process: one that others can change is not used.
+          if (this.fileProblem !== err.message) {
+            this.fileProblem = err.message;
+            logger.warn(`[${Codes.PROBE_ERROR}] the probe file ${file} is not used: ${err.message}; a probe file decides what data leaves the process, so it must be writable by this user or root only (its probes are removed until it is)`, `probe-file-unsafe:${err.message}`);
+          }
+        } else if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn(`[${Codes.PROBE_ERROR}] cannot read the probe file ${file}: ${(err as Error).message}`);
         text = '';
       }
       if (text === this.fileText) return;
@@ -729,4 +754,32 @@ function listFiles(root: string, max: number): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The probe file's text, when nobody but this user (or root) can change it: the file (links
+ * followed, as a Kubernetes ConfigMap mounts it) is a regular file owned by this user or root
+ * and not writable by group or others, and so is the folder it really is in (or that folder
+ * has the sticky bit). Read through the descriptor that was checked. Throws UnsafePathError.
+ */
+export function readProbeFile(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const problem = probeFileProblem(fstatSync(fd), 'file') ?? probeFileProblem(statSync(dirname(realpathSync(file))), 'folder');
+    if (problem !== null) throw new UnsafePathError(file, problem);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function probeFileProblem(st: Stats, what: 'file' | 'folder'): string | null {
+  if (process.platform === 'win32') return null;
+  const uid = process.getuid?.() ?? -1;
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  const where = what === 'file' ? 'is' : 'is in a folder';
+  if (what === 'file' && !st.isFile()) return 'is not a regular file';
+  if (st.uid !== uid && st.uid !== 0) return `${where} owned by uid ${st.uid}, not by this process's user (uid ${uid}) or root`;
+  if ((st.mode & 0o022) !== 0 && (what === 'file' || (st.mode & 0o1000) === 0)) return `${where} writable by group or others (mode ${mode})`;
+  return null;
 }

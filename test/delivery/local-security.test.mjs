@@ -178,3 +178,36 @@ test('a group-writable profiling folder is refused: no profile file is written t
   assert.deepEqual(readdirSync(dir), []);
   assert.match(r.stderr, new RegExp(`\\[TW_PROFILE_FAILED\\] the profiling folder ${dir} is not used: ${dir} is writable by group or others \\(mode 0770\\)`));
 });
+
+test('a probe file others can write is not used (one message), and the same check runs when it changes; the app serves throughout', async () => {
+  const { startService } = await import('../helpers/apps.mjs');
+  const { lineOf, waitForProbe, postJson } = await import('../dynamic/helpers.mjs');
+  const { writeFileSync } = await import('node:fs');
+  const dir = join(base(), 'probes');
+  mkdirSync(dir);
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'probes.txt');
+  const line = lineOf('probes/members.mjs', 'esm');
+  const probe = `probes/members.mjs:${line} member.plan`;
+  writeFileSync(file, probe + '\n', { mode: 0o666 });
+  chmodSync(file, 0o666);
+  const agent = await pool.newAgent();
+  const svc = await startService('probes/members.mjs', { agentUrl: agent.url, env: { TRACEWELL_PROBES_FILE: file, TRACEWELL_PROBE_BUDGET_MS: '1000', TRACEWELL_DLQ_DIR: join(dir, 'dlq') } });
+  try {
+    await until(() => /TW_PROBE_ERROR\] the probe file .* is not used: .* is writable by group or others \(mode 0666\)/.test(svc.stderr()), 'the refusal');
+    assert.deepEqual((await svc.stats()).probes.statuses, [], 'no probe from it');
+    assert.equal((await postJson(svc.url, { name: 'Ada', plan: 'gold' })).body.label, 'Ada (gold)');
+    // Made private: read, and its probe placed.
+    chmodSync(file, 0o600);
+    writeFileSync(file, probe + '\n\n');
+    await waitForProbe(svc, probe, ['INSTALLED', 'EMITTING']);
+    // Opened to others again: its probes are removed, said again.
+    chmodSync(file, 0o646);
+    writeFileSync(file, probe + '\n');
+    await until(async () => (await svc.stats()).probes.statuses.length === 0, 'the probe removed');
+    assert.equal(svc.stderr().split('\n').filter((l) => l.includes('is not used')).length, 2, svc.stderr());
+    assert.equal((await postJson(svc.url, { name: 'Bob', plan: 'free' })).body.label, 'Bob (free)');
+  } finally {
+    await svc.stop();
+  }
+});
