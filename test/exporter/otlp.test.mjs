@@ -113,9 +113,12 @@ test('OTLP/HTTP protobuf to the dev agent, decoded by protobufjs: ids, times, ki
     assert.equal(client.span.parentSpanId.length, 8);
     assert.equal(hex(client.span.parentSpanId), ids.server);
 
-    // Times: fixed64 nanoseconds since the epoch, inside the window the app ran them in.
-    const lo = BigInt(ids.before - 5) * 1_000_000n;
-    const hi = BigInt(ids.after + 5) * 1_000_000n;
+    // Times: fixed64 nanoseconds since the epoch, inside the window the app ran them in. Span
+    // times come from the monotonic clock anchored at start-up, the window from Date.now(): the
+    // two drift apart by milliseconds on a busy VM, so the window is a second wider each way
+    // (a wrong unit or epoch would be off by far more).
+    const lo = BigInt(ids.before - 1000) * 1_000_000n;
+    const hi = BigInt(ids.after + 1000) * 1_000_000n;
     for (const { span } of [server, client]) {
       const start = nanos(span.startTimeUnixNano);
       const end = nanos(span.endTimeUnixNano);
