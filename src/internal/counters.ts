@@ -61,7 +61,53 @@ export interface ProfilerCounts {
   /** The last 20 stalls (each profile's wall step, then its heap step), oldest first, in ms. */
   stallsMs: number[];
 }
-import type { ProbeCounts } from '../dynamic/types';
+
+/** A dynamic probe's status (src/dynamic reports them here). */
+export type ProbeStatusName = 'RECEIVED' | 'INSTALLED' | 'EMITTING' | 'ERROR';
+
+/** One probe's status, as `stats().probes.statuses` shows it. */
+export interface ProbeStatusReport {
+  id: string;
+  version: number;
+  type: string;
+  status: ProbeStatusName;
+  /** Why it is in this status (waiting for a file, where it was installed, the error). */
+  message: string;
+  /** For ERROR: a short error type (`BadDefinition`, `UnknownFile`, `NoCode`, `BadExpression`, `Overrun`...). */
+  errorType?: string;
+  /** The probe's location as defined (`file:line`). */
+  location: string;
+  /** The generated script and line it was installed in (differs from `location` through a source map). */
+  installedAt?: string;
+  /** `live-edit` (the fast technique). */
+  technique?: 'live-edit';
+  hits: number;
+  emitted: number;
+  evaluationErrors: number;
+  lastEvaluationError?: string;
+  /** Hits skipped by the per-probe or global rate limit. */
+  rateLimited: number;
+}
+
+/** The `probes` field of `stats()`. */
+export interface ProbeCounts {
+  /** Probes defined (good or bad). */
+  defined: number;
+  installed: number;
+  errors: number;
+  hits: number;
+  /** Snapshots, tags or metric values produced. */
+  emitted: number;
+  evaluationErrors: number;
+  rateLimited: number;
+  /** Values replaced by `[redacted]` (by name). */
+  redacted: number;
+  /** Snapshots dropped: the send buffer was full, the agent could not be reached, or it refused them. */
+  snapshotsDropped: number;
+  snapshotsSent: number;
+  metricsSent: number;
+  statuses: ProbeStatusReport[];
+}
 
 export interface TracewellStats {
   spansStarted: number;
