@@ -3,7 +3,8 @@
  * manual spans and ours are one kind) and is also the context node that holds itself, so
  * activating it allocates nothing more. Integration fields (HTTP method, route, status...)
  * are plain properties, mapped to Datadog tag names by the Datadog encoder and to OTel
- * semantic-convention names by `readable.ts`.
+ * semantic-convention names by `readable.ts`. Once ended, it is handed on as the read-only
+ * `FinishedSpan` (finished-span.ts), which it implements without a copy.
  */
 import {
   SpanKind,
@@ -23,6 +24,7 @@ import { ContextNode, SPAN_KEY } from './context';
 import { counters } from '../internal/counters';
 import { hex32 } from './ids';
 import type { LocalTrace } from './trace';
+import { isNamingAttr, type FinishedSpan, type SpanEvent } from './finished-span';
 
 /** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them; used up to `TwSpan#attrLen`. */
 export type AttrList = (string | AttributeValue)[];
@@ -42,23 +44,12 @@ function grow(a: AttrList, n: number): AttrList {
   return b;
 }
 
-/** The attributes that name a span (`service.name`, `resource.name`, `operation.name`, `span.type`): encoders read them as its service, resource, name and type, not as tags. */
-export function isNamingAttr(k: string): boolean {
-  return k === 'service.name' || k === 'resource.name' || k === 'operation.name' || k === 'span.type';
-}
-
 export interface SpanSink {
   /** Called once when a span ends. */
   onEnd(span: TwSpan): void;
 }
 
-export interface SpanEvent {
-  name: string;
-  time: number;
-  attributes: Attributes | undefined;
-}
-
-export class TwSpan implements Span, Context {
+export class TwSpan implements Span, Context, FinishedSpan {
   // --- identity ---
   readonly spanHi: number;
   readonly spanLo: number;
