@@ -14,8 +14,7 @@ import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { describeError, logger } from '../internal/logger';
 import { TRACER_VERSION } from '../internal/version';
-import { profilerHooks } from '../tracer/profiler-hooks';
-import type { TwSpan } from '../tracer/span';
+import { profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
 import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
@@ -133,7 +132,7 @@ export class ContinuousProfiler {
         }
       }
       if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
-      profilerHooks.onLocalRootEnd = (span: TwSpan) => {
+      profilerHooks.onLocalRootEnd = (span: ProfiledSpan) => {
         const e = endpointOf(span);
         if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
         rootEnded(span, e);

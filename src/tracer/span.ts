@@ -313,6 +313,11 @@ export class TwSpan implements Span, Context, FinishedSpan {
     return this.endAt < 0 ? 0 : this.endAt - this.start;
   }
 
+  /** The first span of its trace in this process (itself for a local root). */
+  localRoot(): TwSpan {
+    return this.trace.spans[0] ?? this;
+  }
+
   /** A user attribute's value (undefined when not set). */
   attribute(key: string): AttributeValue | undefined {
     const a = this.attrs;
