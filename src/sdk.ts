@@ -180,7 +180,6 @@ function disableIntegrations(): void {
 
 /** The profiler's modules (and its native binding) are loaded only when profiling is on. */
 function startProfiler(config: ResolvedConfig, runtimeId: string): ContinuousProfiler | null {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ContinuousProfiler: Profiler } = require('./profiler/profiler') as typeof import('./profiler/profiler');
   return Profiler.start(config, runtimeId);
 }
@@ -200,7 +199,6 @@ function withProfiler(exporter: Flushable, profiler: ContinuousProfiler): Flusha
 function disabledHandle(config: ResolvedConfig): TracewellHandle {
   logger.info(`tracing is disabled (${config.sources.enabled})`);
   // The OTel API's own no-op tracer: manual spans cost nothing and go nowhere.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   return {
     config,

@@ -15,7 +15,6 @@ export function startDynamicProbes(config: ResolvedConfig, runtimeId?: string): 
   if (config.probes === '' && config.probesFile === '') return null;
   try {
     // Loaded only when probes are configured: without them, start-up loads none of it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { ProbeManager: Manager } = require('./manager') as typeof import('./manager');
     const m = new Manager(
       config,

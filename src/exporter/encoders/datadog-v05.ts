@@ -236,10 +236,7 @@ export class DatadogV05Encoder {
 
   /** An upper bound of the span's bytes in the traces array (strings go to the table). */
   private bound(s: FinishedSpan): number {
-    let n = 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length;
-    const attrs = s.attrs;
-    n += 7 * s.attrLen;
-    return n;
+    return 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length + 7 * s.attrLen;
   }
 
   private template(opName: string, service: string, resource: string, type: string, s: FinishedSpan): Template {

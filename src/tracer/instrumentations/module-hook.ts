@@ -74,9 +74,8 @@ export function addPatcher(p: Patcher): void {
   if (installed) return;
   installed = true;
   const original = M._load;
-  M._load = function load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
-    // eslint-disable-next-line prefer-rest-params
-    const exports = original.apply(this, arguments as unknown as [string, unknown, boolean]);
+  M._load = function load(this: unknown, ...args: [request: string, parent: unknown, isMain: boolean]): unknown {
+    const exports = original.apply(this, args);
     consider(exports);
     return exports;
   };
