@@ -20,7 +20,7 @@ export interface CaptureLimits {
 
 export const DEFAULT_LIMITS: Readonly<CaptureLimits> = Object.freeze({ maxReferenceDepth: 3, maxCollectionSize: 100, maxLength: 255, maxFieldCount: 20 });
 
-export type ProbeType = 'LOG_PROBE' | 'SPAN_DECORATION_PROBE' | 'METRIC_PROBE';
+type ProbeType = 'LOG_PROBE' | 'SPAN_DECORATION_PROBE' | 'METRIC_PROBE';
 export type MetricKind = 'COUNT' | 'GAUGE' | 'HISTOGRAM' | 'DISTRIBUTION';
 
 /** A validated expression: its tree and the text shown in errors and tags. */
@@ -36,7 +36,7 @@ export type TemplatePart = string | Expr;
  * Where a probe runs: a line of a file (1-based, as the user sees it in that file), or the
  * entry of a method or function (`methodName`, with `typeName` for a class method; `line` 0).
  */
-export interface ProbeWhere {
+interface ProbeWhere {
   sourceFile: string;
   line: number;
   typeName?: string;

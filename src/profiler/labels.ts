@@ -23,7 +23,7 @@
  * Nothing here is installed while profiling is off or in line mode.
  */
 import { dec64 } from '../tracer/ids';
-import { setActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
+import { setActivationHook, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
 
 export const LABEL_SPAN_ID = 'span id';
 export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
@@ -53,7 +53,7 @@ class EndpointCell {
 }
 
 /** What a sample under a span is labelled with. */
-export class SampleContext {
+class SampleContext {
   constructor(
     readonly spanHi: number,
     readonly spanLo: number,
@@ -113,7 +113,8 @@ export class SpanLabeler {
     this.installed = true;
     if (frames) {
       // Called inside each new frame: the binding stores the span's context in that frame.
-      setActivationHook({ activate: (span) => setContext(span === null ? NO_SPAN : contextOf(span)), restore() {} }, true);
+      const inFrame: ActivationHook = { activate: (span) => setContext(span === null ? NO_SPAN : contextOf(span)), restore() {} };
+      setActivationHook(inFrame, true);
       return;
     }
     let current: object = NO_SPAN;
@@ -127,19 +128,17 @@ export class SpanLabeler {
     // async continuation nothing is reset after it: consecutive hops of one span then cost a
     // comparison and no call into the binding, and what runs between two callbacks is mostly
     // idle, which carries no wall or CPU time in the profile whatever its label.
-    setActivationHook(
-      {
-        activate(span) {
-          const prev = current;
-          set(span === null ? NO_SPAN : contextOf(span));
-          return prev;
-        },
-        restore(prev) {
-          set(prev as object);
-        },
+    const stack: ActivationHook = {
+      activate(span) {
+        const prev = current;
+        set(span === null ? NO_SPAN : contextOf(span));
+        return prev;
       },
-      false,
-    );
+      restore(prev) {
+        set(prev as object);
+      },
+    };
+    setActivationHook(stack, false);
   }
 
   uninstall(): void {

@@ -21,7 +21,7 @@ const KNUTH = 1111111111111111111n;
 const MAX_U64 = 18446744073709551615n;
 
 /** Datadog's id-based decision: the same trace id and rate give the same answer everywhere. */
-export function keepByRate(hi: number, lo: number, rate: number): boolean {
+function keepByRate(hi: number, lo: number, rate: number): boolean {
   if (rate >= 1) return true;
   if (rate <= 0) return false;
   const id = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -29,7 +29,7 @@ export function keepByRate(hi: number, lo: number, rate: number): boolean {
 }
 
 /** Token bucket, refilled continuously. */
-export class RateLimiter {
+class RateLimiter {
   private tokens: number;
   private last = now();
   private allowed = 0;

@@ -27,7 +27,7 @@ import type { LocalTrace } from './trace';
 import { isNamingAttr, type FinishedSpan, type SpanEvent } from './finished-span';
 
 /** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them; used up to `TwSpan#attrLen`. */
-export type AttrList = (string | AttributeValue)[];
+type AttrList = (string | AttributeValue)[];
 
 /**
  * Attributes kept per span. Past this, new keys are dropped and counted
@@ -35,7 +35,7 @@ export type AttrList = (string | AttributeValue)[];
  * of finding a key (a scan of the list) and the span's size; OpenTelemetry's default
  * attribute count limit is the same.
  */
-export const MAX_ATTRIBUTES = 128;
+const MAX_ATTRIBUTES = 128;
 
 /** A list twice as long with the first `n` slots of `a`. */
 function grow(a: AttrList, n: number): AttrList {

@@ -17,7 +17,7 @@ import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 
 /** The server span of a request, on the IncomingMessage. */
-export const kSpan: unique symbol = Symbol('tracewell.span') as never;
+const kSpan: unique symbol = Symbol('tracewell.span') as never;
 
 type WithSpan = { [kSpan]?: TwSpan };
 

@@ -10,7 +10,7 @@ import { types } from 'node:util';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
 
-export interface Patcher {
+interface Patcher {
   /** For messages. */
   name: string;
   /** Does this module's exports belong to the library? Must be cheap and never throw. */
