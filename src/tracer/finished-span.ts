@@ -2,8 +2,8 @@
  * What the tracer hands on once a span has ended: a read-only view of the span, exactly the
  * fields the encoders (Datadog v0.4/v0.5, OTLP) and the OTel `ReadableSpan` adapter read. The
  * tracer's `TwSpan` implements it as it is (plain fields, no getters, no copy), so reading a
- * finished span costs what reading the span itself does. Nothing past the tracer (exporter,
- * encoders, span processors) sees `TwSpan`.
+ * finished span costs what reading the span itself does. The tracer's sink (`TraceSink`), the
+ * encoders and the span-processor adapter take this type, not `TwSpan`.
  */
 import type { AttributeValue, Attributes, Link, SpanContext, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
