@@ -1,5 +1,6 @@
-// The whole suite: type tests of the shipped .d.ts, then every test/**/*.test.{mjs,cjs} on
-// node's test runner. Extra arguments are passed to `node --test` (e.g. a file to run alone).
+// The whole suite: unused exports and locals in src/ (scripts/unused-exports.mjs), type tests
+// of the shipped .d.ts, then every test/**/*.test.{mjs,cjs} on node's test runner. Extra
+// arguments are passed to `node --test` (e.g. a file to run alone).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,6 +19,12 @@ function find(dir) {
     else if (/\.test\.(mjs|cjs|js)$/.test(name)) out.push(relative(root, p));
   }
   return out.sort();
+}
+
+const unused = spawnSync(process.execPath, [join(root, 'scripts', 'unused-exports.mjs')], { stdio: 'inherit', cwd: root });
+if (unused.status !== 0) {
+  process.stderr.write('unused exports or locals in src/ (scripts/unused-exports.mjs)\n');
+  process.exit(unused.status ?? 1);
 }
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

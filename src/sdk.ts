@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
-import type { ResolvedConfig, TracewellOptions } from './config/options';
+import type { InstrumentationName, ResolvedConfig, TracewellOptions } from './config/options';
 import { reportConfig, resolveConfig } from './config/resolve';
 import { snapshot, type TracewellStats } from './internal/counters';
 import { containerId } from './internal/container';
@@ -74,13 +74,7 @@ function start(config: ResolvedConfig): TracewellHandle {
   core.setSink(exporter);
   const provider = registerGlobals(core);
 
-  const off = new Set(config.disabledInstrumentations);
-  if (!off.has('http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery });
-  enableHttpClient(core, { urlQuery: config.httpUrlQuery, http: !off.has('http'), fetch: !off.has('fetch') });
-  if (!off.has('fastify')) enableFastify();
-  if (!off.has('express')) enableExpress();
-  if (!off.has('grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
-  if (config.logInjection) enableLogCorrelation(config, { pino: !off.has('pino'), winston: !off.has('winston') });
+  enableIntegrations(core, config);
   const probes = startDynamicProbes(config, runtimeId);
 
   let stopped = false;
@@ -101,21 +95,91 @@ function start(config: ResolvedConfig): TracewellHandle {
       exitHooks.remove();
       await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs), probes?.stop()]);
       health?.stop();
-      disableHttpServer();
-      disableHttpClient();
-      disableFastify();
-      disableExpress();
-      disableGrpc();
-      disableLogCorrelation();
+      disableIntegrations();
       unregisterGlobals();
     },
     stats: snapshot,
   };
 }
 
+/** One integration: what `init()` turns on (as `disabledInstrumentations` and the options say) and `shutdown()` turns off. */
+interface Integration {
+  readonly name: string;
+  enable(core: TracerCore, config: ResolvedConfig): void;
+  /** Safe when it was never enabled. */
+  disable(): void;
+}
+
+const isOn = (config: ResolvedConfig, name: InstrumentationName): boolean => !config.disabledInstrumentations.includes(name);
+
+/** Every integration, in the order they are turned on; shutdown turns each of them off. */
+const INTEGRATIONS: readonly Integration[] = [
+  {
+    name: 'http server',
+    enable(core, config) {
+      if (isOn(config, 'http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery });
+    },
+    disable: disableHttpServer,
+  },
+  {
+    name: 'http client and fetch',
+    enable(core, config) {
+      enableHttpClient(core, { urlQuery: config.httpUrlQuery, http: isOn(config, 'http'), fetch: isOn(config, 'fetch') });
+    },
+    disable: disableHttpClient,
+  },
+  {
+    name: 'fastify',
+    enable(_core, config) {
+      if (isOn(config, 'fastify')) enableFastify();
+    },
+    disable: disableFastify,
+  },
+  {
+    name: 'express',
+    enable(_core, config) {
+      if (isOn(config, 'express')) enableExpress();
+    },
+    disable: disableExpress,
+  },
+  {
+    name: 'grpc',
+    enable(core, config) {
+      if (isOn(config, 'grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
+    },
+    disable: disableGrpc,
+  },
+  {
+    name: 'log correlation (pino, winston)',
+    enable(_core, config) {
+      if (config.logInjection) enableLogCorrelation(config, { pino: isOn(config, 'pino'), winston: isOn(config, 'winston') });
+    },
+    disable: disableLogCorrelation,
+  },
+];
+
+/** Turns the integrations on; if one throws, those already on are turned off again before the error goes on to `init()`. */
+function enableIntegrations(core: TracerCore, config: ResolvedConfig): void {
+  try {
+    for (const integration of INTEGRATIONS) integration.enable(core, config);
+  } catch (err) {
+    disableIntegrations();
+    throw err;
+  }
+}
+
+function disableIntegrations(): void {
+  for (const integration of INTEGRATIONS) {
+    try {
+      integration.disable();
+    } catch (err) {
+      logger.error(`the ${integration.name} integration could not be turned off`, err);
+    }
+  }
+}
+
 /** The profiler's modules (and its native binding) are loaded only when profiling is on. */
 function startProfiler(config: ResolvedConfig, runtimeId: string): ContinuousProfiler | null {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ContinuousProfiler: Profiler } = require('./profiler/profiler') as typeof import('./profiler/profiler');
   return Profiler.start(config, runtimeId);
 }
@@ -135,7 +199,6 @@ function together(parts: (Flushable | null)[]): Flushable {
 function disabledHandle(config: ResolvedConfig): TracewellHandle {
   logger.info(`tracing is disabled (${config.sources.enabled})`);
   // The OTel API's own no-op tracer: manual spans cost nothing and go nowhere.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   return {
     config,

@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describeProblem, resolveConfig } from '../config/resolve';
 import type { ResolvedConfig, TracewellOptions } from '../config/options';
-import { fetchAgentInfo } from '../exporter/agent-exporter';
+import { fetchAgentInfo } from '../delivery/datadog-agent';
 import { tracesPath, V05_PATH } from '../exporter/encoders/datadog-common';
 import { serviceFolder } from '../delivery/dead-letter/store';
 import { formatBytes } from '../delivery/outage-log';

@@ -21,7 +21,7 @@ export interface Kind<T> {
   check(v: unknown): T | undefined;
 }
 
-export function parseBool(v: string): boolean | undefined {
+function parseBool(v: string): boolean | undefined {
   const s = v.toLowerCase();
   if (s === 'true' || s === '1' || s === 'yes' || s === 'on') return true;
   if (s === 'false' || s === '0' || s === 'no' || s === 'off') return false;

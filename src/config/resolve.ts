@@ -14,11 +14,10 @@ import { int, parseOtelResource, showCodeValue, showDefault, type Kind } from '.
 import { FIELDS, OPTIONS, defaultOf, type Ctx, type Field, type Value } from './table';
 import type { ResolvedConfig, TracewellOptions } from './options';
 
-export { parseBool, parseDdTags, parseOtelResource } from './kinds';
 
 type Env = Record<string, string | undefined>;
 
-export interface ConfigProblem {
+interface ConfigProblem {
   /** The variable, or the option as it was given in code (`init({ sampleRate })`). */
   variable: string;
   /** A variable's text; for a value given in code, that value written as JavaScript. */
@@ -32,7 +31,7 @@ export interface ConfigProblem {
 }
 
 /** How a resolution names what it was given, and who watches it read. */
-export interface ResolveHow {
+interface ResolveHow {
   /** How a message names an option given in code; default `init({ <field> })`. */
   optionName?: (field: string) => string;
   /** Called for each variable read, with the field being resolved (the tests check the table names every one). */
@@ -286,12 +285,12 @@ export function reportProblems(problems: readonly ConfigProblem[]): void {
 // The `tracewell` commands' own variables (not SDK options): read here, like every other.
 
 /** Variables of the `tracewell` commands, with their kind and default. */
-export const CLI_VARIABLES = {
+const CLI_VARIABLES = {
   /** `tracewell agent`'s port when `--port` is not given. */
   TRACEWELL_AGENT_PORT: { kind: int(0, 65535, undefined, 'a port number from 0 to 65535'), default: 8126 },
 } as const;
 
-export interface CliSettings {
+interface CliSettings {
   /** `tracewell agent`'s default port (`TRACEWELL_AGENT_PORT`, else 8126). */
   agentPort: number;
   problems: ConfigProblem[];

@@ -14,7 +14,7 @@ import type { ResolvedConfig } from './options';
 const IDENTITY = ['service', 'env', 'version'] as const;
 
 /** src/tracer: sampling, propagation, the OTel span processors, and the identity for their resource. */
-export const TRACER_FIELDS = [...IDENTITY, 'tags', 'sampleRate', 'rateLimit', 'propagationExtract', 'propagationInject', 'spanProcessors'] as const;
+const TRACER_FIELDS = [...IDENTITY, 'tags', 'sampleRate', 'rateLimit', 'propagationExtract', 'propagationInject', 'spanProcessors'] as const;
 export type TracerConfig = Pick<ResolvedConfig, (typeof TRACER_FIELDS)[number]>;
 
 /** What every producer hands the delivery layer (src/delivery): the agent, retries, its circuit, the dead-letter folder. */
@@ -34,11 +34,11 @@ const DELIVERY = [
   'dlqReplayBytesPerSec',
   'shutdownTimeoutMs',
 ] as const;
-export const DELIVERY_FIELDS = ['service', ...DELIVERY] as const;
+const DELIVERY_FIELDS = ['service', ...DELIVERY] as const;
 export type DeliveryConfig = Pick<ResolvedConfig, (typeof DELIVERY_FIELDS)[number]>;
 
 /** src/exporter: where traces go, batching, retries, the circuit breaker, the dead-letter file, shutdown, health metrics. */
-export const EXPORT_FIELDS = [
+const EXPORT_FIELDS = [
   ...IDENTITY,
   'tags',
   ...DELIVERY,
@@ -55,7 +55,7 @@ export type ExportConfig = Pick<ResolvedConfig, (typeof EXPORT_FIELDS)[number]>;
 
 
 /** src/profiler: the profiling options, and what its uploads hand the delivery layer. */
-export const PROFILER_FIELDS = [
+const PROFILER_FIELDS = [
   ...IDENTITY,
   'tags',
   ...DELIVERY,
@@ -72,7 +72,7 @@ export const PROFILER_FIELDS = [
 export type ProfilerConfig = Pick<ResolvedConfig, (typeof PROFILER_FIELDS)[number]>;
 
 /** src/dynamic: the probe definitions, redaction, the budget, and what their snapshots and metrics hand the delivery layer and DogStatsD. */
-export const PROBE_FIELDS = [
+const PROBE_FIELDS = [
   ...IDENTITY,
   ...DELIVERY,
   'dogstatsdUrl',

@@ -21,7 +21,7 @@ export type Field = keyof TracewellOptions;
 /** What a field holds when given. */
 export type Value<K extends Field> = NonNullable<TracewellOptions[K]>;
 /** Which docs page lists an option in its table. */
-export type Page = 'readme' | 'export' | 'profiling';
+type Page = 'readme' | 'export' | 'profiling';
 
 /** What a named resolver (an option that combines variables) may use; `resolve.ts` provides it. */
 export interface Ctx {
@@ -48,7 +48,7 @@ export interface Ctx {
   pkg(): { name?: string; version?: string };
 }
 
-export interface OptionSpec<K extends Field> {
+interface OptionSpec<K extends Field> {
   /** What the option does: the start of its doc comment. */
   readonly doc: string;
   /** Every variable read for it, highest precedence first (a plain option reads exactly these, in order). */
@@ -68,7 +68,7 @@ export interface OptionSpec<K extends Field> {
   readonly pages: readonly Page[];
 }
 
-export type Table = { readonly [K in Field]-?: OptionSpec<K> };
+type Table = { readonly [K in Field]-?: OptionSpec<K> };
 
 // The options and the resolved config have the same fields (the config adds `sources`).
 type Extra = Exclude<keyof ResolvedConfig, Field | 'sources'> | Exclude<Field, keyof ResolvedConfig>;
@@ -86,7 +86,7 @@ const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
   baggage: 'baggage',
   none: 'none',
 };
-export const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston'];
+const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston'];
 const DEFAULT_PROPAGATION: readonly PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
 const MiB = 1024 * 1024;
 
@@ -735,7 +735,7 @@ function resolveDlqDir(c: Ctx): string {
  * read-only or someone else's). The temp folder is shared by every user: the dead-letter layer
  * checks what it finds there (src/delivery/dead-letter/private-fs.ts).
  */
-export function defaultDlqDir(xdgStateHome: string | undefined, home: string): string {
+function defaultDlqDir(xdgStateHome: string | undefined, home: string): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (home !== '' && isAbsolute(home) && ownWritableFolder(home, uid)) {
     const state = xdgStateHome !== undefined && isAbsolute(xdgStateHome) ? xdgStateHome : join(home, '.local', 'state');

@@ -5,9 +5,9 @@
  * A probe that gets an answer closes it. A 429/503 with `Retry-After` holds sends until then
  * without opening. Every timer is unref'd.
  */
-export type CircuitState = 'closed' | 'open' | 'half-open';
+type CircuitState = 'closed' | 'open' | 'half-open';
 
-export interface CircuitOptions {
+interface CircuitOptions {
   failures: number;
   probeBaseMs: number;
   probeMaxMs: number;

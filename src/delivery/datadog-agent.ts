@@ -30,7 +30,7 @@ export async function fetchAgentInfo(transport: Transport, timeoutMs = INFO_TIME
 }
 
 /** Settings of the links this module makes (and the OTLP exporter's). */
-export type LinkConfig = Pick<DeliveryConfig, 'agentUrl' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs'>;
+type LinkConfig = Pick<DeliveryConfig, 'agentUrl' | 'exportTimeoutMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs'>;
 
 /** The link to the Datadog Agent of `config.agentUrl`. */
 export function datadogAgentLink(config: LinkConfig): AgentLink {

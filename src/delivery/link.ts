@@ -11,7 +11,7 @@ import { DeliveryCodes } from './codes';
 import { OutageLog, type OutageSubject } from './outage-log';
 import { Transport } from './transport';
 
-export interface LinkSettings {
+interface LinkSettings {
   /** The agent's (or OTLP endpoint's) URL. */
   url: string;
   /** Connect timeout of the pool, and the default request timeout. */

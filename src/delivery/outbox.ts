@@ -34,7 +34,7 @@ interface LivePayload extends Payload {
   settled: boolean;
 }
 
-export interface OutboxOptions {
+interface OutboxOptions {
   link: AgentLink;
   destination: Destination;
   ledger: Ledger;

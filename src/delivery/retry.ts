@@ -51,7 +51,7 @@ export const DATADOG_RETRY_STATUSES: ReadonlySet<number> = new Set([408, 429, 50
 export const OTLP_RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 /** `Retry-After`: seconds or an HTTP date; -1 when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
+function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number {
   const v = Array.isArray(header) ? header[0] : header;
   if (v === undefined || v.trim() === '') return -1;
   const t = v.trim();
@@ -64,7 +64,7 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
  * `rejectUnlisted`: a status that is neither 2xx, nor retryable, nor 413 is final (OTLP allows
  * retries of 429, 502, 503 and 504 only); otherwise only 4xx are, and 5xx are kept for later.
  */
-export function classifyResponse(res: TransportResponse, retryStatuses: ReadonlySet<number>, rejectUnlisted = false): Attempt {
+function classifyResponse(res: TransportResponse, retryStatuses: ReadonlySet<number>, rejectUnlisted = false): Attempt {
   const s = res.status;
   if (s >= 200 && s < 300) return { kind: 'ok', status: s, body: res.body, raw: res.raw };
   if (retryStatuses.has(s)) return { kind: 'retry', reason: `the agent answered ${s}`, retryAfterMs: retryAfterMs(res.headers['retry-after']) };

@@ -20,7 +20,7 @@ export interface TransportResponse {
   raw?: Buffer;
 }
 
-export interface TransportRequest {
+interface TransportRequest {
   method: 'GET' | 'PUT' | 'POST';
   path: string;
   headers?: Record<string, string>;
@@ -38,7 +38,6 @@ type Undici = typeof import('undici');
  */
 let undiciModule: Undici | null = null;
 function undici(): Undici {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (undiciModule ??= require('undici') as Undici);
 }
 
@@ -88,11 +87,6 @@ function releasePool(key: string, shared: SharedPool): Promise<void> {
   if (--shared.users > 0) return Promise.resolve();
   if (pools.get(key) === shared) pools.delete(key);
   return shared.pool.destroy().catch(() => undefined);
-}
-
-/** Pools open now, one per agent (for tests and `tracewell doctor`). */
-export function openPools(): string[] {
-  return [...pools.keys()];
 }
 
 export class Transport {

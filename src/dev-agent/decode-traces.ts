@@ -8,7 +8,7 @@
 import { decode } from '@msgpack/msgpack';
 import { isV05 } from '../exporter/encoders/datadog-common';
 
-export type TraceFormat = '0.4' | '0.5';
+type TraceFormat = '0.4' | '0.5';
 
 export interface DecodedSpan {
   name: string;

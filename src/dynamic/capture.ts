@@ -246,7 +246,7 @@ function safeSymbol(s: symbol): string {
 }
 
 /** Longest text a render produces (a span tag, a message segment). */
-export const MAX_RENDER = 4096;
+const MAX_RENDER = 4096;
 
 /**
  * A capture as one line of text, close to `util.inspect`: `{ member_no: '[redacted]', name: 'Ada' }`.

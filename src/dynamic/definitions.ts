@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS, type BadDefinition, type CaptureLimits, type Expr, type MetricKind, type ProbeSpec, type TemplatePart } from './types';
 import { BadExpression, toExpr } from './expr';
 
-export interface ParsedDefinitions {
+interface ParsedDefinitions {
   probes: ProbeSpec[];
   bad: BadDefinition[];
 }

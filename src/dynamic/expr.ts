@@ -42,7 +42,7 @@ const keysOf = Object.keys;
 const MAX_ITERATION = 1000;
 
 /** Reads `o[key]` as a data property, along the prototype chain, without running app code. */
-export function readMember(o: unknown, key: string): unknown {
+function readMember(o: unknown, key: string): unknown {
   if (o === null || o === undefined) throw new ProbeEvalError(`cannot read "${key}" of ${o === null ? 'null' : 'undefined'}`);
   if (typeof o === 'string') {
     if (key === 'length') return o.length;

@@ -3,7 +3,7 @@
  * time). Off unless `TRACEWELL_PROBES` or `TRACEWELL_PROBES_FILE` is set: otherwise nothing of
  * it is loaded or inserted, and the app pays nothing.
  */
-import type { ResolvedConfig } from '../config/options';
+import type { ProbeConfig } from '../config/slices';
 import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
 import type { ProbeManager } from './manager';
@@ -11,11 +11,10 @@ import type { ProbeManager } from './manager';
 /** Global snapshot limit across all log probes, per second. */
 export const GLOBAL_SNAPSHOTS_PER_SECOND = 100;
 
-export function startDynamicProbes(config: ResolvedConfig, runtimeId?: string): ProbeManager | null {
+export function startDynamicProbes(config: ProbeConfig, runtimeId?: string): ProbeManager | null {
   if (config.probes === '' && config.probesFile === '') return null;
   try {
     // Loaded only when probes are configured: without them, start-up loads none of it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { ProbeManager: Manager } = require('./manager') as typeof import('./manager');
     const m = new Manager(
       config,

@@ -88,7 +88,7 @@ function probeLedger(kind: 'snapshots' | 'statuses'): Ledger {
   };
 }
 
-export interface DiagnosticEvent {
+interface DiagnosticEvent {
   probeId: string;
   probeVersion: number;
   status: string;

@@ -20,7 +20,7 @@ import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, 
 import { UnsafePathError } from '../delivery/dead-letter/private-fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import Module = require('node:module');
-import type { ResolvedConfig } from '../config/options';
+import type { ProbeConfig } from '../config/slices';
 import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { logger } from '../internal/logger';
@@ -72,7 +72,7 @@ interface Entry {
   hint: string;
 }
 
-export interface DynamicOptions {
+interface DynamicOptions {
   inline: string;
   file: string;
   redact: readonly string[];
@@ -110,7 +110,7 @@ export class ProbeManager {
   private diskFiles: { at: number; files: string[] } | null = null;
 
   constructor(
-    private readonly config: ResolvedConfig,
+    config: ProbeConfig,
     private readonly opts: DynamicOptions,
     runtimeId?: string,
   ) {
@@ -762,7 +762,7 @@ function listFiles(root: string, max: number): string[] {
  * and not writable by group or others, and so is the folder it really is in (or that folder
  * has the sticky bit). Read through the descriptor that was checked. Throws UnsafePathError.
  */
-export function readProbeFile(file: string): string {
+function readProbeFile(file: string): string {
   const fd = openSync(file, 'r');
   try {
     const problem = probeFileProblem(fstatSync(fd), 'file') ?? probeFileProblem(statSync(dirname(realpathSync(file))), 'folder');

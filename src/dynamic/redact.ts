@@ -6,7 +6,7 @@
  */
 
 /** Sensitive names redacted by default (normalised spelling). */
-export const DEFAULT_REDACTED: readonly string[] = [
+const DEFAULT_REDACTED: readonly string[] = [
   '2fa', 'accesstoken', 'aiohttpsession', 'apikey', 'apisecret', 'apisignature', 'applicationkey', 'appkey',
   'auth', 'authorization', 'authtoken', 'bankaccount', 'bearer', 'cardnumber', 'ccnumber', 'certificatepin',
   'cipher', 'clientid', 'clientsecret', 'connectionstring', 'connectsid', 'cookie', 'credentials', 'creditcard',

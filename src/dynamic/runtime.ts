@@ -19,7 +19,7 @@ import type { CaptureLimits, ExprNode, ProbeSpec, ProbeStatusReport, TemplatePar
 const HEAVY_OPS = /"(any|all|filter|len|count|isEmpty|contains|matches)"/;
 
 /** Slow hits (net of the ones in budget, see `hook`) after which a probe is turned off. */
-export const OVERRUN_LIMIT = 3;
+const OVERRUN_LIMIT = 3;
 
 /** A template part compiled: literal text, or an evaluator (with `redacted` when its last name is sensitive). */
 type CompiledPart = string | { fn: Evaluator; redacted: boolean; dsl: string };

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface RawSourceMap {
+interface RawSourceMap {
   version: number;
   sources: string[];
   sourceRoot?: string;

@@ -20,7 +20,7 @@ export interface CaptureLimits {
 
 export const DEFAULT_LIMITS: Readonly<CaptureLimits> = Object.freeze({ maxReferenceDepth: 3, maxCollectionSize: 100, maxLength: 255, maxFieldCount: 20 });
 
-export type ProbeType = 'LOG_PROBE' | 'SPAN_DECORATION_PROBE' | 'METRIC_PROBE';
+type ProbeType = 'LOG_PROBE' | 'SPAN_DECORATION_PROBE' | 'METRIC_PROBE';
 export type MetricKind = 'COUNT' | 'GAUGE' | 'HISTOGRAM' | 'DISTRIBUTION';
 
 /** A validated expression: its tree and the text shown in errors and tags. */
@@ -36,7 +36,7 @@ export type TemplatePart = string | Expr;
  * Where a probe runs: a line of a file (1-based, as the user sees it in that file), or the
  * entry of a method or function (`methodName`, with `typeName` for a class method; `line` 0).
  */
-export interface ProbeWhere {
+interface ProbeWhere {
   sourceFile: string;
   line: number;
   typeName?: string;
@@ -82,60 +82,5 @@ export interface BadDefinition {
   message: string;
 }
 
-export type ProbeStatusName = 'RECEIVED' | 'INSTALLED' | 'EMITTING' | 'ERROR';
-
-/** One probe's status, as `stats().probes.statuses` shows it. */
-export interface ProbeStatusReport {
-  id: string;
-  version: number;
-  type: string;
-  status: ProbeStatusName;
-  /** Why it is in this status (waiting for a file, where it was installed, the error). */
-  message: string;
-  /** For ERROR: a short error type (`BadDefinition`, `UnknownFile`, `NoCode`, `BadExpression`, `Overrun`...). */
-  errorType?: string;
-  /** The probe's location as defined (`file:line`). */
-  location: string;
-  /** The generated script and line it was installed in (differs from `location` through a source map). */
-  installedAt?: string;
-  /**
-   * How its call was put in the code: `load-time` (in the module's source before V8 compiled
-   * it) or `live-edit` (the running script edited through the inspector). Both cost the same per hit.
-   */
-  technique?: 'load-time' | 'live-edit';
-  hits: number;
-  emitted: number;
-  evaluationErrors: number;
-  lastEvaluationError?: string;
-  /** Hits skipped by the per-probe or global rate limit. */
-  rateLimited: number;
-}
-
-/** The `probes` field of `stats()`. */
-export interface ProbeCounts {
-  /** Probes defined (good or bad). */
-  defined: number;
-  installed: number;
-  errors: number;
-  hits: number;
-  /** Snapshots, tags or metric values produced. */
-  emitted: number;
-  evaluationErrors: number;
-  rateLimited: number;
-  /** Values replaced by `[redacted]` (by name). */
-  redacted: number;
-  /** Snapshots dropped: the send buffer was full, the agent refused them, or they could be neither sent nor kept. */
-  snapshotsDropped: number;
-  /** Snapshots the agent accepted (replayed ones included). */
-  snapshotsSent: number;
-  /** Snapshots written to the dead-letter file while the agent could not take them, and later sent from it. */
-  snapshotsDeadLettered: number;
-  snapshotsReplayed: number;
-  /** Probe statuses the agent accepted, and those lost. */
-  statusesSent: number;
-  statusesDropped: number;
-  /** Attempts to send probe output after the first. */
-  deliveryRetries: number;
-  metricsSent: number;
-  statuses: ProbeStatusReport[];
-}
+/** Probe statuses are counters' shapes (`stats().probes`), defined with them. */
+export type { ProbeStatusReport } from '../internal/counters';

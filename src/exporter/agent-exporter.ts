@@ -24,9 +24,7 @@ import { DatadogV05Encoder } from './encoders/datadog-v05';
 import type { splitDatadog } from './encoders/split';
 import { TraceExporter, type EncodedTraces, type TraceDestination, type TraceEncoder } from './trace-exporter';
 
-export { fetchAgentInfo, type AgentInfo } from '../delivery/datadog-agent';
-
-export interface AgentExporterOptions {
+interface AgentExporterOptions {
   config: ResolvedConfig;
   info: EncoderInfo;
   containerId?: string;
@@ -128,7 +126,7 @@ export function toPayload(part: EncodedTraces): Payload {
  * says which). A switch takes effect when the open payload is empty, else at its seal, so a
  * payload is all of one encoding.
  */
-export class DatadogEncoders implements TraceEncoder {
+class DatadogEncoders implements TraceEncoder {
   private current: DatadogEncoder | DatadogV05Encoder;
   private v04: DatadogEncoder | null = null;
   private v05: DatadogV05Encoder | null = null;

@@ -8,7 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { ResolvedConfig } from '../config/options';
 import { counters, type TracewellStats } from '../internal/counters';
 
-export const HEALTH_INTERVAL_MS = 10_000;
+const HEALTH_INTERVAL_MS = 10_000;
 
 type Counted = [name: string, read: (s: TracewellStats) => number, tags?: string];
 
@@ -31,7 +31,7 @@ const COUNTS: Counted[] = [
 ];
 
 /** The DogStatsD lines for the counters now, given the previous values (updated in place). */
-export function healthLines(prefix: string, tags: string, last: number[]): string[] {
+function healthLines(prefix: string, tags: string, last: number[]): string[] {
   const lines: string[] = [];
   COUNTS.forEach(([name, read, extra], i) => {
     const v = read(counters);

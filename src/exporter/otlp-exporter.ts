@@ -21,7 +21,7 @@ import { splitOtlp } from './encoders/split';
 import { toPayload } from './agent-exporter';
 import { TraceExporter, type TraceDestination } from './trace-exporter';
 
-export interface OtlpExporterOptions {
+interface OtlpExporterOptions {
   config: ResolvedConfig;
   info: { runtimeId: string };
 }

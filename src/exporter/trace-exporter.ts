@@ -57,9 +57,9 @@ export interface TraceDestination extends Destination {
   readonly maxBodyBytes?: number;
 }
 
-export type TraceExportConfig = ExportConfig;
+type TraceExportConfig = ExportConfig;
 
-export interface TraceExporterOptions {
+interface TraceExporterOptions {
   config: TraceExportConfig;
   link: AgentLink;
   destination: TraceDestination;

@@ -63,7 +63,65 @@ export interface ProfilerCounts {
   /** The last 20 stalls (each profile's wall step, then its heap step), oldest first, in ms. */
   stallsMs: number[];
 }
-import type { ProbeCounts } from '../dynamic/types';
+
+/** A dynamic probe's status (src/dynamic reports them here). */
+export type ProbeStatusName = 'RECEIVED' | 'INSTALLED' | 'EMITTING' | 'ERROR';
+
+/** One probe's status, as `stats().probes.statuses` shows it. */
+export interface ProbeStatusReport {
+  id: string;
+  version: number;
+  type: string;
+  status: ProbeStatusName;
+  /** Why it is in this status (waiting for a file, where it was installed, the error). */
+  message: string;
+  /** For ERROR: a short error type (`BadDefinition`, `UnknownFile`, `NoCode`, `BadExpression`, `Overrun`...). */
+  errorType?: string;
+  /** The probe's location as defined (`file:line`). */
+  location: string;
+  /** The generated script and line it was installed in (differs from `location` through a source map). */
+  installedAt?: string;
+  /**
+   * How its call was put in the code: `load-time` (in the module's source before V8 compiled
+   * it) or `live-edit` (the running script edited through the inspector). Both cost the same per hit.
+   */
+  technique?: 'load-time' | 'live-edit';
+  hits: number;
+  emitted: number;
+  evaluationErrors: number;
+  lastEvaluationError?: string;
+  /** Hits skipped by the per-probe or global rate limit. */
+  rateLimited: number;
+}
+
+/** The `probes` field of `stats()`. */
+export interface ProbeCounts {
+  /** Probes defined (good or bad). */
+  defined: number;
+  installed: number;
+  errors: number;
+  hits: number;
+  /** Snapshots, tags or metric values produced. */
+  emitted: number;
+  evaluationErrors: number;
+  rateLimited: number;
+  /** Values replaced by `[redacted]` (by name). */
+  redacted: number;
+  /** Snapshots dropped: the send buffer was full, the agent refused them, or they could be neither sent nor kept. */
+  snapshotsDropped: number;
+  /** Snapshots the agent accepted (replayed ones included). */
+  snapshotsSent: number;
+  /** Snapshots written to the dead-letter file while the agent could not take them, and later sent from it. */
+  snapshotsDeadLettered: number;
+  snapshotsReplayed: number;
+  /** Probe statuses the agent accepted, and those lost. */
+  statusesSent: number;
+  statusesDropped: number;
+  /** Attempts to send probe output after the first. */
+  deliveryRetries: number;
+  metricsSent: number;
+  statuses: ProbeStatusReport[];
+}
 
 export interface TracewellStats {
   spansStarted: number;

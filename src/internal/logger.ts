@@ -9,7 +9,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
 export const LOG_LEVELS = Object.keys(LEVELS) as LogLevel[];
 
-export type LogSink = (line: string) => void;
+type LogSink = (line: string) => void;
 
 interface KeyState {
   windowStart: number;

@@ -21,7 +21,7 @@ export interface Selection {
  * `native` function without one (a V8 builtin or a C++ binding: `Hash`, `internalModuleStat`),
  * or a `runtime` pseudo-frame for what the runtime does that is no function (below).
  */
-export type FrameKind = 'code' | 'native' | 'runtime';
+type FrameKind = 'code' | 'native' | 'runtime';
 
 /**
  * Pseudo-frames by name, always without a file. @datadog/pprof (5.x) writes `Node.js` over
@@ -38,11 +38,11 @@ const RUNTIME_FRAMES = new Set(['Node.js', 'Garbage Collection', 'Non JS threads
  * Pseudo-frames that are no work of the process: in a CPU-time view their CPU time is not ranked
  * among functions, but given apart with what it is.
  */
-export const NOT_CPU_WORK: Readonly<Record<string, string>> = {
+const NOT_CPU_WORK: Readonly<Record<string, string>> = {
   '(idle)': "CPU time on samples taken while the thread was idle (no function's work)",
 };
 
-export function frameKind(f: Frame): FrameKind {
+function frameKind(f: Frame): FrameKind {
   if (f.file !== '') return 'code';
   if (RUNTIME_FRAMES.has(f.name) || (/^\(.+\)$/.test(f.name) && !f.name.startsWith('(anonymous'))) return 'runtime';
   return 'native';
@@ -61,7 +61,7 @@ export interface TopEntry {
 }
 
 /** Weight left out of the ranking (pseudo-frames that are no CPU work, in a CPU-time view), with what it is. */
-export interface ApartEntry {
+interface ApartEntry {
   name: string;
   value: number;
   what: string;
@@ -100,7 +100,7 @@ function selected(s: PprofSample, sel: Selection): boolean {
  * the line a binding gives it is where its caller called it, so by line it would be listed once
  * per call site.
  */
-export function frameKey(f: Frame, by: 'line' | 'function'): string {
+function frameKey(f: Frame, by: 'line' | 'function'): string {
   const kind = frameKind(f);
   if (kind !== 'code') return `${f.name} (${kind})`;
   return by === 'line' ? `${f.name} ${f.file}:${f.line}` : `${f.name} ${f.file}`;

@@ -10,7 +10,6 @@ let cached: { binding: PprofBinding } | { error: unknown } | undefined;
 export function loadBinding(): { binding: PprofBinding } | { error: unknown } {
   if (cached === undefined) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = { binding: require('@datadog/pprof') as PprofBinding };
     } catch (error) {
       cached = { error };
@@ -26,7 +25,6 @@ export function loadBinding(): { binding: PprofBinding } | { error: unknown } {
  */
 export function asyncContextFrameActive(): boolean {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require('@datadog/pprof/out/src/async-context-frame') as { isAsyncContextFrameActive(): boolean }).isAsyncContextFrameActive();
   } catch {
     return false;

@@ -2,14 +2,15 @@
  * Linked mode: every wall sample carries the span that was active when it was taken.
  *
  * The binding samples one "current context" value set with `time.setContext`. We keep it equal
- * to the active span wherever a span becomes active: every `storage.run` of the tracer's
- * context store (server requests, gRPC handlers, `startActiveSpan`, `context.with`) goes
- * through a wrapper installed here. Across awaits and callbacks there are two ways:
+ * to the active span wherever a span becomes active, told by the tracer's activation hook
+ * (`setActivationHook` in tracer/profiler-hooks.ts: every `run` of its context store: server
+ * requests, gRPC handlers, `startActiveSpan`, `context.with`). Across awaits and callbacks
+ * there are two ways:
  * - async context frames (Node 24; Node 22 with --experimental-async-context-frame): the
- *   binding keeps the context in the frame (`useCPED`), set once inside each `storage.run`;
+ *   binding keeps the context in the frame (`useCPED`), set once inside each run's new frame;
  *   frames follow every async hop by themselves, so there is nothing more to do.
- * - otherwise (Node 20, 22): an async hook sets the context at every continuation
- *   (`before`, promise hooks included); the binding is called only when the span changes.
+ * - otherwise (Node 20, 22): the hook also reports every continuation (an async hook's
+ *   `before`, promise hooks included); the binding is called only when the span changes.
  * The context value is a small object per span (`SampleContext`: the ids, and the endpoint
  * filled in when the local root ends), made on the span's first activation and kept on it, so
  * switching back to a span allocates nothing. Not the span itself: the binding holds every
@@ -21,11 +22,8 @@
  *
  * Nothing here is installed while profiling is off or in line mode.
  */
-import { createHook, type AsyncHook } from 'node:async_hooks';
-import type { Context } from '@opentelemetry/api';
-import { SPAN_KEY, storage } from '../tracer/context';
 import { dec64 } from '../tracer/ids';
-import type { TwSpan } from '../tracer/span';
+import { setActivationHook, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
 
 export const LABEL_SPAN_ID = 'span id';
 export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
@@ -35,10 +33,6 @@ export const LABEL_TRACE_ENDPOINT = 'trace endpoint';
 export const NO_SPAN: object = Object.freeze({});
 
 type LabelSet = Record<string, string | number>;
-
-function isSpan(v: unknown): v is TwSpan {
-  return typeof v === 'object' && v !== null && typeof (v as TwSpan).spanLo === 'number' && typeof (v as TwSpan).trace === 'object';
-}
 
 /** The endpoint of one local root, shared by the contexts of its trace's spans. */
 class EndpointCell {
@@ -52,14 +46,14 @@ class EndpointCell {
    * request (paired at 3000 req/s: +25-31 µs against +13): young-generation collections do not
    * clear WeakRefs, so every root span behind one was, as far as we can tell, kept and promoted.
    */
-  root: TwSpan | null;
-  constructor(root: TwSpan | null) {
+  root: ProfiledSpan | null;
+  constructor(root: ProfiledSpan | null) {
     this.root = root;
   }
 }
 
 /** What a sample under a span is labelled with. */
-export class SampleContext {
+class SampleContext {
   constructor(
     readonly spanHi: number,
     readonly spanLo: number,
@@ -70,10 +64,10 @@ export class SampleContext {
 }
 
 /** The span's sample context, made on first use and kept on the span. */
-export function contextOf(span: TwSpan): SampleContext {
+export function contextOf(span: ProfiledSpan): SampleContext {
   const known = span.profCtx as SampleContext | null;
   if (known !== null) return known;
-  const root = span.trace.spans[0] ?? span;
+  const root = span.localRoot();
   const cell = root === span ? new EndpointCell(span) : contextOf(root).endpoint;
   const c = new SampleContext(span.spanHi, span.spanLo, root.spanHi, root.spanLo, cell);
   span.profCtx = c;
@@ -81,7 +75,7 @@ export function contextOf(span: TwSpan): SampleContext {
 }
 
 /** A local root ended: its endpoint (`endpointOf(root)`, which the caller has already) is known for good. */
-export function rootEnded(root: TwSpan, endpoint: string): void {
+export function rootEnded(root: ProfiledSpan, endpoint: string): void {
   const c = root.profCtx as SampleContext | null;
   if (c !== null) {
     c.endpoint.value = endpoint;
@@ -89,14 +83,8 @@ export function rootEnded(root: TwSpan, endpoint: string): void {
   }
 }
 
-function contextOfStore(ctx: Context | undefined): object {
-  if (ctx === undefined) return NO_SPAN;
-  const s = ctx.getValue(SPAN_KEY);
-  return isSpan(s) ? contextOf(s) : NO_SPAN;
-}
-
 /** The endpoint of a local root: its resource (`GET /users/:id`, `/pkg.Service/Method`) for server spans; '' otherwise. */
-export function endpointOf(root: TwSpan): string {
+export function endpointOf(root: ProfiledSpan): string {
   return root.kind === 1 /* SpanKind.SERVER */ ? root.resource || root.name : '';
 }
 
@@ -112,9 +100,7 @@ export function labelsOfSpan(ctx: unknown): LabelSet {
 }
 
 export class SpanLabeler {
-  private hook: AsyncHook | null = null;
-  private originalRun: typeof storage.run | null = null;
-  private current: object = NO_SPAN;
+  private installed = false;
   /** Label sets made during one serialization, one per span. */
   private readonly cache = new Map<object, LabelSet>();
 
@@ -124,55 +110,41 @@ export class SpanLabeler {
   /** `frames`: the binding was started with `useCPED` (async context frames). */
   install(frames: boolean): void {
     const setContext = this.setContext;
-    const original = storage.run;
-    this.originalRun = original;
+    this.installed = true;
     if (frames) {
-      // Inside the new frame `storage.run` opens: the binding stores the span in that frame.
-      const enter = (span: object, fn: (...a: unknown[]) => unknown, args: unknown[]): unknown => {
-        setContext(span);
-        return fn(...args);
-      };
-      storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
-        return original.call(this, store, enter, contextOfStore(store), fn, args) as R;
-      } as typeof storage.run;
+      // Called inside each new frame: the binding stores the span's context in that frame.
+      const inFrame: ActivationHook = { activate: (span) => setContext(span === null ? NO_SPAN : contextOf(span)), restore() {} };
+      setActivationHook(inFrame, true);
       return;
     }
-    const self = this;
+    let current: object = NO_SPAN;
     const set = (ctx: object): void => {
-      if (ctx !== self.current) {
-        self.current = ctx;
+      if (ctx !== current) {
+        current = ctx;
         setContext(ctx);
       }
     };
-    // Where a span becomes active synchronously: set it for the call, restore after.
-    storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
-      const prev = self.current;
-      set(contextOfStore(store));
-      try {
-        return original.call(this, store, fn, ...args) as R;
-      } finally {
-        set(prev);
-      }
-    } as typeof storage.run;
-    // Where an async continuation resumes: the store is already the continuation's. Nothing
-    // is reset after it: consecutive hops of one span then cost a comparison and no call into
-    // the binding, and what runs between two callbacks is mostly idle, which carries no wall
-    // or CPU time in the profile whatever its label.
-    this.hook = createHook({
-      before() {
-        set(contextOfStore(storage.getStore()));
+    // A synchronous run sets its span for the call and restores the previous one after. At an
+    // async continuation nothing is reset after it: consecutive hops of one span then cost a
+    // comparison and no call into the binding, and what runs between two callbacks is mostly
+    // idle, which carries no wall or CPU time in the profile whatever its label.
+    const stack: ActivationHook = {
+      activate(span) {
+        const prev = current;
+        set(span === null ? NO_SPAN : contextOf(span));
+        return prev;
       },
-    });
-    this.hook.enable();
-    set(contextOfStore(storage.getStore()));
+      restore(prev) {
+        set(prev as object);
+      },
+    };
+    setActivationHook(stack, false);
   }
 
   uninstall(): void {
-    this.hook?.disable();
-    this.hook = null;
-    if (this.originalRun !== null) {
-      storage.run = this.originalRun;
-      this.originalRun = null;
+    if (this.installed) {
+      this.installed = false;
+      setActivationHook(null, false);
     }
   }
 

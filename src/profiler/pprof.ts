@@ -11,7 +11,7 @@ export interface ValueType {
   unit: string;
 }
 
-export interface PprofLine {
+interface PprofLine {
   functionId: number;
   line: number;
 }

@@ -10,13 +10,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCb, gzipSync } from 'node:zlib';
-import type { ResolvedConfig } from '../config/options';
+import type { ProfilerConfig } from '../config/slices';
 import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { describeError, logger } from '../internal/logger';
 import { TRACER_VERSION } from '../internal/version';
-import { profilerHooks } from '../tracer/profiler-hooks';
-import type { TwSpan } from '../tracer/span';
+import { profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
 import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
@@ -60,7 +59,7 @@ export class ContinuousProfiler {
   private readonly tags: string;
 
   private constructor(
-    private readonly config: ResolvedConfig,
+    private readonly config: ProfilerConfig,
     private readonly pprof: PprofBinding,
     runtimeId: string,
   ) {
@@ -85,7 +84,7 @@ export class ContinuousProfiler {
   }
 
   /** Starts profiling, or says once why it cannot and returns null (tracing carries on). */
-  static start(config: ResolvedConfig, runtimeId: string): ContinuousProfiler | null {
+  static start(config: ProfilerConfig, runtimeId: string): ContinuousProfiler | null {
     const loaded = loadBinding();
     if ('error' in loaded) {
       logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: @datadog/pprof could not be loaded on ${process.platform}-${process.arch} Node ${process.version} (${describeError(loaded.error)}); tracing is not affected`);
@@ -134,7 +133,7 @@ export class ContinuousProfiler {
         }
       }
       if (this.config.profilingHeap) this.pprof.heap.start(HEAP_INTERVAL_BYTES, HEAP_STACK_DEPTH);
-      profilerHooks.onLocalRootEnd = (span: TwSpan) => {
+      profilerHooks.onLocalRootEnd = (span: ProfiledSpan) => {
         const e = endpointOf(span);
         if (e !== '') this.endpointCounts.set(e, (this.endpointCounts.get(e) ?? 0) + 1);
         rootEnded(span, e);

@@ -96,7 +96,7 @@ interface PathStats {
 }
 
 
-export interface SourceMapLike {
+interface SourceMapLike {
   hasMappingInfo(file: string): boolean;
   mappingInfo(loc: { file: string; line: number; column: number; name?: string }): { file?: string; line?: number; name?: string };
 }

@@ -19,12 +19,12 @@ import { DATADOG_RETRY_STATUSES } from '../delivery/retry';
 import type { Transport, TransportResponse } from '../delivery/transport';
 import type { MultipartBody } from './multipart';
 
-export const PROFILE_PATH = '/profiling/v1/input';
+const PROFILE_PATH = '/profiling/v1/input';
 /** Most uploads kept in the dead-letter folder, and most bytes. */
 const MAX_DEAD_FILES = 32;
 const MAX_DEAD_BYTES = 64 * 1024 * 1024;
 
-export type UploadConfig = Pick<ProfilerConfig, 'service' | 'agentUrl' | 'exportTimeoutMs' | 'exportRetries' | 'exportRetryDeadlineMs' | 'exportBackoffMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs' | 'dlqEnabled' | 'dlqDir' | 'dlqMaxBytes' | 'dlqReplayBytesPerSec' | 'profilingMaxBytes'>;
+type UploadConfig = Pick<ProfilerConfig, 'service' | 'agentUrl' | 'exportTimeoutMs' | 'exportRetries' | 'exportRetryDeadlineMs' | 'exportBackoffMs' | 'breakerFailures' | 'breakerProbeMs' | 'breakerProbeMaxMs' | 'outageSummaryIntervalMs' | 'dlqEnabled' | 'dlqDir' | 'dlqMaxBytes' | 'dlqReplayBytesPerSec' | 'profilingMaxBytes'>;
 
 export class ProfileDestination implements Destination {
   readonly kind = 'profile' as const;

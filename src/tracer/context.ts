@@ -11,7 +11,7 @@ import type { Context, ContextManager } from '@opentelemetry/api';
 /** The OTel API's span key (`createContextKey` is `Symbol.for`). */
 export const SPAN_KEY: symbol = Symbol.for('OpenTelemetry Context Key SPAN');
 /** `suppressTracing()` from @opentelemetry/core sets this key. */
-export const SUPPRESS_TRACING_KEY: symbol = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+const SUPPRESS_TRACING_KEY: symbol = Symbol.for('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 
 const DELETED = Symbol('tracewell.deleted');
 
@@ -48,7 +48,7 @@ class EmptyContext implements Context {
   }
 }
 
-export const EMPTY_CONTEXT: Context = new EmptyContext();
+const EMPTY_CONTEXT: Context = new EmptyContext();
 
 export const storage = new AsyncLocalStorage<Context>();
 

@@ -8,7 +8,7 @@ import { RemoteSpan, TwTracer, type TracerCore } from './tracer';
 import { TwSpan } from './span';
 import { logger } from '../internal/logger';
 
-export class TwTracerProvider implements TracerProvider {
+class TwTracerProvider implements TracerProvider {
   readonly tracer: TwTracer;
   constructor(core: TracerCore) {
     this.tracer = new TwTracer(core);
@@ -18,7 +18,7 @@ export class TwTracerProvider implements TracerProvider {
   }
 }
 
-export class TwPropagator implements TextMapPropagator {
+class TwPropagator implements TextMapPropagator {
   constructor(private readonly core: TracerCore) {}
 
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {

@@ -4,18 +4,18 @@
  * can be plugged in with the `spanProcessors` option. Integration fields come out under
  * OpenTelemetry semantic-convention names. Built only when a processor is configured.
  */
-import { SpanKind, type Attributes, type AttributeValue, type SpanContext } from '@opentelemetry/api';
+import { SpanKind, type Attributes, type AttributeValue, type Link, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { ResolvedConfig } from '../config/options';
+import type { TracerConfig } from '../config/slices';
 import { toHrTime } from './clock';
 import { hex32 } from './ids';
-import type { TwSpan } from './span';
+import type { FinishedSpan } from './finished-span';
 import { TRACER_VERSION } from '../internal/version';
 
 type Resource = ReadableSpan['resource'];
 
 /** A fixed resource: service.name, service.version, deployment.environment.name and the tags. */
-export function makeResource(config: ResolvedConfig): Resource {
+export function makeResource(config: TracerConfig): Resource {
   const attributes: Attributes = { 'service.name': config.service, 'telemetry.sdk.name': 'tracewell', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.version': TRACER_VERSION };
   if (config.version) attributes['service.version'] = config.version;
   if (config.env) attributes['deployment.environment.name'] = config.env;
@@ -29,7 +29,7 @@ export function makeResource(config: ResolvedConfig): Resource {
 }
 
 /** Semantic-convention attributes of a span (integration fields + user attributes). */
-export function semconvAttributes(s: TwSpan): Attributes {
+export function semconvAttributes(s: FinishedSpan): Attributes {
   const a: Attributes = {};
   const server = s.kind === SpanKind.SERVER;
   if (s.httpMethod) a['http.request.method'] = s.httpMethod;
@@ -61,7 +61,7 @@ export function semconvAttributes(s: TwSpan): Attributes {
   return a;
 }
 
-export function toReadableSpan(s: TwSpan, resource: Resource): ReadableSpan {
+export function toReadableSpan(s: FinishedSpan, resource: Resource): ReadableSpan {
   const t = s.trace;
   const parentSpanContext: SpanContext | undefined =
     s.parentHi === 0 && s.parentLo === 0
@@ -83,7 +83,8 @@ export function toReadableSpan(s: TwSpan, resource: Resource): ReadableSpan {
     endTime: toHrTime(s.endAt),
     status: { code: s.statusCode !== 0 ? s.statusCode : s.error === 1 ? 2 : 0, message: s.statusMessage || s.errorMessage || undefined },
     attributes: semconvAttributes(s),
-    links: s.links ?? [],
+    // The span's own list, not a copy (ReadableSpan types it mutable; processors only read it).
+    links: (s.links ?? []) as Link[],
     events,
     duration: [Math.floor(durationMs / 1000), Math.round((durationMs % 1000) * 1e6)],
     ended: s.endAt >= 0,

@@ -4,7 +4,7 @@
  * shares the id agrees) and capped by a traces-per-second limiter; without one, the agent's
  * `rate_by_service` answer is applied.
  */
-import type { ResolvedConfig } from '../config/options';
+import type { TracerConfig } from '../config/slices';
 import {
   AUTO_KEEP,
   AUTO_REJECT,
@@ -21,7 +21,7 @@ const KNUTH = 1111111111111111111n;
 const MAX_U64 = 18446744073709551615n;
 
 /** Datadog's id-based decision: the same trace id and rate give the same answer everywhere. */
-export function keepByRate(hi: number, lo: number, rate: number): boolean {
+function keepByRate(hi: number, lo: number, rate: number): boolean {
   if (rate >= 1) return true;
   if (rate <= 0) return false;
   const id = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -29,7 +29,7 @@ export function keepByRate(hi: number, lo: number, rate: number): boolean {
 }
 
 /** Token bucket, refilled continuously. */
-export class RateLimiter {
+class RateLimiter {
   private tokens: number;
   private last = now();
   private allowed = 0;
@@ -78,7 +78,7 @@ export class PrioritySampler {
   private agentAnswered = false;
   private readonly key: string;
 
-  constructor(private readonly config: ResolvedConfig) {
+  constructor(private readonly config: TracerConfig) {
     this.limiter = new RateLimiter(config.rateLimit);
     this.key = `service:${config.service},env:${config.env}`;
   }

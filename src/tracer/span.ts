@@ -3,7 +3,8 @@
  * manual spans and ours are one kind) and is also the context node that holds itself, so
  * activating it allocates nothing more. Integration fields (HTTP method, route, status...)
  * are plain properties, mapped to Datadog tag names by the Datadog encoder and to OTel
- * semantic-convention names by `readable.ts`.
+ * semantic-convention names by `readable.ts`. Once ended, it is handed on as the read-only
+ * `FinishedSpan` (finished-span.ts), which it implements without a copy.
  */
 import {
   SpanKind,
@@ -23,9 +24,10 @@ import { ContextNode, SPAN_KEY } from './context';
 import { counters } from '../internal/counters';
 import { hex32 } from './ids';
 import type { LocalTrace } from './trace';
+import { isNamingAttr, type FinishedSpan, type SpanEvent } from './finished-span';
 
 /** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them; used up to `TwSpan#attrLen`. */
-export type AttrList = (string | AttributeValue)[];
+type AttrList = (string | AttributeValue)[];
 
 /**
  * Attributes kept per span. Past this, new keys are dropped and counted
@@ -33,7 +35,7 @@ export type AttrList = (string | AttributeValue)[];
  * of finding a key (a scan of the list) and the span's size; OpenTelemetry's default
  * attribute count limit is the same.
  */
-export const MAX_ATTRIBUTES = 128;
+const MAX_ATTRIBUTES = 128;
 
 /** A list twice as long with the first `n` slots of `a`. */
 function grow(a: AttrList, n: number): AttrList {
@@ -42,23 +44,12 @@ function grow(a: AttrList, n: number): AttrList {
   return b;
 }
 
-/** The attributes that name a span (`service.name`, `resource.name`, `operation.name`, `span.type`): encoders read them as its service, resource, name and type, not as tags. */
-export function isNamingAttr(k: string): boolean {
-  return k === 'service.name' || k === 'resource.name' || k === 'operation.name' || k === 'span.type';
-}
-
 export interface SpanSink {
   /** Called once when a span ends. */
   onEnd(span: TwSpan): void;
 }
 
-export interface SpanEvent {
-  name: string;
-  time: number;
-  attributes: Attributes | undefined;
-}
-
-export class TwSpan implements Span, Context {
+export class TwSpan implements Span, Context, FinishedSpan {
   // --- identity ---
   readonly spanHi: number;
   readonly spanLo: number;
@@ -320,6 +311,11 @@ export class TwSpan implements Span, Context {
   /** Duration in ms (0 while open). */
   get durationMs(): number {
     return this.endAt < 0 ? 0 : this.endAt - this.start;
+  }
+
+  /** The first span of its trace in this process (itself for a local root). */
+  localRoot(): TwSpan {
+    return this.trace.spans[0] ?? this;
   }
 
   /** A user attribute's value (undefined when not set). */

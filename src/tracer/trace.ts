@@ -14,7 +14,6 @@ export const USER_KEEP = 2;
 export const MECHANISM_DEFAULT = 0;
 export const MECHANISM_AGENT_RATE = 1;
 export const MECHANISM_RULE = 3;
-export const MECHANISM_MANUAL = 4;
 
 export class LocalTrace {
   /** Spans in start order; the first is the local root. */

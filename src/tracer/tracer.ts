@@ -11,7 +11,7 @@ import {
   type SpanOptions,
   type Tracer,
 } from '@opentelemetry/api';
-import type { ResolvedConfig } from '../config/options';
+import type { TracerConfig } from '../config/slices';
 import { counters } from '../internal/counters';
 import { logger } from '../internal/logger';
 import { fromTimeInput, now, TIME_ORIGIN_MS } from './clock';
@@ -20,15 +20,16 @@ import { hex32, parseHex32, rand31, rand32 } from './ids';
 import { filterTracestate, Propagator, type Extracted, type InjectSource } from './propagation/index';
 import { PrioritySampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
+import type { FinishedSpan } from './finished-span';
 import { LocalTrace } from './trace';
 import { makeResource, toReadableSpan } from './readable';
 import { profilerHooks } from './profiler-hooks';
 import type { SpanProcessor } from '../config/options';
 
-/** Where finished traces go. */
+/** Where finished traces go: the tracer hands on read-only finished spans, never its own span type. */
 export interface TraceSink {
   /** A chunk of one trace's finished spans, first span = chunk head. */
-  enqueue(spans: TwSpan[]): void;
+  enqueue(spans: readonly FinishedSpan[]): void;
 }
 
 /** Seconds since epoch (at `start`) for the high 32 bits of a 128-bit trace id, as Datadog generates them. */
@@ -113,7 +114,7 @@ export class TracerCore implements SpanSink {
   private readonly processors: readonly SpanProcessor[];
   private readonly resource: ReturnType<typeof makeResource> | null;
 
-  constructor(readonly config: ResolvedConfig) {
+  constructor(readonly config: TracerConfig) {
     this.sampler = new PrioritySampler(config);
     this.propagator = new Propagator(config.propagationExtract, config.propagationInject);
     this.processors = config.spanProcessors;

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import net from 'node:net';
-import { cleanup, root, tempDir, until } from '../exporter/helpers.mjs';
+import { cleanup, tempDir } from '../exporter/helpers.mjs';
+import { root, until } from '../helpers/common.mjs';
 
 after(cleanup);
 

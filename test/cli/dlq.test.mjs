@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, dlqFiles, dlqRecords, namesSeen, root, startEmitter, tempDir, until } from '../exporter/helpers.mjs';
+import { cleanup, deadPort, dlqFiles, dlqRecords, namesSeen, startEmitter, tempDir } from '../exporter/helpers.mjs';
+import { root, until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 const bin = join(root, 'bin', 'tracewell.js');

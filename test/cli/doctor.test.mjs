@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, root, startEmitter, tempDir, until } from '../exporter/helpers.mjs';
+import { cleanup, deadPort, startEmitter, tempDir } from '../exporter/helpers.mjs';
+import { root, until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));

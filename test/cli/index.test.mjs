@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { root } from '../exporter/helpers.mjs';
+import { root } from '../helpers/common.mjs';
 
 const bin = join(root, 'bin', 'tracewell.js');
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { require, root } from '../helpers/apps.mjs';
+import { require, root } from '../helpers/common.mjs';
 
 const { serializeTimeProfile } = require('@datadog/pprof/out/src/profile-serializer');
 

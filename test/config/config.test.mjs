@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { root } from '../helpers/apps.mjs';
+import { root } from '../helpers/common.mjs';
 
 const require = createRequire(import.meta.url);
 const { resolveConfig, reportConfig } = require('../../dist/cjs/config/resolve.js');

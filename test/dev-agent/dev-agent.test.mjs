@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { root } from '../helpers/apps.mjs';
+import { root, until } from '../helpers/common.mjs';
 
 const require = createRequire(import.meta.url);
 const { encode } = require('@msgpack/msgpack');
@@ -91,15 +91,15 @@ test('`tracewell agent` runs in the foreground, prints each trace as a tree, and
   const child = spawn(process.execPath, [join(root, 'bin', 'tracewell.js'), 'agent', '--port', '0', '--dir', join(dir, 'cli')], { cwd: root });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-  const until = async (re) => {
-    for (let i = 0; i < 100 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+  const printed = async (re) => {
+    await until(() => re.test(out), `${re} in the output`, 5000, 50).catch(() => {});
     assert.match(out, re);
   };
-  await until(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  await printed(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
   const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)[1];
   const res = await fetch(`${url}/v0.4/traces`, { method: 'PUT', headers: { 'content-type': 'application/msgpack' }, body: encode([[span({ error: 1, meta: { 'error.type': 'TypeError', 'error.message': 'boom' } }), span({ span_id: 9n, parent_id: 456n, name: 'db', resource: 'SELECT 1' })]], { useBigInt64: true }) });
   assert.equal(res.status, 200);
-  await until(/SELECT 1/);
+  await printed(/SELECT 1/);
   assert.match(out, /trace 000000000000007b \(2 spans\)/);
   assert.match(out, /svc {2}web\.request {2}GET \/x {2}1\.5 ms {2}ERROR TypeError: boom/);
   assert.match(out, /└─ svc {2}db {2}SELECT 1/);

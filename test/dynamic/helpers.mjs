@@ -1,8 +1,7 @@
-// Shared by the probe tests: where a marked line is, and waiting for a probe's status.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Shared by the probe tests: where a marked line is, what this Node line can do, waiting for a
+// probe's status, posting JSON.
 import Module from 'node:module';
-import { basename, join, relative } from 'node:path';
-import { require, root } from '../helpers/apps.mjs';
+import { compileTs as compile, lineOf as markedLine, until } from '../helpers/common.mjs';
 
 /** In-thread module hooks (Node 22.15+, 24, 26): ES modules get their probes' calls as they load. */
 export const HAS_REGISTER_HOOKS = typeof Module.registerHooks === 'function';
@@ -34,52 +33,35 @@ export const HAS_LIVE_EDIT = await (async () => {
   }
 })();
 
-/** Compiles one TypeScript file to `outDir` with a source map file beside it (what tsc --sourceMap writes). */
-export function compileTs(file, outDir) {
-  const ts = require('typescript');
-  const name = basename(file).replace(/\.ts$/, '');
-  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
-    fileName: file,
-    compilerOptions: { sourceMap: true, target: ts.ScriptTarget.ES2019, module: ts.ModuleKind.CommonJS, outDir, sourceRoot: '' },
-  });
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${name}.js`), out.outputText);
-  // transpileModule names the source by its bare file name; tsc writes the path from the map to it.
-  const map = JSON.parse(out.sourceMapText);
-  map.sources = [relative(outDir, file)];
-  writeFileSync(join(outDir, `${name}.js.map`), JSON.stringify(map));
+/** 1-based line of `// probe: <name>` (or of a marker given whole, `// ...`, or of `{ text }`) in a fixture file. */
+export function lineOf(file, name, { text } = {}) {
+  return markedLine(file, text ?? (name.startsWith('//') ? name : `// probe: ${name}`));
 }
 
-/** 1-based line of the line holding `// probe: <name>` (or, with `{ text }`, that text) in a fixture file. */
-export function lineOf(file, name, { text } = {}) {
-  const lines = readFileSync(join(root, 'test', 'fixtures', file), 'utf8').split('\n');
-  const i = lines.findIndex((l) => l.includes(text ?? `// probe: ${name}`));
-  if (i < 0) throw new Error(`no "probe: ${name}" marker in ${file}`);
-  return i + 1;
+/** A TypeScript file compiled as the probe tests expect it (ES2019, a source map beside it). */
+export function compileTs(file, outDir) {
+  return compile(file, outDir, { target: 'ES2019' });
 }
 
 /** Polls the service's stats until probe `id` has one of `statuses`; resolves with the stats. */
 export async function waitForProbe(svc, id, statuses, timeoutMs = 15_000) {
-  const until = Date.now() + timeoutMs;
   let last;
-  while (Date.now() < until) {
-    const stats = await svc.stats();
-    last = stats.probes.statuses.find((s) => s.id === id);
-    if (last && statuses.includes(last.status)) return { stats, status: last };
-    await new Promise((r) => setTimeout(r, 40));
-  }
-  throw new Error(`probe ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}\nstderr:\n${svc.stderr()}`);
+  return until(
+    async () => {
+      const stats = await svc.stats();
+      last = stats.probes.statuses.find((s) => s.id === id);
+      return last && statuses.includes(last.status) ? { stats, status: last } : null;
+    },
+    `probe ${id} to reach ${statuses.join('/')}`,
+    timeoutMs,
+    40,
+    () => `last: ${JSON.stringify(last)}\nstderr:\n${svc.stderr()}`,
+  );
 }
 
 /** Polls `check()` until it is truthy (resolves with its value); a generous outer limit only catches a hang. */
-export async function waitUntil(check, what, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
+export function waitUntil(check, what, timeoutMs = 30_000) {
+  return until(check, what, timeoutMs, 40);
 }
 
 export function postJson(url, body) {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { startService, agentPool } from '../helpers/apps.mjs';
 import { lineOf, waitForProbe, postJson, HAS_REGISTER_HOOKS } from './helpers.mjs';
+import { until } from '../helpers/common.mjs';
 // A time budget no scheduling pause of a busy CI machine reaches: these tests check what is
 // captured; the budget itself has its own test (TRACEWELL_PROBE_BUDGET_MS=1).
 const ROOMY = { TRACEWELL_PROBE_BUDGET_MS: '1000' };
@@ -16,7 +17,7 @@ const FASTIFY = 'probes/fastify-members.cjs';
 
 test('a probe from TRACEWELL_PROBES on the Fastify handler line puts the body on the span, member_no redacted', async () => {
   const agent = await pool.newAgent();
-  const id = `${FASTIFY}:${lineOf(FASTIFY, 'handler')} body`;
+  const id = `${FASTIFY}:${lineOf(FASTIFY, '// probe: handler')} body`;
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id, TRACEWELL_REDACT: 'member_no' } });
   try {
     const { status } = await waitForProbe(svc, id, ['INSTALLED']);
@@ -44,7 +45,7 @@ test('a probe from TRACEWELL_PROBES on the Fastify handler line puts the body on
 
 test('the gRPC member service: a JSON probe on the handler line puts the request on the grpc.server span', async () => {
   const agent = await pool.newAgent();
-  const line = lineOf('grpc/member.cjs', 'grpc', { text: 'const no = call.request.member_no;' });
+  const line = lineOf('grpc/member.cjs', 'const no = call.request.member_no;');
   const probe = { id: 'grpc-request', version: 2, type: 'SPAN_DECORATION_PROBE', where: { sourceFile: 'grpc/member.cjs', lines: [String(line)] }, decorations: [{ tags: [{ name: 'request', value: { segments: [{ json: { getmember: [{ ref: 'call' }, 'request'] }, dsl: 'call.request' }] } }] }] };
   const svc = await startService('probes/grpc-member.cjs', { agentUrl: agent.url, env: { ...ROOMY, ROLE: 'both', TRACEWELL_PROBES: JSON.stringify([probe]), TRACEWELL_REDACT: 'member_no' } });
   try {
@@ -64,7 +65,7 @@ test('the gRPC member service: a JSON probe on the handler line puts the request
 
 test('an ES module: a log probe sends snapshots with the trace and span ids, one per second per probe', async () => {
   const agent = await pool.newAgent();
-  const line = lineOf('probes/members.mjs', 'esm');
+  const line = lineOf('probes/members.mjs', '// probe: esm');
   const id = `log probes/members.mjs:${line} member {member.name} on {member.plan}`;
   const svc = await startService('probes/members.mjs', { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id, TRACEWELL_REDACT: 'member_no' } });
   try {
@@ -117,7 +118,7 @@ test('metric probes: a count and a gauge reach DogStatsD over UDP', async () => 
   const lines = [];
   udp.on('message', (m) => lines.push(...m.toString().split('\n')));
   await new Promise((r) => udp.bind(0, '127.0.0.1', r));
-  const line = lineOf(FASTIFY, 'lookup');
+  const line = lineOf(FASTIFY, '// probe: lookup');
   const probes = [`count ${FASTIFY}:${line} members.lookups`, `gauge ${FASTIFY}:${line} members.no_length len(memberNo)`, `histogram ${FASTIFY}:${line} members.bad memberNo.nothing.here`].join(';');
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: probes, TRACEWELL_DOGSTATSD_URL: `udp://127.0.0.1:${udp.address().port}` } });
   try {
@@ -126,8 +127,7 @@ test('metric probes: a count and a gauge reach DogStatsD over UDP', async () => 
     await postJson(svc.url + '/members', { member_no: 'M-22' });
     // Counts are sent per interval as deltas: the two hits may come in one packet or two.
     const count = () => lines.filter((l) => l.startsWith('members.lookups:')).reduce((sum, l) => sum + Number(/^members\.lookups:(\d+)\|c\|#/.exec(l)[1]), 0);
-    const until = Date.now() + 10_000;
-    while (Date.now() < until && !(count() >= 2 && lines.filter((l) => l.startsWith('members.no_length:')).length >= 1)) await new Promise((r) => setTimeout(r, 25));
+    await until(() => count() >= 2 && lines.filter((l) => l.startsWith('members.no_length:')).length >= 1, 'the count and the gauge', 10_000, 25).catch(() => {});
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(count(), 2);
     const gauge = lines.filter((l) => l.startsWith('members.no_length:')).at(-1);
@@ -144,7 +144,7 @@ test('metric probes: a count and a gauge reach DogStatsD over UDP', async () => 
 
 test('a probe that overruns its time budget is turned off with an ERROR status; the app carries on', async () => {
   const agent = await pool.newAgent();
-  const line = lineOf(FASTIFY, 'hostile');
+  const line = lineOf(FASTIFY, '// probe: hostile');
   const id = `${FASTIFY}:${line} value`;
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: id, TRACEWELL_PROBE_BUDGET_MS: '1', TRACEWELL_REDACT: '' } });
   try {
@@ -163,7 +163,7 @@ test('a probe that overruns its time budget is turned off with an ERROR status; 
 
 test('a probe on an ES module imported later waits, then is installed once the module has loaded', async () => {
   const agent = await pool.newAgent();
-  const id = `probes/later-esm.mjs:${lineOf('probes/later-esm.mjs', 'later-esm')} n`;
+  const id = `probes/later-esm.mjs:${lineOf('probes/later-esm.mjs', '// probe: later-esm')} n`;
   const svc = await startService('probes/members.mjs', { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id } });
   try {
     assert.match((await waitForProbe(svc, id, ['RECEIVED'])).status.message, /waiting for probes\/later-esm\.mjs to load/);

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService, agentPool, root } from '../helpers/apps.mjs';
+import { startService, agentPool } from '../helpers/apps.mjs';
 import { lineOf, waitForProbe, waitUntil, postJson, compileTs, HAS_LIVE_EDIT } from './helpers.mjs';
+import { root, until } from '../helpers/common.mjs';
 // A time budget no scheduling pause of a busy CI machine reaches: these tests check what is
 // captured; the budget itself has its own test (TRACEWELL_PROBE_BUDGET_MS=1).
 const ROOMY = { TRACEWELL_PROBE_BUDGET_MS: '1000' };
@@ -177,7 +178,7 @@ test('each kind of bad definition gets its own ERROR status; the good probes bes
   const agent = await pool.newAgent();
   const file = join(tmp, 'broken.json');
   writeFileSync(file, '[{"id": "oops",');
-  const lookup = lineOf(FASTIFY, 'lookup');
+  const lookup = lineOf(FASTIFY, '// probe: lookup');
   const blank = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8').split('\n').findIndex((l) => l.trim() === '') + 1;
   const comment = 1;
   const text = readFileSync(join(root, 'test/fixtures', FASTIFY), 'utf8');
@@ -276,7 +277,7 @@ test('compact probes that cannot be installed or read: each ERROR line names the
 
 test('a probe on a module loaded later waits (RECEIVED), then catches the first call after the load', async () => {
   const agent = await pool.newAgent();
-  const id = `probes/later.cjs:${lineOf('probes/later.cjs', 'later')} items`;
+  const id = `probes/later.cjs:${lineOf('probes/later.cjs', '// probe: later')} items`;
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TRACEWELL_PROBES: id } });
   try {
     const { status } = await waitForProbe(svc, id, ['RECEIVED']);
@@ -297,8 +298,8 @@ test('a probe on a TypeScript line is placed through the source map', async () =
   const agent = await pool.newAgent();
   const dir = mkdtempSync(join(tmp, 'ts-'));
   writeFileSync(join(dir, 'pricing.ts'), readFileSync(join(root, 'test/fixtures/probes/pricing.ts')));
-  compileTs(join(dir, 'pricing.ts'), join(dir, 'dist'));
-  const line = lineOf('probes/pricing.ts', 'ts');
+  compileTs(join(dir, 'pricing.ts'), join(dir, 'dist'), { target: 'ES2019' });
+  const line = lineOf('probes/pricing.ts', '// probe: ts');
   const probe = { id: 'ts-probe', type: 'SPAN_DECORATION_PROBE', where: { sourceFile: 'pricing.ts', lines: [line] }, decorations: [{ tags: [{ name: 'subtotal', value: { template: '{subtotal}' } }, { name: 'member', value: { template: 'member {order.member_no}' } }] }] };
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { ...ROOMY, TS_MODULE: join(dir, 'dist', 'pricing.js'), TRACEWELL_PROBES: JSON.stringify(probe) } });
   try {
@@ -321,7 +322,7 @@ test('a probe on a TypeScript line is placed through the source map', async () =
 
 test('hostile values (throwing getters, a Proxy, cycles, 1e5 keys) never reach the app; the snapshot says what was not read', async () => {
   const agent = await pool.newAgent();
-  const line = lineOf(FASTIFY, 'hostile');
+  const line = lineOf(FASTIFY, '// probe: hostile');
   const probe = { id: 'hostile', type: 'LOG_PROBE', where: { sourceFile: FASTIFY, lines: [line] }, template: 'value {value}', captureSnapshot: true, sampling: { snapshotsPerSecond: 100 } };
   const svc = await startService(FASTIFY, { agentUrl: agent.url, env: { TRACEWELL_PROBES: JSON.stringify([probe]), TRACEWELL_PROBE_BUDGET_MS: '10000' } });
   try {
@@ -367,11 +368,15 @@ test('V8 refuses to edit a suspended async function: the probe waits and retries
     }
     const until = Date.now() + 10_000;
     let status;
-    while (Date.now() < until) {
-      status = (await svc.stats()).probes.statuses.find((s) => s.id === 'hang');
-      if (status && /refused the edit .* suspended .* retry \d+ of 10/.test(status.message)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(
+      async () => {
+        status = (await svc.stats()).probes.statuses.find((s) => s.id === 'hang');
+        return status && /refused the edit .* suspended .* retry \d+ of 10/.test(status.message);
+      },
+      'the hang probe to be retried',
+      10_000,
+      20,
+    ).catch(() => {});
     assert.equal(status.status, 'RECEIVED');
     assert.match(status.message, /retry \d+ of 10/);
     assert.deepEqual(await postJson(svc.url + '/release', {}).then((r) => r.body), { released: true });

@@ -4,7 +4,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { agentPool, require, root } from '../helpers/apps.mjs';
+import { agentPool } from '../helpers/apps.mjs';
+import { require, root } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => pool.closeAll());

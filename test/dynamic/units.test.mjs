@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { require, root } from '../helpers/apps.mjs';
-import { compileTs } from './helpers.mjs';
+import { require, root, compileTs } from '../helpers/common.mjs';
 
 const { parseDefinitions } = require(join(root, 'dist/cjs/dynamic/definitions.js'));
 const { compile, parseDsl, toExpr } = require(join(root, 'dist/cjs/dynamic/expr.js'));
@@ -174,7 +173,7 @@ test('source maps: the VLQ decoder finds the generated line of a TypeScript line
   const dir = mkdtempSync(join(tmpdir(), 'tw-map-'));
   const src = readFileSync(join(root, 'test/fixtures/probes/pricing.ts'), 'utf8');
   writeFileSync(join(dir, 'pricing.ts'), src);
-  compileTs(join(dir, 'pricing.ts'), join(dir, 'out'));
+  compileTs(join(dir, 'pricing.ts'), join(dir, 'out'), { target: 'ES2019' });
   const js = readFileSync(join(dir, 'out/pricing.js'), 'utf8');
   const { map, sources } = loadSourceMap(join(dir, 'out/pricing.js'), 'pricing.js.map');
   assert.equal(sources[0], join(dir, 'pricing.ts'));

@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService, agentPool, root } from '../helpers/apps.mjs';
+import { startService, agentPool } from '../helpers/apps.mjs';
+import { root } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => pool.closeAll());

@@ -5,7 +5,7 @@
 // gRPC frames of the same process turned up inside a /v0.5 payload, which the agent refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dist } from './helpers.mjs';
+import { dist } from '../helpers/common.mjs';
 
 const { BodyPool } = dist('exporter/encoders/datadog-common.js');
 

@@ -3,7 +3,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, expectedNames, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+import { cleanup, expectedNames, namesSeen, startEmitter, tempDir } from './helpers.mjs';
+import { until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));

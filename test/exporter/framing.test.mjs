@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { dist } from './helpers.mjs';
+import { dist } from '../helpers/common.mjs';
 
 const { encodeRecord, scanRecords } = dist('delivery/dead-letter/framing.js');
 

@@ -1,17 +1,13 @@
 // Shared pieces of the export tests: a traced child process on request, fast timings, a port
 // nothing listens on, a fresh dead-letter folder, and reading what is on disk.
-import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { dist, launch } from '../helpers/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const root = join(here, '..', '..');
-export const require = createRequire(import.meta.url);
-export const dist = (p) => require(join(root, 'dist', 'cjs', p));
 
 /** Finished traces encoded with /v0.4 and with /v0.5 and decoded back: { v04, v05 }, lists of traces. */
 export function decodeBoth(config, traces) {
@@ -89,50 +85,26 @@ export function dlqRecords(dir, service, { rejected = false } = {}) {
  * { child, pid, call(cmd, args), stderr(), stdout(), exited, waitEvent(name) }.
  */
 export function startEmitter({ env = {}, uid, gid, timeoutMs = 15_000 } = {}) {
-  const child = fork(join(here, 'fixtures', 'emitter.cjs'), [], {
-    cwd: root,
+  const p = launch(join(here, 'fixtures', 'emitter.cjs'), {
+    ipc: true,
     execArgv: ['--require', 'tracewell/register'],
     env: { PATH: process.env.PATH, DD_ENV: 'test', ...FAST, ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     uid,
     gid,
   });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const waitEvent = (name, ms = 10_000) =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no "${name}" from the emitter in ${ms} ms; stderr:\n${stderr}`)), ms);
-      const on = (m) => {
-        if (m && m.event === name) {
-          clearTimeout(t);
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-    });
-  const call = (cmd, args = {}, ms = 10_000) =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no reply to ${cmd} in ${ms} ms; stderr:\n${stderr}`)), ms);
-      const on = (m) => {
-        if (m && m.reply === cmd) {
-          clearTimeout(t);
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-      child.send({ cmd, ...args });
-    });
+  const { child, exited } = p;
+  const waitEvent = (name, ms = 10_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);
+  const call = (cmd, args = {}, ms = 10_000) => {
+    const reply = p.nextMessage((m) => m && m.reply === cmd, ms, () => `no reply to ${cmd} in ${ms} ms; stderr:\n${p.stderr()}`);
+    child.send({ cmd, ...args });
+    return reply;
+  };
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`emitter did not start in ${timeoutMs} ms; stderr:\n${stderr}`));
+      reject(new Error(`emitter did not start in ${timeoutMs} ms; stderr:\n${p.stderr()}`));
     }, timeoutMs);
-    exited.then(({ code, signal }) => reject(new Error(`emitter exited (${code ?? signal}) before it was ready; stderr:\n${stderr}`)));
+    exited.then(({ code, signal }) => reject(new Error(`emitter exited (${code ?? signal}) before it was ready; stderr:\n${p.stderr()}`)));
     waitEvent('ready', timeoutMs).then((m) => {
       clearTimeout(t);
       resolve({
@@ -141,27 +113,13 @@ export function startEmitter({ env = {}, uid, gid, timeoutMs = 15_000 } = {}) {
         call,
         waitEvent,
         exited,
-        stderr: () => stderr,
-        stdout: () => stdout,
+        stderr: p.stderr,
+        stdout: p.stdout,
         stats: async () => (await call('stats')).stats,
-        kill: (sig = 'SIGKILL') => {
-          if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-          return exited;
-        },
+        kill: p.kill,
       });
     }, reject);
   });
-}
-
-/** Polls `fn` until it returns truthy; rejects with `what` after `ms`. */
-export async function until(fn, what, ms = 10_000, every = 20, describe) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${describe ? ': ' + (await describe()) : ''}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
 }
 
 /** Span names the agent received, with counts. */

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, dist, dlqFiles, dlqRecords, root, startEmitter, tempDir, until } from './helpers.mjs';
+import { cleanup, deadPort, dlqFiles, dlqRecords, startEmitter, tempDir } from './helpers.mjs';
+import { dist, root, until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));

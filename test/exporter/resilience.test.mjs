@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, dlqFiles, dlqRecords, expectedNames, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+import { cleanup, deadPort, dlqFiles, dlqRecords, expectedNames, namesSeen, startEmitter, tempDir } from './helpers.mjs';
+import { until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));

@@ -6,7 +6,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, dlqRecords, namesSeen, startEmitter, tempDir, until } from './helpers.mjs';
+import { cleanup, deadPort, dlqRecords, namesSeen, startEmitter, tempDir } from './helpers.mjs';
+import { until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));

@@ -5,7 +5,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { encode } from '@msgpack/msgpack';
-import { startService, agentPool, root } from '../helpers/apps.mjs';
+import { startService, agentPool } from '../helpers/apps.mjs';
+import { root } from '../helpers/common.mjs';
 
 const require = createRequire(import.meta.url);
 const dist = (p) => require(`${root}/dist/cjs/${p}`);

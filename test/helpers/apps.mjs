@@ -1,25 +1,19 @@
 // Starts fixture services as real child processes, traced by the preload alone.
-import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-
-const here = dirname(fileURLToPath(import.meta.url));
-export const root = join(here, '..', '..');
-export const require = createRequire(import.meta.url);
+import { join } from 'node:path';
+import { launch, require, root } from './common.mjs';
 
 export function devAgentModule() {
   return require(join(root, 'dist/cjs/dev-agent/index.js'));
 }
 
 /**
- * Forks `file` (relative to test/fixtures) with `--import`/`--require tracewell/register`
+ * Starts `file` (relative to test/fixtures) with `--import`/`--require tracewell/register`
  * (unless `preload: false`, for fixtures that call init() themselves).
  * Resolves with { port, child, stderr(), flush(), stats(), stop() } once it reported its port.
  */
 export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 15_000 } = {}) {
-  const child = fork(join(root, 'test', 'fixtures', file), [], {
-    cwd: root,
+  const p = launch(join(root, 'test', 'fixtures', file), {
+    ipc: true,
     execArgv: !preload ? [] : esm ? ['--import', 'tracewell/register'] : ['--require', 'tracewell/register'],
     env: {
       PATH: process.env.PATH,
@@ -30,42 +24,34 @@ export function startService(file, { esm = file.endsWith('.mjs'), preload = true
       TRACEWELL_FLUSH_INTERVAL_MS: '50',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-  const request = (msg, answer) =>
-    new Promise((resolve) => {
-      const on = (m) => {
-        if (answer(m)) {
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-      child.send(msg);
-    });
+  const { child } = p;
+  const request = (msg, answer) => {
+    const reply = p.nextMessage(answer);
+    child.send(msg);
+    return reply;
+  };
   return new Promise((resolve, reject) => {
+    let started = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} did not start in ${timeoutMs} ms; stderr:\n${stderr}`));
+      reject(new Error(`${file} did not start in ${timeoutMs} ms; stderr:\n${p.stderr()}`));
     }, timeoutMs);
-    child.once('exit', (code) => {
+    p.exited.then(({ code }) => {
+      if (started) return;
       clearTimeout(timer);
-      reject(new Error(`${file} exited with ${code} before listening; stderr:\n${stderr}\nstdout:\n${stdout}`));
+      reject(new Error(`${file} exited with ${code} before listening; stderr:\n${p.stderr()}\nstdout:\n${p.stdout()}`));
     });
     child.once('message', (m) => {
+      started = true;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
       resolve({
         ...m,
         port: m.port,
         url: `http://127.0.0.1:${m.port}`,
         child,
-        stderr: () => stderr,
-        stdout: () => stdout,
+        stderr: p.stderr,
+        stdout: p.stdout,
         flush: () => request('flush', (x) => x === 'flushed'),
         stats: () => request('stats', (x) => x && typeof x === 'object' && 'stats' in x).then((x) => x.stats),
         stop: () =>

@@ -13,8 +13,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { root } from '../helpers/apps.mjs';
 import { measureInstall } from '../../benchmarks/lib/install-size.mjs';
+import { root } from '../helpers/common.mjs';
 
 const run = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

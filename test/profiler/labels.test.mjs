@@ -4,7 +4,7 @@
 // a WeakRef, was carried out of the young generation at every request).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dist, require } from '../exporter/helpers.mjs';
+import { dist, require } from '../helpers/common.mjs';
 
 const { resolveConfig } = dist('config/resolve.js');
 const { TracerCore } = dist('tracer/tracer.js');

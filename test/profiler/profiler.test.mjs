@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { startService, devAgentModule, require } from '../helpers/apps.mjs';
+import { startService, devAgentModule } from '../helpers/apps.mjs';
 import { existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { compileTs, fixtures, lineOf, profiler, runNode } from './helpers.mjs';
-import { root } from '../helpers/apps.mjs';
+import { fixtures, profiler, runNode } from './helpers.mjs';
+import { require, compileTs, lineOf, root } from '../helpers/common.mjs';
 
 /** Profiles the tests below make, for the CLI tests at the end. */
 const made = {};
@@ -78,7 +78,7 @@ test('a CommonJS workload: the hottest lines of the profile are the marked lines
 });
 
 test('a TypeScript workload compiled with a source map is reported at its .ts lines', async () => {
-  const out = compileTs();
+  const out = compileTs(join(fixtures, 'hot.ts'));
   dirs.push(out);
   const dir = tempDir('tw-prof-ts-');
   const r = await runNode(join(out, 'hot.js'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, TRACEWELL_PROFILING_UPLOAD: 'false', PROFILE_MS: '1000' } });

@@ -4,7 +4,8 @@
 // of log correlation and profile labels).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBoth, dist, require } from '../exporter/helpers.mjs';
+import { decodeBoth } from '../exporter/helpers.mjs';
+import { dist, require } from '../helpers/common.mjs';
 
 const { resolveConfig } = dist('config/resolve.js');
 const { TracerCore } = dist('tracer/tracer.js');

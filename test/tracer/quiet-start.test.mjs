@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { root } from '../helpers/apps.mjs';
+import { root } from '../helpers/common.mjs';
 
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, DD_ENV: 'test', DD_SERVICE: 'quiet', DD_TRACE_AGENT_URL: 'http://127.0.0.1:9' };
 const LIBS = ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'winston', 'pino', 'express', 'fastify'];

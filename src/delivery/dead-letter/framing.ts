@@ -25,8 +25,8 @@
  */
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 
-export const HEADER_BYTES = 32;
-export const MAGIC = 0x4c445754; // 'TWDL' read as u32 LE
+const HEADER_BYTES = 32;
+const MAGIC = 0x4c445754; // 'TWDL' read as u32 LE
 const VERSION = 1;
 export const STATE_PENDING = 0;
 export const STATE_DONE = 1;
@@ -44,7 +44,7 @@ export const KIND_SNAPSHOTS = 4;
 export const KIND_STATUSES = 5;
 export type RecordKind = typeof KIND_DATADOG | typeof KIND_OTLP | typeof KIND_PROFILE | typeof KIND_SNAPSHOTS | typeof KIND_STATUSES;
 
-export interface RecordMeta {
+interface RecordMeta {
   kind: number;
   /** Items the payload carries: spans, profiles, snapshots or statuses. */
   items: number;
@@ -65,7 +65,7 @@ export interface ScannedRecord extends RecordMeta {
 const FLAG_DEFLATED = 1;
 const DEFLATE_FROM = 4096;
 
-export interface ScanResult {
+interface ScanResult {
   records: ScannedRecord[];
   /** Damaged or torn records skipped. */
   skipped: number;

@@ -12,7 +12,7 @@ import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { openOwnFile } from './private-fs';
 import { hostname } from 'node:os';
 
-export interface OwnerInfo {
+interface OwnerInfo {
   pid: number;
   run: string;
   host: string;
@@ -26,7 +26,7 @@ export interface OwnerInfo {
 export const HEARTBEAT_MS = 60_000;
 const STALE_MS = 5 * HEARTBEAT_MS;
 
-export function processStartTicks(pid: number | 'self'): string | null {
+function processStartTicks(pid: number | 'self'): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     // Field 2 (comm) may hold spaces and parentheses: count from the last ')'.
@@ -38,7 +38,7 @@ export function processStartTicks(pid: number | 'self'): string | null {
 }
 
 let hostName: string | null = null;
-export function host(): string {
+function host(): string {
   if (hostName === null) {
     try {
       hostName = hostname();
@@ -54,7 +54,7 @@ export function selfOwner(run: string, service: string): OwnerInfo {
 }
 
 /** An owner file of ours (another user's, or a link, counts as none: it is not trusted). */
-export function readOwner(path: string): { info: OwnerInfo | null; mtimeMs: number } {
+function readOwner(path: string): { info: OwnerInfo | null; mtimeMs: number } {
   let fd = -1;
   try {
     fd = openOwnFile(path);

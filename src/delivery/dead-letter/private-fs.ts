@@ -56,7 +56,7 @@ export function ownFolderProblem(st: Stats): string | null {
 }
 
 /** What is wrong with a file of ours (`fstat` of its descriptor, or `lstat`), or null. */
-export function ownFileProblem(st: Stats): string | null {
+function ownFileProblem(st: Stats): string | null {
   if (st.isSymbolicLink()) return 'is a symbolic link';
   if (!st.isFile()) return 'is not a regular file';
   if (!POSIX) return null;

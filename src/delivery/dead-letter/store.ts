@@ -38,7 +38,7 @@ export { serviceFolder } from './folder';
 /** The kinds of payload kept, as named in file names. */
 export type StreamKind = 'dd' | 'otlp' | 'profile' | 'snapshots' | 'statuses';
 
-export const KIND_CODES: Record<StreamKind, RecordKind> = { dd: KIND_DATADOG, otlp: KIND_OTLP, profile: KIND_PROFILE, snapshots: KIND_SNAPSHOTS, statuses: KIND_STATUSES };
+const KIND_CODES: Record<StreamKind, RecordKind> = { dd: KIND_DATADOG, otlp: KIND_OTLP, profile: KIND_PROFILE, snapshots: KIND_SNAPSHOTS, statuses: KIND_STATUSES };
 
 const NAME = /^(rejected-)?(dd|otlp|profile|snapshots|statuses)-(\d{13})-(\d+)-([0-9a-f]{8})-(\d{6})\.dlq$/;
 /** After a failed write, the folder is not tried again for this long (drops are counted meanwhile). */
@@ -46,7 +46,7 @@ const RETRY_BROKEN_MS = 10_000;
 /** How stale the sizes of other processes' files may be when checking the cap. */
 const RESCAN_MS = 2_000;
 
-export interface ParsedName {
+interface ParsedName {
   rejected: boolean;
   kind: StreamKind;
   time: number;
@@ -62,7 +62,7 @@ export function parseName(name: string): ParsedName | null {
 }
 
 
-export interface Segment {
+interface Segment {
   name: string;
   path: string;
   bytes: number;
@@ -82,7 +82,7 @@ interface Writer {
   fd: number;
 }
 
-export interface DeadLetterOptions {
+interface DeadLetterOptions {
   /** Root folder; this service's files are in `<root>/<service>`. */
   root: string;
   service: string;
@@ -97,7 +97,7 @@ export interface DeadLetterOptions {
   onEvicted?(items: number): void;
 }
 
-export type AppendResult = 'ok' | 'full' | 'unwritable';
+type AppendResult = 'ok' | 'full' | 'unwritable';
 
 /** One record handed out for replay. */
 export interface ReplayItem {

@@ -17,7 +17,7 @@ import { Script } from 'node:vm';
 import { decodeMappings, loadSourceMap, type Mapping } from '../sourcemap';
 import { InstallError, matchesSuffix, SourcePlacer, withCalls, type Insert, type MappedSource, type Placement } from './placement';
 
-export interface ScriptInfo {
+interface ScriptInfo {
   scriptId: string;
   url: string;
   /** A file path (from the `file://` URL or the plain path V8 reports), '' when the script has none. */

@@ -21,20 +21,15 @@ import { Tok, tokenize } from './tokenizer';
 export type SourceFormat = 'commonjs' | 'module';
 
 /** Given a module's path, text and format, the text to compile instead, or undefined to leave it. */
-export type OnSource = (path: string, source: string, format: SourceFormat) => string | undefined;
+type OnSource = (path: string, source: string, format: SourceFormat) => string | undefined;
 /** A module was loaded (CommonJS: compiled and run; ES module: about to be compiled). */
-export type AfterLoad = (path: string, format: SourceFormat | 'other') => void;
+type AfterLoad = (path: string, format: SourceFormat | 'other') => void;
 
 type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
 type RegisterHooks = (hooks: object) => { deregister(): void };
 interface LoadResult {
   format?: string;
   source?: string | ArrayBuffer | ArrayBufferView | null;
-}
-
-/** Whether this Node line has in-thread module hooks (`module.registerHooks`: 22.15+, 24, 26). */
-export function hasRegisterHooks(): boolean {
-  return typeof (Module as unknown as { registerHooks?: unknown }).registerHooks === 'function';
 }
 
 export class LoadTimeHooks {

@@ -13,7 +13,7 @@ export const enum BlockKind {
   Class = 2,
 }
 
-export interface Block {
+interface Block {
   /** Token index of `{`, or -1 for the script's top level. */
   open: number;
   /** Token index of `}` (the token count when unclosed or for the top level). */
@@ -29,14 +29,14 @@ export interface Block {
 }
 
 /** Innermost bracket of a token: a block index (>= 0), or one of these. */
-export const IN_PAREN = -2;
-export const IN_BRACKET = -3;
+const IN_PAREN = -2;
+const IN_BRACKET = -3;
 
 const LOOP_OR_CONTROL = new Set(['if', 'for', 'while', 'switch', 'catch', 'with']);
 const NOT_BINDINGS = new Set(['this', 'super', 'null', 'true', 'false', 'undefined', 'arguments', 'new', 'typeof', 'void', 'await', 'yield']);
 const STATEMENT_KEYWORDS = new Set(['const', 'let', 'var', 'function', 'class', 'if', 'for', 'while', 'do', 'return', 'throw', 'try', 'switch', 'break', 'continue', 'export', 'import']);
 
-export interface ScopeAt {
+interface ScopeAt {
   /** The innermost function around the point (null at the top level). */
   fn: Block | null;
   params: string[];

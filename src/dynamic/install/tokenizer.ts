@@ -43,7 +43,7 @@ function isIdPart(c: number): boolean {
   return isIdStart(c) || (c >= 48 && c <= 57);
 }
 
-export function lineStartsOf(src: string): number[] {
+function lineStartsOf(src: string): number[] {
   const out = [0];
   for (let i = 0; i < src.length; i++) {
     const c = src.charCodeAt(i);
@@ -54,18 +54,6 @@ export function lineStartsOf(src: string): number[] {
     } else if (c === 0x2028 || c === 0x2029) out.push(i + 1);
   }
   return out;
-}
-
-/** 0-based line of `offset`. */
-export function lineOf(lineStarts: number[], offset: number): number {
-  let lo = 0;
-  let hi = lineStarts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (lineStarts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 export function tokenize(src: string, until = src.length): Tokens {

@@ -6,14 +6,10 @@
 import type { AttributeValue } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { TIME_ORIGIN_MS } from '../../tracer/clock';
-import type { TwSpan } from '../../tracer/span';
+import type { FinishedSpan } from '../../tracer/finished-span';
 
 export const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
 const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
-
-/** OTel attribute names that set Datadog span fields rather than tags. */
-/** Attributes that name the span (resolveNames) rather than become tags. */
-export { isNamingAttr } from '../../tracer/span';
 
 export const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
 export const STATUS_STRINGS: string[] = [];
@@ -45,7 +41,7 @@ export function attrString(v: AttributeValue): string {
 }
 
 /** Span events as the one JSON tag (`events`) the agent reads them from. */
-export function eventsJson(s: TwSpan): string {
+export function eventsJson(s: FinishedSpan): string {
   return JSON.stringify((s.events ?? []).map((e) => ({ name: e.name, time_unix_nano: Math.round((TIME_ORIGIN_MS + e.time) * 1e6), attributes: e.attributes ?? {} })));
 }
 
@@ -58,7 +54,7 @@ export interface SpanNames {
 }
 
 /** Operation name, resource, service and type: the span's own, or the OTel attributes that set them. */
-export function resolveNames(s: TwSpan, out: SpanNames): void {
+export function resolveNames(s: FinishedSpan, out: SpanNames): void {
   let opName = s.opName || s.name;
   let resource = s.resource || s.name;
   let service = s.service;

@@ -8,10 +8,10 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { hex32 } from '../../tracer/ids';
-import type { TwSpan } from '../../tracer/span';
+import { isNamingAttr, type FinishedSpan } from '../../tracer/finished-span';
 import { encodedString, MsgpackWriter } from './msgpack-writer';
 import { strBound, wf64, wi32, wi64, wraw, wstr, wu64, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, isNamingAttr, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
 
 export type { EncoderInfo } from './datadog-common';
 
@@ -131,7 +131,7 @@ export class DatadogEncoder {
   }
 
   /** Appends one trace chunk. On failure nothing of it stays in the payload. */
-  append(spans: TwSpan[]): boolean {
+  append(spans: readonly FinishedSpan[]): boolean {
     const w = this.w;
     const mark = w.pos;
     try {
@@ -174,7 +174,7 @@ export class DatadogEncoder {
   private tidT1 = -1;
   private tidHex = '';
 
-  private template(opName: string, service: string, resource: string, type: string, s: TwSpan): Template {
+  private template(opName: string, service: string, resource: string, type: string, s: FinishedSpan): Template {
     const cached = this.templates.get(resource);
     if (
       cached !== undefined &&
@@ -234,7 +234,7 @@ export class DatadogEncoder {
   }
 
   /** An upper bound of the span's encoded size. */
-  private bound(s: TwSpan): number {
+  private bound(s: FinishedSpan): number {
     let n =
       1024 +
       this.staticMeta.length +
@@ -270,7 +270,7 @@ export class DatadogEncoder {
     return n;
   }
 
-  private span(buf: Utf8Buffer, p: number, s: TwSpan, head: boolean): number {
+  private span(buf: Utf8Buffer, p: number, s: FinishedSpan, head: boolean): number {
     const t = s.trace;
     const attrs = s.attrs;
     const names = this.names;

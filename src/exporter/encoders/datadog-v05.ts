@@ -13,10 +13,10 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { hex32 } from '../../tracer/ids';
-import type { TwSpan } from '../../tracer/span';
+import { isNamingAttr, type FinishedSpan } from '../../tracer/finished-span';
 import { MsgpackWriter } from './msgpack-writer';
 import { wf64, wi64, wraw, wu64, wuint, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, isNamingAttr, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
 
 const MAX_TEMPLATES = 1024;
 /** Attribute positions per template whose last key and value indices are remembered. */
@@ -178,7 +178,7 @@ export class DatadogV05Encoder {
   }
 
   /** Appends one trace chunk. On failure nothing of it stays in the payload. */
-  append(spans: TwSpan[]): boolean {
+  append(spans: readonly FinishedSpan[]): boolean {
     const w = this.w;
     const mark = w.pos;
     const tableMark = this.table.pos;
@@ -235,14 +235,11 @@ export class DatadogV05Encoder {
   }
 
   /** An upper bound of the span's bytes in the traces array (strings go to the table). */
-  private bound(s: TwSpan): number {
-    let n = 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length;
-    const attrs = s.attrs;
-    n += 7 * s.attrLen;
-    return n;
+  private bound(s: FinishedSpan): number {
+    return 512 + 10 * (this.common.length + this.head.length) + 4 * s.trace.ptags.length + 7 * s.attrLen;
   }
 
-  private template(opName: string, service: string, resource: string, type: string, s: TwSpan): Template {
+  private template(opName: string, service: string, resource: string, type: string, s: FinishedSpan): Template {
     let tpl = this.templates.get(resource);
     if (
       tpl === undefined ||
@@ -352,7 +349,7 @@ export class DatadogV05Encoder {
     return this.headBytes;
   }
 
-  private span(buf: Utf8Buffer, p: number, s: TwSpan, head: boolean): number {
+  private span(buf: Utf8Buffer, p: number, s: FinishedSpan, head: boolean): number {
     const t = s.trace;
     const attrs = s.attrs;
     const names = this.names;

@@ -18,7 +18,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { TIME_ORIGIN_MS } from '../../tracer/clock';
 import { makeResource, semconvAttributes } from '../../tracer/readable';
-import type { TwSpan } from '../../tracer/span';
+import type { FinishedSpan } from '../../tracer/finished-span';
 import { TRACER_VERSION } from '../../internal/version';
 import { epochMsToNanos, lenField, ProtoWriter, WIRE_I32, WIRE_I64, WIRE_VARINT } from './protobuf';
 
@@ -109,7 +109,7 @@ export class OtlpEncoder {
   }
 
   /** Appends one trace chunk. On failure nothing of it stays in the payload. */
-  append(spans: TwSpan[]): boolean {
+  append(spans: readonly FinishedSpan[]): boolean {
     const marks: [Scope, number][] = [];
     try {
       for (let i = 0; i < spans.length; i++) {
@@ -132,7 +132,7 @@ export class OtlpEncoder {
     }
   }
 
-  private span(w: ProtoWriter, s: TwSpan): void {
+  private span(w: ProtoWriter, s: FinishedSpan): void {
     const t = s.trace;
     const m = w.begin(2);
     const id16 = this.id16;

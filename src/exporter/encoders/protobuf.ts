@@ -150,7 +150,7 @@ export class ProtoWriter {
   }
 }
 
-export function varintSize(n: number): number {
+function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 0x80);

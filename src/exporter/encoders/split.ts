@@ -103,7 +103,7 @@ function array32(n: number): Buffer {
 }
 
 /** The traces of a `/v0.4/traces` body: [start, end, spans] each. */
-export function datadogTraces(body: Buffer): [number, number, number][] {
+function datadogTraces(body: Buffer): [number, number, number][] {
   const [n, first] = arrayHeader(body, 0);
   const out: [number, number, number][] = [];
   let p = first;
@@ -327,13 +327,4 @@ export function splitOtlp(body: Buffer): [Part, Part] | null {
     return encodeOtlp(picked.filter((g) => g.scopes.some((s) => s.spans.length > 0)));
   };
   return [build(flat.slice(0, half)), build(flat.slice(half))];
-}
-
-/** Spans in an OTLP body (for records whose counts are unknown). */
-export function countOtlpSpans(body: Buffer): number {
-  try {
-    return parseOtlp(body).reduce((a, g) => a + g.scopes.reduce((b, s) => b + s.spans.length, 0), 0);
-  } catch {
-    return 0;
-  }
 }

@@ -225,7 +225,7 @@ function patchChannel(Channel: { prototype: object }): void {
 
 let registered = false;
 
-export interface GrpcOptions {
+interface GrpcOptions {
   serverErrorStatuses: readonly number[];
   clientErrorStatuses: readonly number[];
 }

@@ -17,7 +17,7 @@ import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 
 /** The server span of a request, on the IncomingMessage. */
-export const kSpan: unique symbol = Symbol('tracewell.span') as never;
+const kSpan: unique symbol = Symbol('tracewell.span') as never;
 
 type WithSpan = { [kSpan]?: TwSpan };
 
@@ -84,7 +84,7 @@ function end(this: ServerResponse): unknown {
     if (socket !== null && socket[kCurrent] === this) socket[kCurrent] = null;
     complete(span, this, false);
   }
-  // eslint-disable-next-line prefer-rest-params
+  // `arguments`, not a rest parameter: once per request, every argument passed on as given.
   return originalEnd!.apply(this, arguments as unknown as unknown[]);
 }
 
@@ -125,7 +125,7 @@ function patchServer(proto: { emit: (...a: any[]) => boolean }, secure: boolean)
   proto.emit = function emit(this: unknown, type: string | symbol, req?: IncomingMessage, res?: ServerResponse): boolean {
     const c = core;
     if (type !== 'request' || c === null || req === undefined || res === undefined) {
-      // eslint-disable-next-line prefer-rest-params
+      // Every other event, with all its arguments as given.
       return original.apply(this, arguments as unknown as unknown[]);
     }
     let span: TwSpan;

@@ -10,7 +10,7 @@ import { types } from 'node:util';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
 
-export interface Patcher {
+interface Patcher {
   /** For messages. */
   name: string;
   /** Does this module's exports belong to the library? Must be cheap and never throw. */
@@ -74,9 +74,8 @@ export function addPatcher(p: Patcher): void {
   if (installed) return;
   installed = true;
   const original = M._load;
-  M._load = function load(this: unknown, request: string, parent: unknown, isMain: boolean): unknown {
-    // eslint-disable-next-line prefer-rest-params
-    const exports = original.apply(this, arguments as unknown as [string, unknown, boolean]);
+  M._load = function load(this: unknown, ...args: [request: string, parent: unknown, isMain: boolean]): unknown {
+    const exports = original.apply(this, args);
     consider(exports);
     return exports;
   };

@@ -72,7 +72,7 @@ export function injectDatadog<C>(src: InjectSource, carrier: C, set: HeaderSette
 }
 
 /** `_dd.p.tid`, `_dd.p.dm` and the inherited `_dd.p.*` tags, within Datadog's length limit. */
-export function propagatedTags(src: InjectSource): string {
+function propagatedTags(src: InjectSource): string {
   let tags = '';
   if (src.t0 !== 0 || src.t1 !== 0) tags = '_dd.p.tid=' + hex32(src.t0) + hex32(src.t1);
   if (src.ptags) tags += (tags ? ',' : '') + src.ptags;

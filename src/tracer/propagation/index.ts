@@ -10,7 +10,7 @@ import { extractB3Multi, extractB3Single, injectB3Multi, injectB3Single } from '
 import { extractBaggage, extractTraceparent, injectBaggage, injectTraceparent } from './w3c';
 import type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
 
-export type { Extracted, HeaderGetter, HeaderSetter, InjectSource } from './types';
+export type { Extracted, InjectSource } from './types';
 export { filterTracestate } from './w3c';
 
 type Extractor = <C>(carrier: C, get: HeaderGetter<C>) => Extracted | undefined;
