@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { root } from '../helpers/apps.mjs';
+import { root } from '../helpers/common.mjs';
 
 function sources(dir) {
   const out = [];

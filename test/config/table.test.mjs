@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from '../helpers/apps.mjs';
+
 import { commentText, defaultDoc, envDoc, outOfDate } from '../../scripts/options-docs.mjs';
+import { root } from '../helpers/common.mjs';
 
 const require = createRequire(import.meta.url);
 const { OPTIONS, FIELDS } = require('../../dist/cjs/config/table.js');

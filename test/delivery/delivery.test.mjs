@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool, startService } from '../helpers/apps.mjs';
-import { cleanup, deadPort, tempDir, until } from '../exporter/helpers.mjs';
+import { cleanup, deadPort, tempDir } from '../exporter/helpers.mjs';
 import { lineOf, postJson, waitForProbe } from '../dynamic/helpers.mjs';
+import { until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));

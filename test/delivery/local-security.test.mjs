@@ -10,7 +10,8 @@ import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, re
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, namesSeen, root, startEmitter, until } from '../exporter/helpers.mjs';
+import { cleanup, deadPort, namesSeen, startEmitter } from '../exporter/helpers.mjs';
+import { root, until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 const made = [];

@@ -45,7 +45,7 @@ test('a probe from TRACEWELL_PROBES on the Fastify handler line puts the body on
 
 test('the gRPC member service: a JSON probe on the handler line puts the request on the grpc.server span', async () => {
   const agent = await pool.newAgent();
-  const line = lineOf('grpc/member.cjs', 'const no = call.request.member_no;');
+  const line = lineOf('grpc/member.cjs', 'grpc', { text: 'const no = call.request.member_no;' });
   const probe = { id: 'grpc-request', version: 2, type: 'SPAN_DECORATION_PROBE', where: { sourceFile: 'grpc/member.cjs', lines: [String(line)] }, decorations: [{ tags: [{ name: 'request', value: { segments: [{ json: { getmember: [{ ref: 'call' }, 'request'] }, dsl: 'call.request' }] } }] }] };
   const svc = await startService('probes/grpc-member.cjs', { agentUrl: agent.url, env: { ...ROOMY, ROLE: 'both', TRACEWELL_PROBES: JSON.stringify([probe]), TRACEWELL_REDACT: 'member_no' } });
   try {

@@ -366,7 +366,6 @@ test('V8 refuses to edit a suspended async function: the probe waits and retries
       assert.deepEqual(await first, { done: 'released 1' });
       return;
     }
-    const until = Date.now() + 10_000;
     let status;
     await until(
       async () => {
