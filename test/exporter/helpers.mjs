@@ -34,13 +34,24 @@ export const FAST = {
   TRACEWELL_SHUTDOWN_TIMEOUT_MS: '1000',
 };
 
-/** A port nothing listens on. */
+/**
+ * A port nothing listens on, and nothing else in the suite will: taken below the kernel's
+ * ephemeral range (32768-60999 on Linux), where `listen(0)` of other tests running at the same
+ * time never lands. A port from `listen(0)` itself, closed again, was handed to another test's
+ * server now and then, and a "dead" agent answered.
+ */
 export async function deadPort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const srv = createServer();
+    const free = await new Promise((r) => {
+      srv.once('error', () => r(false));
+      srv.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (!free) continue;
+    await new Promise((r) => srv.close(r));
+    return port;
+  }
 }
 
 const made = [];
