@@ -98,8 +98,9 @@ export interface StoreLimits {
   maxDecorations: number;
   /** Probe states kept (probe x process). */
   maxProbeStates: number;
-  /** Profile uploads kept (the most recent). */
+  /** Profile uploads kept (the most recent), in all and per service. */
   maxProfiles: number;
+  maxProfilesPerService: number;
   /** Rejection messages kept (the most recent). */
   maxRejections: number;
 }
@@ -110,7 +111,8 @@ export const DEFAULT_LIMITS: Readonly<StoreLimits> = Object.freeze({
   maxSnapshots: 1000,
   maxDecorations: 500,
   maxProbeStates: 1000,
-  maxProfiles: 30,
+  maxProfiles: 60,
+  maxProfilesPerService: 12,
   maxRejections: 50,
 });
 
@@ -309,11 +311,18 @@ export class AgentStore {
 
   addProfile(profile: ReceivedProfile, bytes: number): void {
     this.profiles.push({ received: Date.now(), bytes, profile });
+    // A service that uploads often does not push the others' out.
+    const service = profile.tags.service ?? '?';
+    const mine = this.profiles.filter((p) => (p.profile.tags.service ?? '?') === service);
+    if (mine.length > this.limits.maxProfilesPerService) {
+      this.profiles.splice(this.profiles.indexOf(mine[0]), 1);
+      this.evicted.profiles++;
+    }
     if (this.profiles.length > this.limits.maxProfiles) {
       this.profiles.shift();
       this.evicted.profiles++;
     }
-    const t = this.tally(profile.tags.service ?? '?');
+    const t = this.tally(service);
     t.profiles++;
     t.profileBytes += bytes;
     if (profile.tags['runtime-id'] !== undefined && t.processes.size < 100) t.processes.add(profile.tags['runtime-id']);

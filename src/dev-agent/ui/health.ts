@@ -62,7 +62,7 @@ export function healthView(store: AgentStore, dlqDir: string | null): View {
   const kept = `<table class="kv agent"><tbody>
 <tr><td>traces kept</td><td>${store.traces.size} of at most ${store.limits.maxTraces}; ${e.traces} dropped (${e.spans} spans), oldest first</td></tr>
 <tr><td>spans over a trace's limit</td><td>${e.spansOverTraceLimit} (at most ${store.limits.maxSpansPerTrace} per trace)</td></tr>
-<tr><td>profile uploads kept</td><td>${store.profiles.length} of at most ${store.limits.maxProfiles}; ${e.profiles} dropped</td></tr>
+<tr><td>profile uploads kept</td><td>${store.profiles.length} (the last ${store.limits.maxProfilesPerService} per service, ${store.limits.maxProfiles} in all); ${e.profiles} dropped</td></tr>
 <tr><td>probe log lines kept</td><td>${store.snapshots.length} of at most ${store.limits.maxSnapshots}; ${e.snapshots} dropped</td></tr>
 <tr><td>payloads refused</td><td>${store.rejected}</td></tr>
 <tr><td>running since</td><td>${new Date(store.started).toLocaleString()}</td></tr>

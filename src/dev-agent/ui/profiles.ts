@@ -63,7 +63,7 @@ ${span ? `<input type="hidden" name="span" value="${esc(span)}"><span class="bad
   const first = mine[0];
   const last = mine.at(-1)!;
   const what = [endpoint ? `endpoint ${endpoint}` : '', span ? `request ${span}` : ''].filter(Boolean).join(', ');
-  const head = `<div class="facts"><b>${esc(service)}</b> · ${mine.length} upload${mine.length === 1 ? '' : 's'} (${fmtBytes(mine.reduce((a, p) => a + p.bytes, 0))}) from ${fmtTime(Date.parse(first.profile.event.start))} to ${fmtTime(Date.parse(last.profile.event.end))}${modes.length > 0 ? ` · mode ${esc(modes.join(', '))}` : ''}${store.evicted.profiles > 0 ? ` · ${store.evicted.profiles} older uploads dropped (the agent keeps ${store.limits.maxProfiles})` : ''}</div>`;
+  const head = `<div class="facts"><b>${esc(service)}</b> · ${mine.length} upload${mine.length === 1 ? '' : 's'} (${fmtBytes(mine.reduce((a, p) => a + p.bytes, 0))}) from ${fmtTime(Date.parse(first.profile.event.start))} to ${fmtTime(Date.parse(last.profile.event.end))}${modes.length > 0 ? ` · mode ${esc(modes.join(', '))}` : ''}${store.evicted.profiles > 0 ? ` · older uploads dropped (the agent keeps the last ${store.limits.maxProfilesPerService} per service)` : ''}</div>`;
   if (weighed.sum === 0) {
     return { title: 'Profiles', tab: 'profiles', live: `${form}${head}<div class="empty">No ${esc(weighed.type)} samples${what ? ` for ${esc(what)}` : ''} in these uploads.${span ? ' Linked profiles only label requests that were on the CPU when sampled; try the endpoint.' : ''}</div>`, etag };
   }
