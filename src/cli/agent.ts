@@ -65,6 +65,14 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     process.stderr.write(`tracewell agent: cannot listen: ${listenProblem(err, host, failedPort)}; choose another with ${flag} (0 = any free port)\n`);
     return 1;
   }
+  // Stop handlers first: whoever reads the start-up lines may signal at once.
+  const stopped = new Promise<void>((done) => {
+    const stop = (): void => {
+      agent.close().then(done, done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   if (!isLoopback(host)) {
     process.stderr.write(
       `tracewell agent: warning: listening on ${host}, not on this machine's loopback: anyone who can reach port ${agent.port} can send it data, and what it received (traces with their tags, probe snapshots with captured values, profiles) is kept in ${dir} and printed here (the page at /ui still answers this machine only). Use --host 127.0.0.1 unless other machines must send to it.\n`,
@@ -73,13 +81,7 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
   out(`tracewell dev agent listening on ${agent.url}${agent.otlpUrl !== null ? `, OTLP on ${agent.otlpUrl}/v1/traces` : ''} (traces kept in ${dir})`);
   if (agent.otlpError !== null) out(`OTLP listener not opened: ${agent.otlpError}; OTLP traces are not received (--otlp-port N, or 0 for any free port)`);
   if (agent.uiUrl !== null) out(`open ${agent.uiUrl} to look at traces, profiles, probes and export health (this machine only; the last ${maxTraces} traces)`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      agent.close().then(done, done);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   return 0;
 }
 
