@@ -358,3 +358,37 @@ test('bounded: the agent keeps the last --max-traces traces, counts what it drop
   const health = await (await fetch(`${agent.uiUrl}/health`)).text();
   assert.match(health, /3 of at most 3; 2 dropped \(2 spans\)/);
 });
+
+test('OTLP spans join the Datadog chunks of their trace: one tree, one waterfall, each span with its process', async () => {
+  const protobuf = require('protobufjs');
+  const protoDir = join(root, 'test', 'exporter', 'fixtures', 'otlp-proto');
+  const Request = protobuf.loadSync(['trace_service.proto', 'trace.proto', 'resource.proto', 'common.proto'].map((f) => join(protoDir, f))).lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+  const printed = [];
+  const agent = await startAgent({ otlpPort: 0, print: (t) => printed.push(t), printDelayMs: 300 });
+  const t0 = BigInt(Date.now()) * 1_000_000n;
+  await put(agent, [[span({ service: 'dd-front', span_id: 0x10n, start: t0, duration: 5_000_000n, metrics: { process_id: 111 }, meta: { '_dd.p.tid': TID, 'runtime-id': 'rt-front' } })]]);
+  const str = (key, value) => ({ key, value: { stringValue: value } });
+  const body = Request.encode(
+    Request.fromObject({
+      resourceSpans: [
+        {
+          resource: { attributes: [str('service.name', 'otel-back'), str('service.instance.id', 'inst-1'), { key: 'process.pid', value: { intValue: 4242 } }] },
+          scopeSpans: [{ scope: { name: 'test' }, spans: [{ traceId: Buffer.from(TID + hex(123n), 'hex'), spanId: Buffer.from(hex(0x20n), 'hex'), parentSpanId: Buffer.from(hex(0x10n), 'hex'), name: 'GET /back', kind: 2, startTimeUnixNano: String(t0 + 1_000_000n), endTimeUnixNano: String(t0 + 3_000_000n) }] }],
+        },
+      ],
+    }),
+  ).finish();
+  const res = await fetch(`${agent.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+  assert.equal(res.status, 200);
+  await agent.whenPrinted();
+  assert.equal(printed.length, 1, printed.join('\n'));
+  assert.match(printed[0], new RegExp(`^trace ${TID}000000000000007b \\(2 spans, 2 services\\)\\ndd-front {2}web\\.request {2}GET /x {2}5\\.0 ms\\n└─ otel-back {2}GET /back {2}GET /back {2}2\\.0 ms$`));
+  const trace = agent.store.trace(TID + hex(123n));
+  assert.deepEqual(trace.spans.map((s) => [s.service, s.via, s.pid, s.runtimeId]), [['dd-front', 'datadog', 111, 'rt-front'], ['otel-back', 'otlp', 4242, 'inst-1']]);
+  const page = await (await fetch(`${agent.uiUrl}/trace/${TID}${hex(123n)}`)).text();
+  assert.match(page, /2 spans · 2 services · 2 processes/);
+  const detail = await (await fetch(`${agent.uiUrl}/trace/${TID}${hex(123n)}/span/${hex(0x20n)}`)).text();
+  assert.match(detail, /pid 4242 <span class="muted small">inst-1<\/span> <span class="muted small">via OTLP<\/span>/);
+  const health = await (await fetch(`${agent.uiUrl}/health`)).text();
+  assert.match(health, /<tr data-service="otel-back"><td>otel-back<div class="muted small">otlp<\/div><\/td><td class="num">1<\/td>/);
+});
