@@ -81,7 +81,7 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   store.close();
   const printed = [];
   const agent = await startAgent({ dlqDir: dlq, print: (t) => printed.push(t) });
-  const services = await startDemoServices({ agentUrl: agent.url, stdio: 'pipe', env: { DD_PROFILING_UPLOAD_PERIOD: '2', TRACEWELL_PROBE_BUDGET_MS: '1000', TRACEWELL_DLQ_DIR: tempDir('tw-page-svc-dlq-') } });
+  const services = await startDemoServices({ agentUrl: agent.url, stdio: 'pipe', env: { DD_PROFILING_UPLOAD_PERIOD: '3', TRACEWELL_PROBE_BUDGET_MS: '1000', TRACEWELL_DLQ_DIR: tempDir('tw-page-svc-dlq-') } });
   let stderr = '';
   for (const c of services.children) {
     c.stdout.resume();
@@ -95,9 +95,11 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   assert.equal((await get(services.users, '/users/boom')).status, 500);
   const full = (t) => new Set(t.spans.map((s) => s.service)).size === 3 && t.spans.some((s) => s.meta.caller !== undefined);
   await agent.waitFor((a) => [...a.store.traces.values()].filter(full).length >= 10 && a.snapshots.length >= 1, 20_000);
+  const trafficEnd = Date.now();
   const usersProfiles = () => agent.store.profiles.filter((p) => p.profile.tags.service === 'users-api').map((p) => p.profile.profiles['wall.pprof']);
   const endpoint = 'GET /users/:id';
-  await agent.waitFor(() => top(usersProfiles(), { endpoint, by: 'function' }).entries.some((e) => e.name === 'suggestions'), 20_000);
+  // Every sample of the requests above: an upload whose period ends after them.
+  await agent.waitFor(() => agent.store.profiles.some((p) => p.profile.tags.service === 'users-api' && Date.parse(p.profile.event.end) > trafficEnd), 20_000);
   // What the page will outline: the hottest function under the endpoint (the demo's hot spot) and in all.
   assert.equal(top(usersProfiles(), { endpoint, by: 'function' }).entries[0].name, 'suggestions', 'the demo spends its CPU in suggestions()');
 
@@ -149,6 +151,14 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   assert.equal(await page.evaluate(`document.documentElement.outerHTML.includes('demo-key-4f9a2c')`), false, 'the API key is nowhere on the page');
   assert.equal(await page.evaluate(`new URL(location.href).searchParams.get('span')`), hex(rootSpan.span_id), 'the selection is in the address');
   assert.match(await page.evaluate(`document.querySelector('#detail .tags').innerText`), /http\.route\s+\/users\/:id/);
+  assert.match(await page.evaluate(`document.querySelector('#detail .metrics').innerText`), /process_id\s+\d+/);
+  // What was hot under this one request (linked profiles label its samples): the page opens,
+  // filtered to it, whether or not the sampler caught it on the CPU.
+  const requestLink = await page.evaluate(`document.querySelector('#detail a.hot-span').getAttribute('href')`);
+  assert.equal(new URL(requestLink, agent.url).searchParams.get('span'), rootSpan.span_id.toString());
+  const requestPage = await fetch(new URL(requestLink, agent.url));
+  assert.equal(requestPage.status, 200);
+  assert.match(await requestPage.text(), new RegExp(`request: local root span ${rootSpan.span_id}`));
 
   // From the span to its endpoint's flame graph: the hottest frame outlined, on the first screen.
   const visibleHot = `(() => { const hot = [...document.querySelectorAll('#graph .f.hot')]; if (hot.length === 0) return null; return { scrollY: window.scrollY, h: window.innerHeight, w: window.innerWidth, boxes: hot.map((e) => { const r = e.getBoundingClientRect(); return { name: e.getAttribute('data-name'), top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width }; }) }; })()`;
@@ -341,6 +351,25 @@ test('the printer: one tree per trace across services, late chunks reprinted, pr
   // A log line of a trace printed already goes out at once.
   await post(agent, '/debugger/v1/input', JSON.stringify([{ ddsource: 'dd_debugger', service: 'back', message: 'again', dd: { trace_id: '123', span_id: '3' }, debugger: { snapshot: { id: 's2', timestamp: 1, probe: { id: 'p-log', version: 0, location: {} } } } }]));
   assert.equal(printed.at(-1), `probe p-log: again (trace ${id} span 0000000000000003)`);
+});
+
+test('the list filters by service, resource, errors and duration', async () => {
+  const agent = await startAgent({});
+  const at = BigInt(Date.now()) * 1_000_000n;
+  await put(agent, [
+    [span({ trace_id: 1n, span_id: 1n, service: 'a', resource: 'GET /users/:id', duration: 5_000_000n, start: at })],
+    [span({ trace_id: 2n, span_id: 2n, service: 'b', resource: 'GET /orders', duration: 50_000_000n, start: at, error: 1 })],
+    [span({ trace_id: 3n, span_id: 3n, service: 'a', resource: 'POST /users', duration: 500_000n, start: at }), span({ trace_id: 3n, span_id: 4n, parent_id: 3n, service: 'c', resource: 'SELECT', start: at })],
+  ]);
+  const listed = async (query) => [...(await (await fetch(agent.uiUrl + query)).text()).matchAll(/<tr class="[^"]*" data-trace="[0-9a-f]{16}([0-9a-f]{16})"/g)].map((m) => parseInt(m[1], 16)).sort();
+  assert.deepEqual(await listed(''), [1, 2, 3]);
+  assert.deepEqual(await listed('?service=a'), [1, 3]);
+  assert.deepEqual(await listed('?service=c'), [3], 'any span of the trace');
+  assert.deepEqual(await listed('?resource=users'), [1, 3]);
+  assert.deepEqual(await listed('?errors=1'), [2]);
+  assert.deepEqual(await listed('?min=4'), [1, 2]);
+  assert.deepEqual(await listed('?service=a&min=4'), [1]);
+  assert.match(await (await fetch(agent.uiUrl + '?service=a')).text(), /<option selected>a<\/option>/);
 });
 
 test('bounded: the agent keeps the last --max-traces traces, counts what it drops, and records nothing more when told', async () => {
