@@ -92,6 +92,8 @@ export interface StoreLimits {
   maxTraces: number;
   /** Spans kept per trace. */
   maxSpansPerTrace: number;
+  /** Spans kept in all: the oldest traces are dropped past it too. */
+  maxSpans: number;
   /** Snapshots kept (the most recent). */
   maxSnapshots: number;
   /** Span decorations listed (the most recent). */
@@ -108,6 +110,7 @@ export interface StoreLimits {
 export const DEFAULT_LIMITS: Readonly<StoreLimits> = Object.freeze({
   maxTraces: 1000,
   maxSpansPerTrace: 10_000,
+  maxSpans: 200_000,
   maxSnapshots: 1000,
   maxDecorations: 500,
   maxProbeStates: 1000,
@@ -166,6 +169,8 @@ export class AgentStore {
   readonly services = new Map<string, ServiceTally>();
   readonly rejections: { time: number; path: string; message: string }[] = [];
   rejected = 0;
+  /** Spans in `traces`. */
+  spanCount = 0;
   /** What was dropped to stay within the limits. */
   readonly evicted = { traces: 0, spans: 0, spansOverTraceLimit: 0, snapshots: 0, profiles: 0, probeStates: 0 };
   readonly started = Date.now();
@@ -219,12 +224,7 @@ export class AgentStore {
       this.traces.set(low, trace);
       // Snapshots that came before their trace's spans.
       for (const s of this.snapshots) if (s.traceLow === low) trace.snapshots.push(s);
-      while (this.traces.size > this.limits.maxTraces) {
-        const [oldest, gone] = this.traces.entries().next().value as [string, StoredTrace];
-        this.traces.delete(oldest);
-        this.evicted.traces++;
-        this.evicted.spans += gone.spans.length;
-      }
+      while (this.traces.size > this.limits.maxTraces) this.evictOldest();
     }
     trace.lastSeen = now;
     const head = chunk.find((s) => s.meta['runtime-id'] !== undefined || s.metrics.process_id !== undefined) ?? chunk[0];
@@ -242,14 +242,25 @@ export class AgentStore {
       }
       // A copy: the decoded span may be in the agent's record too, as it was received.
       trace.spans.push({ ...s, via, pid, runtimeId, received: now });
+      this.spanCount++;
       for (const p of probeTags(s)) {
         this.decorations.push({ ...p, service: s.service, traceLow: low, spanHex: hex64(s.span_id), time: Number(s.start / 1_000_000n) });
         if (this.decorations.length > this.limits.maxDecorations) this.decorations.shift();
       }
     }
     for (const service of new Set(chunk.map((s) => s.service))) this.tally(service).chunks++;
+    // Too many spans in all: the oldest traces go, never the one just added to.
+    while (this.spanCount > this.limits.maxSpans && this.traces.size > 1 && this.traces.keys().next().value !== low) this.evictOldest();
     this.changed('trace');
     return trace;
+  }
+
+  private evictOldest(): void {
+    const [oldest, gone] = this.traces.entries().next().value as [string, StoredTrace];
+    this.traces.delete(oldest);
+    this.spanCount -= gone.spans.length;
+    this.evicted.traces++;
+    this.evicted.spans += gone.spans.length;
   }
 
   /** The trace with this id in hex: 32 digits, or the low 16 (the low half finds it). */
@@ -332,6 +343,7 @@ export class AgentStore {
   /** Forgets everything (the agent's `reset()`); what was dropped stays counted. */
   clear(): void {
     this.traces.clear();
+    this.spanCount = 0;
     this.snapshots.length = 0;
     this.decorations.length = 0;
     this.probes.clear();

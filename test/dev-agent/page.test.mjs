@@ -385,7 +385,19 @@ test('bounded: the agent keeps the last --max-traces traces, counts what it drop
   assert.match(list, /3 traces kept \(the last 3; 2 older ones dropped\)/);
   assert.equal((await fetch(`${agent.uiUrl}/trace/${TID}${hex(1001n)}`)).status, 404);
   const health = await (await fetch(`${agent.uiUrl}/health`)).text();
-  assert.match(health, /3 of at most 3; 2 dropped \(2 spans\)/);
+  assert.match(health, /3 of at most 3 \(3 spans, at most 200000\); 2 dropped \(2 spans\)/);
+  // Spans are bounded in all too: big traces push the oldest out, never the one growing.
+  const { AgentStore } = devAgentModule();
+  const store = new AgentStore({ maxSpans: 5 });
+  const chunk = (trace, n) => Array.from({ length: n }, (_, i) => span({ trace_id: BigInt(trace), span_id: BigInt(trace * 100 + i + 1) }));
+  store.addChunk(chunk(1, 2), 'datadog');
+  store.addChunk(chunk(2, 2), 'datadog');
+  store.addChunk(chunk(3, 3), 'datadog');
+  assert.deepEqual([...store.traces.keys()], [hex(2n), hex(3n)]);
+  assert.equal(store.spanCount, 5);
+  store.addChunk(chunk(3, 4), 'datadog');
+  assert.deepEqual([...store.traces.keys()], [hex(3n)], 'the growing trace stays');
+  assert.deepEqual([store.spanCount, store.evicted.traces, store.evicted.spans], [7, 2, 4]);
 });
 
 test('OTLP spans join the Datadog chunks of their trace: one tree, one waterfall, each span with its process', async () => {

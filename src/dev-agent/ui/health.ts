@@ -60,7 +60,7 @@ export function healthView(store: AgentStore, dlqDir: string | null): View {
       : `<table class="services"><thead><tr><th>service</th><th class="num">trace payloads</th><th class="num">bytes</th><th class="num">trace chunks</th><th class="num">spans</th><th class="num">profiles</th><th class="num">probe log lines</th><th class="num">probe statuses</th><th class="num">processes</th><th>last received</th></tr></thead><tbody>${rows}</tbody></table>`;
   const e = store.evicted;
   const kept = `<table class="kv agent"><tbody>
-<tr><td>traces kept</td><td>${store.traces.size} of at most ${store.limits.maxTraces}; ${e.traces} dropped (${e.spans} spans), oldest first</td></tr>
+<tr><td>traces kept</td><td>${store.traces.size} of at most ${store.limits.maxTraces} (${store.spanCount} spans, at most ${store.limits.maxSpans}); ${e.traces} dropped (${e.spans} spans), oldest first</td></tr>
 <tr><td>spans over a trace's limit</td><td>${e.spansOverTraceLimit} (at most ${store.limits.maxSpansPerTrace} per trace)</td></tr>
 <tr><td>profile uploads kept</td><td>${store.profiles.length} (the last ${store.limits.maxProfilesPerService} per service, ${store.limits.maxProfiles} in all); ${e.profiles} dropped</td></tr>
 <tr><td>probe log lines kept</td><td>${store.snapshots.length} of at most ${store.limits.maxSnapshots}; ${e.snapshots} dropped</td></tr>

@@ -23,21 +23,27 @@ export interface TraceSummary {
   status: string;
 }
 
+/** One pass over the spans (the list summarizes every trace it filters). */
 export function summarize(t: StoredTrace): TraceSummary {
-  const order = spanTree(t.spans);
-  const root = order[0].span;
+  const ids = new Set(t.spans.map((s) => s.span_id));
+  let root: StoredSpan | undefined;
   let start = t.spans[0].start;
   let end = start;
   let errors = 0;
-  const services: string[] = [];
+  const firstStart = new Map<string, bigint>();
   const processes = new Set<string>();
   for (const s of t.spans) {
     if (s.start < start) start = s.start;
     if (s.start + s.duration > end) end = s.start + s.duration;
     if (s.error === 1) errors++;
     processes.add(`${s.service}\u0000${s.runtimeId || s.pid}`);
+    const seen = firstStart.get(s.service);
+    if (seen === undefined || s.start < seen) firstStart.set(s.service, s.start);
+    // The root: the earliest span whose parent is not here (what the waterfall puts first).
+    if ((s.parent_id === 0n || !ids.has(s.parent_id)) && (root === undefined || s.start < root.start)) root = s;
   }
-  for (const { span } of order) if (!services.includes(span.service)) services.push(span.service);
+  root ??= t.spans[0];
+  const services = [...firstStart.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).map(([name]) => name);
   return { id: traceIdOf(t), root, start, durationNs: Number(end - start), services, processes: processes.size, errors, spans: t.spans.length, status: statusOf(root) };
 }
 
