@@ -1,59 +1,57 @@
-// `npm run demo`: starts the Tracewell dev agent, a Fastify users API and the profiles service
-// it calls (each traced by the preload alone), drives real traffic, and prints the traces
-// the agent received. Needs nothing but `npm install`.
-import { fork } from 'node:child_process';
+// `npm run demo`: starts the Tracewell dev agent, a Fastify users API, the profiles service it
+// calls and a gRPC member service (each traced, profiled and probed by the preload alone,
+// examples/demo-services.mjs), drives real traffic, lets the agent print the traces (each
+// merged across the services), and ends with the address of the agent's page. The services
+// keep running for the page until Ctrl-C. Needs nothing but `npm install`.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { get, probes, startDemoServices } from './demo-services.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { startDevAgent, formatTrace } = require('../dist/cjs/dev-agent/index.js');
+const { startDevAgent } = require('../dist/cjs/dev-agent/index.js');
 
 const out = (line) => process.stdout.write(line + '\n');
-const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell', 'demo-agent') });
+const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell', 'demo-agent'), print: true, record: false });
 out(`dev agent listening on ${agent.url}`);
 
-const children = [];
-function start(file, preload, env) {
-  return new Promise((resolve, reject) => {
-    const child = fork(join(here, file), [], {
-      execArgv: [preload, 'tracewell/register'],
-      env: { ...process.env, DD_TRACE_AGENT_URL: agent.url, DD_ENV: 'demo', DD_VERSION: '1.0.0', TRACEWELL_FLUSH_INTERVAL_MS: '200', PORT: '0', ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.push(child);
-    child.once('message', (m) => resolve(m.port));
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-}
-
+let services;
+const stop = async () => {
+  await services?.stop();
+  await agent.close();
+};
 try {
-  const profilesPort = await start('users-api/profiles.cjs', '--require', { DD_SERVICE: 'profiles' });
-  const memberPort = await start('member-service/server.cjs', '--require', { DD_SERVICE: 'member-service' });
-  const usersPort = await start('users-api/server.mjs', '--import', {
-    DD_SERVICE: 'users-api',
-    PROFILES_URL: `http://127.0.0.1:${profilesPort}`,
-    MEMBER_SERVICE: `127.0.0.1:${memberPort}`,
-  });
-  out(`users-api (Fastify, ESM) on :${usersPort} calls profiles (node:http, CJS) on :${profilesPort} and member-service (gRPC, CJS) on :${memberPort}; sending traffic...\n`);
+  services = await startDemoServices({ agentUrl: agent.url });
+  const { users, profiles, member } = services;
+  // The probe on the ES module is placed once the module has loaded: wait for it (a few seconds at most).
+  await agent
+    .waitFor((a) => [...a.store.probes.values()].some((p) => p.probeId === probes.caller && p.latest.status !== 'RECEIVED'), 15_000)
+    .catch(() => out('(the caller probe is not installed yet: the first requests may come without its tag)'));
+  out(`users-api (Fastify, ESM) on :${users} calls profiles (node:http, CJS) on :${profiles} and member-service (gRPC, CJS) on :${member}; sending traffic...\n`);
   for (const path of ['/users/1', '/users/2', '/users/3', '/users/boom', '/users/1/visits']) {
-    const res = await fetch(`http://127.0.0.1:${usersPort}${path}`);
-    out(`GET ${path} -> ${res.status} ${await res.text()}`);
+    const res = await get(users, path);
+    out(`GET ${path} -> ${res.status} ${res.body}`);
   }
   out('');
   // /users/1..3: users-api server span, its fetch and gRPC client spans, and the profiles and
-  // member-service server spans (5 each); /users/boom: 1; /users/1/visits: 3.
-  await agent.waitForSpans(19, 10_000);
-  // Each service sent its own part of a trace; put them back together by trace id.
-  const traces = new Map();
-  for (const span of agent.allSpans()) {
-    const id = span.trace_id.toString();
-    traces.set(id, [...(traces.get(id) ?? []), span]);
-  }
-  for (const spans of traces.values()) out(formatTrace(spans, process.stdout.isTTY) + '\n');
-  out(`the agent received ${traces.size} traces, ${agent.allSpans().length} spans from 4 services; kept in .tracewell/demo-agent/`);
-} finally {
-  for (const child of children) child.kill('SIGTERM');
-  await agent.close();
+  // member-service server spans (5 each); /users/boom: 1; /users/1/visits: 3. The agent prints
+  // each trace once every service's part of it arrived.
+  const spans = () => [...agent.store.traces.values()].reduce((n, t) => n + t.spans.length, 0);
+  await agent.waitFor(() => spans() >= 19, 10_000);
+  await agent.whenPrinted();
+  // Each service's first profile (one every 5 s here), so the page has flame graphs to show.
+  const profiled = () => new Set(agent.store.profiles.map((p) => p.profile.tags.service)).size;
+  await agent.waitFor(() => profiled() >= 3, 12_000).catch(() => undefined);
+  out(`\nthe agent received ${agent.store.traces.size} traces, ${spans()} spans from 3 services; kept in .tracewell/demo-agent/`);
+  out(`the services keep running for the page (more traffic: curl -H 'x-api-key: k-1' http://127.0.0.1:${users}/users/2); Ctrl-C stops the demo`);
+  out(`\nopen ${agent.uiUrl} to look at the traces as waterfalls, what the probes captured, the profiles as flame graphs`);
+} catch (err) {
+  await stop();
+  throw err;
 }
+await new Promise((resolve) => {
+  process.once('SIGINT', resolve);
+  process.once('SIGTERM', resolve);
+});
+await stop();

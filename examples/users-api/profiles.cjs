@@ -5,6 +5,12 @@ const http = require('node:http');
 const profiles = { 1: { name: 'Ada', plan: 'pro' }, 2: { name: 'Grace', plan: 'free' } };
 
 const server = http.createServer((req, res) => {
+  // Callers present a service token (a real service would check it).
+  const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+  if (token === '') {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    return res.end('{"error":"no token"}');
+  }
   const match = /^\/profiles\/([^/?]+)/.exec(req.url);
   const profile = match && profiles[match[1]];
   setTimeout(() => {

@@ -7,6 +7,7 @@ import loader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
 const profilesUrl = process.env.PROFILES_URL ?? 'http://127.0.0.1:3001';
+const serviceToken = process.env.PROFILES_TOKEN ?? 'demo-service-token';
 const proto = fileURLToPath(new URL('../member-service/member.proto', import.meta.url));
 const { member } = grpc.loadPackageDefinition(loader.loadSync(proto, { keepCase: true }));
 const members = new member.v1.MemberService(process.env.MEMBER_SERVICE ?? '127.0.0.1:50051', grpc.credentials.createInsecure());
@@ -16,13 +17,31 @@ const getMemberInfo = (memberNo) =>
 
 const app = Fastify();
 
+// Who is calling: a stand-in for real authentication.
+function authenticate(request) {
+  const apiKey = request.headers['x-api-key'] ?? '';
+  return { client: apiKey ? 'demo-client' : 'anonymous', apiKey, scopes: ['users:read'] };
+}
+
 app.get('/users/:id', async (request, reply) => {
+  const caller = authenticate(request);
   const { id } = request.params;
   if (id === 'boom') throw new Error('database connection lost');
-  const [res, membership] = await Promise.all([fetch(`${profilesUrl}/profiles/${encodeURIComponent(id)}?fields=all`), getMemberInfo(id)]);
+  const [res, membership] = await Promise.all([
+    fetch(`${profilesUrl}/profiles/${encodeURIComponent(id)}?fields=all`, { headers: { authorization: `Bearer ${serviceToken}` } }),
+    getMemberInfo(id),
+  ]);
   if (res.status === 404) return reply.code(404).send({ error: `user ${id} not found` });
-  return { id, ...(await res.json()), member: membership?.name ?? null };
+  return { id, ...(await res.json()), member: membership?.name ?? null, suggested: suggestions(id), for: caller.client };
 });
+
+// Slow on purpose, so the demo's profile has a hot spot to find: a made-up ranking that spins
+// through a few million steps per request (the flame graph at /ui/profiles shows it on top).
+function suggestions(id) {
+  let h = 2166136261;
+  for (let i = 0; i < 6_000_000; i++) h = Math.imul(h ^ (i + id.length), 16777619);
+  return [(h >>> 0) % 100, (h >>> 8) % 100];
+}
 
 app.get('/users/:id/visits', async (request) => {
   const visits = [];

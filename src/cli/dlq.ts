@@ -65,6 +65,8 @@ export interface FileInfo {
   rejected: boolean;
   pid: number;
   run: string;
+  /** When the file was started (ms since the epoch, from its name). */
+  time: number;
   alive: boolean;
   bytes: number;
   records: ScannedRecord[];
@@ -169,7 +171,7 @@ export function readFiles(dir: string, service: string | undefined): FileInfo[] 
         alive.set(owner, live);
       }
       const { records, skipped, tornTail } = scanRecords(buf);
-      out.push({ service: svc, folder, name, path, kind: p.kind, rejected: p.rejected, pid: p.pid, run: p.run, alive: live, bytes: buf.length, records, skipped, tornTail });
+      out.push({ service: svc, folder, name, path, kind: p.kind, rejected: p.rejected, pid: p.pid, run: p.run, time: p.time, alive: live, bytes: buf.length, records, skipped, tornTail });
     }
   }
   return out;
@@ -205,6 +207,21 @@ function ls(files: FileInfo[], dir: string, out: (s: string) => void): number {
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
   out(`${files.length} file${files.length === 1 ? '' : 's'}, ${all.length} pending records, ${sum(traceFiles.flatMap(pending), 'items')} spans, ${formatBytes(bytes)}`);
   return 0;
+}
+
+/**
+ * What `tracewell dlq ls` prints for `dir` (the lines), with the files it read and the folders
+ * and files it refused; the dev agent's page shows the same.
+ */
+export function lsReport(dir: string): { files: FileInfo[]; lines: string[]; refused: string[] } {
+  if (!existsSync(dir)) return { files: [], lines: [`no dead-letter folder at ${dir}`], refused: [] };
+  refusals.length = 0;
+  const files = readFiles(dir, undefined);
+  const lines: string[] = [];
+  ls(files, dir, (s) => lines.push(s));
+  const refused = [...new Set(refusals)];
+  refusals.length = 0;
+  return { files, lines, refused };
 }
 
 function decodeRecord(r: ScannedRecord): DecodedSpan[][] | null {

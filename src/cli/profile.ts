@@ -113,7 +113,8 @@ export async function run(args: string[], out: (s: string) => void): Promise<num
     return 1;
   }
   const title = `${basename(p.file)}: ${weighed.type} by ${p.sel.by}${filters ? ', ' + filters : ''}`;
-  writeFileSync(resolve(p.out), flamePage(root, weighed, title));
+  const hottest = top(profile, { ...p.sel, by: p.sel.by ?? 'function' }).entries[0];
+  writeFileSync(resolve(p.out), flamePage(root, weighed, title, hottest));
   out(`wrote ${p.out} (${formatValue(weighed.sum, weighed.unit)} of ${weighed.type})`);
   return 0;
 }

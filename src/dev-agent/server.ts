@@ -1,7 +1,8 @@
 /**
  * The local dev agent: a stand-in for the Datadog Agent on 127.0.0.1. It accepts trace
  * payloads, checks every field type like the real agent (400 with a message naming the
- * field), answers `rate_by_service`, keeps what it received, and lets tests script its
+ * field), answers `rate_by_service`, keeps what it received, prints it (traces merged across
+ * services), serves a page to look at it (`/ui`, src/dev-agent/ui), and lets tests script its
  * answers (status, delay, dropped connections) to exercise the exporter.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,7 +11,9 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeTraces, type DecodedSpan } from './decode-traces';
 import { decodeOtlpTraces, otlpToDecoded, type OtlpSpan } from './decode-otlp';
-import { formatTrace } from './print';
+import { TracePrinter } from './print';
+import { AgentStore, DEFAULT_LIMITS } from './store';
+import { isLoopbackAddress, isUiPath, serveUi } from './ui/index';
 import { decodeProfileUpload, type ReceivedProfile } from './decode-profiles';
 import { decodeDiagnostics, decodeSnapshots, type ReceivedDiagnostic, type ReceivedSnapshot } from './debugger-intake';
 import { TRACER_VERSION } from '../internal/version';
@@ -48,8 +51,34 @@ export interface DevAgentOptions {
   host?: string;
   /** Folder to keep traces.jsonl / rejected.jsonl in; null = keep nothing. */
   dir?: string | null;
-  /** Print each trace tree: true = stdout, or a function that takes each line block. */
+  /**
+   * Print each trace as a tree (the parts every service sent merged into one), probe log lines
+   * and statuses: true = stdout, or a function that takes each block.
+   */
   print?: boolean | ((text: string) => void);
+  /**
+   * How long the printer waits after a trace's last chunk for the other services' chunks, in ms
+   * (at most 5 times this after the first). Default 1500: past the SDK's 1 s flush interval.
+   */
+  printDelayMs?: number;
+  /**
+   * Traces kept in memory for the page and the printer; the oldest are dropped past it and
+   * counted (`store.evicted`). Default 1000.
+   */
+  maxTraces?: number;
+  /**
+   * Also keep everything received in `traces`, `otlpSpans`, `requests`, `rejections`,
+   * `profiles`, `snapshots` and `probeDiagnostics`, without a bound (what tests check).
+   * Default true; `tracewell agent` sets false, and those lists stay empty.
+   */
+  record?: boolean;
+  /** Serve the page on `/ui` (this machine only). Default true. */
+  ui?: boolean;
+  /**
+   * The dead-letter root the page's export health shows, or null for none. Default: the one
+   * the SDK would use with this process's environment (as `tracewell dlq ls`).
+   */
+  dlqDir?: string | null;
   /** Extra `rate_by_service` entries in every answer. */
   rateByService?: Record<string, number>;
   /**
@@ -80,6 +109,12 @@ export interface DevAgent {
   readonly snapshots: ReceivedSnapshot[];
   /** Probe statuses received on `/debugger/v1/diagnostics`, in arrival order. */
   readonly probeDiagnostics: ReceivedDiagnostic[];
+  /** What the page and the printer read: bounded, traces merged across services. */
+  readonly store: AgentStore;
+  /** The page (`http://127.0.0.1:port/ui`), or null when off. */
+  readonly uiUrl: string | null;
+  /** Resolves once the printer has printed every trace and probe line it was waiting with. */
+  whenPrinted(): Promise<void>;
   allSpans(): DecodedSpan[];
   /** Resolves once `predicate(agent)` is true; rejects after `timeoutMs`. */
   waitFor(predicate: (agent: DevAgent) => boolean, timeoutMs?: number): Promise<void>;
@@ -97,6 +132,22 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
   if (dir !== null) mkdirSync(dir, { recursive: true });
   const print = opts.print === true ? (t: string) => process.stdout.write(t + '\n') : typeof opts.print === 'function' ? opts.print : null;
   const color = opts.print === true && process.stdout.isTTY === true;
+  const record = opts.record !== false;
+  const store = new AgentStore({ maxTraces: opts.maxTraces ?? DEFAULT_LIMITS.maxTraces });
+  const printer = print === null ? null : new TracePrinter(store, print, color, opts.printDelayMs ?? 1500);
+  const uiOn = opts.ui !== false;
+  let dlqDir: string | null | undefined = opts.dlqDir;
+  const dlqRoot = (): string | null => {
+    if (dlqDir === undefined) {
+      try {
+        // The root the SDK would use here (src/config), resolved when the page first asks.
+        dlqDir = (require('../cli/dlq') as typeof import('../cli/dlq')).cliConfig().dlqDir;
+      } catch {
+        dlqDir = null;
+      }
+    }
+    return dlqDir;
+  };
   const traces: DecodedSpan[][] = [];
   const requests: RecordedRequest[] = [];
   const rejections: { message: string; headers: Record<string, string | string[] | undefined> }[] = [];
@@ -107,13 +158,15 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
   const waiters = new Set<() => void>();
   const sockets = new Set<Socket>();
   let responder: Responder | null = null;
+  let profileCount = 0;
+  const profiled = new Set<string>();
   const notify = (): void => {
     for (const w of [...waiters]) w();
   };
 
   function answer(res: ServerResponse, req: IncomingMessage, path: string, status: number, body: unknown, bytes: number, headers: Record<string, string> = {}): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    requests.push({ method: req.method ?? '', path, headers: req.headers, status, bytes, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
+    if (record) requests.push({ method: req.method ?? '', path, headers: req.headers, status, bytes, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(text);
     notify();
@@ -131,7 +184,7 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       if (scripted) {
         const go = (): void => {
           if (scripted!.destroy) {
-            requests.push({ method: req.method ?? '', path, headers: req.headers, status: 0, bytes: body.length, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
+            if (record) requests.push({ method: req.method ?? '', path, headers: req.headers, status: 0, bytes: body.length, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
             req.socket.destroy();
             notify();
             return;
@@ -163,23 +216,30 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       spans = decodeOtlpTraces(body);
     } catch (err) {
       const message = (err as Error).message;
-      rejections.push({ message, headers: req.headers });
+      if (record) rejections.push({ message, headers: req.headers });
+      store.addRejection(path, message);
       if (dir !== null) appendFileSync(join(dir, 'rejected.jsonl'), JSON.stringify({ time: new Date().toISOString(), otlp: true, message }) + '\n');
       answer(res, req, path, 400, { error: message }, body.length);
       return;
     }
-    otlpSpans.push(...spans);
+    if (record) otlpSpans.push(...spans);
     if (dir !== null && spans.length > 0) appendFileSync(join(dir, 'otlp.jsonl'), spans.map((s) => JSON.stringify(s, bigintJson)).join('\n') + '\n');
-    if (print !== null) {
-      const byTrace = new Map<string, DecodedSpan[]>();
-      for (const s of spans) {
-        const list = byTrace.get(s.traceId) ?? [];
-        list.push(otlpToDecoded(s));
-        byTrace.set(s.traceId, list);
-      }
-      for (const t of byTrace.values()) print(formatTrace(t, color));
+    // One chunk per trace and process (resource), as a Datadog payload would have them.
+    const chunks = new Map<string, { spans: DecodedSpan[]; pid: number | null; runtimeId: string }>();
+    for (const s of spans) {
+      const runtimeId = String(s.resource['service.instance.id'] ?? '');
+      const pid = typeof s.resource['process.pid'] === 'bigint' || typeof s.resource['process.pid'] === 'number' ? Number(s.resource['process.pid']) : null;
+      const key = `${s.traceId}\u0000${runtimeId}\u0000${pid}\u0000${String(s.resource['service.name'] ?? '')}`;
+      let c = chunks.get(key);
+      if (c === undefined) chunks.set(key, (c = { spans: [], pid, runtimeId }));
+      c.spans.push(otlpToDecoded(s));
     }
-    requests.push({ method: req.method ?? '', path, headers: req.headers, status: 200, bytes: body.length, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
+    store.addPayload([...chunks.values()].map((c) => c.spans), body.length, 'otlp');
+    for (const c of chunks.values()) {
+      const trace = store.addChunk(c.spans, 'otlp', { pid: c.pid, runtimeId: c.runtimeId });
+      if (trace !== null) printer?.chunk(trace);
+    }
+    if (record) requests.push({ method: req.method ?? '', path, headers: req.headers, status: 200, bytes: body.length, time: Date.now(), remotePort: req.socket.remotePort ?? 0 });
     res.writeHead(200, { 'content-type': 'application/x-protobuf' });
     res.end();
     notify();
@@ -201,16 +261,21 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         decoded = decodeTraces(body, path === '/v0.5/traces' ? '0.5' : '0.4');
       } catch (err) {
         const message = (err as Error).message;
-        rejections.push({ message, headers: req.headers });
+        if (record) rejections.push({ message, headers: req.headers });
+        store.addRejection(path, message);
         if (dir !== null) appendFileSync(join(dir, 'rejected.jsonl'), JSON.stringify({ time: new Date().toISOString(), message }) + '\n');
         answer(res, req, path, 400, { error: message }, body.length);
         return;
       }
+      const lang = req.headers['datadog-meta-lang'];
+      const version = req.headers['datadog-meta-tracer-version'];
+      store.addPayload(decoded, body.length, [lang, version].filter((h) => typeof h === 'string' && h !== '').join(' '));
       for (const t of decoded) {
         if (t.length === 0) continue;
-        traces.push(t);
+        if (record) traces.push(t);
         if (dir !== null) appendFileSync(join(dir, 'traces.jsonl'), JSON.stringify(t, bigintJson) + '\n');
-        if (print !== null) print(formatTrace(t, color));
+        const trace = store.addChunk(t, 'datadog');
+        if (trace !== null) printer?.chunk(trace);
       }
       answer(res, req, path, 200, { rate_by_service: { 'service:,env:': 1, ...(opts.rateByService ?? {}) } }, body.length);
       return;
@@ -221,19 +286,27 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         received = decodeProfileUpload(String(req.headers['content-type'] ?? ''), body);
       } catch (err) {
         const message = (err as Error).message;
-        rejections.push({ message, headers: req.headers });
+        if (record) rejections.push({ message, headers: req.headers });
+        store.addRejection(path, message);
         if (dir !== null) appendFileSync(join(dir, 'rejected.jsonl'), JSON.stringify({ time: new Date().toISOString(), profile: true, message }) + '\n');
         answer(res, req, path, 400, { error: message }, body.length);
         return;
       }
-      profiles.push(received);
+      if (record) profiles.push(received);
+      store.addProfile(received, body.length);
+      profileCount++;
       if (dir !== null) {
-        const n = profiles.length;
+        const n = profileCount;
         mkdirSync(join(dir, 'profiles'), { recursive: true });
         for (const [name, bytes] of Object.entries(received.raw)) writeFileSync(join(dir, 'profiles', `${n}-${name.replace(/\.pprof$/, '')}.pb.gz`), bytes);
         appendFileSync(join(dir, 'profiles.jsonl'), JSON.stringify({ n, ...received.event }) + '\n');
       }
-      if (print !== null) print(`profile ${received.tags.service ?? '?'} ${received.event.start} .. ${received.event.end}: ${received.event.attachments.join(', ')}`);
+      // The first upload of each process is printed; the later ones (one a period) are on the page.
+      const proc = `${received.tags.service ?? '?'}\u0000${received.tags['runtime-id'] ?? ''}`;
+      if (print !== null && !profiled.has(proc)) {
+        if (profiled.size < 10_000) profiled.add(proc);
+        print(`profile ${received.tags.service ?? '?'} ${received.event.start} .. ${received.event.end}: ${received.event.attachments.join(', ')}${uiOn ? ' (this process\'s next ones: on the page, /ui/profiles)' : ''}`);
+      }
       answer(res, req, path, 200, {}, body.length);
       return;
     }
@@ -241,17 +314,20 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
       try {
         if (path === '/debugger/v1/input') {
           const got = decodeSnapshots(body);
-          snapshots.push(...got);
+          if (record) snapshots.push(...got);
           if (dir !== null && got.length > 0) appendFileSync(join(dir, 'snapshots.jsonl'), got.map((x) => JSON.stringify(x)).join('\n') + '\n');
-          if (print !== null) for (const x of got) print(`probe ${x.debugger.snapshot.probe.id}: ${x.message}${x.dd ? ` (trace ${x.dd.trace_id} span ${x.dd.span_id})` : ''}`);
+          const stored = store.addSnapshots(got);
+          printer?.snapshots(stored);
         } else {
           const got = decodeDiagnostics(body, String(req.headers['content-type'] ?? ''));
-          probeDiagnostics.push(...got);
+          if (record) probeDiagnostics.push(...got);
+          store.addStatuses(got);
           if (print !== null) for (const d of got) print(`probe ${d.probeId} ${d.status}${d.exception ? `: ${d.exception.message}` : ''}`);
         }
       } catch (err) {
         const message = (err as Error).message;
-        rejections.push({ message, headers: req.headers });
+        if (record) rejections.push({ message, headers: req.headers });
+        store.addRejection(path, message);
         answer(res, req, path, 400, { error: message }, body.length);
         return;
       }
@@ -262,6 +338,16 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
   }
 
   const server: Server = createServer((req, res) => {
+    if (uiOn && isUiPath((req.url ?? '/').split('?')[0])) {
+      req.resume();
+      try {
+        serveUi(req, res, { store, dlqDir: dlqRoot });
+      } catch (err) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`the page failed: ${String(err)}`);
+      }
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -359,6 +445,10 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
         },
         snapshots,
         probeDiagnostics,
+        store,
+        // The page answers this machine only: its address is a loopback one whatever the agent listens on.
+        uiUrl: uiOn ? `http://${isLoopbackAddress(host) || host === 'localhost' ? hostPart : '127.0.0.1'}:${addr.port}/ui` : null,
+        whenPrinted: () => printer?.whenIdle() ?? Promise.resolve(),
         waitForOtlpSpans(n, timeoutMs = 5000) {
           return agent.waitFor(() => otlpSpans.length >= n, timeoutMs);
         },
@@ -397,8 +487,10 @@ export function startDevAgent(opts: DevAgentOptions = {}): Promise<DevAgent> {
           profiles.length = 0;
           snapshots.length = 0;
           probeDiagnostics.length = 0;
+          store.clear();
         },
         close() {
+          printer?.flush();
           return new Promise<void>((res) => {
             for (const s of sockets) s.destroy();
             otlpServer?.close();

@@ -1,6 +1,7 @@
 /**
  * Reading decoded profiles: the hottest lines or functions (self and total), filtered by
- * span or endpoint labels, and the call tree a flame graph draws. Shared by the CLI and tests.
+ * span or endpoint labels, and the call tree a flame graph draws. Shared by the CLI, the dev
+ * agent's page (which reads a service's uploads as one) and tests.
  */
 import { framesOf, type Frame, type PprofProfile, type PprofSample } from './pprof';
 import { LABEL_LOCAL_ROOT_SPAN_ID, LABEL_SPAN_ID, LABEL_TRACE_ENDPOINT } from './labels';
@@ -76,6 +77,11 @@ export interface Weighed {
   samples: number;
 }
 
+/** One profile, or several read as one (the periods of one service: same sample types). */
+export type Profiles = PprofProfile | readonly PprofProfile[];
+
+const listOf = (p: Profiles): readonly PprofProfile[] => (Array.isArray(p) ? p : [p as PprofProfile]);
+
 export function pickType(profile: PprofProfile, type?: string): number {
   if (type !== undefined) {
     const i = profile.sampleTypes.findIndex((t) => t.type === type);
@@ -111,15 +117,15 @@ function frameKey(f: Frame, by: 'line' | 'function'): string {
  * on the stack). In a CPU-time view, samples whose leaf is no CPU work (`(idle)`) are counted in
  * `weighed.sum` but not ranked: they are in `apart`.
  */
-export function top(profile: PprofProfile, sel: Selection = {}): { entries: TopEntry[]; weighed: Weighed; apart: ApartEntry[] } {
+export function top(profiles: Profiles, sel: Selection = {}): { entries: TopEntry[]; weighed: Weighed; apart: ApartEntry[] } {
   const by = sel.by ?? 'line';
-  const ti = pickType(profile, sel.type);
-  const cpu = profile.sampleTypes[ti].type === 'cpu';
+  const { list, type } = typed(profiles, sel.type);
+  const cpu = type.type === 'cpu';
   const map = new Map<string, TopEntry>();
   const apart = new Map<string, ApartEntry>();
   let sum = 0;
   let samples = 0;
-  for (const s of profile.samples) {
+  for (const [profile, ti, s] of eachSample(list, type.type)) {
     const v = s.values[ti];
     if (v === 0 || !selected(s, sel)) continue;
     sum += v;
@@ -149,7 +155,23 @@ export function top(profile: PprofProfile, sel: Selection = {}): { entries: TopE
     });
   }
   const entries = [...map.values()].sort((a, b) => b.self - a.self || b.total - a.total);
-  return { entries, weighed: { type: profile.sampleTypes[ti].type, unit: profile.sampleTypes[ti].unit, sum, samples }, apart: [...apart.values()].sort((a, b) => b.value - a.value) };
+  return { entries, weighed: { type: type.type, unit: type.unit, sum, samples }, apart: [...apart.values()].sort((a, b) => b.value - a.value) };
+}
+
+/** The profiles that have the sample type (picked in the first, as `pickType` does), and that type. */
+function typed(profiles: Profiles, type: string | undefined): { list: readonly PprofProfile[]; type: { type: string; unit: string } } {
+  const all = listOf(profiles);
+  if (all.length === 0) return { list: [], type: { type: type ?? 'samples', unit: 'count' } };
+  const first = all[0].sampleTypes[pickType(all[0], type)];
+  return { list: all.filter((p) => p.sampleTypes.some((t) => t.type === first.type)), type: first };
+}
+
+/** Every sample of `list` with the index of `type` in its profile. */
+function* eachSample(list: readonly PprofProfile[], type: string): Generator<[PprofProfile, number, PprofSample]> {
+  for (const profile of list) {
+    const ti = profile.sampleTypes.findIndex((t) => t.type === type);
+    for (const s of profile.samples) yield [profile, ti, s];
+  }
 }
 
 export interface FlameNode {
@@ -161,13 +183,13 @@ export interface FlameNode {
 }
 
 /** The call tree, root first, each node weighed by its samples (for a flame graph). */
-export function flameTree(profile: PprofProfile, sel: Selection = {}): { root: FlameNode; weighed: Weighed } {
+export function flameTree(profiles: Profiles, sel: Selection = {}): { root: FlameNode; weighed: Weighed } {
   const by = sel.by ?? 'function';
-  const ti = pickType(profile, sel.type);
+  const { list, type } = typed(profiles, sel.type);
   const root: FlameNode = { name: 'all', file: '', line: 0, value: 0, children: [] };
   const index = new Map<FlameNode, Map<string, FlameNode>>();
   let samples = 0;
-  for (const s of profile.samples) {
+  for (const [profile, ti, s] of eachSample(list, type.type)) {
     const v = s.values[ti];
     if (v === 0 || !selected(s, sel)) continue;
     samples++;
@@ -194,5 +216,5 @@ export function flameTree(profile: PprofProfile, sel: Selection = {}): { root: F
     n.children.forEach(sort);
   };
   sort(root);
-  return { root, weighed: { type: profile.sampleTypes[ti].type, unit: profile.sampleTypes[ti].unit, sum: root.value, samples } };
+  return { root, weighed: { type: type.type, unit: type.unit, sum: root.value, samples } };
 }

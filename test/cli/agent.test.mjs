@@ -87,6 +87,35 @@ test('tracewell agent on 8126 with 4318 taken: it runs, and says the OTLP listen
   }
 });
 
+test("tracewell agent prints its page's address, serves the page there, and refuses a bad --max-traces", async () => {
+  const agent = runAgent(['--port', '0', '--otlp-port', '0', '--max-traces', '50']);
+  try {
+    await until(() => agent.out().includes('/ui') || agent.child.exitCode !== null, 'the page line', 10_000);
+    const m = /^open (http:\/\/127\.0\.0\.1:\d+\/ui) to look at traces, profiles, probes and export health \(this machine only; the last 50 traces\)$/m.exec(agent.out());
+    assert.ok(m, agent.out());
+    const res = await fetch(m[1]);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /<title>Traces · Tracewell dev agent<\/title>/);
+  } finally {
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+  }
+  const none = runAgent(['--port', '0', '--otlp-port', '0', '--no-ui']);
+  try {
+    await until(() => none.out().includes('listening') || none.child.exitCode !== null, 'the start line', 10_000);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.doesNotMatch(none.out(), /\/ui/);
+  } finally {
+    none.child.kill('SIGTERM');
+    await none.exited;
+  }
+  for (const bad of ['0', 'many']) {
+    const r = runAgent(['--port', '0', '--otlp-port', '0', '--max-traces', bad]);
+    assert.equal(await r.exited, 2);
+    assert.match(r.out(), /^--max-traces must be a whole number from 1 to 1000000/);
+  }
+});
+
 test('tracewell agent --host 0.0.0.0 warns that what it receives is readable by anyone who can reach the port; loopback does not', async () => {
   const open = runAgent(['--port', '0', '--otlp-port', '0', '--host', '0.0.0.0']);
   try {

@@ -95,17 +95,21 @@ test('`tracewell agent` runs in the foreground, prints each trace as a tree, and
     await until(() => re.test(out), `${re} in the output`, 5000, 50).catch(() => {});
     assert.match(out, re);
   };
-  await printed(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)[1];
-  const res = await fetch(`${url}/v0.4/traces`, { method: 'PUT', headers: { 'content-type': 'application/msgpack' }, body: encode([[span({ error: 1, meta: { 'error.type': 'TypeError', 'error.message': 'boom' } }), span({ span_id: 9n, parent_id: 456n, name: 'db', resource: 'SELECT 1' })]], { useBigInt64: true }) });
-  assert.equal(res.status, 200);
-  await printed(/SELECT 1/);
-  assert.match(out, /trace 000000000000007b \(2 spans\)/);
-  assert.match(out, /svc {2}web\.request {2}GET \/x {2}1\.5 ms {2}ERROR TypeError: boom/);
-  assert.match(out, /└─ svc {2}db {2}SELECT 1/);
-  child.kill('SIGTERM');
-  const code = await new Promise((r) => child.on('exit', (c, sig) => r(c ?? sig)));
-  assert.equal(code, 0);
+  const exited = new Promise((r) => child.on('exit', (c, sig) => r(c ?? sig)));
+  try {
+    await printed(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)[1];
+    const res = await fetch(`${url}/v0.4/traces`, { method: 'PUT', headers: { 'content-type': 'application/msgpack' }, body: encode([[span({ error: 1, meta: { 'error.type': 'TypeError', 'error.message': 'boom' } }), span({ span_id: 9n, parent_id: 456n, name: 'db', resource: 'SELECT 1' })]], { useBigInt64: true }) });
+    assert.equal(res.status, 200);
+    await printed(/SELECT 1/);
+    // The 128-bit id everywhere: this trace has no high half (no _dd.p.tid), so zeros.
+    assert.match(out, /trace 0000000000000000000000000000007b \(2 spans\)/);
+    assert.match(out, /svc {2}web\.request {2}GET \/x {2}1\.5 ms {2}ERROR TypeError: boom/);
+    assert.match(out, /└─ svc {2}db {2}SELECT 1/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0);
 });
 
 test('unknown commands exit 2 with the usage', () => {

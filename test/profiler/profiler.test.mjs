@@ -283,6 +283,14 @@ test('tracewell profile flame: a self-contained page that renders the hot functi
   assert.ok(shareOf('hotA') > 1.5 * shareOf('hotB'), `hotA ${shareOf('hotA')}% vs hotB ${shareOf('hotB')}%`);
   const [, hotTitle] = hot[0];
   assert.match(hotTitle, new RegExp(`hot\\.cjs:${lineOf(join(fixtures, 'hot.cjs'), 'HOT-A')}`), 'by line: the box names the line');
+  // Icicle, rows fitted to the window: the hottest frame is outlined, and on the first screen
+  // (800 px high, the title, search and info lines above the graph take under 120).
+  const outlined = [...dom.stdout.matchAll(/<div class="f[^"]*\bhot\b[^"]*"[^>]*>/g)].map(([tag]) => ({ name: /data-name="([^"]*)"/.exec(tag)?.[1], style: /style="([^"]*)"/.exec(tag)?.[1] ?? '' }));
+  assert.ok(outlined.length > 0 && outlined.every((b) => b.name === 'hotA'), `outlined: ${outlined.map((b) => b.name)}`);
+  for (const { style } of outlined) {
+    const px = (k) => Number(new RegExp(`(?:^|;\\s*)${k}:\\s*([\\d.]+)px`).exec(style)?.[1]);
+    assert.ok(px('top') + px('height') <= 800 - 120, `the hottest frame ends ${px('top') + px('height')} px below the graph's top (${style})`);
+  }
 });
 
 test('span-lines mode: the hot lines under one span, exact where only that span ran them', async () => {
