@@ -18,8 +18,13 @@ import type { TracerCore } from '../tracer';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 
-/** The server span of a request, on the IncomingMessage (module-local: read on every event). */
+/**
+ * The server span of a request, on the IncomingMessage. Exported by name after its declaration
+ * so that the compiled module reads it as a local, not `exports.kSpan`: it is read on every
+ * event of every request.
+ */
 const kSpan: unique symbol = Symbol('tracewell.span') as never;
+export { kSpan };
 
 type WithSpan = { [kSpan]?: TwSpan };
 
@@ -184,7 +189,10 @@ function responseEmit(this: ServerResponse, type: string | symbol): boolean {
   return originalResponseEmit!.apply(this, arguments as unknown as [string]);
 }
 
-/** Sets `proto[name]`; the undo puts back the own property there was, or removes ours. */
+/**
+ * Sets `proto[name]`; the undo puts back the own property there was, or removes ours (left
+ * alone if something wrapped ours since: ours then acts only for requests traced before).
+ */
 function replaceMethod<T>(proto: object, name: string, fn: T): { original: T; undo: () => void } {
   const own = Object.prototype.hasOwnProperty.call(proto, name);
   const target = proto as Record<string, unknown>;
@@ -193,6 +201,7 @@ function replaceMethod<T>(proto: object, name: string, fn: T): { original: T; un
   return {
     original,
     undo: () => {
+      if (target[name] !== fn) return;
       if (own) target[name] = original;
       else delete target[name];
     },
