@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { startService, devAgentModule } from '../helpers/apps.mjs';
 
 let agent;
@@ -42,7 +43,7 @@ async function spansOf(path, extra = 0) {
   await agent
     .waitFor(() => server() !== undefined && LISTENERS.every((n) => listeners().some((s) => s.name === n)) && listeners().length >= LISTENERS.length + extra, 8000)
     .catch(() => {
-      throw new Error(`spans of ${path} missing; seen: ${agent.allSpans().map((s) => `${s.name}:${s.meta['listener.of'] ?? s.meta['http.url']}`).join(', ')}`);
+      throw new Error(`spans of ${path} missing; seen: ${agent.allSpans().map((s) => `${s.name}:${s.meta['listener.of'] ?? s.meta['http.url']}:${s.span_id}:${s.parent_id}`).join(', ')}`);
     });
   return { server: server(), listeners: listeners() };
 }
@@ -89,6 +90,30 @@ test('concurrent requests over shared keep-alive sockets: each listener sees its
   } finally {
     keepAlive.destroy();
   }
+});
+
+test('pipelined requests (three written at once on one socket): each listener sees its own request', async () => {
+  const paths = ['/body/pipe-1', '/body/pipe-2', '/body/pipe-3'];
+  const raw = await new Promise((resolve, reject) => {
+    const socket = net.connect(app.port, '127.0.0.1', () => {
+      socket.write(paths.map((p) => `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1:${app.port}\r\nContent-Length: 5\r\n\r\nhello`).join(''));
+    });
+    let got = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => {
+      got += d;
+      if ((got.match(/HTTP\/1\.1 200/g) ?? []).length === paths.length && got.trimEnd().endsWith('}')) {
+        socket.end();
+        resolve(got);
+      }
+    });
+    socket.on('error', reject);
+  });
+  const bodies = [...raw.matchAll(/\r\n\r\n(\{.*?\})(?=HTTP\/1\.1|$)/gs)].map((m) => JSON.parse(m[1]));
+  assert.equal(bodies.length, paths.length, raw);
+  const servers = [];
+  for (const [i, p] of paths.entries()) servers.push((await assertOwnSpan(p, bodies[i])).server);
+  assert.equal(new Set(servers.map((s) => s.trace_id)).size, paths.length, 'three traces');
 });
 
 test("a fetch made from inside req.on('end') is a child of the server span", async () => {
