@@ -136,12 +136,13 @@ test("a fetch made from inside req.on('end') is a child of the server span", asy
   assert.equal(echo.trace_id, server.trace_id);
 });
 
-test("client side: the response callback, req 'response' and the response's 'data'/'end'/'close' run in the caller's context, over one reused socket", async () => {
+test("client side: the response callback, req 'response' and the response's 'data'/'end'/'close' run in the caller's context, over one reused socket (queued, then idle)", async () => {
   const res = await fetch(`${app.url}/client/1`);
   assert.equal(res.status, 200);
-  const { checks, sockets } = await res.json();
-  assert.deepEqual(sockets, [1, 1, 1], 'three calls, one socket');
+  const { checks, calls } = await res.json();
+  assert.deepEqual(calls.map((c) => c.socket), [1, 1, 1, 1], 'four calls, one socket');
+  assert.equal(calls[3].reused, true, 'the last call was given the idle socket');
   for (const what of ['response callback', "req 'response'", "res 'data'", "res 'end'", "res 'close'"]) {
-    assert.deepEqual(checks[what], { right: 3, wrong: 0 }, what);
+    assert.deepEqual(checks[what], { right: 4, wrong: 0 }, what);
   }
 });
