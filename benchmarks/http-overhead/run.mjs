@@ -2,10 +2,15 @@
 // floor, Tracewell (and peers), interleaved in one run. See README.md.
 // Usage: node benchmarks/http-overhead/run.mjs [--quick] [--variants baseline,als-floor,tracewell]
 //   [--framework fastify|express|http] [--rate 5000 (0: saturated only)] [--rounds 5]
-//   [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--node 22]
+//   [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--node 22] [--pin] [--paired RATE]
+// --paired RATE: instead of the interleaved windows, each variant is measured at the same time
+// as the first one listed, both servers held to RATE req/s (lib/paired.mjs): CPU per request
+// per pair. For small differences, e.g. a change against the build before it:
+// TRACEWELL_REF=/path/to/built/checkout ... --pin --paired 2000 --variants tracewell-ref,tracewell,tracewell-ref-aa
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { headlines, intArg, machine, markdownTables, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
+import { fmt, headlines, intArg, machine, markdownTables, range, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
+import { runPaired } from '../lib/paired.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let args;
@@ -15,6 +20,7 @@ try {
   if (!['fastify', 'express', 'http'].includes(args.framework)) throw new Error(`--framework must be fastify, express or http, not ${args.framework}`);
   // Paced windows run every variant at the same rate, below saturation (Express saturates lower).
   options.rate = intArg(args, 'rate', args.framework === 'express' ? 2000 : 5000, 0, 1_000_000);
+  args.paired = intArg(args, 'paired', 0, 0, 1_000_000);
 } catch (err) {
   console.error(`http-overhead: ${err.message}`);
   process.exit(2);
@@ -26,6 +32,28 @@ const opts = {
   loadScript: join(here, '..', 'lib', 'load.mjs'),
 };
 const names = opts.variants.map((v) => v.name);
+const m = machine(opts.execPath);
+if (args.paired > 0) {
+  if (names.length < 2) {
+    console.error('http-overhead: --paired needs at least two variants, the first one the reference');
+    process.exit(2);
+  }
+  process.stderr.write(
+    `http-overhead: ${args.framework}, paired: ${names.slice(1).join(', ')}, each at the same time as ${names[0]}, both at ${args.paired} req/s; ` +
+      `${opts.rounds} rounds of ${opts.windowMs} ms${opts.pin ? `, servers on CPU ${opts.pin.server}, load on CPU ${opts.pin.load}` : ''}\n`,
+  );
+  const run = await runPaired({ ...opts, rate: args.paired });
+  console.log(`\n## http-overhead (${args.framework}), paired: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
+  console.log(`Each variant measured at the same time as ${names[0]}, both servers at ${args.paired} req/s${opts.pin ? `, servers on CPU ${opts.pin.server}, load on CPU ${opts.pin.load}` : ''}; median [min, max] over rounds of the per-pair values:\n`);
+  console.log(`| variant | rounds | ${names[0]} CPU µs/req | variant CPU µs/req | added µs/req | implied throughput ratio | main thread added µs/req |`);
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const [name, r] of Object.entries(run.results)) console.log(`| ${name} | ${r.rounds} | ${range(r.baseCpu)} | ${range(r.cpu)} | ${range(r.added, 2)} | ${range(r.impliedThroughput, 3)} | ${range(r.addedMain, 2)} |`);
+  for (const [name, why] of Object.entries(run.failed)) console.log(`\n${name}: ${why}`);
+  for (const [name, r] of Object.entries(run.results)) console.log(`\n${name} CPU µs/request added vs ${names[0]} (paired, ${args.paired} req/s): ${fmt(r.added.median, 2)} [${fmt(r.added.min, 2)}, ${fmt(r.added.max, 2)}]`);
+  const file = saveJson('http-overhead', { scenario: 'http-overhead', machine: m, options: { ...opts, framework: args.framework, paired: args.paired }, ...run });
+  console.log(`\nraw results: ${file}`);
+  process.exit(0);
+}
 const perRound = (opts.rate > 0 ? 2 : 1) * (opts.windowMs + opts.rampMs + 150) * names.length;
 process.stderr.write(
   `http-overhead: ${args.framework}, ${names.join(' / ')}; ${opts.rounds} rounds of ${opts.windowMs} ms saturated` +
@@ -34,7 +62,6 @@ process.stderr.write(
 );
 
 const run = await runInterleaved(opts);
-const m = machine(opts.execPath);
 console.log(`\n## http-overhead (${args.framework}): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
 if (Object.keys(run.results).length) console.log(markdownTables(run, { unit: 'req', rate: opts.rate }));
 console.log(`\n${headlines(run, { subject: 'tracewell', unit: 'request', rate: opts.rate, selected: names })}`);

@@ -27,7 +27,11 @@ export function tracerVariants() {
     // Another build of Tracewell (a checkout of an earlier commit, built), for before/after
     // comparisons in one interleaved run: TRACEWELL_REF=/path/to/checkout.
     ...(process.env.TRACEWELL_REF
-      ? { 'tracewell-ref': { name: 'tracewell-ref', execArgv: ['--import', pathToFileURL(join(process.env.TRACEWELL_REF, 'dist', 'esm', 'register.mjs')).href] } }
+      ? {
+          'tracewell-ref': { name: 'tracewell-ref', execArgv: ['--import', pathToFileURL(join(process.env.TRACEWELL_REF, 'dist', 'esm', 'register.mjs')).href] },
+          // A second server of that build: the A/A control of a before/after run.
+          'tracewell-ref-aa': { name: 'tracewell-ref-aa', execArgv: ['--import', pathToFileURL(join(process.env.TRACEWELL_REF, 'dist', 'esm', 'register.mjs')).href] },
+        }
       : {}),
   };
 }

@@ -2,6 +2,8 @@
  * Inbound HTTP for `node:http` and `node:https` servers, and so for every framework on them.
  * The `'request'` event is emitted inside `AsyncLocalStorage.run(span, ...)`: the handler and
  * everything it awaits see the span, and nothing leaks into the next request on the socket.
+ * Listeners on a traced request or its response (`'data'`, `'end'`, `'finish'`, `'close'`...)
+ * run in the span's context too, whatever emitted the event (see `messageEmit`).
  * Frameworks add the route and errors through the span stored on the request.
  */
 import http = require('node:http');
@@ -16,7 +18,7 @@ import type { TracerCore } from '../tracer';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 
-/** The server span of a request, on the IncomingMessage. */
+/** The server span of a request, on the IncomingMessage (read on every event of every traced request). */
 const kSpan: unique symbol = Symbol('tracewell.span') as never;
 
 type WithSpan = { [kSpan]?: TwSpan };
@@ -116,6 +118,91 @@ function startSpan(c: TracerCore, req: IncomingMessage, res: ServerResponse, sec
   return span;
 }
 
+/**
+ * Listeners on a traced request and its response run in the request span's context.
+ *
+ * Events on a request come from its socket (the parser pushing a body chunk, the end of the
+ * body, a closed connection) and events on a response from write callbacks, so they run in
+ * the context of whatever made the socket or the write: without this, a listener a handler
+ * adds (`req.on('end', ...)`) sees no span, and whatever it does (a fetch, a log line, a
+ * manual span) leaves the trace. `emit` of `IncomingMessage` and `ServerResponse` is wrapped
+ * once at start-up; for a message we traced, an event that has listeners and is emitted
+ * outside the span's context is emitted inside `storage.run(span)`. The rest (untraced
+ * messages, client responses, events nobody listens to, events already in the span's
+ * context) costs a property read or two per event. `run`, never `enterWith`: nothing stays
+ * active after the event, so nothing reaches the next request on a keep-alive socket. As with
+ * OpenTelemetry's instrumentation (which binds both emitters to the request's context), a
+ * listener sees the request's span even when the event is emitted under a child span.
+ * Measured against binding each request's two emitters: `docs/hot-path.md`.
+ */
+type Emit = (this: unknown, type: string | symbol, ...args: unknown[]) => boolean;
+type Listened = { _events?: Record<string | symbol, unknown> };
+let originalMessageEmit: Emit | null = null;
+let originalResponseEmit: Emit | null = null;
+
+/** Whether an event on a message traced as `span` must be emitted inside `storage.run(span)`. */
+function outsideSpan(self: Listened, span: TwSpan, type: string | symbol): boolean {
+  // No listener, nothing to run in any context ('error' without one throws either way; an
+  // errorMonitor listener comes back through this emit under its own key).
+  const events = self._events;
+  if (events !== undefined && events[type] === undefined) return false;
+  return storage.getStore() !== span;
+}
+
+function applyEmit(emit: Emit, self: unknown, args: unknown[]): boolean {
+  return emit.apply(self, args as [string]);
+}
+
+// The rest parameters are made only on the way into `run`: the wrappers below pass
+// `arguments` to `apply` alone, which V8 forwards without making an object.
+function messageEmitInSpan(this: IncomingMessage & WithSpan, ...args: unknown[]): boolean {
+  return storage.run(this[kSpan]!, applyEmit, originalMessageEmit!, this, args);
+}
+
+function responseEmitInSpan(this: ServerResponse, ...args: unknown[]): boolean {
+  return storage.run((this.req as IncomingMessage & WithSpan)[kSpan]!, applyEmit, originalResponseEmit!, this, args);
+}
+
+function messageEmit(this: IncomingMessage & WithSpan, type: string | symbol): boolean {
+  const span = this[kSpan];
+  if (span !== undefined && outsideSpan(this as Listened, span, type)) {
+    // eslint-disable-next-line prefer-rest-params
+    return messageEmitInSpan.apply(this, arguments as unknown as unknown[]);
+  }
+  // eslint-disable-next-line prefer-rest-params
+  return originalMessageEmit!.apply(this, arguments as unknown as [string]);
+}
+
+function responseEmit(this: ServerResponse, type: string | symbol): boolean {
+  const req = this.req as (IncomingMessage & WithSpan) | null | undefined;
+  const span = req == null ? undefined : req[kSpan];
+  if (span !== undefined && outsideSpan(this as Listened, span, type)) {
+    // eslint-disable-next-line prefer-rest-params
+    return responseEmitInSpan.apply(this, arguments as unknown as unknown[]);
+  }
+  // eslint-disable-next-line prefer-rest-params
+  return originalResponseEmit!.apply(this, arguments as unknown as [string]);
+}
+
+/**
+ * Sets `proto[name]`; the undo puts back the own property there was, or removes ours (left
+ * alone if something wrapped ours since: ours then acts only for requests traced before).
+ */
+function replaceMethod<T>(proto: object, name: string, fn: T): { original: T; undo: () => void } {
+  const own = Object.prototype.hasOwnProperty.call(proto, name);
+  const target = proto as Record<string, unknown>;
+  const original = target[name] as T;
+  target[name] = fn;
+  return {
+    original,
+    undo: () => {
+      if (target[name] !== fn) return;
+      if (own) target[name] = original;
+      else delete target[name];
+    },
+  };
+}
+
 function callEmit(self: unknown, emit: (...a: unknown[]) => boolean, type: string, req: unknown, res: unknown): boolean {
   return emit.call(self, type, req, res);
 }
@@ -157,6 +244,11 @@ export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean }):
   restore.push(() => {
     proto.end = originalEnd!;
   });
+  const message = replaceMethod(http.IncomingMessage.prototype, 'emit', messageEmit);
+  originalMessageEmit = message.original as Emit;
+  const response = replaceMethod(http.ServerResponse.prototype, 'emit', responseEmit);
+  originalResponseEmit = response.original as Emit;
+  restore.push(message.undo, response.undo);
 }
 
 export function disableHttpServer(): void {
