@@ -140,6 +140,7 @@ export class TwSpan implements Span, Context, FinishedSpan {
     this.kind = kind;
     this.start = start;
     trace.spans.push(this);
+    trace.root ??= this;
     trace.open++;
   }
 
@@ -315,7 +316,7 @@ export class TwSpan implements Span, Context, FinishedSpan {
 
   /** The first span of its trace in this process (itself for a local root). */
   localRoot(): TwSpan {
-    return this.trace.spans[0] ?? this;
+    return this.trace.root ?? this;
   }
 
   /** A user attribute's value (undefined when not set). */

@@ -16,8 +16,14 @@ export const MECHANISM_AGENT_RATE = 1;
 export const MECHANISM_RULE = 3;
 
 export class LocalTrace {
-  /** Spans in start order; the first is the local root. */
-  readonly spans: TwSpan[] = [];
+  /**
+   * Spans not yet handed to the exporter, in start order. The list itself is handed over when
+   * the trace's open spans are all ended (no copy), and a new one starts for spans that come
+   * later: a late child goes out as a chunk of its own, once.
+   */
+  spans: TwSpan[] = [];
+  /** The first span of the trace in this process (the local root); null until one starts. */
+  root: TwSpan | null = null;
   open = 0;
   /** Sampling priority; NaN until decided. */
   priority = NaN;
@@ -39,8 +45,6 @@ export class LocalTrace {
   random = false;
   /** Raw `baggage` header value to pass on. */
   baggage = '';
-  /** How many of `spans` were already handed to the exporter (late spans go as a later chunk). */
-  sentUpTo = 0;
 
   /** The trace id's halves as int32 (see ids.ts). */
   readonly t0: number;

@@ -194,13 +194,15 @@ export class TracerCore implements SpanSink {
   onEnd(span: TwSpan): void {
     counters.spansFinished++;
     if (this.resource !== null) this.runProcessors(span);
-    if (profilerHooks.onLocalRootEnd !== null && span.trace.spans[0] === span) profilerHooks.onLocalRootEnd(span);
+    if (profilerHooks.onLocalRootEnd !== null && span.trace.root === span) profilerHooks.onLocalRootEnd(span);
     const trace = span.trace;
     if (trace.open !== 0 || this.sink === null) return;
-    // Every local span has ended: the trace (or what came after an earlier chunk) goes out.
-    const spans = trace.sentUpTo === 0 ? trace.spans : trace.spans.slice(trace.sentUpTo);
-    trace.sentUpTo = trace.spans.length;
+    // Every local span has ended: the trace (or what started after an earlier chunk went out)
+    // goes out. The exporter keeps the list until it encodes it, so spans that start later go
+    // into a new one: they must not join a chunk already handed over.
+    const spans = trace.spans;
     if (spans.length === 0) return;
+    trace.spans = [];
     try {
       this.sink.enqueue(spans);
     } catch (err) {

@@ -80,3 +80,25 @@ test('a burst far past maxPendingSpans goes to the dead-letter file, not to the 
     await app.kill();
   }
 });
+
+test('a child that starts after its root ended goes out once, as a chunk of its own', async () => {
+  const agent = await pool.newAgent();
+  const app = await startEmitter({ env: { DD_SERVICE: 'late-child', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    const ids = [];
+    for (let i = 0; i < 20; i++) ids.push(await app.call('late', { prefix: `late${i}` }));
+    await app.call('flush');
+    await until(() => namesSeen(agent, 'late').size === 40, 'every root and late child');
+    // Settled: nothing more arrives, then each span was received once.
+    await app.call('flush');
+    await until(async () => (await app.stats()).spansPending === 0, 'nothing pending');
+    const seen = namesSeen(agent, 'late');
+    assert.deepEqual([...seen].filter(([, c]) => c !== 1), [], 'each span once');
+    for (const [i, id] of ids.entries()) {
+      const child = agent.allSpans().find((s) => s.name === `late${i}-late`);
+      assert.equal(child.parent_id.toString(16).padStart(16, '0'), id.root);
+    }
+  } finally {
+    await app.kill();
+  }
+});
