@@ -17,6 +17,7 @@ const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell',
 out(`dev agent listening on ${agent.url}`);
 
 let services;
+const interactive = process.env.DEMO_KEEP === '1' || (process.stdout.isTTY === true && process.stdin.isTTY === true);
 const stop = async () => {
   await services?.stop();
   await agent.close();
@@ -44,14 +45,18 @@ try {
   const profiled = () => new Set(agent.store.profiles.map((p) => p.profile.tags.service)).size;
   await agent.waitFor(() => profiled() >= 3, 12_000).catch(() => undefined);
   out(`\nthe agent received ${agent.store.traces.size} traces, ${spans()} spans from 3 services; kept in .tracewell/demo-agent/`);
-  out(`the services keep running for the page (more traffic: curl -H 'x-api-key: k-1' http://127.0.0.1:${users}/users/2); Ctrl-C stops the demo`);
+  if (interactive) out(`the services keep running for the page (more traffic: curl -H 'x-api-key: k-1' http://127.0.0.1:${users}/users/2); Ctrl-C stops the demo`);
+  else out('(not a terminal: the demo stops now, and the page with it; in a terminal, or with DEMO_KEEP=1, it stays up until Ctrl-C)');
   out(`\nopen ${agent.uiUrl} to look at the traces as waterfalls, what the probes captured, the profiles as flame graphs`);
 } catch (err) {
   await stop();
   throw err;
 }
-await new Promise((resolve) => {
-  process.once('SIGINT', resolve);
-  process.once('SIGTERM', resolve);
-});
+// In a terminal the demo stays up for the page until Ctrl-C; run by a script (CI, a pipe) it ends.
+if (interactive) {
+  await new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
 await stop();
