@@ -1,81 +1,17 @@
 // Export that never fails the service: real child processes, the real dev agent, real files.
-// Agent down then up, flapping, slow, 500/503/429/413/400, SIGTERM and SIGKILL, a read-only
-// or full dead-letter folder, and what the log says during an outage.
+// Flapping, slow, 500/503/429/413/400, an app's own SIGTERM handler, a read-only or full
+// dead-letter folder, and what the log says during an outage. (The agent down then up,
+// SIGTERM and SIGKILL while it is down: dead-letter-scenarios.test.mjs, for each exporter.)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, deadPort, dlqFiles, dlqRecords, expectedNames, namesSeen, startEmitter, tempDir } from './helpers.mjs';
+import { cleanup, deadPort, dlqFiles, dlqRecords, namesSeen, startEmitter, tempDir } from './helpers.mjs';
 import { until } from '../helpers/common.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));
-
-function assertExactlyOnce(agent, prefix, n) {
-  const seen = namesSeen(agent, prefix + '-');
-  const want = expectedNames(prefix, n);
-  const missing = want.filter((x) => !seen.has(x));
-  assert.deepEqual(missing.slice(0, 5), [], `${missing.length} spans never arrived`);
-  const twice = [...seen].filter(([, c]) => c > 1);
-  assert.deepEqual(twice.slice(0, 5), [], `${twice.length} spans arrived more than once`);
-  assert.equal(seen.size, want.length);
-}
-
-test('agent down for the whole run, then started: every span arrives, exactly once', async () => {
-  const dir = tempDir();
-  const port = await deadPort();
-  const app = await startEmitter({ env: { DD_SERVICE: 'down-then-up', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC: '100000' } });
-  try {
-    for (let burst = 0; burst < 3; burst++) {
-      await app.call('traces', { n: 100, prefix: `b${burst}` });
-      await app.call('flush');
-    }
-    const s = await until(async () => {
-      const st = await app.stats();
-      return st.deadLetter.spansWritten === 600 && st.circuit !== 'closed' && st;
-    }, 'all 600 spans dead-lettered and the circuit open');
-    assert.equal(s.spansSent, 0);
-    assert.equal(s.spansPending, 0);
-    assert.equal(s.dropped.sendFailed + s.dropped.deadLetterFailed + s.dropped.bufferFull, 0);
-    assert.ok(s.deadLetter.bytesOnDisk > 0);
-    const files = dlqFiles(dir, 'down-then-up');
-    assert.ok(files.some((f) => /^dd-\d{13}-\d+-[0-9a-f]{8}-\d{6}\.dlq$/.test(f)), files.join());
-    for (const f of files) assert.equal(statSync(join(dir, 'down-then-up', f)).mode & 0o777, 0o600, f);
-    assert.equal(statSync(join(dir, 'down-then-up')).mode & 0o777, 0o700);
-
-    // The agent comes up on that port: the probe finds it, the backlog is replayed in the
-    // background (throttled here to ~100 KB/s, about 2 s for these ~210 KB), and live data
-    // made meanwhile goes first.
-    const agent = await pool.newAgent({ port });
-    await until(async () => (await app.stats()).circuit === 'closed', 'the circuit closed by a probe');
-    await app.call('traces', { n: 10, prefix: 'live' });
-    await app.call('flush');
-    await agent.waitFor(() => ['b0', 'b1', 'b2', 'live'].every((p) => namesSeen(agent, p + '-').size === (p === 'live' ? 20 : 200)), 10_000);
-    for (const p of ['b0', 'b1', 'b2']) assertExactlyOnce(agent, p, 100);
-    assertExactlyOnce(agent, 'live', 10);
-    const order = agent.allSpans().map((x) => x.name);
-    const firstLive = order.findIndex((n) => n.startsWith('live-'));
-    const lastBacklog = order.findLastIndex((n) => /^b\d-/.test(n));
-    assert.ok(firstLive < lastBacklog, `live spans (from ${firstLive}) waited for the backlog (to ${lastBacklog})`);
-    const done = await until(
-      async () => {
-        const st = await app.stats();
-        return st.deadLetter.spansReplayed === 600 && st.deadLetter.bytesOnDisk === 0 && st;
-      },
-      'the backlog replayed and its files removed',
-      10_000,
-      20,
-      async () => JSON.stringify(await app.stats()) + ' ' + dlqFiles(dir, 'down-then-up').join(),
-    );
-    assert.equal(done.circuit, 'closed');
-    assert.equal(done.spansSent, 620);
-    assert.equal(done.deadLetter.payloadsReplayed, done.deadLetter.payloadsWritten);
-    assert.deepEqual(dlqFiles(dir, 'down-then-up').filter((f) => f.endsWith('.dlq')), []);
-  } finally {
-    await app.kill();
-  }
-});
 
 test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost but the 400 payload, which is in the rejected file', async () => {
   const dir = tempDir();
@@ -155,33 +91,6 @@ test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost 
   }
 });
 
-test('SIGTERM while the agent is down: the process ends as it would have, and the next process of the service replays everything', async () => {
-  const dir = tempDir();
-  const port = await deadPort();
-  const env = { DD_SERVICE: 'sigterm-svc', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000' };
-  const first = await startEmitter({ env });
-  await first.call('traces', { n: 50, prefix: 'term' });
-  const started = Date.now();
-  first.child.kill('SIGTERM');
-  const { code, signal } = await first.exited;
-  assert.equal(signal, 'SIGTERM', `exit code ${code}: the default SIGTERM behaviour must be kept`);
-  assert.ok(Date.now() - started < 2500, 'ended within the shutdown deadline');
-  const records = dlqRecords(dir, 'sigterm-svc');
-  assert.equal(records.reduce((a, r) => a + r.items, 0), 100, first.stderr());
-
-  const agent = await pool.newAgent({ port });
-  const second = await startEmitter({ env });
-  try {
-    await agent.waitFor(() => namesSeen(agent, 'term-').size === 100, 10_000);
-    assertExactlyOnce(agent, 'term', 50);
-    await until(() => dlqFiles(dir, 'sigterm-svc').filter((f) => f.endsWith('.dlq')).length === 0, 'the adopted file removed');
-    const s = await second.stats();
-    assert.equal(s.deadLetter.spansReplayed, 100);
-  } finally {
-    await second.kill();
-  }
-});
-
 test("an app's own SIGTERM handler still decides: the process is not ended by the SDK, spans are flushed", async () => {
   const agent = await pool.newAgent();
   const app = await startEmitter({ env: { DD_SERVICE: 'own-handler', DD_TRACE_AGENT_URL: agent.url, APP_SIGTERM: '1', TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_DLQ_DIR: tempDir() } });
@@ -197,42 +106,6 @@ test("an app's own SIGTERM handler still decides: the process is not ended by th
     assert.equal((await app.stats()).spansSent, 6);
   } finally {
     await app.kill();
-  }
-});
-
-test('SIGKILL in the middle of an append: the torn record is skipped, every earlier record is replayed', async () => {
-  const dir = tempDir();
-  const port = await deadPort();
-  const env = { DD_SERVICE: 'torn-svc', DD_TRACE_AGENT_URL: `http://127.0.0.1:${port}`, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000' };
-  const first = await startEmitter({ env });
-  for (let i = 0; i < 4; i++) {
-    await first.call('traces', { n: 10, prefix: `kept${i}` });
-    await first.call('flush');
-  }
-  await until(async () => (await first.stats()).deadLetter.payloadsWritten === 4, 'four records written');
-  await first.call('tear');
-  await first.call('traces', { n: 10, prefix: 'torn' });
-  first.child.send({ cmd: 'flush' });
-  await until(() => first.stderr().includes('EMITTER-TORN'), 'the append torn half way');
-  await first.kill('SIGKILL');
-  const onDisk = dlqRecords(dir, 'torn-svc');
-  assert.equal(onDisk.length, 4, 'four whole records before the torn one');
-  assert.equal(onDisk[0].skippedInFile, 1, 'the torn tail is detected');
-
-  const agent = await pool.newAgent({ port });
-  const second = await startEmitter({ env });
-  try {
-    for (let i = 0; i < 4; i++) await agent.waitFor(() => namesSeen(agent, `kept${i}-`).size === 20, 10_000);
-    for (let i = 0; i < 4; i++) assertExactlyOnce(agent, `kept${i}`, 10);
-    assert.equal(namesSeen(agent, 'torn-').size, 0);
-    const s = await until(async () => {
-      const st = await second.stats();
-      return st.deadLetter.recordsSkipped === 1 && st;
-    }, 'the damaged record counted');
-    assert.equal(s.deadLetter.spansReplayed, 80);
-    assert.match(second.stderr(), /TW_DLQ_DAMAGED.*skipped 1 damaged record/);
-  } finally {
-    await second.kill();
   }
 });
 
