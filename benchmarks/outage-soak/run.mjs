@@ -23,7 +23,7 @@ const afterS = intArg(args, 'afterS', 10, 1, 600);
 const rate = intArg(args, 'rate', 1000, 10, 1_000_000);
 const settleMs = intArg(args, 'settleMs', 30_000, 1000, 600_000);
 const execPath = nodeBinary(args.node);
-const names = pickVariants(Object.fromEntries(['tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
+const names = pickVariants(Object.fromEntries(['tracewell', 'dd-trace', 'otel', ...(process.env.TRACEWELL_REF ? ['tracewell-ref'] : [])].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function soak(name) {
@@ -31,7 +31,7 @@ async function soak(name) {
   const dlq = mkdtempSync(join(tmpdir(), 'tw-soak-'));
   const child = forkChild(join(here, '..', 'span-pipeline', 'worker.cjs'), [], {
     execPath,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, DD_TRACE_AGENT_URL: sink.url, TRACEWELL_DLQ_DIR: dlq, TRACEWELL_LOG_LEVEL: 'warn', DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', OTEL_LOG_LEVEL: 'none' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, ...(process.env.TRACEWELL_REF ? { TRACEWELL_REF: process.env.TRACEWELL_REF } : {}), DD_TRACE_AGENT_URL: sink.url, TRACEWELL_DLQ_DIR: dlq, TRACEWELL_LOG_LEVEL: 'warn', DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', OTEL_LOG_LEVEL: 'none' },
   });
   const probe = async () => {
     const reply = waitMessage(child, (m) => m?.type === 'cpu', 10_000, `${name} stats`);

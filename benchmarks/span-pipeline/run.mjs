@@ -42,7 +42,7 @@ const warmupSpans = intArg(args, 'warmup', 200_000, 0, 2_000_000);
 const pin = Boolean(args.pin);
 if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const execPath = nodeBinary(args.node);
-const names = pickVariants(Object.fromEntries(['none', 'tracewell', 'dd-trace', 'otel'].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
+const names = pickVariants(Object.fromEntries(['none', 'tracewell', 'dd-trace', 'otel', ...(process.env.TRACEWELL_REF ? ['tracewell-ref'] : [])].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
 const modes = burstSpans > 0 ? ['steady', 'burst'] : ['steady'];
 
 async function once(name, mode) {
@@ -53,7 +53,7 @@ async function once(name, mode) {
   const child = forkChild(join(here, 'worker.cjs'), [], {
     execPath,
     cpus: pin ? '0' : undefined,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, DD_TRACE_AGENT_URL: sink.url, TRACEWELL_DLQ_DIR: dlq, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', TRACEWELL_LOG_LEVEL: 'error', OTEL_LOG_LEVEL: 'none' },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BENCH_VARIANT: name, ...(process.env.TRACEWELL_REF ? { TRACEWELL_REF: process.env.TRACEWELL_REF } : {}), DD_TRACE_AGENT_URL: sink.url, TRACEWELL_DLQ_DIR: dlq, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false', TRACEWELL_LOG_LEVEL: 'error', OTEL_LOG_LEVEL: 'none' },
   });
   try {
     await waitMessage(child, (m) => m?.type === 'ready', 30_000, `${name} start`);

@@ -24,8 +24,9 @@ function otelApiFrom(dir) {
 
 /** Returns makeTrace(i): creates and ends one trace of SPANS_PER_TRACE spans. */
 function setup() {
-  if (variant === 'tracewell') {
-    const tw = require(join(repoRoot, 'dist', 'cjs', 'index.js'));
+  if (variant === 'tracewell' || variant === 'tracewell-ref') {
+    // tracewell-ref: another build (TRACEWELL_REF=/path/to/checkout), for before/after runs.
+    const tw = require(join(variant === 'tracewell' ? repoRoot : process.env.TRACEWELL_REF, 'dist', 'cjs', 'index.js'));
     const handle = tw.init({ service: 'bench', env: 'bench', version: '1', agentUrl });
     return { ...otelMaker(otelApiFrom(repoRoot)), dropped: () => handle.stats().dropped, stats: () => handle.stats() };
   }
