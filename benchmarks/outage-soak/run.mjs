@@ -21,7 +21,10 @@ const outageS = intArg(args, 'outageS', quick ? 60 : 600, 1, 24 * 3600);
 const warmupS = intArg(args, 'warmupS', 15, 1, 600);
 const afterS = intArg(args, 'afterS', 10, 1, 600);
 const rate = intArg(args, 'rate', 1000, 10, 1_000_000);
-const settleMs = intArg(args, 'settleMs', 30_000, 1000, 600_000);
+// How long the sink may stay quiet before what has not arrived counts as lost: longer than the
+// circuit's longest wait between two probes (TRACEWELL_BREAKER_PROBE_MAX_MS, 60 s by default),
+// or a probe that failed just before the agent came back leaves the backlog waiting past it.
+const settleMs = intArg(args, 'settleMs', 90_000, 1000, 600_000);
 const execPath = nodeBinary(args.node);
 const names = pickVariants(Object.fromEntries(['tracewell', 'dd-trace', 'otel', ...(process.env.TRACEWELL_REF ? ['tracewell-ref'] : [])].map((n) => [n, { name: n }])), args.variants).map((v) => v.name);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
