@@ -24,6 +24,9 @@ import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
+import { compileGlobList } from './tracer/glob';
+import { compileHeaderTags } from './tracer/instrumentations/header-tags';
+import { Redactor } from './internal/redact';
 
 /** What `init()` returns. */
 export interface TracewellHandle {
@@ -112,19 +115,31 @@ interface Integration {
 
 const isOn = (config: ResolvedConfig, name: InstrumentationName): boolean => !config.disabledInstrumentations.includes(name);
 
+/** `headerTags` for one protocol, with the redaction rules the probes use; null when none is configured. */
+function headerTagsFor(config: ResolvedConfig, protocol: 'http' | 'grpc'): ReturnType<typeof compileHeaderTags> {
+  if (Object.keys(config.headerTags).length === 0) return null;
+  return compileHeaderTags(config.headerTags, new Redactor(config.redact, config.redactExclude), protocol);
+}
+
 /** Every integration, in the order they are turned on; shutdown turns each of them off. */
 const INTEGRATIONS: readonly Integration[] = [
   {
     name: 'http server',
     enable(core, config) {
-      if (isOn(config, 'http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery });
+      if (isOn(config, 'http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery, ignorePaths: compileGlobList(config.httpIgnorePaths), headerTags: headerTagsFor(config, 'http') });
     },
     disable: disableHttpServer,
   },
   {
     name: 'http client and fetch',
     enable(core, config) {
-      enableHttpClient(core, { urlQuery: config.httpUrlQuery, http: isOn(config, 'http'), fetch: isOn(config, 'fetch') });
+      enableHttpClient(core, {
+        urlQuery: config.httpUrlQuery,
+        http: isOn(config, 'http'),
+        fetch: isOn(config, 'fetch'),
+        ignoreUrls: compileGlobList(config.httpClientIgnoreUrls),
+        headerTags: headerTagsFor(config, 'http'),
+      });
     },
     disable: disableHttpClient,
   },
@@ -145,7 +160,9 @@ const INTEGRATIONS: readonly Integration[] = [
   {
     name: 'grpc',
     enable(core, config) {
-      if (isOn(config, 'grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
+      if (isOn(config, 'grpc')) {
+        enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses, metadataTags: headerTagsFor(config, 'grpc') });
+      }
     },
     disable: disableGrpc,
   },
