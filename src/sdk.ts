@@ -14,6 +14,7 @@ import { createAgentExporter } from './exporter/agent-exporter';
 import type { createOtlpExporter } from './exporter/otlp-exporter';
 import { installExitHooks, type Flushable } from './exporter/exit-hooks';
 import type { startHealthMetrics } from './exporter/health-metrics';
+import type { startRuntimeMetrics } from './exporter/runtime-metrics';
 import { TracerCore } from './tracer/tracer';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/http-server';
@@ -86,6 +87,8 @@ function start(config: ResolvedConfig): TracewellHandle {
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
   const exitHooks = installExitHooks(together([exporter, profiler, probes]), config.shutdownTimeoutMs);
   const health = config.healthMetrics ? (require('./exporter/health-metrics') as { startHealthMetrics: typeof startHealthMetrics }).startHealthMetrics(config) : null;
+  // Loaded only when on: its perf_hooks timer and GC observer cost nothing when off.
+  const runtime = config.runtimeMetrics ? (require('./exporter/runtime-metrics') as { startRuntimeMetrics: typeof startRuntimeMetrics }).startRuntimeMetrics(config, runtimeId) : null;
 
   logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.exporter === 'otlp' ? config.otlpEndpoint : config.agentUrl}`);
   return {
@@ -98,6 +101,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       exitHooks.remove();
       await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs), probes?.stop()]);
       health?.stop();
+      runtime?.stop();
       disableIntegrations();
       unregisterGlobals();
     },
