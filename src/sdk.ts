@@ -14,6 +14,7 @@ import { createAgentExporter } from './exporter/agent-exporter';
 import type { createOtlpExporter } from './exporter/otlp-exporter';
 import { installExitHooks, type Flushable } from './exporter/exit-hooks';
 import type { startHealthMetrics } from './exporter/health-metrics';
+import type { startRuntimeMetrics } from './exporter/runtime-metrics';
 import { TracerCore } from './tracer/tracer';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/http-server';
@@ -24,6 +25,9 @@ import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
+import { compileGlobList } from './tracer/glob';
+import { compileHeaderTags } from './tracer/instrumentations/header-tags';
+import { Redactor } from './internal/redact';
 
 /** What `init()` returns. */
 export interface TracewellHandle {
@@ -83,6 +87,8 @@ function start(config: ResolvedConfig): TracewellHandle {
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
   const exitHooks = installExitHooks(together([exporter, profiler, probes]), config.shutdownTimeoutMs);
   const health = config.healthMetrics ? (require('./exporter/health-metrics') as { startHealthMetrics: typeof startHealthMetrics }).startHealthMetrics(config) : null;
+  // Loaded only when on: its perf_hooks timer and GC observer cost nothing when off.
+  const runtime = config.runtimeMetrics ? (require('./exporter/runtime-metrics') as { startRuntimeMetrics: typeof startRuntimeMetrics }).startRuntimeMetrics(config, runtimeId) : null;
 
   logger.info(`tracing service "${config.service}" env "${config.env}" version "${config.version}" to ${config.exporter === 'otlp' ? config.otlpEndpoint : config.agentUrl}`);
   return {
@@ -95,6 +101,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       exitHooks.remove();
       await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs), probes?.stop()]);
       health?.stop();
+      runtime?.stop();
       disableIntegrations();
       unregisterGlobals();
     },
@@ -112,19 +119,31 @@ interface Integration {
 
 const isOn = (config: ResolvedConfig, name: InstrumentationName): boolean => !config.disabledInstrumentations.includes(name);
 
+/** `headerTags` for one protocol, with the redaction rules the probes use; null when none is configured. */
+function headerTagsFor(config: ResolvedConfig, protocol: 'http' | 'grpc'): ReturnType<typeof compileHeaderTags> {
+  if (Object.keys(config.headerTags).length === 0) return null;
+  return compileHeaderTags(config.headerTags, new Redactor(config.redact, config.redactExclude), protocol);
+}
+
 /** Every integration, in the order they are turned on; shutdown turns each of them off. */
 const INTEGRATIONS: readonly Integration[] = [
   {
     name: 'http server',
     enable(core, config) {
-      if (isOn(config, 'http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery });
+      if (isOn(config, 'http')) enableHttpServer(core, { urlQuery: config.httpUrlQuery, ignorePaths: compileGlobList(config.httpIgnorePaths), headerTags: headerTagsFor(config, 'http') });
     },
     disable: disableHttpServer,
   },
   {
     name: 'http client and fetch',
     enable(core, config) {
-      enableHttpClient(core, { urlQuery: config.httpUrlQuery, http: isOn(config, 'http'), fetch: isOn(config, 'fetch') });
+      enableHttpClient(core, {
+        urlQuery: config.httpUrlQuery,
+        http: isOn(config, 'http'),
+        fetch: isOn(config, 'fetch'),
+        ignoreUrls: compileGlobList(config.httpClientIgnoreUrls),
+        headerTags: headerTagsFor(config, 'http'),
+      });
     },
     disable: disableHttpClient,
   },
@@ -145,7 +164,9 @@ const INTEGRATIONS: readonly Integration[] = [
   {
     name: 'grpc',
     enable(core, config) {
-      if (isOn(config, 'grpc')) enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses });
+      if (isOn(config, 'grpc')) {
+        enableGrpc(core, { serverErrorStatuses: config.grpcServerErrorStatuses, clientErrorStatuses: config.grpcClientErrorStatuses, metadataTags: headerTagsFor(config, 'grpc') });
+      }
     },
     disable: disableGrpc,
   },

@@ -18,6 +18,25 @@ export function tracerVariants() {
     // Resolved from the repository root (the cwd of every server): the package references
     // itself by name through its exports map.
     tracewell: { name: 'tracewell', execArgv: ['--import', 'tracewell/register'] },
+    // A second Tracewell server of this build: the A/A control of a paired run between Tracewell variants.
+    'tracewell-aa': { name: 'tracewell-aa', execArgv: ['--import', 'tracewell/register'] },
+    // Runtime metrics on (DogStatsD to a port nothing listens on: the datagrams are built and sent all the same).
+    'tracewell-runtime-metrics': {
+      name: 'tracewell-runtime-metrics',
+      execArgv: ['--import', 'tracewell/register'],
+      env: { DD_RUNTIME_METRICS_ENABLED: 'true', TRACEWELL_DOGSTATSD_URL: 'udp://127.0.0.1:9' },
+    },
+    // The SRE controls configured and not matching the benchmark's route: a sampling rule on the resource,
+    // ignored paths, header tags (one present on every request), so their per-request cost when configured shows.
+    'tracewell-controls': {
+      name: 'tracewell-controls',
+      execArgv: ['--import', 'tracewell/register'],
+      env: {
+        DD_TRACE_SAMPLING_RULES: '[{"resource":"GET /healthz","sample_rate":0},{"resource":"GET /hello/*","sample_rate":1}]',
+        TRACEWELL_HTTP_IGNORE_PATHS: '/healthz,/readyz,/metrics,/internal/*',
+        DD_TRACE_HEADER_TAGS: 'traceparent:parent,x-tenant-id:tenant',
+      },
+    },
     'dd-trace': {
       name: 'dd-trace',
       execArgv: ['--require', join(repoRoot, 'benchmarks', 'node_modules', 'dd-trace', 'init.js')],

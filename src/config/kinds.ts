@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { inspect } from 'node:util';
-import type { SpanProcessor } from './options';
+import type { ResolvedSamplingRule, SpanProcessor } from './options';
 
 /** How one option's value is read from a variable and checked when given in code. */
 export interface Kind<T> {
@@ -252,4 +252,114 @@ export function showDefault(v: unknown): string {
   if (v === '' || v === undefined) return 'none';
   if (typeof v === 'object' && v !== null) return Object.keys(v).length === 0 ? 'none' : JSON.stringify(v);
   return String(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling rules, header tags, globs.
+
+const RULE_KEYS = new Set(['service', 'name', 'resource', 'tags', 'sample_rate', 'sampleRate', 'max_per_second', 'maxPerSecond']);
+
+/** One rule object (JSON's snake_case or code's camelCase) checked and normalised; `undefined` when not accepted. */
+function samplingRule(v: unknown, rateRequired: boolean): ResolvedSamplingRule | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const r = v as Record<string, unknown>;
+  const out: { -readonly [K in keyof ResolvedSamplingRule]: ResolvedSamplingRule[K] } = { sampleRate: 1 };
+  for (const key of Object.keys(r)) if (!RULE_KEYS.has(key)) return undefined;
+  for (const key of ['service', 'name', 'resource'] as const) {
+    const p = r[key];
+    if (p === undefined) continue;
+    if (typeof p !== 'string' || p === '') return undefined;
+    out[key] = p;
+  }
+  if (r.tags !== undefined) {
+    const tags = r.tags;
+    if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return undefined;
+    const t: Record<string, string> = {};
+    for (const [k, p] of Object.entries(tags)) {
+      if (k === '' || typeof p !== 'string' || p === '') return undefined;
+      t[k] = p;
+    }
+    if (Object.keys(t).length > 0) out.tags = Object.freeze(t);
+  }
+  const rate = r.sample_rate ?? r.sampleRate;
+  if (rate === undefined) {
+    if (rateRequired) return undefined;
+  } else {
+    if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return undefined;
+    out.sampleRate = rate;
+  }
+  const max = r.max_per_second ?? r.maxPerSecond;
+  if (max !== undefined) {
+    if (typeof max !== 'number' || !(max >= 0) || !Number.isFinite(max)) return undefined;
+    out.maxPerSecond = max;
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * Datadog's sampling rules: a JSON array in a variable, an array of rule objects in code. A
+ * rule with a key Datadog does not define, a pattern that is not a string, or a rate outside
+ * 0..1 refuses the whole list (as a bad list element does), so a typo is reported, not ignored.
+ */
+export function samplingRules(kind: 'trace' | 'span'): Kind<ResolvedSamplingRule[]> {
+  const fields = `{service, name, resource, tags, ${kind === 'trace' ? 'sample_rate (required)' : 'sample_rate (default 1)'}, max_per_second}`;
+  const check = (v: unknown): ResolvedSamplingRule[] | undefined => {
+    if (!Array.isArray(v)) return undefined;
+    const out: ResolvedSamplingRule[] = [];
+    for (const item of v) {
+      const rule = samplingRule(item, kind === 'trace');
+      if (rule === undefined) return undefined;
+      out.push(rule);
+    }
+    return out;
+  };
+  return {
+    accepted: `a JSON array of rules ${fields}, patterns with * and ?`,
+    acceptedInCode: `an array of rules ${fields}, patterns with * and ?`,
+    parse: (v) => {
+      try {
+        return check(JSON.parse(v));
+      } catch {
+        return undefined;
+      }
+    },
+    check,
+  };
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `DD_TRACE_HEADER_TAGS`: `header:tag` pairs, comma-separated; a header without a tag gets
+ * Datadog's default names. In code, an object of header name -> tag name ('' for the default).
+ * Header names are case-insensitive (kept in lower case).
+ */
+export function headerTags(): Kind<Record<string, string>> {
+  const pair = (header: string, tag: string, out: Record<string, string>): boolean => {
+    const h = header.trim().toLowerCase();
+    if (!HEADER_NAME.test(h)) return false;
+    out[h] = tag.trim();
+    return true;
+  };
+  return {
+    accepted: 'a comma list of header names, each with an optional :tag (`x-tenant-id:tenant,user-agent`)',
+    acceptedInCode: "an object of header name -> tag name ('' for the default tag name)",
+    parse: (v) => {
+      const out: Record<string, string> = {};
+      for (const part of v.split(',')) {
+        if (part.trim() === '') continue;
+        const i = part.indexOf(':');
+        if (i === 0 || (i > 0 && part.slice(i + 1).trim() === '')) return undefined;
+        if (!pair(i < 0 ? part : part.slice(0, i), i < 0 ? '' : part.slice(i + 1), out)) return undefined;
+      }
+      return out;
+    },
+    check: (v) => {
+      if (typeof v !== 'object' || v === null || ![Object.prototype, null].includes(Object.getPrototypeOf(v))) return undefined;
+      const out: Record<string, string> = {};
+      for (const [k, t] of Object.entries(v)) if (typeof t !== 'string' || !pair(k, t, out)) return undefined;
+      return out;
+    },
+  };
 }

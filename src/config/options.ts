@@ -25,6 +25,34 @@ export type ProfilingMode = 'lines' | 'linked' | 'span-lines';
 /** The Datadog Agent trace endpoint, for `traceProtocol`: `auto` picks `/v0.5/traces` when the agent lists it. */
 export type TraceProtocol = 'auto' | '0.4' | '0.5';
 
+/**
+ * A trace or single-span sampling rule, for `samplingRules` and `spanSamplingRules`: Datadog's
+ * `DD_TRACE_SAMPLING_RULES` / `DD_SPAN_SAMPLING_RULES` entries. `service`, `name` (operation
+ * name), `resource` and each of `tags` are glob patterns (`*` any run of characters, `?` one,
+ * case-insensitive); a field not given matches anything. In JSON the rate is `sample_rate` and the
+ * limit `max_per_second`; in code `sampleRate` and `maxPerSecond` are taken too.
+ */
+export interface SamplingRule {
+  service?: string;
+  name?: string;
+  resource?: string;
+  tags?: Record<string, string>;
+  /** Fraction kept, 0..1: required in a trace rule, 1 when not given in a span rule. */
+  sampleRate?: number;
+  /** Most traces (spans) per second this rule keeps; no limit of its own when not given. */
+  maxPerSecond?: number;
+}
+
+/** A rule as the resolved config holds it: the rate always set. */
+export interface ResolvedSamplingRule {
+  readonly service?: string;
+  readonly name?: string;
+  readonly resource?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly sampleRate: number;
+  readonly maxPerSecond?: number;
+}
+
 /** Where traces are sent, for `exporter`. */
 export type ExporterName = 'datadog' | 'otlp';
 
@@ -73,16 +101,34 @@ export interface TracewellOptions {
    */
   agentUrl?: string;
   /**
-   * Fraction of new traces kept, 0..1. Accepted: a number from 0 to 1. Env: `TRACEWELL_SAMPLE_RATE`,
+   * Fraction of new traces kept, 0..1: a last sampling rule that matches every trace (after `samplingRules`).
+   * `OTEL_TRACES_SAMPLER` sets it too; `always_on`, `always_off` and `traceidratio` are read as their `parentbased_`
+   * forms: a continued trace keeps its parent's decision. Accepted: a number from 0 to 1. Env: `TRACEWELL_SAMPLE_RATE`,
    * `DD_TRACE_SAMPLE_RATE`, `OTEL_TRACES_SAMPLER` (+ `OTEL_TRACES_SAMPLER_ARG`). Default: unset: the agent's
    * `rate_by_service` decides, 1 until it answers.
    */
   sampleRate?: number;
   /**
-   * Most traces per second kept by `sampleRate`. Accepted: a whole number of traces per second from 0 to 1000000000.
-   * Env: `TRACEWELL_RATE_LIMIT`, `DD_TRACE_RATE_LIMIT`. Default: 100.
+   * Most traces per second kept by `sampleRate` and `samplingRules` together. Accepted: a whole number of traces per
+   * second from 0 to 1000000000. Env: `TRACEWELL_RATE_LIMIT`, `DD_TRACE_RATE_LIMIT`. Default: 100.
    */
   rateLimit?: number;
+  /**
+   * Trace sampling rules, applied to a new trace's root before `sampleRate` and the agent's rates: the first rule whose
+   * service, name, resource and tags all match sets the rate (`_dd.p.dm=-3`, `_dd.rule_psr`). A rule on the resource
+   * (`GET /users/:id`) sees the route: the decision waits for the first propagation or the end of the root
+   * (docs/sampling.md). Accepted: an array of rules {service, name, resource, tags, sample_rate (required),
+   * max_per_second}, patterns with * and ?. Env: `DD_TRACE_SAMPLING_RULES` (`[{"resource":"GET
+   * /healthz","sample_rate":0}]`). Default: none.
+   */
+  samplingRules?: SamplingRule[];
+  /**
+   * Single span sampling: spans of dropped traces that match a rule are kept anyway, tagged `_dd.span_sampling.*`
+   * (docs/sampling.md). Accepted: an array of rules {service, name, resource, tags, sample_rate (default 1),
+   * max_per_second}, patterns with * and ?. Env: `DD_SPAN_SAMPLING_RULES`
+   * (`[{"service":"api","name":"http.request","sample_rate":1,"max_per_second":50}]`). Default: none.
+   */
+  spanSamplingRules?: SamplingRule[];
   /**
    * Formats read from incoming requests, in order; the first that yields a context wins. Accepted: an array of datadog,
    * tracecontext, b3, b3multi, baggage, none. Env: `DD_TRACE_PROPAGATION_STYLE_EXTRACT`, `DD_TRACE_PROPAGATION_STYLE`,
@@ -136,6 +182,27 @@ export interface TracewellOptions {
    * `TRACEWELL_HTTP_URL_QUERY`. Default: false.
    */
   httpUrlQuery?: boolean;
+  /**
+   * Paths of inbound requests never traced (health checks, metrics scrapes): no span, nothing propagated from them,
+   * counted in `stats().ignored.inbound`. Globs on the path without the query string (`*` any run of characters, `?`
+   * one). Accepted: an array of path patterns. Env: `TRACEWELL_HTTP_IGNORE_PATHS` (`/healthz,/readyz,/metrics`).
+   * Default: none.
+   */
+  httpIgnorePaths?: string[];
+  /**
+   * URLs of outbound requests never traced: no span, no propagation headers, counted in `stats().ignored.outbound`.
+   * Globs on `protocol://host[:port]/path` without the query string (`http://169.254.169.254/*`, `*:9090/metrics`).
+   * Accepted: an array of URL patterns. Env: `TRACEWELL_HTTP_CLIENT_IGNORE_URLS`. Default: none.
+   */
+  httpClientIgnoreUrls?: string[];
+  /**
+   * Request and response headers put on HTTP server and client spans, and gRPC metadata on gRPC spans, as tags:
+   * `header:tag`, or a header alone for `http.request.headers.<header>` / `http.response.headers.<header>`
+   * (`grpc.request.metadata.<key>` / `grpc.response.metadata.<key>`). A header named like a secret (`redact`:
+   * `authorization`, `cookie`, `x-api-key`...) is put on as `[redacted]`. Accepted: an object of header name -> tag
+   * name ('' for the default tag name). Env: `TRACEWELL_HEADER_TAGS`, `DD_TRACE_HEADER_TAGS`. Default: none.
+   */
+  headerTags?: Record<string, string>;
   /**
    * gRPC status codes that mark a server span an error. Accepted: an array of gRPC status codes 0-16. Env:
    * `TRACEWELL_GRPC_SERVER_ERROR_STATUSES`, `DD_GRPC_SERVER_ERROR_STATUSES` (`2,4,12-15`). Default: 2, 4, 12-15
@@ -247,11 +314,18 @@ export interface TracewellOptions {
    */
   healthMetrics?: boolean;
   /**
-   * DogStatsD address for `healthMetrics`, `udp://host:port`. Accepted: a udp://host:port URL. Env:
-   * `TRACEWELL_DOGSTATSD_URL`, or `DD_DOGSTATSD_HOSTNAME` (or `DD_DOGSTATSD_HOST`) + `DD_DOGSTATSD_PORT`. Default: the
-   * agent's host, port 8125.
+   * DogStatsD address for `healthMetrics` and `runtimeMetrics`, `udp://host:port`. Accepted: a udp://host:port URL.
+   * Env: `TRACEWELL_DOGSTATSD_URL`, or `DD_DOGSTATSD_HOSTNAME` (or `DD_DOGSTATSD_HOST`) + `DD_DOGSTATSD_PORT`. Default:
+   * the agent's host, port 8125.
    */
   dogstatsdUrl?: string;
+  /**
+   * Send runtime metrics every 10 s over DogStatsD under Datadog's `runtime.node.*` names (event-loop delay and
+   * utilisation, GC pauses by type, heap by space, RSS, CPU, active handles), and through the OpenTelemetry metrics API
+   * when a MeterProvider is registered (docs/runtime-metrics.md). Accepted: true or false. Env:
+   * `TRACEWELL_RUNTIME_METRICS`, `DD_RUNTIME_METRICS_ENABLED`. Default: false.
+   */
+  runtimeMetrics?: boolean;
   /**
    * Dynamic probes, inline: Datadog probe JSON, or the compact form (`src/member.js:42 request`;
    * docs/dynamic-probes.md). Accepted: probe JSON or the compact form. Env: `TRACEWELL_PROBES`. Default: none.
@@ -353,6 +427,8 @@ export interface ResolvedConfig {
   /** `undefined` = agent-controlled. */
   readonly sampleRate: number | undefined;
   readonly rateLimit: number;
+  readonly samplingRules: readonly ResolvedSamplingRule[];
+  readonly spanSamplingRules: readonly ResolvedSamplingRule[];
   readonly propagationExtract: readonly PropagationStyle[];
   readonly propagationInject: readonly PropagationStyle[];
   readonly logInjection: boolean;
@@ -363,6 +439,10 @@ export interface ResolvedConfig {
   readonly traceProtocol: TraceProtocol;
   readonly disabledInstrumentations: readonly InstrumentationName[];
   readonly httpUrlQuery: boolean;
+  readonly httpIgnorePaths: readonly string[];
+  readonly httpClientIgnoreUrls: readonly string[];
+  /** Header name (lower case) -> tag name ('' = Datadog's default names). */
+  readonly headerTags: Readonly<Record<string, string>>;
   readonly spanProcessors: readonly SpanProcessor[];
   readonly grpcServerErrorStatuses: readonly number[];
   readonly grpcClientErrorStatuses: readonly number[];
@@ -386,6 +466,7 @@ export interface ResolvedConfig {
   readonly outageSummaryIntervalMs: number;
   readonly healthMetrics: boolean;
   readonly dogstatsdUrl: string;
+  readonly runtimeMetrics: boolean;
   readonly profiling: boolean;
   readonly profilingMode: ProfilingMode;
   readonly profilingUploadPeriodS: number;

@@ -14,7 +14,7 @@ import type { ResolvedConfig } from './options';
 const IDENTITY = ['service', 'env', 'version'] as const;
 
 /** src/tracer: sampling, propagation, the OTel span processors, and the identity for their resource. */
-const TRACER_FIELDS = [...IDENTITY, 'tags', 'sampleRate', 'rateLimit', 'propagationExtract', 'propagationInject', 'spanProcessors'] as const;
+const TRACER_FIELDS = [...IDENTITY, 'tags', 'sampleRate', 'rateLimit', 'samplingRules', 'spanSamplingRules', 'propagationExtract', 'propagationInject', 'spanProcessors'] as const;
 export type TracerConfig = Pick<ResolvedConfig, (typeof TRACER_FIELDS)[number]>;
 
 /** What every producer hands the delivery layer (src/delivery): the agent, retries, its circuit, the dead-letter folder. */
@@ -50,6 +50,7 @@ const EXPORT_FIELDS = [
   'otlpHeaders',
   'otlpTimeoutMs',
   'dogstatsdUrl',
+  'runtimeMetrics',
 ] as const;
 export type ExportConfig = Pick<ResolvedConfig, (typeof EXPORT_FIELDS)[number]>;
 

@@ -14,7 +14,7 @@ import { homedir, tmpdir } from 'node:os';
 import { accessSync, constants as fsConstants, lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS } from '../internal/logger';
-import { bool, int, list, oneOf, parseDdTags, parseOtelResource, path, processors, rate, record, statusList, text, url, type Kind } from './kinds';
+import { bool, headerTags, int, list, oneOf, parseDdTags, parseOtelResource, path, processors, rate, record, samplingRules, statusList, text, url, type Kind } from './kinds';
 import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
 
 export type Field = keyof TracewellOptions;
@@ -167,7 +167,9 @@ export const OPTIONS: Table = {
     pages: ['readme'],
   },
   sampleRate: {
-    doc: 'Fraction of new traces kept, 0..1.',
+    doc:
+      'Fraction of new traces kept, 0..1: a last sampling rule that matches every trace (after `samplingRules`). `OTEL_TRACES_SAMPLER` sets it too; ' +
+      '`always_on`, `always_off` and `traceidratio` are read as their `parentbased_` forms: a continued trace keeps its parent\'s decision.',
     env: ['TRACEWELL_SAMPLE_RATE', 'DD_TRACE_SAMPLE_RATE', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'],
     envDoc: '`TRACEWELL_SAMPLE_RATE`, `DD_TRACE_SAMPLE_RATE`, `OTEL_TRACES_SAMPLER` (+ `OTEL_TRACES_SAMPLER_ARG`)',
     kind: rate(),
@@ -178,10 +180,29 @@ export const OPTIONS: Table = {
     pages: ['readme'],
   },
   rateLimit: {
-    doc: 'Most traces per second kept by `sampleRate`.',
+    doc: 'Most traces per second kept by `sampleRate` and `samplingRules` together.',
     env: ['TRACEWELL_RATE_LIMIT', 'DD_TRACE_RATE_LIMIT'],
     kind: int(0, 1e9, 'traces per second'),
     default: 100,
+    pages: ['readme'],
+  },
+  samplingRules: {
+    doc:
+      "Trace sampling rules, applied to a new trace's root before `sampleRate` and the agent's rates: the first rule whose service, name, resource and tags " +
+      'all match sets the rate (`_dd.p.dm=-3`, `_dd.rule_psr`). A rule on the resource (`GET /users/:id`) sees the route: the decision waits for the first ' +
+      'propagation or the end of the root (docs/sampling.md).',
+    env: ['DD_TRACE_SAMPLING_RULES'],
+    envDoc: '`DD_TRACE_SAMPLING_RULES` (`[{"resource":"GET /healthz","sample_rate":0}]`)',
+    kind: samplingRules('trace'),
+    default: [],
+    pages: ['readme'],
+  },
+  spanSamplingRules: {
+    doc: 'Single span sampling: spans of dropped traces that match a rule are kept anyway, tagged `_dd.span_sampling.*` (docs/sampling.md).',
+    env: ['DD_SPAN_SAMPLING_RULES'],
+    envDoc: '`DD_SPAN_SAMPLING_RULES` (`[{"service":"api","name":"http.request","sample_rate":1,"max_per_second":50}]`)',
+    kind: samplingRules('span'),
+    default: [],
     pages: ['readme'],
   },
   propagationExtract: {
@@ -254,6 +275,35 @@ export const OPTIONS: Table = {
     env: ['TRACEWELL_HTTP_URL_QUERY'],
     kind: bool(),
     default: false,
+    pages: ['readme'],
+  },
+  httpIgnorePaths: {
+    doc:
+      'Paths of inbound requests never traced (health checks, metrics scrapes): no span, nothing propagated from them, counted in `stats().ignored.inbound`. ' +
+      'Globs on the path without the query string (`*` any run of characters, `?` one).',
+    env: ['TRACEWELL_HTTP_IGNORE_PATHS'],
+    envDoc: '`TRACEWELL_HTTP_IGNORE_PATHS` (`/healthz,/readyz,/metrics`)',
+    kind: list((s) => s, 'path patterns'),
+    default: [],
+    pages: ['readme'],
+  },
+  httpClientIgnoreUrls: {
+    doc:
+      'URLs of outbound requests never traced: no span, no propagation headers, counted in `stats().ignored.outbound`. Globs on `protocol://host[:port]/path` ' +
+      'without the query string (`http://169.254.169.254/*`, `*:9090/metrics`).',
+    env: ['TRACEWELL_HTTP_CLIENT_IGNORE_URLS'],
+    kind: list((s) => s, 'URL patterns'),
+    default: [],
+    pages: ['readme'],
+  },
+  headerTags: {
+    doc:
+      'Request and response headers put on HTTP server and client spans, and gRPC metadata on gRPC spans, as tags: `header:tag`, or a header alone for ' +
+      '`http.request.headers.<header>` / `http.response.headers.<header>` (`grpc.request.metadata.<key>` / `grpc.response.metadata.<key>`). ' +
+      'A header named like a secret (`redact`: `authorization`, `cookie`, `x-api-key`...) is put on as `[redacted]`.',
+    env: ['TRACEWELL_HEADER_TAGS', 'DD_TRACE_HEADER_TAGS'],
+    kind: headerTags(),
+    default: {},
     pages: ['readme'],
   },
   spanProcessors: {
@@ -424,7 +474,7 @@ export const OPTIONS: Table = {
     pages: ['export'],
   },
   dogstatsdUrl: {
-    doc: 'DogStatsD address for `healthMetrics`, `udp://host:port`.',
+    doc: 'DogStatsD address for `healthMetrics` and `runtimeMetrics`, `udp://host:port`.',
     env: ['TRACEWELL_DOGSTATSD_URL', 'DD_DOGSTATSD_HOSTNAME', 'DD_DOGSTATSD_HOST', 'DD_DOGSTATSD_PORT'],
     envDoc: '`TRACEWELL_DOGSTATSD_URL`, or `DD_DOGSTATSD_HOSTNAME` (or `DD_DOGSTATSD_HOST`) + `DD_DOGSTATSD_PORT`',
     kind: url(['udp:'], 'a udp://host:port URL', { needsHost: true }),
@@ -433,6 +483,15 @@ export const OPTIONS: Table = {
     defaultDoc: "the agent's host, port 8125",
     resolve: resolveDogstatsdUrl,
     pages: ['export'],
+  },
+  runtimeMetrics: {
+    doc:
+      'Send runtime metrics every 10 s over DogStatsD under Datadog\'s `runtime.node.*` names (event-loop delay and utilisation, GC pauses by type, heap by space, ' +
+      'RSS, CPU, active handles), and through the OpenTelemetry metrics API when a MeterProvider is registered (docs/runtime-metrics.md).',
+    env: ['TRACEWELL_RUNTIME_METRICS', 'DD_RUNTIME_METRICS_ENABLED'],
+    kind: bool(),
+    default: false,
+    pages: ['readme'],
   },
   profiling: {
     doc: 'Turn the continuous profiler on (docs/profiling.md).',

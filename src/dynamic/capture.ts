@@ -8,7 +8,7 @@
 import { types } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { CaptureLimits } from './types';
-import type { Redactor } from './redact';
+import type { Redactor } from '../internal/redact';
 
 /** One captured value, in the shape of Datadog's snapshot captures. */
 export interface CapturedValue {

@@ -30,7 +30,7 @@ import { LiveEditor } from './install/live-edit';
 import { compileError, LoadTimeHooks, type SourceFormat } from './install/load-time';
 import { HOOK, InstallError, MAX_POSITIONAL, matchesSuffix, probeCall, SourcePlacer, withCalls, type Insert, type MappedSource, type Placement } from './install/placement';
 import { decodeMappings, parseSourceMap, readSourceMapText, sourceMappingURLOf } from './sourcemap';
-import { Redactor } from './redact';
+import { Redactor } from '../internal/redact';
 import { namesFor, ProbeRuntime, type ActiveProbe } from './runtime';
 import type { BadDefinition, ProbeSpec, ProbeStatusReport } from './types';
 

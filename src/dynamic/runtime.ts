@@ -12,7 +12,7 @@ import { counters } from '../internal/counters';
 import { CaptureContext, render, type CapturedValue } from './capture';
 import { compile, refsOf, ProbeEvalError, type Evaluator, type NameTable } from './expr';
 import { Intake } from './intake';
-import type { Redactor } from './redact';
+import type { Redactor } from '../internal/redact';
 import type { CaptureLimits, ExprNode, ProbeSpec, ProbeStatusReport, TemplatePart } from './types';
 
 /** Operators that loop over a value (its keys or elements). */

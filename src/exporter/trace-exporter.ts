@@ -185,8 +185,12 @@ export class TraceExporter implements TraceSink {
       return;
     }
     if (this.accepts !== undefined && !this.accepts(spans)) {
-      counters.dropped.unsampled += spans.length;
-      return;
+      // A dropped trace: only the spans single span sampling kept go on.
+      let kept = 0;
+      for (let i = 0; i < spans.length; i++) if (spans[i].spanSampled) kept++;
+      counters.dropped.unsampled += spans.length - kept;
+      if (kept === 0) return;
+      spans = spans.filter((s) => s.spanSampled);
     }
     if (counters.spansPending + spans.length > this.maxPendingSpans) {
       this.dropFull(spans.length, 'the pending buffer is full');

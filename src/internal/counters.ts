@@ -123,6 +123,14 @@ export interface ProbeCounts {
   statuses: ProbeStatusReport[];
 }
 
+/** Requests left out by `httpIgnorePaths` and `httpClientIgnoreUrls`: no span was made for them. */
+export interface IgnoredCounts {
+  /** Inbound requests whose path is in `httpIgnorePaths`. */
+  inbound: number;
+  /** Outbound requests whose URL is in `httpClientIgnoreUrls`. */
+  outbound: number;
+}
+
 export interface TracewellStats {
   spansStarted: number;
   spansFinished: number;
@@ -135,6 +143,8 @@ export interface TracewellStats {
   /** Finished spans waiting to be sent right now. */
   spansPending: number;
   dropped: DroppedCounts;
+  /** Requests left out on purpose (`httpIgnorePaths`, `httpClientIgnoreUrls`). */
+  ignored: IgnoredCounts;
   /** Internal log lines suppressed by the rate limit. */
   logLinesSuppressed: number;
   /** Errors inside instrumentations, caught before they reached the app. */
@@ -162,6 +172,7 @@ export const counters: TracewellStats = {
   bytesSent: 0,
   spansPending: 0,
   dropped: { bufferFull: 0, sendFailed: 0, rejected: 0, encodeFailed: 0, shutdown: 0, deadLetterFailed: 0, evicted: 0, unsampled: 0 },
+  ignored: { inbound: 0, outbound: 0 },
   logLinesSuppressed: 0,
   instrumentationErrors: 0,
   attributesDropped: 0,
@@ -188,6 +199,7 @@ export function snapshot(): TracewellStats {
   return {
     ...counters,
     dropped: { ...counters.dropped },
+    ignored: { ...counters.ignored },
     deadLetter: { ...counters.deadLetter },
     profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped }, stallsMs: [...counters.profiler.stallsMs] },
     probes: { ...counters.probes, statuses: counters.probes.statuses.map((r) => ({ ...r })) },

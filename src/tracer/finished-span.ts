@@ -86,6 +86,8 @@ export interface FinishedSpan {
   readonly attrLen: number;
   /** True when one of the naming attributes (`isNamingAttr`) is among `attrs`. */
   readonly namedAttrs: boolean;
+  /** Kept by single span sampling although its trace was dropped. */
+  readonly spanSampled: boolean;
   readonly events: readonly SpanEvent[] | null;
   readonly links: readonly Link[] | null;
 
@@ -96,4 +98,44 @@ export interface FinishedSpan {
 /** The attributes that name a span (`service.name`, `resource.name`, `operation.name`, `span.type`): encoders read them as its service, resource, name and type, not as tags. */
 export function isNamingAttr(k: string): boolean {
   return k === 'service.name' || k === 'resource.name' || k === 'operation.name' || k === 'span.type';
+}
+
+const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
+
+/** A span's Datadog names, filled in place (no allocation per span). */
+export interface SpanNames {
+  opName: string;
+  resource: string;
+  service: string;
+  type: string;
+}
+
+/** Operation name, resource, service and type: the span's own, or the OTel attributes that set them. */
+export function resolveNames(s: FinishedSpan, out: SpanNames): void {
+  let opName = s.opName || s.name;
+  let resource = s.resource || s.name;
+  let service = s.service;
+  let type = s.type;
+  const a = s.attrs;
+  if (s.namedAttrs && a !== null) {
+    for (let i = 0; i < s.attrLen; i += 2) {
+      const k = a[i];
+      const v = a[i + 1];
+      if (typeof v !== 'string') continue;
+      if (k === 'operation.name') {
+        if (v) opName = v;
+      } else if (k === 'resource.name') {
+        if (v) resource = v;
+      } else if (k === 'service.name') {
+        if (v) service = v;
+      } else if (k === 'span.type') {
+        type = v;
+      }
+    }
+  }
+  if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
+  out.opName = opName;
+  out.resource = resource;
+  out.service = service;
+  out.type = type;
 }

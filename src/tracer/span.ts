@@ -47,6 +47,31 @@ function grow(a: AttrList, n: number): AttrList {
 export interface SpanSink {
   /** Called once when a span ends. */
   onEnd(span: TwSpan): void;
+  /** Makes the trace's sampling decision now, if it is not made yet (see `sampler.ts`). */
+  decide(trace: LocalTrace): void;
+}
+
+/**
+ * A span's OTel context. `traceFlags` is read when asked for (an own enumerable accessor, so a
+ * copy made with spread or `Object.assign` reads it too): the sampled flag is what makes the
+ * trace's sampling decision if it was not made yet; the ids alone (log correlation, probes) do not.
+ */
+function makeSpanContext(span: TwSpan, sink: SpanSink): SpanContext {
+  const t = span.trace;
+  const sc = {
+    traceId: hex32(t.t0) + hex32(t.t1) + hex32(t.t2) + hex32(t.t3),
+    spanId: hex32(span.spanHi) + hex32(span.spanLo),
+    traceFlags: 0,
+    isRemote: false,
+  };
+  Object.defineProperty(sc, 'traceFlags', {
+    enumerable: true,
+    get(): number {
+      if (t.priority !== t.priority) sink.decide(t);
+      return (t.priority > 0 ? 1 : 0) | (t.random ? 2 : 0);
+    },
+  });
+  return sc;
 }
 
 export class TwSpan implements Span, Context, FinishedSpan {
@@ -112,6 +137,8 @@ export class TwSpan implements Span, Context, FinishedSpan {
   namedAttrs = false;
   events: SpanEvent[] | null = null;
   links: Link[] | null = null;
+  /** Kept by single span sampling although its trace was dropped (`SpanSampler`). */
+  spanSampled = false;
 
   private spanContextCache: SpanContext | null = null;
   /** Linked profiling only: what samples under this span are labelled with (profiler/labels.ts). */
@@ -159,20 +186,27 @@ export class TwSpan implements Span, Context, FinishedSpan {
 
   // ---------------- OTel Span ----------------
   spanContext(): SpanContext {
-    if (this.spanContextCache === null) {
-      const t = this.trace;
-      this.spanContextCache = {
-        traceId: hex32(t.t0) + hex32(t.t1) + hex32(t.t2) + hex32(t.t3),
-        spanId: hex32(this.spanHi) + hex32(this.spanLo),
-        traceFlags: (t.priority > 0 ? 1 : 0) | (t.random ? 2 : 0),
-        isRemote: false,
-      };
-    }
-    return this.spanContextCache;
+    return (this.spanContextCache ??= makeSpanContext(this, this.sink));
   }
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
     if (this.endAt >= 0 || value === undefined || value === null) return this;
+    return this.put(key, value, MAX_ATTRIBUTES);
+  }
+
+  /**
+   * Single span sampling kept this span out of a dropped trace: Datadog's
+   * `_dd.span_sampling.*` metrics go on it (after its end, past the attribute bound).
+   */
+  keepAlone(mechanism: number, rate: number, maxPerSecond: number | undefined): void {
+    this.spanSampled = true;
+    this.put('_dd.span_sampling.mechanism', mechanism, Infinity);
+    this.put('_dd.span_sampling.rule_rate', rate, Infinity);
+    if (maxPerSecond !== undefined) this.put('_dd.span_sampling.max_per_second', maxPerSecond, Infinity);
+  }
+
+  /** Sets or adds an attribute, keeping at most `max` keys. */
+  private put(key: string, value: AttributeValue, max: number): this {
     let a = this.attrs;
     const n = this.attrLen;
     if (a === null) {
@@ -184,7 +218,7 @@ export class TwSpan implements Span, Context, FinishedSpan {
           return this;
         }
       }
-      if (n >= MAX_ATTRIBUTES * 2) {
+      if (n >= max * 2) {
         counters.attributesDropped++;
         return this;
       }

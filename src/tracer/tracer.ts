@@ -18,7 +18,7 @@ import { fromTimeInput, now, TIME_ORIGIN_MS } from './clock';
 import { activeContext, SPAN_KEY, storage } from './context';
 import { hex32, parseHex32, rand31, rand32 } from './ids';
 import { filterTracestate, Propagator, type Extracted, type InjectSource } from './propagation/index';
-import { PrioritySampler } from './sampler';
+import { PrioritySampler, SpanSampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
 import type { FinishedSpan } from './finished-span';
 import { LocalTrace } from './trace';
@@ -109,6 +109,8 @@ function fromSpanContext(sc: SpanContext): Extracted | undefined {
 
 export class TracerCore implements SpanSink {
   readonly sampler: PrioritySampler;
+  /** Single span sampling; null without `spanSamplingRules`. */
+  private readonly spanSampler: SpanSampler | null;
   readonly propagator: Propagator;
   private sink: TraceSink | null = null;
   private readonly processors: readonly SpanProcessor[];
@@ -116,6 +118,7 @@ export class TracerCore implements SpanSink {
 
   constructor(readonly config: TracerConfig) {
     this.sampler = new PrioritySampler(config);
+    this.spanSampler = config.spanSamplingRules.length > 0 ? new SpanSampler(config.spanSamplingRules, config) : null;
     this.propagator = new Propagator(config.propagationExtract, config.propagationInject);
     this.processors = config.spanProcessors;
     this.resource = this.processors.length > 0 ? makeResource(config) : null;
@@ -131,6 +134,9 @@ export class TracerCore implements SpanSink {
   }
 
   private runProcessors(span: TwSpan): void {
+    // Processors read the sampled flag of each span as it ends (the SDK's batch processor
+    // drops unsampled ones), so with processors the decision is made by the first span's end.
+    this.decide(span.trace);
     const readable = toReadableSpan(span, this.resource!);
     for (const p of this.processors) {
       try {
@@ -179,23 +185,35 @@ export class TracerCore implements SpanSink {
       // The parent's word, kept as it came: set if set, unset if unset (W3C level 2).
       trace.random = remote.random === true;
       trace.baggage = remote.baggage;
-      if (Number.isNaN(remote.priority)) this.sampler.decide(trace);
-      else trace.priority = remote.priority;
+      // A parent without a decision (Datadog headers without a priority): decided here, later.
+      trace.priority = remote.priority;
       return new TwSpan(trace, parent, this, rand31(), rand32(), remote.spanHi, remote.spanLo, false, name, kind, start);
     }
     // High 32 bits: epoch seconds, then 32 zero bits, then 63 random bits (the top one is clear
     // for 63-bit Datadog readers): the rightmost 7 bytes are random, as the flag says.
     const trace = new LocalTrace(traceIdHigh(start), 0, rand31(), rand32());
     trace.random = true;
-    this.sampler.decide(trace);
     return new TwSpan(trace, parent, this, rand31(), rand32(), 0, 0, false, name, kind, start);
+  }
+
+  /**
+   * Makes a trace's sampling decision if it is not made yet. The decision of a trace started
+   * here (or continued from a parent that did not say) waits until it is needed: its first
+   * propagation (`inject`), the first read of its sampled flag (`spanContext().traceFlags`,
+   * span processors), or the end of its local root, whichever comes first. So sampling rules
+   * see the root as it is then: a server span named after its route (`GET /users/:id`) by the
+   * framework, the attributes set after it started. (`docs/sampling.md`)
+   */
+  decide(trace: LocalTrace): void {
+    if (trace.priority !== trace.priority) this.sampler.decide(trace);
   }
 
   onEnd(span: TwSpan): void {
     counters.spansFinished++;
-    if (this.resource !== null) this.runProcessors(span);
-    if (profilerHooks.onLocalRootEnd !== null && span.trace.root === span) profilerHooks.onLocalRootEnd(span);
     const trace = span.trace;
+    if (trace.root === span && trace.priority !== trace.priority) this.sampler.decide(trace);
+    if (this.resource !== null) this.runProcessors(span);
+    if (profilerHooks.onLocalRootEnd !== null && trace.root === span) profilerHooks.onLocalRootEnd(span);
     if (trace.open !== 0 || this.sink === null) return;
     // Every local span has ended: the trace (or what started after an earlier chunk went out)
     // goes out. The exporter keeps the list until it encodes it, so spans that start later go
@@ -203,6 +221,9 @@ export class TracerCore implements SpanSink {
     const spans = trace.spans;
     if (spans.length === 0) return;
     trace.spans = [];
+    // Decided when the root ended; a chunk never goes out undecided (the check costs nothing).
+    this.decide(trace);
+    if (this.spanSampler !== null && trace.priority <= 0) this.spanSampler.sample(spans);
     try {
       this.sink.enqueue(spans);
     } catch (err) {
@@ -213,6 +234,8 @@ export class TracerCore implements SpanSink {
   /** Writes `span`'s context into a carrier in the configured styles. */
   inject<C>(span: TwSpan, carrier: C, set: (carrier: C, key: string, value: string) => void): void {
     const t = span.trace;
+    // What goes downstream is the decision: it is made now if it was not made yet.
+    if (t.priority !== t.priority) this.sampler.decide(t);
     const src: InjectSource = {
       t0: t.t0,
       t1: t.t1,

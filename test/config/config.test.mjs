@@ -406,6 +406,8 @@ const GOOD = {
   healthMetrics: true, dogstatsdUrl: 'udp://statsd:8125', profiling: true, profilingMode: 'span-lines', profilingUploadPeriodS: 15, profilingIntervalMs: 20,
   profilingHeap: false, profilingV8BugWorkaround: true, profilingUpload: false, profilingDir: '/tmp/tw-code-prof', profilingMaxBytes: 1048576,
   profilingSourceMapDirs: ['/tmp/maps'], probes: 'src/a.js:1 x', probesFile: '/tmp/probes.txt', redact: ['member_no'], redactExclude: ['session'], probeBudgetMs: 5,
+  samplingRules: [{ resource: 'GET /users/:id', sampleRate: 1 }], spanSamplingRules: [{ name: 'http.request', sampleRate: 1, maxPerSecond: 5 }],
+  httpIgnorePaths: ['/healthz'], httpClientIgnoreUrls: ['http://meta/*'], headerTags: { 'x-tenant-id': 'tenant' }, runtimeMetrics: true,
 };
 
 /** A good value of every variable, each different from GOOD's: the options must win over all of them. */
@@ -422,6 +424,8 @@ const ENV_ALL = {
   TRACEWELL_PROFILING_UPLOAD_PERIOD: '30', TRACEWELL_PROFILING_INTERVAL_MS: '9', TRACEWELL_PROFILING_HEAP: 'true', TRACEWELL_PROFILING_V8_BUG_WORKAROUND: 'false',
   TRACEWELL_PROFILING_UPLOAD: 'true', TRACEWELL_PROFILING_DIR: '/tmp/env-prof', TRACEWELL_PROFILING_MAX_BYTES: '70000', TRACEWELL_PROFILING_SOURCE_MAP_DIRS: '/tmp/env-maps',
   TRACEWELL_PROBES: 'src/b.js:2 y', TRACEWELL_PROBES_FILE: '/tmp/env-probes.txt', TRACEWELL_PROBE_BUDGET_MS: '9',
+  DD_TRACE_SAMPLING_RULES: '[{"sample_rate":0.5}]', DD_SPAN_SAMPLING_RULES: '[{"service":"x"}]', TRACEWELL_HTTP_IGNORE_PATHS: '/readyz',
+  TRACEWELL_HTTP_CLIENT_IGNORE_URLS: '*/x', DD_TRACE_HEADER_TAGS: 'x-a:b', DD_RUNTIME_METRICS_ENABLED: 'false',
 };
 
 test('every option given in code with a good value is taken as given and wins over every variable; no message', () => {

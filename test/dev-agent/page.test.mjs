@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { devAgentModule, require, root } from '../helpers/apps.mjs';
+import { devAgentModule } from '../helpers/apps.mjs';
+import { require, root } from '../helpers/common.mjs';
 import { launch, noChromium } from '../helpers/chromium.mjs';
 import { get, probes, startDemoServices } from '../../examples/demo-services.mjs';
 

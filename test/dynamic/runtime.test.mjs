@@ -12,7 +12,7 @@ after(() => pool.closeAll());
 
 const { ProbeRuntime } = require(join(root, 'dist/cjs/dynamic/runtime.js'));
 const { Intake } = require(join(root, 'dist/cjs/dynamic/intake.js'));
-const { Redactor } = require(join(root, 'dist/cjs/dynamic/redact.js'));
+const { Redactor } = require(join(root, 'dist/cjs/internal/redact.js'));
 const { parseDefinitions } = require(join(root, 'dist/cjs/dynamic/definitions.js'));
 const { resolveConfig } = require(join(root, 'dist/cjs/config/resolve.js'));
 

@@ -9,7 +9,7 @@ import { require, root, compileTs } from '../helpers/common.mjs';
 const { parseDefinitions } = require(join(root, 'dist/cjs/dynamic/definitions.js'));
 const { compile, parseDsl, toExpr } = require(join(root, 'dist/cjs/dynamic/expr.js'));
 const { CaptureContext, render } = require(join(root, 'dist/cjs/dynamic/capture.js'));
-const { Redactor, normalizeName } = require(join(root, 'dist/cjs/dynamic/redact.js'));
+const { Redactor, normalizeName } = require(join(root, 'dist/cjs/internal/redact.js'));
 const { decodeMappings, generatedFor, loadSourceMap, sourceMappingURLOf } = require(join(root, 'dist/cjs/dynamic/sourcemap.js'));
 const { compileError, moduleAsFunctionBody } = require(join(root, 'dist/cjs/dynamic/install/load-time.js'));
 const { SourcePlacer, probeCall, withCalls } = require(join(root, 'dist/cjs/dynamic/install/placement.js'));

@@ -21,3 +21,10 @@ import { SimpleSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-tr
 init({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
 // @ts-expect-error a processor needs onEnd, forceFlush and shutdown
 init({ spanProcessors: [{ onStart() {} }] });
+
+// Sampling rules, ignored paths, header tags, runtime metrics.
+import type { SamplingRule } from 'tracewell';
+const rules: SamplingRule[] = [{ resource: 'GET /users/:id', sampleRate: 1 }, { service: 'api-*', tags: { tenant: 'acme' }, sampleRate: 0.1, maxPerSecond: 5 }];
+init({ samplingRules: rules, spanSamplingRules: [{ name: 'http.request' }], httpIgnorePaths: ['/healthz'], httpClientIgnoreUrls: ['*/metrics'], headerTags: { 'x-tenant-id': 'tenant' }, runtimeMetrics: true });
+// @ts-expect-error a rule's patterns are strings
+init({ samplingRules: [{ resource: /users/, sampleRate: 1 }] });

@@ -9,7 +9,6 @@ import { TIME_ORIGIN_MS } from '../../tracer/clock';
 import type { FinishedSpan } from '../../tracer/finished-span';
 
 export const KIND_NAMES = ['internal', 'server', 'client', 'producer', 'consumer'];
-const DD_TYPES = ['', 'web', 'http', 'queue', 'queue'];
 
 export const DECISION_MAKERS = ['-0', '-1', '-2', '-3', '-4', '-5', '-6', '-7', '-8'];
 export const STATUS_STRINGS: string[] = [];
@@ -43,44 +42,6 @@ export function attrString(v: AttributeValue): string {
 /** Span events as the one JSON tag (`events`) the agent reads them from. */
 export function eventsJson(s: FinishedSpan): string {
   return JSON.stringify((s.events ?? []).map((e) => ({ name: e.name, time_unix_nano: Math.round((TIME_ORIGIN_MS + e.time) * 1e6), attributes: e.attributes ?? {} })));
-}
-
-/** A span's Datadog names, filled in place (no allocation per span). */
-export interface SpanNames {
-  opName: string;
-  resource: string;
-  service: string;
-  type: string;
-}
-
-/** Operation name, resource, service and type: the span's own, or the OTel attributes that set them. */
-export function resolveNames(s: FinishedSpan, out: SpanNames): void {
-  let opName = s.opName || s.name;
-  let resource = s.resource || s.name;
-  let service = s.service;
-  let type = s.type;
-  const a = s.attrs;
-  if (s.namedAttrs && a !== null) {
-    for (let i = 0; i < s.attrLen; i += 2) {
-      const k = a[i];
-      const v = a[i + 1];
-      if (typeof v !== 'string') continue;
-      if (k === 'operation.name') {
-        if (v) opName = v;
-      } else if (k === 'resource.name') {
-        if (v) resource = v;
-      } else if (k === 'service.name') {
-        if (v) service = v;
-      } else if (k === 'span.type') {
-        type = v;
-      }
-    }
-  }
-  if (type === '' && s.component !== '') type = DD_TYPES[s.kind] ?? '';
-  out.opName = opName;
-  out.resource = resource;
-  out.service = service;
-  out.type = type;
 }
 
 /**

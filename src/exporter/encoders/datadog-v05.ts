@@ -13,10 +13,10 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { hex32 } from '../../tracer/ids';
-import { isNamingAttr, type FinishedSpan } from '../../tracer/finished-span';
+import { isNamingAttr, resolveNames, type FinishedSpan, type SpanNames } from '../../tracer/finished-span';
 import { MsgpackWriter } from './msgpack-writer';
 import { wf64, wi64, wraw, wu64, wuint, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, resolveNames, STATUS_STRINGS, type EncoderInfo, type SpanNames } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, STATUS_STRINGS, type EncoderInfo } from './datadog-common';
 
 const MAX_TEMPLATES = 1024;
 /** Attribute positions per template whose last key and value indices are remembered. */

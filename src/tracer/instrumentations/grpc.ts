@@ -22,6 +22,7 @@ import type { TracerCore } from '../tracer';
 import { addPatcher, wrapMethod } from './module-hook';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
+import { tagHeaders, type HeaderTags } from './header-tags';
 
 /** grpc status codes by number, for `error.type`. */
 const STATUS_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
@@ -34,11 +35,28 @@ interface Metadata {
 interface GrpcStatus {
   code: number;
   details?: string;
+  /** Trailing metadata. */
+  metadata?: Metadata;
 }
 
 let core: TracerCore | null = null;
 let serverErrors: ReadonlySet<number> = new Set();
 let clientErrors: ReadonlySet<number> = new Set();
+/** `headerTags` for metadata keys, compiled; null when none (one comparison per call). */
+let metadataTags: HeaderTags | null = null;
+
+/** A metadata key's values (text ones; `-bin` keys are never configured), joined with `,`. */
+function metadataValue(md: Metadata | undefined, key: string): string | undefined {
+  if (md === undefined || md === null || typeof md.get !== 'function') return undefined;
+  const values = md.get(key);
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? String(values[0]) : values.map(String).join(',');
+}
+
+/** Response metadata (initial or trailing) as `grpc.response.metadata.*` tags, once the span is still open. */
+function tagResponseMetadata(span: TwSpan, md: Metadata | undefined): void {
+  if (metadataTags !== null && md !== undefined && span.endAt < 0) tagHeaders(span, metadataTags, true, md, metadataValue);
+}
 
 function failed(err: unknown): void {
   counters.instrumentationErrors++;
@@ -68,6 +86,7 @@ function describe(span: TwSpan, path: string, kind: string): void {
 
 function finishWithStatus(span: TwSpan, status: GrpcStatus, errors: ReadonlySet<number>): void {
   if (span.endAt >= 0) return;
+  tagResponseMetadata(span, status.metadata);
   const code = typeof status.code === 'number' ? status.code : 2;
   span.setAttribute('grpc.status.code', code);
   if (errors.has(code)) {
@@ -92,7 +111,7 @@ function hostPort(target: string): [string, number] {
 
 interface ServerCallLike {
   metadata?: Metadata;
-  call?: { sendStatus?: (status: GrpcStatus) => unknown };
+  call?: { sendStatus?: (status: GrpcStatus) => unknown; sendMetadata?: (md: Metadata) => unknown };
   getPeer?: () => string;
   emit: (event: string | symbol, ...args: unknown[]) => boolean;
   once(event: string, fn: () => void): unknown;
@@ -117,6 +136,7 @@ function wrapHandler(handler: Handler, path: string, type: string): Handler {
         span.opName = 'grpc.server';
         span.type = 'web';
         describe(span, path, kind);
+        if (metadataTags !== null && md) tagHeaders(span, metadataTags, false, md, metadataValue);
         const peer = typeof call.getPeer === 'function' ? call.getPeer() : '';
         if (peer) span.setAttribute('network.peer.address', hostPort(peer)[0]);
         const s = span;
@@ -127,6 +147,13 @@ function wrapHandler(handler: Handler, path: string, type: string): Handler {
             finishWithStatus(s, status, serverErrors);
             return sendStatus.call(this, status);
           };
+          const sendMetadata = inner.sendMetadata;
+          if (metadataTags !== null && typeof sendMetadata === 'function') {
+            inner.sendMetadata = function (md: Metadata) {
+              tagResponseMetadata(s, md);
+              return sendMetadata.call(this, md);
+            };
+          }
         }
         call.once('cancelled', () => finishWithStatus(s, { code: 1, details: 'cancelled by the client' }, serverErrors));
         const emit = call.emit;
@@ -175,7 +202,10 @@ interface ClientCall {
 
 function clientListener(span: TwSpan, parent: Context, listener: Listener): Listener {
   return {
-    onReceiveMetadata: (md) => storage.run(parent, () => listener.onReceiveMetadata?.(md)),
+    onReceiveMetadata: (md) => {
+      tagResponseMetadata(span, md as Metadata);
+      return storage.run(parent, () => listener.onReceiveMetadata?.(md));
+    },
     onReceiveMessage: (msg) => storage.run(parent, () => listener.onReceiveMessage?.(msg)),
     onReceiveStatus: (status) => {
       try {
@@ -209,6 +239,7 @@ function patchChannel(Channel: { prototype: object }): void {
         const start = call.start;
         call.start = function (metadata: Metadata, listener: Listener) {
           try {
+            if (metadataTags !== null) tagHeaders(span, metadataTags, false, metadata, metadataValue);
             c.inject(span, metadata, setMetadata);
           } catch (err) {
             failed(err);
@@ -228,10 +259,12 @@ let registered = false;
 interface GrpcOptions {
   serverErrorStatuses: readonly number[];
   clientErrorStatuses: readonly number[];
+  metadataTags: HeaderTags | null;
 }
 
 export function enableGrpc(c: TracerCore, options: GrpcOptions): void {
   core = c;
+  metadataTags = options.metadataTags;
   serverErrors = new Set(options.serverErrorStatuses);
   clientErrors = new Set(options.clientErrorStatuses);
   if (registered) return;
@@ -249,4 +282,5 @@ export function enableGrpc(c: TracerCore, options: GrpcOptions): void {
 
 export function disableGrpc(): void {
   core = null;
+  metadataTags = null;
 }

@@ -15,12 +15,26 @@ import { CHANNELS } from './channels';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 import { isOwnOrigin } from '../../internal/own-io';
+import type { Glob } from '../glob';
+import { fromFlatList, tagHeaders, type HeaderTags } from './header-tags';
 
 const kSpan = Symbol('tracewell.clientSpan');
 type WithSpan = { [kSpan]?: TwSpan };
 
 let core: TracerCore | null = null;
 let urlQuery = false;
+/** `httpClientIgnoreUrls`, compiled; null when none (one comparison per request). */
+let ignoreUrls: Glob | null = null;
+/** `headerTags`, compiled; null when none. */
+let headerTags: HeaderTags | null = null;
+
+/** Whether an outbound request is one of `httpClientIgnoreUrls` (matched on `protocol//host/path`, no query string); counted when it is. */
+function ignored(urls: Glob, protocol: string, host: string, path: string): boolean {
+  const q = path.indexOf('?');
+  if (!urls(protocol + '//' + host + (q < 0 ? path : path.slice(0, q)))) return false;
+  counters.ignored.outbound++;
+  return true;
+}
 
 function failed(err: unknown): void {
   counters.instrumentationErrors++;
@@ -82,8 +96,10 @@ function startHttpClientSpan(c: TracerCore, req: ClientRequest): TwSpan | undefi
   const host = String(req.getHeader('host') ?? req.host);
   const protocol = req.protocol ?? 'http:';
   if (isOwnOrigin(protocol + '//' + host)) return undefined;
+  if (ignoreUrls !== null && ignored(ignoreUrls, protocol, host, req.path)) return undefined;
   const span = startClientSpan(c, req.method, protocol, host, req.path, 'http');
   (req as ClientRequest & WithSpan)[kSpan] = span;
+  if (headerTags !== null) tagHeaders(span, headerTags, false, req, getOutgoingHeader);
   req.on('close', onClientClose);
   return span;
 }
@@ -127,10 +143,20 @@ function unpatchStoreHeader(): void {
   originalStoreHeader = null;
 }
 
+function getOutgoingHeader(req: ClientRequest, key: string): unknown {
+  return req.getHeader(key);
+}
+
+function getIncomingHeader(res: IncomingMessage, key: string): unknown {
+  return res.headers[key];
+}
+
 function onHttpResponseFinish(message: unknown): void {
   const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
   const span = (request as ClientRequest & WithSpan)[kSpan];
-  if (span !== undefined) finishClient(span, response.statusCode ?? 0);
+  if (span === undefined) return;
+  if (headerTags !== null && span.endAt < 0) tagHeaders(span, headerTags, true, response, getIncomingHeader);
+  finishClient(span, response.statusCode ?? 0);
 }
 
 function onHttpError(message: unknown): void {
@@ -147,6 +173,8 @@ interface UndiciRequest {
   origin?: string | URL;
   method: string;
   path: string;
+  /** `[name, value, ...]` (a `name: value\r\n` block in older undici). */
+  headers?: unknown;
   addHeader(key: string, value: string): unknown;
 }
 
@@ -165,8 +193,10 @@ function onUndiciCreate(message: unknown): void {
     const sep = origin.indexOf('//');
     const protocol = origin.slice(0, sep);
     const host = origin.slice(sep + 2);
+    if (ignoreUrls !== null && ignored(ignoreUrls, protocol, host, req.path)) return;
     const span = startClientSpan(c, req.method, protocol, host, req.path, 'fetch');
     (req as UndiciRequest & WithSpan)[kSpan] = span;
+    if (headerTags !== null) tagHeaders(span, headerTags, false, req.headers, fromFlatList);
     c.inject(span, req, addUndiciHeader);
   } catch (err) {
     failed(err);
@@ -174,9 +204,11 @@ function onUndiciCreate(message: unknown): void {
 }
 
 function onUndiciHeaders(message: unknown): void {
-  const { request, response } = message as { request: UndiciRequest & WithSpan; response: { statusCode: number } };
+  const { request, response } = message as { request: UndiciRequest & WithSpan; response: { statusCode: number; headers?: unknown } };
   const span = request[kSpan];
-  if (span !== undefined) span.httpStatus = response.statusCode;
+  if (span === undefined) return;
+  span.httpStatus = response.statusCode;
+  if (headerTags !== null) tagHeaders(span, headerTags, true, response.headers, fromFlatList);
 }
 
 function onUndiciTrailers(message: unknown): void {
@@ -199,9 +231,19 @@ function sub(name: string, fn: (m: unknown) => void): void {
   subscriptions.push([name, fn]);
 }
 
-export function enableHttpClient(c: TracerCore, options: { urlQuery: boolean; http: boolean; fetch: boolean }): void {
+interface ClientOptions {
+  urlQuery: boolean;
+  http: boolean;
+  fetch: boolean;
+  ignoreUrls: Glob | null;
+  headerTags: HeaderTags | null;
+}
+
+export function enableHttpClient(c: TracerCore, options: ClientOptions): void {
   core = c;
   urlQuery = options.urlQuery;
+  ignoreUrls = options.ignoreUrls;
+  headerTags = options.headerTags;
   if (subscriptions.length > 0) return;
   if (options.http) {
     patchStoreHeader();
@@ -218,6 +260,8 @@ export function enableHttpClient(c: TracerCore, options: { urlQuery: boolean; ht
 
 export function disableHttpClient(): void {
   core = null;
+  ignoreUrls = null;
+  headerTags = null;
   unpatchStoreHeader();
   for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
   subscriptions.length = 0;

@@ -12,7 +12,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
-import { activeContext, isSuppressed, storage } from '../context';
+import { activeContext, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
+import type { Glob } from '../glob';
+import { fromFlatList, tagHeaders, type HeaderTags } from './header-tags';
 import type { TwSpan } from '../span';
 import type { TracerCore } from '../tracer';
 import { counters } from '../../internal/counters';
@@ -25,6 +27,10 @@ type WithSpan = { [kSpan]?: TwSpan };
 
 let core: TracerCore | null = null;
 let urlQuery = false;
+/** `httpIgnorePaths`, compiled; null when none (one comparison per request). */
+let ignorePaths: Glob | null = null;
+/** `headerTags`, compiled; null when none. */
+let headerTags: HeaderTags | null = null;
 
 function getHeader(headers: http.IncomingHttpHeaders, key: string): string | undefined {
   const v = headers[key];
@@ -43,9 +49,25 @@ export function setRoute(span: TwSpan, route: string, component: string): void {
   span.component = component;
 }
 
+/**
+ * A response header for header tags: as set with `setHeader`, else from the head already
+ * written (`writeHead(status, headers)` with an object, as Fastify answers, keeps no copy).
+ */
+function getResponseHeader(res: ServerResponse, key: string): unknown {
+  const v = res.getHeader(key);
+  if (v !== undefined) return v;
+  const head = (res as ServerResponse & { _header?: unknown })._header;
+  return typeof head === 'string' ? fromFlatList(head, key) : undefined;
+}
+
+function getRequestHeader(headers: http.IncomingHttpHeaders, key: string): unknown {
+  return headers[key];
+}
+
 /** Status and error of a server span, from the response. */
 function complete(span: TwSpan, res: ServerResponse, aborted: boolean): void {
   try {
+    if (headerTags !== null) tagHeaders(span, headerTags, true, res, getResponseHeader);
     const status = res.statusCode;
     span.httpStatus = status;
     if (status >= 500) {
@@ -111,6 +133,7 @@ function startSpan(c: TracerCore, req: IncomingMessage, res: ServerResponse, sec
   }
   const ua = headers['user-agent'];
   if (ua !== undefined) span.userAgent = ua;
+  if (headerTags !== null) tagHeaders(span, headerTags, false, headers, getRequestHeader);
   (req as IncomingMessage & WithSpan)[kSpan] = span;
   const socket = req.socket as WatchedSocket;
   if (socket[kCurrent] === undefined) socket.on('close', onSocketClose);
@@ -218,6 +241,12 @@ function patchServer(proto: { emit: (...a: any[]) => boolean }, secure: boolean)
     let span: TwSpan;
     try {
       if (isSuppressed(activeContext())) return original.call(this, type, req, res);
+      if (ignorePaths !== null && ignored(ignorePaths, req.url)) {
+        // Left out: no span, and nothing the handler does is traced or propagates a context
+        // of ours (its outgoing calls carry no new trace).
+        counters.ignored.inbound++;
+        return storage.run(SUPPRESSED_CONTEXT, callEmit, this, original, type, req, res);
+      }
       span = startSpan(c, req, res, secure);
     } catch (err) {
       counters.instrumentationErrors++;
@@ -231,11 +260,20 @@ function patchServer(proto: { emit: (...a: any[]) => boolean }, secure: boolean)
   };
 }
 
+/** Whether a request's path (without the query string) is one of `httpIgnorePaths`. */
+function ignored(paths: Glob, url: string | undefined): boolean {
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  return paths(q < 0 ? u : u.slice(0, q));
+}
+
 let restore: (() => void)[] = [];
 
-export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean }): void {
+export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean; ignorePaths: Glob | null; headerTags: HeaderTags | null }): void {
   core = c;
   urlQuery = options.urlQuery;
+  ignorePaths = options.ignorePaths;
+  headerTags = options.headerTags;
   if (restore.length > 0) return;
   restore = [patchServer(http.Server.prototype, false), patchServer(https.Server.prototype as never, true)];
   const proto = http.ServerResponse.prototype as unknown as { end: (...args: unknown[]) => unknown };
@@ -253,6 +291,8 @@ export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean }):
 
 export function disableHttpServer(): void {
   core = null;
+  ignorePaths = null;
+  headerTags = null;
   for (const r of restore) r();
   restore = [];
 }

@@ -1,5 +1,6 @@
 /**
- * Redaction by name, applied inside the capture so a sensitive value never leaves it. Names
+ * Redaction by name: applied inside a probe's capture so a sensitive value never leaves it,
+ * and to the header values put on spans (`headerTags`). Names
  * are compared after normalisation (lower case, without `_`, `-`, `$`, `@`, `.` and spaces),
  * so `apiKey`, `api-key`, `API_KEY` and `x-api-key` hit the same entry, and `member_no`,
  * `memberNo` and `member-no` are one rule.
