@@ -22,6 +22,7 @@ import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/h
 import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
+import { disableIoredis, enableIoredis } from './tracer/instrumentations/ioredis';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
@@ -169,6 +170,13 @@ const INTEGRATIONS: readonly Integration[] = [
       }
     },
     disable: disableGrpc,
+  },
+  {
+    name: 'ioredis',
+    enable(core, config) {
+      if (isOn(config, 'ioredis')) enableIoredis(core, { rawCommands: config.redisRawCommands });
+    },
+    disable: disableIoredis,
   },
   {
     name: 'log correlation (pino, winston)',

@@ -18,4 +18,33 @@ export const CHANNELS = {
   undiciRequestTrailers: 'undici:request:trailers',
   /** undici: `{ request, error }`. */
   undiciRequestError: 'undici:request:error',
+  /** Our ioredis patch: an `IoredisCommandMessage`, in the caller's context, when a command is sent or queued. */
+  ioredisCommandStart: 'tracewell:ioredis:command:start',
+  /** Our ioredis patch: the same message (with `error` when it failed), when the command settled. */
+  ioredisCommandFinish: 'tracewell:ioredis:command:finish',
+  /** Our node-redis patch: a `RedisCommandMessage`, in the caller's context, when a command is queued. */
+  redisCommandStart: 'tracewell:redis:command:start',
+  /** Our node-redis patch: the same message (with `error` when it failed), when the command settled. */
+  redisCommandFinish: 'tracewell:redis:command:finish',
+  /** Our amqplib patch: an `AmqpPublishMessage`, in the caller's context, before a message is published; headers can still be added. */
+  amqplibPublishStart: 'tracewell:amqplib:publish:start',
+  /** Our amqplib patch: the same message, once the publish was written (or failed). */
+  amqplibPublishFinish: 'tracewell:amqplib:publish:finish',
+  /** Our amqplib patch: an `AmqpDeliverMessage`, before a consumer's callback runs with a delivered message. */
+  amqplibDeliverStart: 'tracewell:amqplib:deliver:start',
+  /** Our amqplib patch: the same message (with `error` if the callback threw), once the callback returned. */
+  amqplibDeliverFinish: 'tracewell:amqplib:deliver:finish',
 } as const;
+
+/** What our ioredis patch publishes: the command and the client (a `Redis` or a `Cluster`) it was given to. */
+export interface IoredisCommandMessage {
+  readonly client: unknown;
+  /** The command name as the client has it (`get`). */
+  readonly name: string;
+  /** The arguments after the name (strings, Buffers, numbers). */
+  readonly args: unknown[];
+  /** Set before the finish event when the command failed. */
+  error: unknown;
+  /** The subscriber's own (the span). */
+  state: unknown;
+}

@@ -1,0 +1,4 @@
+// ioredis against a real redis-server: see suite.mjs.
+import { redisSuite } from './suite.mjs';
+
+redisSuite('ioredis', { component: 'ioredis', errorType: 'ReplyError', callback: true });
