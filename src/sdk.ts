@@ -23,6 +23,7 @@ import { disableFastify, enableFastify } from './tracer/instrumentations/fastify
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableIoredis, enableIoredis } from './tracer/instrumentations/ioredis';
+import { disableAmqplib, enableAmqplib } from './tracer/instrumentations/amqplib';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
@@ -177,6 +178,13 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'ioredis')) enableIoredis(core, { rawCommands: config.redisRawCommands });
     },
     disable: disableIoredis,
+  },
+  {
+    name: 'amqplib',
+    enable(core, config) {
+      if (isOn(config, 'amqplib')) enableAmqplib(core);
+    },
+    disable: disableAmqplib,
   },
   {
     name: 'log correlation (pino, winston)',

@@ -48,3 +48,31 @@ export interface IoredisCommandMessage {
   /** The subscriber's own (the span). */
   state: unknown;
 }
+
+/** What our amqplib patch publishes for a message about to be published. */
+export interface AmqpPublishMessage {
+  /** The amqplib channel. */
+  readonly channel: unknown;
+  readonly fields: { exchange?: string; routingKey?: string };
+  /** The message properties; `headers` may be added to (they are written after the start event). */
+  readonly properties: { headers?: Record<string, unknown> | null };
+  /** Set before the finish event when writing threw. */
+  error: unknown;
+  /** The subscriber's own (the span). */
+  state: unknown;
+}
+
+/** What our amqplib patch publishes for a message delivered to a consumer. */
+export interface AmqpDeliverMessage {
+  /** The amqplib channel. */
+  readonly channel: unknown;
+  /** The message as the consumer callback gets it. */
+  readonly message: {
+    fields?: { exchange?: string; routingKey?: string; consumerTag?: string; redelivered?: boolean };
+    properties?: { headers?: Record<string, unknown> | null };
+  };
+  /** Set before the finish event when the callback threw or its promise rejected. */
+  error: unknown;
+  /** The subscriber's own (the span). */
+  state: unknown;
+}
