@@ -24,6 +24,7 @@ import { disableExpress, enableExpress } from './tracer/instrumentations/express
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableIoredis, enableIoredis } from './tracer/instrumentations/ioredis';
 import { disableAmqplib, enableAmqplib } from './tracer/instrumentations/amqplib';
+import { disableRedis, enableRedis } from './tracer/instrumentations/redis';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
@@ -178,6 +179,13 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'ioredis')) enableIoredis(core, { rawCommands: config.redisRawCommands });
     },
     disable: disableIoredis,
+  },
+  {
+    name: 'redis (node-redis)',
+    enable(core, config) {
+      if (isOn(config, 'redis')) enableRedis(core, { rawCommands: config.redisRawCommands });
+    },
+    disable: disableRedis,
   },
   {
     name: 'amqplib',

@@ -76,3 +76,15 @@ export interface AmqpDeliverMessage {
   /** The subscriber's own (the span). */
   state: unknown;
 }
+
+/** What our node-redis patch publishes: a command as the client queued it. */
+export interface RedisCommandMessage {
+  /** The socket options of the client (host and port, or path); undefined when not known. */
+  readonly socketOptions: unknown;
+  /** The command name then its arguments (strings or Buffers). */
+  readonly args: unknown[];
+  /** Set before the finish event when the command failed. */
+  error: unknown;
+  /** The subscriber's own (the span). */
+  state: unknown;
+}
