@@ -160,3 +160,32 @@ export function redisSuite(kind, { component, errorType, callback = false }) {
     assert.equal(set.meta['redis.raw_command'], 'SET user:708 s3cr3t-value-708 EX 60');
   });
 }
+
+/** OTLP export of Redis command spans: OpenTelemetry's database attribute names. */
+export function redisOtlpTest(kind) {
+  test(`${kind}: exported over OTLP, command spans carry the OpenTelemetry database attributes`, async () => {
+    const redis = await startRedis();
+    const agent = await devAgentModule().startDevAgent({ port: 0, dir: null, otlpPort: 0 });
+    const svc = await startService('redis/app.cjs', {
+      env: { REDIS_PORT: String(redis.port), CLIENTS: kind, DD_SERVICE: `${kind}-otlp`, TRACEWELL_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl },
+    });
+    try {
+      const r = await fetch(`${svc.url}/op/${kind}/set-get?id=808`);
+      assert.equal(r.status, 200);
+      await svc.flush();
+      await agent.waitFor(() => agent.otlpSpans.filter((s) => s.attributes['db.system'] === 'redis').length >= 2, 8000);
+      const set = agent.otlpSpans.find((s) => s.attributes['db.operation.name'] === 'SET');
+      assert.equal(set.name, 'redis.command');
+      assert.equal(set.kind, 3);
+      assert.equal(set.attributes['db.system.name'], 'redis');
+      assert.equal(set.attributes['db.query.text'], 'SET user:808 ? EX 60');
+      assert.equal(set.attributes['server.address'], '127.0.0.1');
+      assert.equal(Number(set.attributes['server.port']), redis.port);
+      assert.equal(set.attributes['redis.raw_command'], undefined, 'under its OTel name only');
+    } finally {
+      await svc.stop();
+      await agent.close();
+      await redis.stop();
+    }
+  });
+}
