@@ -146,6 +146,25 @@ export function redisSuite(kind, { component, errorType, callback = false }) {
     assert.ok(cmds.every((s) => s.meta.component === component));
   });
 
+  test(`${kind}: a failure inside the integration turns it off with one message; commands keep working`, async () => {
+    const svc = await service('redis/app.cjs', `${kind}-fault`);
+    const before = await run(svc, 'set-get', 901);
+    await requestTree(`${kind}-fault`, before.body.requestSpan, 2);
+    const r = await fetch(`${svc.url}/fault/${kind}`);
+    assert.equal(r.status, 200);
+    const after = await run(svc, 'set-get', 902);
+    assert.equal(after.status, 200);
+    assert.equal(after.body.value, 's3cr3t-value-902', 'the command still works');
+    await run(svc, 'set-get', 903);
+    await agent.waitFor(() => spansOf(`${kind}-fault`).filter((s) => s.name === 'web.request').length >= 3, 8000);
+    await svc.flush();
+    const cmds = spansOf(`${kind}-fault`).filter((s) => s.name === 'redis.command');
+    assert.deepEqual(cmds.map((s) => s.meta['redis.raw_command']).sort(), ['GET user:901', 'SET user:901 ? EX 60'], 'no command spans once off');
+    const messages = svc.stderr().split('\n').filter((l) => l.includes('TW_INSTRUMENTATION_DISABLED'));
+    assert.equal(messages.length, 1, `one message: ${svc.stderr()}`);
+    assert.match(messages[0], kind === 'ioredis' ? /ioredis integration failed and is now off/ : /redis \(node-redis\) integration failed and is now off/);
+  });
+
   test(`${kind}: DD_TRACE_${kind.replace(/\d+$/, '').toUpperCase()}_ENABLED=false turns the integration off; redisRawCommands turns values on`, async () => {
     const off = await service('redis/app.cjs', `${kind}-off`, { [`DD_TRACE_${kind.replace(/\d+$/, '').toUpperCase()}_ENABLED`]: 'false' });
     const raw = await service('redis/app.cjs', `${kind}-raw`, { TRACEWELL_REDIS_RAW_COMMANDS: 'true' });

@@ -1,0 +1,14 @@
+// The OpenTelemetry Node SDK with its ioredis and node-redis instrumentations, batch export
+// over OTLP/HTTP protobuf to the benchmark's sink: what a team using OTel would run.
+'use strict';
+const { NodeSDK } = require('@opentelemetry/sdk-node');
+const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis');
+const { RedisInstrumentation } = require('@opentelemetry/instrumentation-redis');
+
+const sdk = new NodeSDK({
+  serviceName: process.env.DD_SERVICE || 'bench',
+  traceExporter: new OTLPTraceExporter({ url: `${process.env.DD_TRACE_AGENT_URL}/v1/traces` }),
+  instrumentations: [new IORedisInstrumentation(), new RedisInstrumentation()],
+});
+sdk.start();
