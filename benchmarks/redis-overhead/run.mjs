@@ -62,21 +62,26 @@ try {
     };
     for (const v of variants) if (warmup > 0) await window(v.name, warmup);
     const perCall = Object.fromEntries(variants.map((v) => [v.name, []]));
+    const bytes = Object.fromEntries(variants.map((v) => [v.name, 0]));
+    let exported = 0;
     const added = Object.fromEntries(variants.map((v) => [v.name, []]));
     for (let r = 0; r < rounds; r++) {
       const order = variants.map((_, i) => variants[(i + r) % variants.length].name);
       const round = {};
       for (const name of order) {
+        const before = (await sink.stats())[name].bytes;
         const res = await window(name, calls);
         round[name] = res.cpuUs / res.calls;
+        bytes[name] += (await sink.stats())[name].bytes - before;
       }
+      exported += calls;
       for (const v of variants) {
         perCall[v.name].push(round[v.name]);
         if (round.baseline !== undefined) added[v.name].push(round[v.name] - round.baseline);
       }
       process.stderr.write(`${kind} round ${r + 1}/${rounds}: ${order.map((n) => `${n} ${fmt(round[n], 2)}`).join(', ')} µs/GET\n`);
     }
-    results[kind] = { perCall: Object.fromEntries(Object.entries(perCall).map(([k, v]) => [k, summarize(v)])), added: Object.fromEntries(Object.entries(added).map(([k, v]) => [k, summarize(v)])), raw: { perCall, added } };
+    results[kind] = { exportBytesPerCall: Object.fromEntries(variants.map((v) => [v.name, bytes[v.name] / exported])), perCall: Object.fromEntries(Object.entries(perCall).map(([k, v]) => [k, summarize(v)])), added: Object.fromEntries(Object.entries(added).map(([k, v]) => [k, summarize(v)])), raw: { perCall, added } };
     await Promise.all(Object.values(workers).map((c) => stopChild(c)));
   }
 } finally {
@@ -86,11 +91,11 @@ try {
 
 const label = { ioredis: 'ioredis 5', redis: 'node-redis 5' };
 console.log('## Redis GET overhead\n');
-console.log(`Sequential GETs on one connection to a local redis-server, each its own trace; ${rounds} rounds of ${calls} GETs per variant, interleaved. CPU µs per GET of the client process (export included), median [min, max] over rounds; "added" is minus the untraced baseline of the same round.\n`);
-console.log('| client | variant | CPU µs/GET | added µs/GET |');
-console.log('| --- | --- | --- | --- |');
+console.log(`Sequential GETs on one connection to a local redis-server, each its own trace; ${rounds} rounds of ${calls} GETs per variant, interleaved. CPU µs per GET of the client process (export included), median [min, max] over rounds; "added" is minus the untraced baseline of the same round; "export B/GET" is what the variant sent to the sink during its windows, per GET (0: it traced nothing).\n`);
+console.log('| client | variant | CPU µs/GET | added µs/GET | export B/GET |');
+console.log('| --- | --- | --- | --- | --- |');
 for (const kind of clients) {
-  for (const v of variants) console.log(`| ${label[kind] ?? kind} | ${v.name} | ${range(results[kind].perCall[v.name], 2)} | ${range(results[kind].added[v.name], 2)} |`);
+  for (const v of variants) console.log(`| ${label[kind] ?? kind} | ${v.name} | ${range(results[kind].perCall[v.name], 2)} | ${range(results[kind].added[v.name], 2)} | ${fmt(results[kind].exportBytesPerCall[v.name], 0)} |`);
 }
 console.log('');
 for (const kind of clients) {

@@ -32,7 +32,9 @@ async function start(file, name, env = {}) {
 
 const hex = (id) => id.toString(16).padStart(16, '0');
 const spansOf = (service) => agent.allSpans().filter((s) => s.service === service);
-const publish = async (svc, how, id) => (await fetch(`${svc.url}/publish/${how}?id=${id}`)).json();
+const publish = async (svc, how, id) => (await fetch(`${svc.url}/publish/${how}?id=${id}`, { signal: AbortSignal.timeout(15_000) })).json();
+/** A flush with a bound: a process that died fails the test instead of hanging it. */
+const flush = (svc) => Promise.race([svc.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error(`flush timed out; stderr:\n${svc.stderr()}`)), 15_000).unref())]);
 const delivered = async (consumer, id) => {
   const end = Date.now() + 15_000;
   for (;;) {
@@ -108,8 +110,8 @@ test('DD_TRACE_AMQPLIB_ENABLED=false: no amqp spans and no trace headers in the 
   assert.deepEqual(d.headers, ['x-order-id'], 'nothing added to the headers');
   assert.equal(d.spanId, null, 'no consumer span');
   await agent.waitFor(() => spansOf('amqp-producer-off').some((s) => hex(s.span_id) === out.requestSpan), 10_000);
-  await producer.flush();
-  await consumer.flush();
+  await flush(producer);
+  await flush(consumer);
   assert.deepEqual(spansOf('amqp-producer-off').filter((s) => s.name === 'amqp.command'), []);
   assert.deepEqual(spansOf('amqp-consumer-off').filter((s) => s.name === 'amqp.command'), []);
 });

@@ -25,15 +25,17 @@ export function redisSuite(kind, { component, errorType, callback = false }) {
   });
 
   async function service(file, name, env = {}) {
-    const s = await startService(file, { agentUrl: agent.url, env: { REDIS_PORT: String(redis.port), CLIENTS: kind, DD_SERVICE: name, ...env } });
+    const s = await startService(file, { agentUrl: agent.url, timeoutMs: 30_000, env: { REDIS_PORT: String(redis.port), CLIENTS: kind, DD_SERVICE: name, ...env } });
     started.push(s);
     return s;
   }
 
   const run = async (svc, op, id) => {
-    const r = await fetch(`${svc.url}/op/${kind}/${op}?id=${id}`);
+    const r = await fetch(`${svc.url}/op/${kind}/${op}?id=${id}`, { signal: AbortSignal.timeout(15_000) });
     return { status: r.status, body: await r.json() };
   };
+  /** A flush with a bound: a service that died fails the test instead of hanging it. */
+  const flush = (svc) => Promise.race([svc.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error(`flush timed out; stderr:\n${svc.stderr()}`)), 15_000).unref())]);
   const spansOf = (name) => agent.allSpans().filter((s) => s.service === name);
   const hex = (id) => id.toString(16).padStart(16, '0');
   /** The web.request span of a request (by its span id as the handler saw it) and the redis spans under it. */
@@ -81,7 +83,7 @@ export function redisSuite(kind, { component, errorType, callback = false }) {
     assert.equal(hsetTree.cmds[0].meta['redis.raw_command'], kind === 'ioredis' ? 'HSET profile:202 email ? token ?' : 'HSET profile:202 email ? token ?');
     const authTree = await requestTree(`${kind}-cjs`, ids[1][1], 1);
     assert.equal(authTree.cmds[0].meta['redis.raw_command'], 'AUTH ?');
-    await cjs.flush();
+    await flush(cjs);
     const everything = JSON.stringify(agent.allSpans(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     assert.ok(everything.includes('profile:202'), 'keys are kept');
     assert.ok(!everything.includes('s3cr3t-value-202'), 'no value in anything the agent received');
@@ -150,14 +152,14 @@ export function redisSuite(kind, { component, errorType, callback = false }) {
     const svc = await service('redis/app.cjs', `${kind}-fault`);
     const before = await run(svc, 'set-get', 901);
     await requestTree(`${kind}-fault`, before.body.requestSpan, 2);
-    const r = await fetch(`${svc.url}/fault/${kind}`);
+    const r = await fetch(`${svc.url}/fault/${kind}`, { signal: AbortSignal.timeout(15_000) });
     assert.equal(r.status, 200);
     const after = await run(svc, 'set-get', 902);
     assert.equal(after.status, 200);
     assert.equal(after.body.value, 's3cr3t-value-902', 'the command still works');
     await run(svc, 'set-get', 903);
     await agent.waitFor(() => spansOf(`${kind}-fault`).filter((s) => s.name === 'web.request').length >= 3, 8000);
-    await svc.flush();
+    await flush(svc);
     const cmds = spansOf(`${kind}-fault`).filter((s) => s.name === 'redis.command');
     assert.deepEqual(cmds.map((s) => s.meta['redis.raw_command']).sort(), ['GET user:901', 'SET user:901 ? EX 60'], 'no command spans once off');
     const messages = svc.stderr().split('\n').filter((l) => l.includes('TW_INSTRUMENTATION_DISABLED'));
@@ -173,7 +175,7 @@ export function redisSuite(kind, { component, errorType, callback = false }) {
     const b = await run(raw, 'set-get', 708);
     await requestTree(`${kind}-raw`, b.body.requestSpan, 2);
     await agent.waitFor(() => spansOf(`${kind}-off`).some((s) => s.name === 'web.request'), 8000);
-    await off.flush();
+    await flush(off);
     assert.deepEqual(spansOf(`${kind}-off`).filter((s) => s.name === 'redis.command'), [], 'no command spans when disabled');
     const set = spansOf(`${kind}-raw`).find((s) => s.resource === 'SET');
     assert.equal(set.meta['redis.raw_command'], 'SET user:708 s3cr3t-value-708 EX 60');
@@ -186,6 +188,7 @@ export function redisOtlpTest(kind) {
     const redis = await startRedis();
     const agent = await devAgentModule().startDevAgent({ port: 0, dir: null, otlpPort: 0 });
     const svc = await startService('redis/app.cjs', {
+      timeoutMs: 30_000,
       env: { REDIS_PORT: String(redis.port), CLIENTS: kind, DD_SERVICE: `${kind}-otlp`, TRACEWELL_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl },
     });
     try {

@@ -102,7 +102,12 @@ function endpointOf(client: ClientLike): RedisEndpoint | null {
   let e = client[kEndpoint];
   if (e !== undefined) return e;
   const o = client.options;
-  e = o !== undefined && (typeof o.host === 'string' || typeof o.path === 'string') ? { host: o.path ?? o.host ?? '', port: o.path === undefined ? (o.port ?? 6379) : 0, db: typeof o.db === 'number' ? o.db : 0 } : null;
+  if (o !== undefined && (typeof o.host === 'string' || typeof o.path === 'string')) {
+    const db = typeof o.db === 'number' ? o.db : 0;
+    e = { host: o.path ?? o.host ?? '', port: o.path === undefined ? (o.port ?? 6379) : 0, db, dbText: String(db) };
+  } else {
+    e = null;
+  }
   try {
     Object.defineProperty(client, kEndpoint, { value: e, configurable: true });
   } catch {

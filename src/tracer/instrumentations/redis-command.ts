@@ -190,6 +190,8 @@ export interface RedisEndpoint {
   port: number;
   /** The database index, -1 when unknown. */
   db: number;
+  /** `db` as text (the `db.name` tag). */
+  dbText: string;
 }
 
 /**
@@ -205,15 +207,29 @@ export function startRedisSpan(core: TracerCore, component: string, name: string
   span.type = 'redis';
   span.resource = info.resource;
   span.component = component;
-  span.setAttribute('db.type', 'redis');
-  span.setAttribute('db.system', 'redis');
-  span.setAttribute('redis.raw_command', rawCommand(info, args, from, raw));
+  // A new span has no attributes yet: its list is written in one go, no key looked for.
+  const a: (string | number)[] = new Array(10);
+  a[0] = 'db.type';
+  a[1] = 'redis';
+  a[2] = 'db.system';
+  a[3] = 'redis';
+  a[4] = 'redis.raw_command';
+  a[5] = rawCommand(info, args, from, raw);
+  let n = 6;
   if (endpoint !== null) {
     span.peerHost = endpoint.host;
     span.peerPort = endpoint.port;
-    if (endpoint.host !== '') span.setAttribute('peer.service', endpoint.host);
-    if (endpoint.db >= 0) span.setAttribute('db.name', String(endpoint.db));
+    if (endpoint.host !== '') {
+      a[n++] = 'peer.service';
+      a[n++] = endpoint.host;
+    }
+    if (endpoint.db >= 0) {
+      a[n++] = 'db.name';
+      a[n++] = endpoint.dbText;
+    }
   }
+  span.attrs = a;
+  span.attrLen = n;
   return span;
 }
 

@@ -96,7 +96,7 @@ let raw = false;
 let subscribed = false;
 let finishing = false;
 const endpoints = new WeakMap<object, RedisEndpoint | null>();
-const DEFAULT_ENDPOINT: RedisEndpoint = { host: 'localhost', port: 6379, db: -1 };
+const DEFAULT_ENDPOINT: RedisEndpoint = { host: 'localhost', port: 6379, db: -1, dbText: '' };
 
 /** Host and port from a client's socket options, read once per client. */
 function endpointOf(options: unknown): RedisEndpoint | null {
@@ -105,7 +105,7 @@ function endpointOf(options: unknown): RedisEndpoint | null {
   let e = endpoints.get(options);
   if (e !== undefined) return e;
   const o = options as { host?: unknown; port?: unknown; path?: unknown };
-  e = typeof o.path === 'string' ? { host: o.path, port: 0, db: -1 } : { host: typeof o.host === 'string' ? o.host : 'localhost', port: typeof o.port === 'number' ? o.port : Number(o.port) || 6379, db: -1 };
+  e = typeof o.path === 'string' ? { host: o.path, port: 0, db: -1, dbText: '' } : { host: typeof o.host === 'string' ? o.host : 'localhost', port: typeof o.port === 'number' ? o.port : Number(o.port) || 6379, db: -1, dbText: '' };
   endpoints.set(options, e);
   return e;
 }
