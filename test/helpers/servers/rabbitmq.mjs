@@ -75,10 +75,22 @@ export async function startRabbit({ timeoutMs = 60_000 } = {}) {
       return '';
     }
   };
+  // The node runs in its own process group, which would outlive this process if it died
+  // without calling stop(): end it (and epmd) when this process exits, whatever the way.
+  const onExit = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    try {
+      epmd.kill('SIGKILL');
+    } catch {}
+  };
+  process.once('exit', onExit);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    process.off('exit', onExit);
     if (child.exitCode === null && child.signalCode === null) {
       try {
         process.kill(-child.pid, 'SIGTERM');
