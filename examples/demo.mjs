@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { get, probes, startDemoServices } from './demo-services.mjs';
+import { redisAvailable, startRedis } from '../test/helpers/servers/redis.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -16,21 +17,35 @@ const out = (line) => process.stdout.write(line + '\n');
 const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell', 'demo-agent'), print: true, record: false });
 out(`dev agent listening on ${agent.url}`);
 
+// A redis-server of its own (Debian's redis-server package) for the users API's cache, when
+// there is one; the demo runs without the cache otherwise.
+let redis = null;
+if (redisAvailable()) {
+  redis = await startRedis().catch((err) => {
+    out(`(redis-server did not start: the users API runs without its cache: ${err.message.split('\n')[0]})`);
+    return null;
+  });
+} else {
+  out('(no redis-server on PATH: the users API runs without its Redis cache; apt-get install redis-server to see it)');
+}
+
 let services;
 const interactive = process.env.DEMO_KEEP === '1' || (process.stdout.isTTY === true && process.stdin.isTTY === true);
 const stop = async () => {
   await services?.stop();
+  await redis?.stop();
   await agent.close();
 };
 try {
-  services = await startDemoServices({ agentUrl: agent.url });
+  services = await startDemoServices({ agentUrl: agent.url, env: redis ? { REDIS_URL: redis.url } : {} });
   const { users, profiles, member } = services;
   // The probe on the ES module is placed once the module has loaded: wait for it (a few seconds at most).
   await agent
     .waitFor((a) => [...a.store.probes.values()].some((p) => p.probeId === probes.caller && p.latest.status !== 'RECEIVED'), 15_000)
     .catch(() => out('(the caller probe is not installed yet: the first requests may come without its tag)'));
-  out(`users-api (Fastify, ESM) on :${users} calls profiles (node:http, CJS) on :${profiles} and member-service (gRPC, CJS) on :${member}; sending traffic...\n`);
-  for (const path of ['/users/1', '/users/2', '/users/3', '/users/boom', '/users/1/visits']) {
+  out(`users-api (Fastify, ESM) on :${users} calls profiles (node:http, CJS) on :${profiles} and member-service (gRPC, CJS) on :${member}${redis ? `, caching in redis-server on :${redis.port}` : ''}; sending traffic...\n`);
+  // With Redis, /users/1 twice: the second answer comes from the cache (one GET span, no calls).
+  for (const path of ['/users/1', '/users/2', '/users/3', '/users/boom', '/users/1/visits', ...(redis ? ['/users/1'] : [])]) {
     const res = await get(users, path);
     out(`GET ${path} -> ${res.status} ${res.body}`);
   }

@@ -22,6 +22,9 @@ import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/h
 import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
+import { disableIoredis, enableIoredis } from './tracer/instrumentations/ioredis';
+import { disableAmqplib, enableAmqplib } from './tracer/instrumentations/amqplib';
+import { disableRedis, enableRedis } from './tracer/instrumentations/redis';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
@@ -169,6 +172,27 @@ const INTEGRATIONS: readonly Integration[] = [
       }
     },
     disable: disableGrpc,
+  },
+  {
+    name: 'ioredis',
+    enable(core, config) {
+      if (isOn(config, 'ioredis')) enableIoredis(core, { rawCommands: config.redisRawCommands });
+    },
+    disable: disableIoredis,
+  },
+  {
+    name: 'redis (node-redis)',
+    enable(core, config) {
+      if (isOn(config, 'redis')) enableRedis(core, { rawCommands: config.redisRawCommands });
+    },
+    disable: disableRedis,
+  },
+  {
+    name: 'amqplib',
+    enable(core, config) {
+      if (isOn(config, 'amqplib')) enableAmqplib(core);
+    },
+    disable: disableAmqplib,
   },
   {
     name: 'log correlation (pino, winston)',

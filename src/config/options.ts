@@ -17,7 +17,7 @@ export interface SpanProcessor {
 export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | 'baggage' | 'none';
 
 /** Inbound and outbound integrations that can be turned off by name. */
-export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston';
+export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston' | 'ioredis' | 'redis' | 'amqplib';
 
 /** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
 export type ProfilingMode = 'lines' | 'linked' | 'span-lines';
@@ -173,8 +173,12 @@ export interface TracewellOptions {
    */
   traceProtocol?: TraceProtocol;
   /**
-   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston. Env:
-   * `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`. Default: none.
+   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston, ioredis,
+   * redis, amqplib. Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, and one integration each:
+   * `DD_TRACE_HTTP_ENABLED=false`, `DD_TRACE_FASTIFY_ENABLED=false`, `DD_TRACE_EXPRESS_ENABLED=false`,
+   * `DD_TRACE_FETCH_ENABLED=false`, `DD_TRACE_GRPC_ENABLED=false`, `DD_TRACE_PINO_ENABLED=false`,
+   * `DD_TRACE_WINSTON_ENABLED=false`, `DD_TRACE_IOREDIS_ENABLED=false`, `DD_TRACE_REDIS_ENABLED=false`,
+   * `DD_TRACE_AMQPLIB_ENABLED=false`. Default: none.
    */
   disabledInstrumentations?: InstrumentationName[];
   /**
@@ -182,6 +186,12 @@ export interface TracewellOptions {
    * `TRACEWELL_HTTP_URL_QUERY`. Default: false.
    */
   httpUrlQuery?: boolean;
+  /**
+   * Report Redis commands with their argument values in `redis.raw_command` (off: values are replaced by `?` in the
+   * tracer, before anything is encoded; the command name and its keys are kept). Accepted: true or false. Env:
+   * `TRACEWELL_REDIS_RAW_COMMANDS`. Default: false.
+   */
+  redisRawCommands?: boolean;
   /**
    * Paths of inbound requests never traced (health checks, metrics scrapes): no span, nothing propagated from them,
    * counted in `stats().ignored.inbound`. Globs on the path without the query string (`*` any run of characters, `?`
@@ -439,6 +449,7 @@ export interface ResolvedConfig {
   readonly traceProtocol: TraceProtocol;
   readonly disabledInstrumentations: readonly InstrumentationName[];
   readonly httpUrlQuery: boolean;
+  readonly redisRawCommands: boolean;
   readonly httpIgnorePaths: readonly string[];
   readonly httpClientIgnoreUrls: readonly string[];
   /** Header name (lower case) -> tag name ('' = Datadog's default names). */

@@ -86,7 +86,9 @@ const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
   baggage: 'baggage',
   none: 'none',
 };
-const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston'];
+const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston', 'ioredis', 'redis', 'amqplib'];
+/** `DD_TRACE_<NAME>_ENABLED`: false leaves that one integration off. */
+const enabledVariable = (name: InstrumentationName): string => `DD_TRACE_${name.toUpperCase()}_ENABLED`;
 const DEFAULT_PROPAGATION: readonly PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
 const MiB = 1024 * 1024;
 
@@ -265,14 +267,27 @@ export const OPTIONS: Table = {
   },
   disabledInstrumentations: {
     doc: 'Integrations to leave off.',
-    env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS'],
+    env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS', ...INSTRUMENTATIONS.map(enabledVariable)],
+    envDoc:
+      '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, and one integration each: ' +
+      INSTRUMENTATIONS.map((n) => `\`${enabledVariable(n)}=false\``).join(', '),
     kind: list((s) => (INSTRUMENTATIONS as readonly string[]).includes(s.toLowerCase()) ? (s.toLowerCase() as InstrumentationName) : undefined, INSTRUMENTATIONS.join(', ')),
     default: [],
+    resolve: resolveDisabledInstrumentations,
     pages: ['readme'],
   },
   httpUrlQuery: {
     doc: 'Report query strings in `http.url` (off: the query string is kept out).',
     env: ['TRACEWELL_HTTP_URL_QUERY'],
+    kind: bool(),
+    default: false,
+    pages: ['readme'],
+  },
+  redisRawCommands: {
+    doc:
+      'Report Redis commands with their argument values in `redis.raw_command` (off: values are replaced by `?` in the tracer, before anything is encoded; ' +
+      'the command name and its keys are kept).',
+    env: ['TRACEWELL_REDIS_RAW_COMMANDS'],
     kind: bool(),
     default: false,
     pages: ['readme'],
@@ -682,6 +697,23 @@ function resolveTags(c: Ctx): Record<string, string> {
   delete tags.version;
   if (from.length > 0) c.sources.tags = from.reverse().join(', ');
   return tags;
+}
+
+/** The option as given; else the list variables, plus each integration whose `DD_TRACE_<NAME>_ENABLED` is false. */
+function resolveDisabledInstrumentations(c: Ctx): readonly InstrumentationName[] {
+  const picked = c.pick('disabledInstrumentations', ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS']);
+  // Given in code, the option wins over every variable.
+  if (c.options.disabledInstrumentations !== undefined && picked !== undefined) return picked;
+  const out = new Set<InstrumentationName>(picked ?? []);
+  const from: string[] = [];
+  for (const name of INSTRUMENTATIONS) {
+    const variable = enabledVariable(name);
+    if (c.variable(variable, bool(), 'true', 'disabledInstrumentations') !== false) continue;
+    out.add(name);
+    from.push(variable);
+  }
+  if (from.length > 0) c.sources.disabledInstrumentations = [...(picked !== undefined ? [c.sources.disabledInstrumentations] : []), ...from].join(', ');
+  return [...out];
 }
 
 function resolveEnabled(c: Ctx): boolean {

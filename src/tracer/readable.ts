@@ -28,6 +28,13 @@ export function makeResource(config: TracerConfig): Resource {
   return resource;
 }
 
+/** Datadog tag names set by our integrations, and the OpenTelemetry semantic-convention names they go out under. */
+const OTEL_NAMES: Record<string, string> = {
+  'grpc.status.code': 'rpc.grpc.status_code',
+  'redis.raw_command': 'db.query.text',
+  'amqp.routingKey': 'messaging.rabbitmq.destination.routing_key',
+};
+
 /** Semantic-convention attributes of a span (integration fields + user attributes). */
 export function semconvAttributes(s: FinishedSpan): Attributes {
   const a: Attributes = {};
@@ -54,9 +61,14 @@ export function semconvAttributes(s: FinishedSpan): Attributes {
   if (list !== null) {
     for (let i = 0; i < s.attrLen; i += 2) {
       const k = list[i] as string;
-      // Datadog's name for the gRPC status, under the OTel one.
-      a[k === 'grpc.status.code' ? 'rpc.grpc.status_code' : k] = list[i + 1] as AttributeValue;
+      // Datadog's names for what OTel names otherwise (the gRPC status, the Redis command...).
+      a[OTEL_NAMES[k] ?? k] = list[i + 1] as AttributeValue;
     }
+  }
+  // Database client spans: the operation (the Redis command) and the system under its current name.
+  if (s.type === 'redis') {
+    a['db.system.name'] = 'redis';
+    a['db.operation.name'] = s.resource;
   }
   return a;
 }

@@ -399,7 +399,7 @@ const processor = { onStart() {}, onEnd() {}, forceFlush: async () => {}, shutdo
 const GOOD = {
   service: 'svc-code', env: 'prod', version: '2.0.0', tags: { team: 'core' }, enabled: false, agentUrl: 'http://agent:9126', sampleRate: 0.25, rateLimit: 7,
   propagationExtract: ['b3'], propagationInject: ['tracecontext', 'datadog'], logInjection: false, logLevel: 'error', flushIntervalMs: 250, maxPendingSpans: 1000,
-  maxPayloadBytes: 1048576, traceProtocol: '0.4', disabledInstrumentations: ['grpc'], httpUrlQuery: true, spanProcessors: [processor], grpcServerErrorStatuses: [13],
+  maxPayloadBytes: 1048576, traceProtocol: '0.4', disabledInstrumentations: ['grpc'], httpUrlQuery: true, redisRawCommands: true, spanProcessors: [processor], grpcServerErrorStatuses: [13],
   grpcClientErrorStatuses: [14], exporter: 'otlp', otlpEndpoint: 'http://collector:4318/v1/traces', otlpHeaders: { 'api-key': 'k' }, otlpTimeoutMs: 500,
   exportTimeoutMs: 400, exportRetries: 0, exportRetryDeadlineMs: 1000, exportBackoffMs: 10, breakerFailures: 9, breakerProbeMs: 20, breakerProbeMaxMs: 200,
   dlqEnabled: false, dlqDir: '/tmp/tw-code-dlq', dlqMaxBytes: 8192, dlqReplayBytesPerSec: 2048, shutdownTimeoutMs: 100, outageSummaryIntervalMs: 1000,
@@ -565,4 +565,15 @@ test('the dead-letter root defaults to the XDG state folder when the home is our
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+});
+
+test('DD_TRACE_<NAME>_ENABLED=false adds that integration to the disabled list; the option in code wins', () => {
+  const { config } = resolveConfig({}, { TRACEWELL_DISABLED_INSTRUMENTATIONS: 'grpc', DD_TRACE_IOREDIS_ENABLED: 'false', DD_TRACE_AMQPLIB_ENABLED: 'false', DD_TRACE_REDIS_ENABLED: 'true' });
+  assert.deepEqual([...config.disabledInstrumentations].sort(), ['amqplib', 'grpc', 'ioredis']);
+  assert.match(config.sources.disabledInstrumentations, /DD_TRACE_IOREDIS_ENABLED/);
+  const inCode = resolveConfig({ disabledInstrumentations: ['redis'] }, { DD_TRACE_IOREDIS_ENABLED: 'false' }).config;
+  assert.deepEqual(inCode.disabledInstrumentations, ['redis']);
+  const bad = resolveConfig({}, { DD_TRACE_REDIS_ENABLED: 'nope' });
+  assert.deepEqual(bad.config.disabledInstrumentations, []);
+  assert.ok(bad.problems.some((p) => JSON.stringify(p).includes('DD_TRACE_REDIS_ENABLED')), 'a bad value is reported');
 });

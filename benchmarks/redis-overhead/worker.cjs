@@ -1,0 +1,46 @@
+// One variant's process: a Redis client (BENCH_CLIENT: ioredis or redis, i.e. node-redis 5)
+// connected to REDIS_PORT, traced by whatever the variant preloaded. On { type: 'run', calls }
+// it awaits `calls` GETs one after another (one connection, closed loop) and answers with the
+// process CPU time and wall time they took. Every GET is its own trace (no parent span), as a
+// command made outside a request would be: the tracer's whole cost per command (span, trace,
+// sampling, encoding, export) lands in this process's CPU.
+'use strict';
+const kind = process.env.BENCH_CLIENT;
+const port = Number(process.env.REDIS_PORT);
+
+async function connect() {
+  if (kind === 'ioredis') {
+    const Redis = require('ioredis');
+    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+    await client.connect();
+    return client;
+  }
+  const { createClient } = require('redis');
+  const client = createClient({ url: `redis://127.0.0.1:${port}` });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+(async () => {
+  const client = await connect();
+  await client.set('bench:key', 'value-of-some-length-0123456789');
+  process.on('message', async (m) => {
+    if (m?.type === 'run') {
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < m.calls; i++) await client.get('bench:key');
+      const wallNs = Number(process.hrtime.bigint() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      process.send({ type: 'ran', calls: m.calls, cpuUs: cpu.user + cpu.system, wallNs });
+    }
+    if (m?.type === 'stop') {
+      await client.quit();
+      process.exit(0);
+    }
+  });
+  process.send({ type: 'ready' });
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

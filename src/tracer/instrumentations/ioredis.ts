@@ -1,0 +1,180 @@
+/**
+ * ioredis 4 and 5: one `redis.command` span per command, single, pipelined (explicit or
+ * auto-pipelined), in `multi` transactions, and on a Cluster.
+ *
+ * The patch (first half) only publishes: when a command is handed to a client
+ * (`Redis#sendCommand`, `Cluster#sendCommand`) or queued in a pipeline (`Pipeline#sendCommand`,
+ * which is also where `multi` and auto-pipelining queue theirs), it publishes the command on
+ * `CHANNELS.ioredisCommandStart`, in the caller's context, and when the command settles, on
+ * `CHANNELS.ioredisCommandFinish`. A command is published once, however many times it is
+ * handed on (pipeline -> client, cluster -> node, offline queue -> client). With nobody
+ * subscribed, the patch calls through and does nothing else.
+ *
+ * The subscriber (second half) makes the spans. If it fails, the integration turns itself
+ * off with one message; the command runs on untouched.
+ */
+import dc = require('node:diagnostics_channel');
+import type { TwSpan } from '../span';
+import type { TracerCore } from '../tracer';
+import { addPatcher, wrapMethod } from './module-hook';
+import { CHANNELS, type IoredisCommandMessage } from './channels';
+import { finishRedisSpan, startRedisSpan, type RedisEndpoint } from './redis-command';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
+
+// ---------------- the patch: publishes, knows nothing of spans ----------------
+
+interface IoredisCommand {
+  name: string;
+  args: unknown[];
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+const kMessage = Symbol('tracewell.ioredis.message');
+type Marked = IoredisCommand & { [kMessage]?: IoredisCommandMessage };
+
+const startChannel = dc.channel(CHANNELS.ioredisCommandStart);
+const finishChannel = dc.channel(CHANNELS.ioredisCommandFinish);
+
+/** Publishes the command's start, and its end from its own resolve/reject (which every outcome passes). */
+function publish(client: unknown, command: Marked): void {
+  const message: IoredisCommandMessage = { client, name: command.name, args: command.args, error: undefined, state: undefined };
+  command[kMessage] = message;
+  startChannel.publish(message);
+  const resolve = command.resolve;
+  const reject = command.reject;
+  if (typeof resolve !== 'function' || typeof reject !== 'function') return;
+  command.resolve = function (value: unknown) {
+    finishChannel.publish(message);
+    return resolve.call(this, value);
+  };
+  command.reject = function (err: unknown) {
+    message.error = err;
+    finishChannel.publish(message);
+    return reject.call(this, err);
+  };
+}
+
+/** What ioredis sends by itself while a connection is being set up (status `connect`): not the app's commands. */
+const HANDSHAKE = new Set(['auth', 'select', 'client', 'info', 'readonly', 'hello', 'AUTH', 'SELECT', 'CLIENT', 'INFO', 'READONLY', 'HELLO']);
+
+function wrapSend(original: (this: unknown, command: Marked, ...rest: unknown[]) => unknown) {
+  return function sendCommand(this: { redis?: unknown; status?: string }, command: Marked): unknown {
+    if (
+      startChannel.hasSubscribers &&
+      command !== null &&
+      typeof command === 'object' &&
+      command[kMessage] === undefined &&
+      !(this.status === 'connect' && HANDSHAKE.has(command.name))
+    ) {
+      // A pipeline's commands belong to its client.
+      publish(this.redis !== undefined ? this.redis : this, command);
+    }
+    // sendCommand(command, stream[, node]), as the caller gave them.
+    return original.apply(this, arguments as unknown as [Marked]);
+  };
+}
+
+function patchIoredis(Redis: { prototype: object; Cluster?: unknown; Pipeline?: unknown }): void {
+  wrapMethod(Redis.prototype, 'sendCommand', wrapSend);
+  if (typeof Redis.Cluster === 'function') wrapMethod((Redis.Cluster as { prototype: object }).prototype, 'sendCommand', wrapSend);
+  if (typeof Redis.Pipeline === 'function') wrapMethod((Redis.Pipeline as { prototype: object }).prototype, 'sendCommand', wrapSend);
+}
+
+// ---------------- the subscriber: makes the spans ----------------
+
+let core: TracerCore | null = null;
+let raw = false;
+let subscribed = false;
+/** The finish channel stays subscribed once it was: spans started before a disable still end. */
+let finishing = false;
+const kEndpoint = Symbol('tracewell.ioredis.endpoint');
+
+interface ClientLike {
+  options?: { host?: string; port?: number; db?: number; path?: string };
+  [kEndpoint]?: RedisEndpoint | null;
+}
+
+/** Host, port and database of a client, read once per client (a Cluster has none of its own). */
+function endpointOf(client: ClientLike): RedisEndpoint | null {
+  let e = client[kEndpoint];
+  if (e !== undefined) return e;
+  const o = client.options;
+  if (o !== undefined && (typeof o.host === 'string' || typeof o.path === 'string')) {
+    const db = typeof o.db === 'number' ? o.db : 0;
+    e = { host: o.path ?? o.host ?? '', port: o.path === undefined ? (o.port ?? 6379) : 0, db, dbText: String(db) };
+  } else {
+    e = null;
+  }
+  try {
+    Object.defineProperty(client, kEndpoint, { value: e, configurable: true });
+  } catch {
+    // A frozen client: read again next time.
+  }
+  return e;
+}
+
+function failed(err: unknown): void {
+  counters.instrumentationErrors++;
+  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the ioredis integration failed and is now off; commands run untraced`, err, 'ioredis');
+  disableIoredis();
+}
+
+function onStart(m: unknown): void {
+  const c = core;
+  if (c === null) return;
+  const message = m as IoredisCommandMessage;
+  try {
+    message.state = startRedisSpan(c, 'ioredis', message.name, message.args, 0, endpointOf(message.client as ClientLike), raw);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+function onFinish(m: unknown): void {
+  const message = m as IoredisCommandMessage;
+  const span = message.state as TwSpan | undefined;
+  if (span === undefined) return;
+  try {
+    finishRedisSpan(span, message.error);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+let registered = false;
+
+export function enableIoredis(c: TracerCore, options: { rawCommands: boolean }): void {
+  core = c;
+  raw = options.rawCommands;
+  if (!subscribed) {
+    subscribed = true;
+    dc.subscribe(CHANNELS.ioredisCommandStart, onStart);
+  }
+  if (!finishing) {
+    finishing = true;
+    dc.subscribe(CHANNELS.ioredisCommandFinish, onFinish);
+  }
+  if (registered) return;
+  registered = true;
+  addPatcher({
+    name: 'ioredis',
+    matches: (exp: any) =>
+      typeof exp === 'function' &&
+      typeof exp.prototype?.sendCommand === 'function' &&
+      typeof exp.Command === 'function' &&
+      typeof exp.Command.prototype?.toWritable === 'function' &&
+      typeof exp.Pipeline === 'function',
+    patch: patchIoredis,
+  });
+}
+
+/** No new spans; those already started still finish. */
+export function disableIoredis(): void {
+  core = null;
+  if (!subscribed) return;
+  subscribed = false;
+  dc.unsubscribe(CHANNELS.ioredisCommandStart, onStart);
+}
