@@ -23,6 +23,9 @@ import { disableFastify, enableFastify } from './tracer/instrumentations/fastify
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
+import { disableSql, enableSql } from './tracer/instrumentations/sql';
+import { patchPg } from './tracer/instrumentations/pg';
+import { patchMysql2 } from './tracer/instrumentations/mysql2';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
 import { compileGlobList } from './tracer/glob';
@@ -169,6 +172,24 @@ const INTEGRATIONS: readonly Integration[] = [
       }
     },
     disable: disableGrpc,
+  },
+  {
+    name: 'pg',
+    enable(core, config) {
+      if (!isOn(config, 'pg')) return;
+      enableSql('pg', core, { rawStatements: config.sqlRawStatements, dbmMode: config.dbmPropagationMode });
+      patchPg();
+    },
+    disable: () => disableSql('pg'),
+  },
+  {
+    name: 'mysql2',
+    enable(core, config) {
+      if (!isOn(config, 'mysql2')) return;
+      enableSql('mysql2', core, { rawStatements: config.sqlRawStatements, dbmMode: config.dbmPropagationMode });
+      patchMysql2();
+    },
+    disable: () => disableSql('mysql2'),
   },
   {
     name: 'log correlation (pino, winston)',

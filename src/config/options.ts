@@ -17,7 +17,10 @@ export interface SpanProcessor {
 export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | 'baggage' | 'none';
 
 /** Inbound and outbound integrations that can be turned off by name. */
-export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston';
+export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston' | 'pg' | 'mysql2';
+
+/** Database Monitoring comments on SQL statements, for `dbmPropagationMode`. */
+export type DbmPropagationMode = 'disabled' | 'service' | 'full';
 
 /** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
 export type ProfilingMode = 'lines' | 'linked' | 'span-lines';
@@ -214,6 +217,10 @@ export interface TracewellOptions {
    * `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status).
    */
   grpcClientErrorStatuses?: number[];
+  /** Resources of SQL spans are the statements as written, literals included. */
+  sqlRawStatements?: boolean;
+  /** The Database Monitoring comment put on SQL statements. */
+  dbmPropagationMode?: DbmPropagationMode;
   /**
    * Where traces go: `datadog` (the Datadog Agent) or `otlp` (OTLP/HTTP protobuf); `tracewell doctor` says which and
    * why. Accepted: datadog or otlp. Env: `TRACEWELL_EXPORTER`, `OTEL_TRACES_EXPORTER`. Default: `otlp` when an OTLP
@@ -446,6 +453,8 @@ export interface ResolvedConfig {
   readonly spanProcessors: readonly SpanProcessor[];
   readonly grpcServerErrorStatuses: readonly number[];
   readonly grpcClientErrorStatuses: readonly number[];
+  readonly sqlRawStatements: boolean;
+  readonly dbmPropagationMode: DbmPropagationMode;
   readonly exporter: ExporterName;
   readonly otlpEndpoint: string;
   readonly otlpHeaders: Readonly<Record<string, string>>;

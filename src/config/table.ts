@@ -15,7 +15,7 @@ import { accessSync, constants as fsConstants, lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS } from '../internal/logger';
 import { bool, headerTags, int, list, oneOf, parseDdTags, parseOtelResource, path, processors, rate, record, samplingRules, statusList, text, url, type Kind } from './kinds';
-import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
+import type { DbmPropagationMode, ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
 
 export type Field = keyof TracewellOptions;
 /** What a field holds when given. */
@@ -86,7 +86,7 @@ const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
   baggage: 'baggage',
   none: 'none',
 };
-const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston'];
+const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston', 'pg', 'mysql2'];
 const DEFAULT_PROPAGATION: readonly PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
 const MiB = 1024 * 1024;
 
@@ -265,9 +265,11 @@ export const OPTIONS: Table = {
   },
   disabledInstrumentations: {
     doc: 'Integrations to leave off.',
-    env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS'],
+    env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS', ...INSTRUMENTATIONS.map(enabledVariable)],
+    envDoc: '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`; and each `DD_TRACE_<NAME>_ENABLED=false` (`DD_TRACE_PG_ENABLED=false`), added to the list',
     kind: list((s) => (INSTRUMENTATIONS as readonly string[]).includes(s.toLowerCase()) ? (s.toLowerCase() as InstrumentationName) : undefined, INSTRUMENTATIONS.join(', ')),
     default: [],
+    resolve: resolveDisabledInstrumentations,
     pages: ['readme'],
   },
   httpUrlQuery: {
@@ -331,6 +333,24 @@ export const OPTIONS: Table = {
     default: Array.from({ length: 16 }, (_, i) => i + 1),
     defaultText: '1-16',
     defaultDoc: '1-16 (every non-OK status)',
+    pages: ['readme'],
+  },
+  sqlRawStatements: {
+    doc:
+      'Resources of SQL spans (`pg`, `mysql2`) are the statements as the app wrote them. Off, every literal (numbers, strings, lists of values) ' +
+      'becomes `?` and comments are removed before a span leaves the process. Values a driver substitutes (`?` / `$1` placeholders) are never in either.',
+    env: ['TRACEWELL_SQL_RAW_STATEMENTS'],
+    kind: bool(),
+    default: false,
+    pages: ['readme'],
+  },
+  dbmPropagationMode: {
+    doc:
+      "Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a comment naming the service, env and version (`/*dddbs='..',dde='..',ddps='..',ddpv='..'*/`); " +
+      '`full` adds the `traceparent` of the query span (not on prepared statements, whose text must not change between executions).',
+    env: ['TRACEWELL_DBM_PROPAGATION_MODE', 'DD_DBM_PROPAGATION_MODE'],
+    kind: oneOf<DbmPropagationMode>(['disabled', 'service', 'full']),
+    default: 'disabled',
     pages: ['readme'],
   },
   exporter: {
@@ -860,6 +880,25 @@ function resolveProfilingMode(c: Ctx): ProfilingMode {
     return 'linked';
   }
   return 'lines';
+}
+
+/** `DD_TRACE_PG_ENABLED` for `pg`: dd-trace's per-integration switch. */
+function enabledVariable(name: InstrumentationName): string {
+  return `DD_TRACE_${name.toUpperCase()}_ENABLED`;
+}
+
+/** The list (option, else the first list variable), plus every integration whose `DD_TRACE_<NAME>_ENABLED` is false. */
+function resolveDisabledInstrumentations(c: Ctx): InstrumentationName[] {
+  const out = [...(c.pick('disabledInstrumentations', ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS']) ?? [])];
+  const from: string[] = [];
+  for (const name of INSTRUMENTATIONS) {
+    const variable = enabledVariable(name);
+    if (c.variable(variable, bool(), 'true') !== false) continue;
+    from.push(variable);
+    if (!out.includes(name)) out.push(name);
+  }
+  if (from.length > 0) c.sources.disabledInstrumentations = [c.sources.disabledInstrumentations, ...from].filter((s) => s !== undefined && s !== 'default').join(', ');
+  return out;
 }
 
 /** Names from the option and both variables; `-name` (or `!name`) in a variable goes to `redactExclude`. */
