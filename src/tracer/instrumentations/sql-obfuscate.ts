@@ -9,7 +9,7 @@
  * - comments (`-- ...`, `/* ... *\/`, nested in PostgreSQL, and MySQL's `# ...`) are removed:
  *   a comment can hold anything;
  * - a list of values (`(?, ?, ?)`, `VALUES (?, ?), (?, ?)`) becomes one `( ? )`, so a query
- *   built with 3 or 300 values has one resource;
+ *   built with 3 or 300 values has one resource (a single value in parentheses stays `(?)`);
  * - identifiers, keywords, quoted identifiers (PostgreSQL `"..."`, MySQL backticks) and bind
  *   placeholders (`$1`, `?`, `:name`) stay; runs of white space become one space.
  *
@@ -249,7 +249,7 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
     if (c === RPAREN) {
       i++;
       const at = opens.pop();
-      if (at !== undefined && onlyValues(out, at + 1)) {
+      if (at !== undefined && isList(out, at + 1)) {
         out = out.slice(0, at) + '( ? )';
         spaced = false;
         collapseRepeat();
@@ -279,15 +279,15 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
   }
 }
 
-/** True when `out` from `from` on holds only `?`, commas and spaces, and at least one `?`. */
-function onlyValues(out: string, from: number): boolean {
-  let any = false;
+/** True when `out` from `from` on is a list of values: only `?`, commas and spaces, with a comma (a single `(?)` stays as written). */
+function isList(out: string, from: number): boolean {
+  let comma = false;
   for (let k = from; k < out.length; k++) {
     const c = out.charCodeAt(k);
-    if (c === QMARK) any = true;
-    else if (c !== COMMA && c !== SPACE) return false;
+    if (c === COMMA) comma = true;
+    else if (c !== QMARK && c !== SPACE) return false;
   }
-  return any;
+  return comma;
 }
 
 /** The statement's first keyword, upper case (`SELECT`, `INSERT`...), '' when it starts otherwise. */
