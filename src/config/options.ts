@@ -176,8 +176,11 @@ export interface TracewellOptions {
    */
   traceProtocol?: TraceProtocol;
   /**
-   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston. Env:
-   * `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`. Default: none.
+   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston, pg, mysql2.
+   * Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`; and each `DD_TRACE_<NAME>_ENABLED=false`
+   * adds its integration (`DD_TRACE_HTTP_ENABLED`, `DD_TRACE_FASTIFY_ENABLED`, `DD_TRACE_EXPRESS_ENABLED`,
+   * `DD_TRACE_FETCH_ENABLED`, `DD_TRACE_GRPC_ENABLED`, `DD_TRACE_PINO_ENABLED`, `DD_TRACE_WINSTON_ENABLED`,
+   * `DD_TRACE_PG_ENABLED`, `DD_TRACE_MYSQL2_ENABLED`). Default: none.
    */
   disabledInstrumentations?: InstrumentationName[];
   /**
@@ -217,9 +220,19 @@ export interface TracewellOptions {
    * `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status).
    */
   grpcClientErrorStatuses?: number[];
-  /** Resources of SQL spans are the statements as written, literals included. */
+  /**
+   * Resources of SQL spans (`pg`, `mysql2`) are the statements as the app wrote them. Off, every literal (numbers,
+   * strings, lists of values) becomes `?` and comments are removed before a span leaves the process. Values a driver
+   * substitutes (`?` / `$1` placeholders) are never in either. Accepted: true or false. Env:
+   * `TRACEWELL_SQL_RAW_STATEMENTS`. Default: false.
+   */
   sqlRawStatements?: boolean;
-  /** The Database Monitoring comment put on SQL statements. */
+  /**
+   * Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a leading comment
+   * naming the service, env and version (`dddbs='..',dde='..',ddps='..',ddpv='..'`); `full` adds the `traceparent` of
+   * the query span (not on prepared statements, whose text must not change between executions). Accepted: disabled,
+   * service or full. Env: `TRACEWELL_DBM_PROPAGATION_MODE`, `DD_DBM_PROPAGATION_MODE`. Default: `disabled`.
+   */
   dbmPropagationMode?: DbmPropagationMode;
   /**
    * Where traces go: `datadog` (the Datadog Agent) or `otlp` (OTLP/HTTP protobuf); `tracewell doctor` says which and

@@ -266,7 +266,10 @@ export const OPTIONS: Table = {
   disabledInstrumentations: {
     doc: 'Integrations to leave off.',
     env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS', ...INSTRUMENTATIONS.map(enabledVariable)],
-    envDoc: '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`; and each `DD_TRACE_<NAME>_ENABLED=false` (`DD_TRACE_PG_ENABLED=false`), added to the list',
+    envDoc:
+      '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`; and each `DD_TRACE_<NAME>_ENABLED=false` adds its integration (' +
+      INSTRUMENTATIONS.map((n) => '`' + enabledVariable(n) + '`').join(', ') +
+      ')',
     kind: list((s) => (INSTRUMENTATIONS as readonly string[]).includes(s.toLowerCase()) ? (s.toLowerCase() as InstrumentationName) : undefined, INSTRUMENTATIONS.join(', ')),
     default: [],
     resolve: resolveDisabledInstrumentations,
@@ -346,7 +349,7 @@ export const OPTIONS: Table = {
   },
   dbmPropagationMode: {
     doc:
-      "Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a comment naming the service, env and version (`/*dddbs='..',dde='..',ddps='..',ddpv='..'*/`); " +
+      "Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a leading comment naming the service, env and version (`dddbs='..',dde='..',ddps='..',ddpv='..'`); " +
       '`full` adds the `traceparent` of the query span (not on prepared statements, whose text must not change between executions).',
     env: ['TRACEWELL_DBM_PROPAGATION_MODE', 'DD_DBM_PROPAGATION_MODE'],
     kind: oneOf<DbmPropagationMode>(['disabled', 'service', 'full']),
@@ -887,9 +890,12 @@ function enabledVariable(name: InstrumentationName): string {
   return `DD_TRACE_${name.toUpperCase()}_ENABLED`;
 }
 
-/** The list (option, else the first list variable), plus every integration whose `DD_TRACE_<NAME>_ENABLED` is false. */
+/** The option; else the first list variable plus every integration whose `DD_TRACE_<NAME>_ENABLED` is false. */
 function resolveDisabledInstrumentations(c: Ctx): InstrumentationName[] {
-  const out = [...(c.pick('disabledInstrumentations', ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS']) ?? [])];
+  const given = c.pick('disabledInstrumentations', ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS']);
+  // A list given in code is the whole answer, as every option given in code is.
+  if (given !== undefined && c.sources.disabledInstrumentations === 'option') return given;
+  const out = [...(given ?? [])];
   const from: string[] = [];
   for (const name of INSTRUMENTATIONS) {
     const variable = enabledVariable(name);
