@@ -9,7 +9,8 @@
  *   to send instead (the Database Monitoring comment). `finish` once with the outcome, before
  *   the app's callback, which runs in the caller's context (the `callback` channel is bound to
  *   the context store). A query without a callback (events, `.stream()`) finishes at its `end`
- *   event; its errors are watched with `errorMonitor`, so an unhandled one still throws.
+ *   event, its events emitted in the caller's context; its errors are watched with
+ *   `errorMonitor`, so an unhandled one still throws.
  * - `Pool#getConnection`: a busy pool hands a released connection to the next waiter from the
  *   releasing query's callback; the waiter's callback runs in the waiter's own context instead.
  *
@@ -46,6 +47,7 @@ interface SqlArg {
 }
 interface Command {
   once?(event: string | symbol, fn: (...args: unknown[]) => void): unknown;
+  emit?: (...args: unknown[]) => boolean;
 }
 
 function done(msg: SqlQuery, error: unknown): void {
@@ -109,6 +111,13 @@ function wrapStatement(prepared: boolean) {
         if (emitter !== undefined && emitter !== null && typeof emitter.once === 'function') {
           emitter.once(errorMonitor, (err: unknown) => done(msg, err));
           emitter.once('end', () => done(msg, undefined));
+          // The app's `result`/`end` listeners run in the caller's context too.
+          const emit = emitter.emit;
+          if (typeof emit === 'function') {
+            emitter.emit = function (this: unknown, ...args: unknown[]) {
+              return callbackCh.runStores(msg, emit, this, ...args) as boolean;
+            };
+          }
         } else {
           done(msg, undefined);
         }
