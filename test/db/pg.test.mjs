@@ -14,20 +14,22 @@ let agent;
 let cjs;
 let esm;
 let off;
+let otlp;
 
 before(async () => {
   db = await startPostgres();
-  agent = await devAgentModule().startDevAgent({ port: 0, dir: null });
+  agent = await devAgentModule().startDevAgent({ port: 0, dir: null, otlpPort: 0 });
   const start = (file, env) => startService(file, { agentUrl: agent.url, env: { ...db.env, ...env }, timeoutMs: 30_000 });
-  [cjs, esm, off] = await Promise.all([
+  [cjs, esm, off, otlp] = await Promise.all([
     start('db/pg-app.cjs', { DD_SERVICE: 'pg-cjs', DD_DBM_PROPAGATION_MODE: 'full' }),
     start('db/pg-app.mjs', { DD_SERVICE: 'pg-esm', DD_DBM_PROPAGATION_MODE: 'service', TRACEWELL_SQL_RAW_STATEMENTS: 'true' }),
     start('db/pg-app.cjs', { DD_SERVICE: 'pg-off', DD_TRACE_PG_ENABLED: 'false' }),
+    start('db/pg-app.cjs', { DD_SERVICE: 'pg-otlp', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl, TRACEWELL_DLQ_ENABLED: 'false' }),
   ]);
 });
 
 after(async () => {
-  await Promise.all([cjs, esm, off].filter(Boolean).map((s) => s.stop()));
+  await Promise.all([cjs, esm, off, otlp].filter(Boolean).map((s) => s.stop()));
   await agent?.close();
   await db?.stop();
 });
@@ -189,4 +191,29 @@ test('DD_TRACE_PG_ENABLED=false: queries work, no pg.query span, no comment', as
   await agent.waitFor(() => agent.allSpans().some((s) => s.span_id === id), 10_000);
   await off.flush();
   assert.equal(agent.allSpans().filter((s) => s.service.startsWith('pg-off') && s.name === 'pg.query').length, 0);
+});
+
+test('OTLP export: the database semantic conventions (db.system.name, db.namespace, db.query.text, server.*, error.type)', async () => {
+  const ok = await get(otlp, '/pg/promise?id=1');
+  const bad = await get(otlp, '/pg/error');
+  await otlp.flush();
+  const under = (out) => agent.otlpSpans.find((s) => s.kind === 3 && s.parentSpanId === out.requestSpan);
+  await agent.waitFor(() => under(ok) && under(bad), 10_000);
+  const q = under(ok);
+  assert.equal(q.name, `SELECT ${db.database}`);
+  assert.equal(q.scope.name, 'pg');
+  assert.equal(q.resource['service.name'], 'pg-otlp');
+  const a = q.attributes;
+  assert.equal(a['db.system.name'], 'postgresql');
+  assert.equal(a['db.namespace'], db.database);
+  assert.equal(a['db.query.text'], 'SELECT id, name FROM users WHERE id = $1');
+  assert.equal(a['db.operation.name'], 'SELECT');
+  assert.equal(a['server.address'], '127.0.0.1');
+  assert.equal(Number(a['server.port']), db.port);
+  assert.equal(a['db.type'], undefined, 'Datadog-only tags stay out');
+  const e = under(bad);
+  assert.equal(e.status.code, 2);
+  assert.equal(e.attributes['error.type'], '42P01');
+  assert.equal(e.attributes['db.response.status_code'], '42P01');
+  assert.equal(e.attributes['db.query.text'], 'SELECT * FROM missing_table WHERE id = ?');
 });
