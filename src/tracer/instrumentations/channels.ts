@@ -51,6 +51,8 @@ export interface SqlQuery {
   readonly port: number | undefined;
   readonly database: string | undefined;
   readonly user: string | undefined;
+  /** The driver's connection settings object (the same for every statement of a connection): what per-target tags are cached by. */
+  readonly conn: object | undefined;
   /** A named (pg) or `execute`d (mysql2) prepared statement: its text must stay the same every call. */
   readonly prepared: boolean;
   /** Set by the subscriber: the text to send instead (with the Database Monitoring comment). */

@@ -79,6 +79,7 @@ function wrapStatement(prepared: boolean) {
         port: socket ? undefined : (cfg.port ?? 3306),
         database: cfg.database,
         user: cfg.user,
+        conn: this.config,
         prepared,
         send: undefined,
         span: undefined,

@@ -106,6 +106,7 @@ function wrapQuery(original: (...args: unknown[]) => unknown) {
       port: p.port,
       database: p.database,
       user: p.user,
+      conn: this.connectionParameters,
       prepared: typeof (config as PgQuery).name === 'string' && (config as PgQuery).name !== '',
       send: undefined,
       span: undefined,

@@ -75,6 +75,8 @@ function errorCodes(err: unknown): [type: string, status: string] {
 class SqlIntegration {
   private readonly cache: StatementCache;
   private readonly targets = new Map<string, Target>();
+  /** The same, by the driver's connection settings object: one lookup, no key built. */
+  private readonly byConn = new WeakMap<object, Target>();
   private readonly service: string;
   private readonly startCh: dc.Channel;
   private readonly finishCh: dc.Channel;
@@ -171,6 +173,15 @@ class SqlIntegration {
   }
 
   private target(msg: SqlQuery): Target {
+    const conn = msg.conn;
+    let t = conn !== undefined ? this.byConn.get(conn) : undefined;
+    if (t !== undefined) return t;
+    t = this.targetByKey(msg);
+    if (conn !== undefined) this.byConn.set(conn, t);
+    return t;
+  }
+
+  private targetByKey(msg: SqlQuery): Target {
     const key = `${msg.database ?? ''}\u0000${msg.user ?? ''}\u0000${msg.host ?? ''}\u0000${msg.port ?? ''}`;
     let t = this.targets.get(key);
     if (t !== undefined) return t;
