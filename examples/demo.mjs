@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { get, probes, startDemoServices } from './demo-services.mjs';
+import { startDemoDb } from './demo-db.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -17,13 +18,16 @@ const agent = await startDevAgent({ port: 0, dir: join(here, '..', '.tracewell',
 out(`dev agent listening on ${agent.url}`);
 
 let services;
+let db = null;
 const interactive = process.env.DEMO_KEEP === '1' || (process.stdout.isTTY === true && process.stdin.isTTY === true);
 const stop = async () => {
   await services?.stop();
   await agent.close();
+  await db?.stop();
 };
 try {
-  services = await startDemoServices({ agentUrl: agent.url });
+  db = await startDemoDb(out);
+  services = await startDemoServices({ agentUrl: agent.url, env: db?.env ?? {} });
   const { users, profiles, member } = services;
   // The probe on the ES module is placed once the module has loaded: wait for it (a few seconds at most).
   await agent

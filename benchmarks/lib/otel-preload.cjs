@@ -12,7 +12,10 @@ const instrumentations = [new HttpInstrumentation(), new FastifyInstrumentation(
 // The SQL scenario (sql-overhead) adds the pg instrumentation; the others run without it.
 if (process.env.OTEL_BENCH_PG === '1') {
   const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
-  instrumentations.push(new PgInstrumentation());
+  const pg = new PgInstrumentation();
+  // sql-overhead's toggle mode switches it off and on (disable()/enable()) between blocks.
+  globalThis.__benchPgInstrumentation = pg;
+  instrumentations.push(pg);
 }
 
 const sdk = new NodeSDK({

@@ -4,7 +4,7 @@
 // (Debian's package, started by the test harness in a temp folder), round after round. What is
 // compared is the client process's CPU per query, per pair. See README.md.
 // Usage: node benchmarks/sql-overhead/run.mjs [--quick] [--variants baseline,tracewell,dd-trace,otel]
-//   [--rate 1000] [--rounds 5] [--window-ms 5000] [--node 22]
+//   [--rate 400] [--rounds 5] [--window-ms 5000] [--cpu 1|none] [--node 22]
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkChild, intArg, machine, repoRoot, saveJson, scenarioOptions, startSinkProcess, stopChild, summarize, waitMessage, fmt, range } from '../lib/harness.mjs';
@@ -14,12 +14,20 @@ let args;
 let options;
 try {
   ({ args, options } = scenarioOptions(process.argv.slice(2), { variants: 'baseline,tracewell,dd-trace,otel' }));
-  options.rate = intArg(args, 'rate', 1000, 10, 100_000);
+  options.rate = intArg(args, 'rate', 400, 10, 100_000);
 } catch (err) {
   console.error(`sql-overhead: ${err.message}`);
   process.exit(2);
 }
 const { variants, rounds, windowMs, warmupMs, execPath, rate } = options;
+// Every client on one CPU (default 1; --cpu none to leave them free): the two clients of a pair
+// then share the same core's speed and neighbours, and their difference is the tracer's.
+const mode = args.mode === undefined ? 'paired' : String(args.mode);
+if (!['paired', 'toggle'].includes(mode)) {
+  console.error(`sql-overhead: --mode is paired or toggle, not ${mode}`);
+  process.exit(2);
+}
+const cpu = args.cpu === undefined ? '1' : args.cpu === 'none' ? undefined : String(args.cpu);
 const names = variants.map((v) => v.name);
 const base = names[0];
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -35,6 +43,7 @@ let nextId = 0;
 async function start(v) {
   const child = forkChild(join(here, 'worker.cjs'), [], {
     execPath,
+    cpus: cpu,
     execArgv: v.execArgv ?? [],
     env: {
       PATH: process.env.PATH,
@@ -46,6 +55,7 @@ async function start(v) {
       TRACEWELL_DLQ_ENABLED: 'false',
       // the OpenTelemetry preload adds its pg instrumentation for this scenario
       OTEL_BENCH_PG: '1',
+      BENCH_TRACER: v.name.startsWith('tracewell') ? 'tracewell' : v.name,
       ...(v.env ?? {}),
     },
   });
@@ -64,6 +74,7 @@ function window(name, ms) {
 }
 
 const rows = Object.fromEntries(names.slice(1).map((n) => [n, []]));
+if (mode === 'toggle') await runToggle();
 try {
   for (const v of variants) {
     try {
@@ -124,3 +135,80 @@ if (Number.isFinite(tw)) {
   console.log(`\ntracewell adds ${fmt(tw)} µs of CPU per traced query (median of ${summary.tracewell.added.n} paired rounds)${line}.`);
 }
 console.log(`\nraw results: ${saveJson('sql-overhead', { scenario: 'sql-overhead', machine: m, options: { ...options, variants: names }, rows, summary, failed })}`);
+
+/**
+ * --mode toggle: no second process. Each traced client switches its tracer's pg integration off
+ * and on between adjacent blocks of queries (blocks of 400, flushed to the sink at the end of
+ * each traced block), round after round; the difference of each adjacent pair is what tracing
+ * added, measured at one moment of the machine, in one JIT state.
+ */
+async function runToggle() {
+  const traced = variants.filter((v) => v.name !== 'baseline');
+  const out = {};
+  try {
+    for (const v of traced) {
+      try {
+        workers[v.name] = await start(v);
+      } catch (err) {
+        failed[v.name] = err.message;
+        log(`!! ${v.name} did not start: ${err.message}`);
+      }
+    }
+    const toggleOnce = (name, pairs, perBlock) => {
+      const id = ++nextId;
+      const reply = waitMessage(workers[name], (m) => m?.type === 'toggled' && m.id === id, 300_000, `${name} toggle`);
+      workers[name].send({ type: 'toggle', id, pairs, perBlock });
+      return reply.then((r) => {
+        if (r.error) throw new Error(r.error);
+        return r;
+      });
+    };
+    for (const v of traced) if (workers[v.name]) await toggleOnce(v.name, 2, 400);
+    for (let r = 0; r < rounds; r++) {
+      for (const v of traced) {
+        if (!workers[v.name]) continue;
+        const { off, on } = await toggleOnce(v.name, 6, 400);
+        const o = (out[v.name] ??= { off: [], on: [], added: [] });
+        for (let i = 0; i < off.length; i++) {
+          o.off.push(off[i]);
+          o.on.push(on[i]);
+          o.added.push(on[i] - off[i]);
+        }
+        log(`round ${r + 1}/${rounds} ${v.name}: off ${summarize(off).median.toFixed(1)}, on ${summarize(on).median.toFixed(1)} µs CPU per query`);
+      }
+    }
+  } finally {
+    await Promise.all(Object.values(workers).map((c) => stopChild(c)));
+    await sink.close();
+    await db.stop();
+  }
+  const m = machine(execPath);
+  console.log(`\n## sql-overhead, toggle mode (pg select by key, 4 in flight, blocks of 400): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
+  console.log('| variant | CPU µs/query, integration off | on (export included) | added µs/query (median of adjacent pairs) | pairs |');
+  console.log('|---|---|---|---|---|');
+  const summary = {};
+  for (const v of traced) {
+    const o = out[v.name];
+    if (!o) {
+      console.log(`| ${v.name} | failed: ${failed[v.name] ?? 'no rounds'} | | | |`);
+      continue;
+    }
+    summary[v.name] = { off: summarize(o.off), on: summarize(o.on), added: summarize(o.added) };
+    const s = summary[v.name];
+    console.log(`| ${v.name} | ${range(s.off)} | ${range(s.on)} | ${fmt(s.added.median)} (interquartile ${fmt(quantile(o.added, 0.25))} to ${fmt(quantile(o.added, 0.75))}) | ${s.added.n} |`);
+  }
+  const tw = summary.tracewell?.added.median;
+  const peers = ['dd-trace', 'otel'].filter((n) => summary[n]).map((n) => [n, summary[n].added.median]).sort((a, b) => a[1] - b[1]);
+  if (Number.isFinite(tw)) {
+    const line = peers.length ? `; the cheaper peer (${peers[0][0]}) adds ${fmt(peers[0][1])} µs, Tracewell ${fmt((tw / peers[0][1]) * 100, 0)}% of it` : '';
+    console.log(`\ntracewell adds ${fmt(tw)} µs of CPU per traced query${line}.`);
+  }
+  console.log(`\nraw results: ${saveJson('sql-overhead-toggle', { scenario: 'sql-overhead', mode, machine: m, options: { ...options, variants: names }, out, summary, failed })}`);
+  process.exit(0);
+}
+
+function quantile(values, q) {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v[Math.min(v.length - 1, Math.floor(q * v.length))];
+}

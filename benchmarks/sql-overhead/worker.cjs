@@ -56,6 +56,100 @@ function window(ms, rate) {
   });
 }
 
+// ---- toggle mode: the tracer's pg integration switched off and on inside this process ----
+// Adjacent blocks of queries, alternately traced and not, in one process (the same JIT state,
+// the same machine moment): what differs is the integration. Off is what each tracer does with
+// its pg integration disabled: Tracewell's patch finds no subscriber on its diagnostics
+// channels (one check per query), dd-trace's pg plugin is off (`tracer.use('pg', { enabled })`),
+// OpenTelemetry's instrumentation is unwrapped (`disable()`).
+const dc = require('node:diagnostics_channel');
+const TRACER = process.env.BENCH_TRACER || 'none';
+const CHANNELS = {
+  tracewell: ['tracewell:pg:query:start', 'tracewell:pg:query:finish', 'tracewell:pg:query:callback', 'tracewell:pg:pool:connect'],
+};
+const saved = new Map();
+function setTracing(on) {
+  if (TRACER === 'otel') {
+    const inst = globalThis.__benchPgInstrumentation;
+    if (on) inst.enable();
+    else inst.disable();
+    return;
+  }
+  if (TRACER === 'dd-trace') {
+    // dd-trace's channels are its own (dc-polyfill); its plugin switch unsubscribes them.
+    require('dd-trace').use('pg', { enabled: on });
+    return;
+  }
+  for (const name of CHANNELS[TRACER] ?? []) {
+    const ch = dc.channel(name);
+    if (!on) {
+      const subs = [...(ch._subscribers ?? [])];
+      const stores = [...(ch._stores ?? new Map())];
+      saved.set(name, { subs, stores });
+      for (const fn of subs) ch.unsubscribe(fn);
+      for (const [store] of stores) ch.unbindStore(store);
+    } else {
+      const s = saved.get(name);
+      if (!s) continue;
+      for (const [store, transform] of s.stores) ch.bindStore(store, transform);
+      for (const fn of s.subs) ch.subscribe(fn);
+    }
+  }
+}
+
+async function flushTracer() {
+  if (TRACER === 'tracewell') await require('../../dist/cjs/index.js').getHandle()?.flush();
+  else if (TRACER === 'dd-trace') {
+    const exporter = require('dd-trace')._tracer?._exporter;
+    if (exporter && typeof exporter.flush === 'function') await new Promise((r) => exporter.flush(r));
+  }
+  else if (TRACER === 'otel') await require('@opentelemetry/api').trace.getTracerProvider().getDelegate?.().forceFlush?.();
+}
+
+async function block(n) {
+  const ps = [];
+  for (let i = 0; i < n; i++) {
+    key = (key % 1000) + 1;
+    ps.push(pool.query(SQL, [key]));
+    if (ps.length >= 4) await Promise.all(ps.splice(0));
+  }
+  await Promise.all(ps);
+}
+
+/** `pairs` x (off block, on block + flush), order alternating; CPU µs per query of each. */
+async function toggle(pairs, perBlock) {
+  const off = [];
+  const on = [];
+  const measure = async (traced) => {
+    setTracing(traced);
+    const c0 = process.cpuUsage();
+    await block(perBlock);
+    if (traced) await flushTracer();
+    const c = process.cpuUsage(c0);
+    (traced ? on : off).push((c.user + c.system) / perBlock);
+  };
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      await measure(false);
+      await measure(true);
+    } else {
+      await measure(true);
+      await measure(false);
+    }
+  }
+  setTracing(true);
+  return { off, on };
+}
+
+process.on('message', async (m) => {
+  if (m?.type !== 'toggle') return;
+  try {
+    process.send({ type: 'toggled', id: m.id, ...(await toggle(m.pairs, m.perBlock)) });
+  } catch (err) {
+    process.send({ type: 'toggled', id: m.id, error: String(err?.stack ?? err) });
+  }
+});
+
 setup().then(
   () => process.send({ type: 'ready' }),
   (err) => {

@@ -1,10 +1,12 @@
 // The users API: a Fastify service with path parameters that calls the profiles service
-// with fetch and the member service over gRPC. Started with
+// with fetch and the member service over gRPC, and reads its accounts from PostgreSQL
+// (accounts.mjs; in memory when no server is configured). Started with
 // `node --import tracewell/register examples/users-api/server.mjs`: no tracing code in here.
 import Fastify from 'fastify';
 import grpc from '@grpc/grpc-js';
 import loader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { openAccounts } from './accounts.mjs';
 
 const profilesUrl = process.env.PROFILES_URL ?? 'http://127.0.0.1:3001';
 const serviceToken = process.env.PROFILES_TOKEN ?? 'demo-service-token';
@@ -15,6 +17,7 @@ const members = new member.v1.MemberService(process.env.MEMBER_SERVICE ?? '127.0
 const getMemberInfo = (memberNo) =>
   new Promise((resolve) => members.getMemberInfo({ member_no: memberNo }, (err, res) => resolve(err ? null : res)));
 
+const accounts = openAccounts();
 const app = Fastify();
 
 // Who is calling: a stand-in for real authentication.
@@ -27,12 +30,13 @@ app.get('/users/:id', async (request, reply) => {
   const caller = authenticate(request);
   const { id } = request.params;
   if (id === 'boom') throw new Error('database connection lost');
-  const [res, membership] = await Promise.all([
+  const [res, membership, account] = await Promise.all([
     fetch(`${profilesUrl}/profiles/${encodeURIComponent(id)}?fields=all`, { headers: { authorization: `Bearer ${serviceToken}` } }),
     getMemberInfo(id),
+    accounts.find(id),
   ]);
   if (res.status === 404) return reply.code(404).send({ error: `user ${id} not found` });
-  return { id, ...(await res.json()), member: membership?.name ?? null, suggested: suggestions(id), for: caller.client };
+  return { id, ...(await res.json()), member: membership?.name ?? null, account, suggested: suggestions(id), for: caller.client };
 });
 
 // Slow on purpose, so the demo's profile has a hot spot to find: a made-up ranking that spins
