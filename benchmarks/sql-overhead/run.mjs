@@ -145,6 +145,7 @@ console.log(`\nraw results: ${saveJson('sql-overhead', { scenario: 'sql-overhead
 async function runToggle() {
   const traced = variants.filter((v) => v.name !== 'baseline');
   const out = {};
+  let sinkStats = null;
   try {
     for (const v of traced) {
       try {
@@ -179,23 +180,25 @@ async function runToggle() {
     }
   } finally {
     await Promise.all(Object.values(workers).map((c) => stopChild(c)));
+    sinkStats = await sink.stats().catch(() => null);
     await sink.close();
     await db.stop();
   }
   const m = machine(execPath);
   console.log(`\n## sql-overhead, toggle mode (pg select by key, 4 in flight, blocks of 400): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-  console.log('| variant | CPU µs/query, integration off | on (export included) | added µs/query (median of adjacent pairs) | pairs |');
-  console.log('|---|---|---|---|---|');
+  console.log('| variant | CPU µs/query, integration off | on (export included) | added µs/query (median of adjacent pairs) | pairs | KiB exported |');
+  console.log('|---|---|---|---|---|---|');
   const summary = {};
   for (const v of traced) {
     const o = out[v.name];
     if (!o) {
-      console.log(`| ${v.name} | failed: ${failed[v.name] ?? 'no rounds'} | | | |`);
+      console.log(`| ${v.name} | failed: ${failed[v.name] ?? 'no rounds'} | | | | |`);
       continue;
     }
     summary[v.name] = { off: summarize(o.off), on: summarize(o.on), added: summarize(o.added) };
     const s = summary[v.name];
-    console.log(`| ${v.name} | ${range(s.off)} | ${range(s.on)} | ${fmt(s.added.median)} (interquartile ${fmt(quantile(o.added, 0.25))} to ${fmt(quantile(o.added, 0.75))}) | ${s.added.n} |`);
+    const kb = sinkStats?.[v.name]?.bytes;
+    console.log(`| ${v.name} | ${range(s.off)} | ${range(s.on)} | ${fmt(s.added.median)} (interquartile ${fmt(quantile(o.added, 0.25))} to ${fmt(quantile(o.added, 0.75))}) | ${s.added.n} | ${kb === undefined ? 'n/a' : fmt(kb / 1024, 0)} |`);
   }
   const tw = summary.tracewell?.added.median;
   const peers = ['dd-trace', 'otel'].filter((n) => summary[n]).map((n) => [n, summary[n].added.median]).sort((a, b) => a[1] - b[1]);

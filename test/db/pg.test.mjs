@@ -217,3 +217,17 @@ test('OTLP export: the database semantic conventions (db.system.name, db.namespa
   assert.equal(e.attributes['db.response.status_code'], '42P01');
   assert.equal(e.attributes['db.query.text'], 'SELECT * FROM missing_table WHERE id = ?');
 });
+
+test('a failure inside the integration: the query runs, one message, pg untraced from then on (ES module app, last)', async () => {
+  const out = await get(esm, '/pg/hostile');
+  assert.deepEqual(out.rows, [{ one: 1 }]);
+  const after = await get(esm, '/pg/promise?id=1');
+  assert.deepEqual(after.rows, [{ id: 1, name: 'Ada' }]);
+  const id = BigInt('0x' + after.requestSpan);
+  await agent.waitFor(() => agent.allSpans().some((s) => s.span_id === id), 10_000);
+  await esm.flush();
+  assert.equal(agent.allSpans().filter((s) => s.parent_id === id).length, 0, 'no pg.query span once the integration is off');
+  const lines = esm.stderr().split('\n').filter((l) => l.includes('TW_INSTRUMENTATION_DISABLED'));
+  assert.equal(lines.length, 1, esm.stderr());
+  assert.match(lines[0], /the pg integration failed and is now off.*hostile getter/);
+});

@@ -21,6 +21,9 @@ import dc = require('node:diagnostics_channel');
 import { errorMonitor } from 'node:events';
 import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
 import { addPatcher, wrapMethod } from './module-hook';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
 
 const startCh = dc.channel(SQL_CHANNELS.mysql2.start);
 const finishCh = dc.channel(SQL_CHANNELS.mysql2.finish);
@@ -64,62 +67,106 @@ function finishing(msg: SqlQuery, cb: Callback): Callback {
   };
 }
 
+let broken = false;
+
+/** A failure of the patch itself: one message, and mysql2 runs untraced from then on. */
+function patchFailed(err: unknown): void {
+  counters.instrumentationErrors++;
+  if (broken) return;
+  broken = true;
+  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the mysql2 integration failed and is now off; queries run untraced`, err, 'mysql2-off');
+}
+
+interface Prepared {
+  msg: SqlQuery;
+  args: [unknown, unknown, unknown];
+  /** A callback was wrapped (else the returned command's events finish the span). */
+  callbacked: boolean;
+}
+
+/** Publishes the statement, applies the subscriber's text and wraps the callback; undefined when there is nothing to trace. */
+function prepare(conn: Mysql2Connection, prepared: boolean, sql: unknown, values: unknown, cb: unknown): Prepared | undefined {
+  const isObject = typeof sql === 'object';
+  const text = isObject ? (sql as SqlArg).sql : sql;
+  if (typeof text !== 'string') return undefined;
+  const cfg = conn.config ?? {};
+  const socket = typeof cfg.socketPath === 'string' && cfg.socketPath !== '';
+  const msg: SqlQuery = {
+    text,
+    host: socket ? cfg.socketPath : (cfg.host ?? 'localhost'),
+    port: socket ? undefined : (cfg.port ?? 3306),
+    database: cfg.database,
+    user: cfg.user,
+    conn: conn.config,
+    prepared,
+    send: undefined,
+    span: undefined,
+    parent: undefined,
+    error: undefined,
+  };
+  startCh.publish(msg);
+  try {
+    // A mysql2 Query command (Pool#query hands one over): its text and callback are its own properties.
+    const command = isObject && typeof (sql as SqlArg).on === 'function' ? (sql as SqlArg) : undefined;
+    let arg = sql;
+    if (msg.send !== undefined) {
+      if (!isObject) arg = msg.send;
+      else if (command !== undefined) command.sql = msg.send;
+      else arg = { ...(sql as object), sql: msg.send };
+    }
+    let callbacked = true;
+    if (typeof values === 'function') values = finishing(msg, values as Callback);
+    else if (typeof cb === 'function') cb = finishing(msg, cb as Callback);
+    else if (command !== undefined && typeof command.onResult === 'function') command.onResult = finishing(msg, command.onResult);
+    else callbacked = false;
+    return { msg, args: [arg, values, cb], callbacked };
+  } catch (err) {
+    done(msg, undefined);
+    throw err;
+  }
+}
+
+/** A command run without a callback: its `end` (or error) finishes the span, its events run in the caller's context. */
+function watchEvents(msg: SqlQuery, result: unknown): void {
+  const emitter = result as Command | undefined;
+  if (emitter === undefined || emitter === null || typeof emitter.once !== 'function') {
+    done(msg, undefined);
+    return;
+  }
+  emitter.once(errorMonitor, (err: unknown) => done(msg, err));
+  emitter.once('end', () => done(msg, undefined));
+  const emit = emitter.emit;
+  if (typeof emit === 'function') {
+    emitter.emit = function (this: unknown, ...args: unknown[]) {
+      return callbackCh.runStores(msg, emit, this, ...args) as boolean;
+    };
+  }
+}
+
 function wrapStatement(prepared: boolean) {
   return (original: (...args: unknown[]) => unknown) =>
     function statement(this: Mysql2Connection, sql: unknown, values?: unknown, cb?: unknown): unknown {
-      if (!startCh.hasSubscribers || sql === null || sql === undefined) return original.apply(this, arguments as unknown as unknown[]);
-      const isObject = typeof sql === 'object';
-      const text = isObject ? (sql as SqlArg).sql : sql;
-      if (typeof text !== 'string') return original.apply(this, arguments as unknown as unknown[]);
-      const cfg = this.config ?? {};
-      const socket = typeof cfg.socketPath === 'string' && cfg.socketPath !== '';
-      const msg: SqlQuery = {
-        text,
-        host: socket ? cfg.socketPath : (cfg.host ?? 'localhost'),
-        port: socket ? undefined : (cfg.port ?? 3306),
-        database: cfg.database,
-        user: cfg.user,
-        conn: this.config,
-        prepared,
-        send: undefined,
-        span: undefined,
-        parent: undefined,
-        error: undefined,
-      };
-      startCh.publish(msg);
-      // A mysql2 Query command (Pool#query hands one over): its text and callback are its own properties.
-      const command = isObject && typeof (sql as SqlArg).on === 'function' ? (sql as SqlArg) : undefined;
-      let arg = sql;
-      if (msg.send !== undefined) {
-        if (!isObject) arg = msg.send;
-        else if (command !== undefined) command.sql = msg.send;
-        else arg = { ...(sql as object), sql: msg.send };
+      if (broken || !startCh.hasSubscribers || sql === null || sql === undefined) return original.apply(this, arguments as unknown as unknown[]);
+      let prep: Prepared | undefined;
+      try {
+        prep = prepare(this, prepared, sql, values, cb);
+      } catch (err) {
+        patchFailed(err);
       }
-      let callbacked = true;
-      if (typeof values === 'function') values = finishing(msg, values as Callback);
-      else if (typeof cb === 'function') cb = finishing(msg, cb as Callback);
-      else if (command !== undefined && typeof command.onResult === 'function') command.onResult = finishing(msg, command.onResult);
-      else callbacked = false;
+      if (prep === undefined) return original.apply(this, arguments as unknown as unknown[]);
+      const { msg } = prep;
       let result: unknown;
       try {
-        result = original.call(this, arg, values, cb);
+        result = original.apply(this, prep.args);
       } catch (err) {
         done(msg, err);
         throw err;
       }
-      if (!callbacked) {
-        const emitter = result as Command | undefined;
-        if (emitter !== undefined && emitter !== null && typeof emitter.once === 'function') {
-          emitter.once(errorMonitor, (err: unknown) => done(msg, err));
-          emitter.once('end', () => done(msg, undefined));
-          // The app's `result`/`end` listeners run in the caller's context too.
-          const emit = emitter.emit;
-          if (typeof emit === 'function') {
-            emitter.emit = function (this: unknown, ...args: unknown[]) {
-              return callbackCh.runStores(msg, emit, this, ...args) as boolean;
-            };
-          }
-        } else {
+      if (!prep.callbacked) {
+        try {
+          watchEvents(msg, result);
+        } catch (err) {
+          patchFailed(err);
           done(msg, undefined);
         }
       }
@@ -129,7 +176,7 @@ function wrapStatement(prepared: boolean) {
 
 function wrapGetConnection(original: (...args: unknown[]) => unknown) {
   return function getConnection(this: unknown, cb?: unknown): unknown {
-    if (typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
+    if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
     const wait: PoolWait = { parent: undefined };
     poolCh.publish(wait);
     const fn = cb as Callback;

@@ -17,6 +17,9 @@
 import dc = require('node:diagnostics_channel');
 import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
 import { addPatcher, wrapMethod } from './module-hook';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
 
 const startCh = dc.channel(SQL_CHANNELS.pg.start);
 const finishCh = dc.channel(SQL_CHANNELS.pg.finish);
@@ -90,38 +93,74 @@ function watch(q: PgQuery, msg: SqlQuery): void {
   };
 }
 
+/** What `Client#query` is called with, once published: the message and the arguments to pass on. */
+interface Prepared {
+  msg: SqlQuery;
+  arg: unknown;
+  sent: string;
+  submittable: boolean;
+}
+
+/** Publishes the statement and applies the subscriber's text; undefined when there is nothing to trace. */
+function prepare(client: PgClient, config: unknown): Prepared | undefined {
+  const submittable = typeof (config as PgQuery).submit === 'function';
+  const holder: PgQuery | undefined = submittable ? ((config as PgQuery).cursor ?? (config as PgQuery)) : undefined;
+  const text = typeof config === 'string' ? config : holder !== undefined ? holder.text : (config as PgQuery).text;
+  if (typeof text !== 'string') return undefined;
+  const p = client.connectionParameters ?? {};
+  const msg: SqlQuery = {
+    text,
+    host: p.host,
+    port: p.port,
+    database: p.database,
+    user: p.user,
+    conn: client.connectionParameters,
+    prepared: typeof (config as PgQuery).name === 'string' && (config as PgQuery).name !== '',
+    send: undefined,
+    span: undefined,
+    parent: undefined,
+    error: undefined,
+  };
+  startCh.publish(msg);
+  let arg = config;
+  let sent = text;
+  if (msg.send !== undefined) {
+    try {
+      if (typeof config === 'string') arg = msg.send;
+      else if (holder !== undefined) holder.text = msg.send;
+      else arg = { ...(config as object), text: msg.send };
+      sent = msg.send;
+    } catch (err) {
+      done(msg, undefined);
+      throw err;
+    }
+  }
+  return { msg, arg, sent, submittable };
+}
+
+let broken = false;
+
+/** A failure of the patch itself: one message, and pg runs untraced from then on. */
+function patchFailed(err: unknown): void {
+  counters.instrumentationErrors++;
+  if (broken) return;
+  broken = true;
+  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the pg integration failed and is now off; queries run untraced`, err, 'pg-off');
+}
+
 function wrapQuery(original: (...args: unknown[]) => unknown) {
   return function query(this: PgClient, config: unknown, values?: unknown, callback?: unknown): unknown {
-    if (!startCh.hasSubscribers || config === null || config === undefined || this._queryable === false || this._ending === true) {
+    if (broken || !startCh.hasSubscribers || config === null || config === undefined || this._queryable === false || this._ending === true) {
       return original.apply(this, arguments as unknown as unknown[]);
     }
-    const submittable = typeof (config as PgQuery).submit === 'function';
-    const holder: PgQuery | undefined = submittable ? ((config as PgQuery).cursor ?? (config as PgQuery)) : undefined;
-    const text = typeof config === 'string' ? config : holder !== undefined ? holder.text : (config as PgQuery).text;
-    if (typeof text !== 'string') return original.apply(this, arguments as unknown as unknown[]);
-    const p = this.connectionParameters ?? {};
-    const msg: SqlQuery = {
-      text,
-      host: p.host,
-      port: p.port,
-      database: p.database,
-      user: p.user,
-      conn: this.connectionParameters,
-      prepared: typeof (config as PgQuery).name === 'string' && (config as PgQuery).name !== '',
-      send: undefined,
-      span: undefined,
-      parent: undefined,
-      error: undefined,
-    };
-    startCh.publish(msg);
-    let arg = config;
-    let sent = text;
-    if (msg.send !== undefined) {
-      sent = msg.send;
-      if (typeof config === 'string') arg = sent;
-      else if (holder !== undefined) holder.text = sent;
-      else arg = { ...(config as object), text: sent };
+    let prep: Prepared | undefined;
+    try {
+      prep = prepare(this, config);
+    } catch (err) {
+      patchFailed(err);
     }
+    if (prep === undefined) return original.apply(this, arguments as unknown as unknown[]);
+    const { msg, arg } = prep;
     let result: unknown;
     try {
       result = arguments.length <= 1 ? original.call(this, arg) : arguments.length === 2 ? original.call(this, arg, values) : original.call(this, arg, values, callback);
@@ -129,16 +168,21 @@ function wrapQuery(original: (...args: unknown[]) => unknown) {
       done(msg, err);
       throw err;
     }
-    const q = submittable ? (config as PgQuery) : queued(this, sent);
-    if (q === undefined) done(msg, undefined);
-    else watch(q, msg);
+    try {
+      const q = prep.submittable ? (config as PgQuery) : queued(this, prep.sent);
+      if (q === undefined) done(msg, undefined);
+      else watch(q, msg);
+    } catch (err) {
+      patchFailed(err);
+      done(msg, undefined);
+    }
     return result;
   };
 }
 
 function wrapConnect(original: (...args: unknown[]) => unknown) {
   return function connect(this: unknown, cb?: unknown): unknown {
-    if (typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
+    if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
     const wait: PoolWait = { parent: undefined };
     poolCh.publish(wait);
     const fn = cb as (...a: unknown[]) => unknown;
