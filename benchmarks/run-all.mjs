@@ -14,6 +14,7 @@ const scenarios = [
   ['Express hello-world', 'http-overhead/run.mjs', ['--framework', 'express', '--variants', 'baseline,tracewell,dd-trace,otel']],
   ['node:http hello-world', 'http-overhead/run.mjs', ['--framework', 'http', '--variants', 'baseline,tracewell,dd-trace,otel']],
   ['gRPC unary', 'grpc-overhead/run.mjs', ['--variants', 'baseline,tracewell,dd-trace,otel']],
+  ['PostgreSQL select by key', 'sql-overhead/run.mjs', ['--mode', 'toggle', '--variants', 'baseline,tracewell,dd-trace,otel']],
   ['Start-up time', 'startup/run.mjs', []],
   ['Manual spans (create, end, export)', 'span-pipeline/run.mjs', ['--variants', 'none,tracewell,dd-trace,otel']],
   ['Install footprint', 'footprint/run.mjs', []],

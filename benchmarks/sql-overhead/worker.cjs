@@ -68,7 +68,10 @@ const CHANNELS = {
   tracewell: ['tracewell:pg:query:start', 'tracewell:pg:query:finish', 'tracewell:pg:query:callback', 'tracewell:pg:pool:connect'],
 };
 const saved = new Map();
+let tracing = true;
 function setTracing(on) {
+  if (on === tracing) return;
+  tracing = on;
   if (TRACER === 'otel') {
     const inst = globalThis.__benchPgInstrumentation;
     if (on) inst.enable();
