@@ -5,6 +5,7 @@
 // compared is the client process's CPU per query, per pair. See README.md.
 // Usage: node benchmarks/sql-overhead/run.mjs [--quick] [--variants baseline,tracewell,dd-trace,otel]
 //   [--rate 400] [--rounds 5] [--window-ms 5000] [--cpu 1|none] [--node 22]
+//   [--mode paired|toggle] [--block 2000 (toggle)] [--per-parent 0 (toggle: queries per parent span)]
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { forkChild, intArg, machine, repoRoot, saveJson, scenarioOptions, startSinkProcess, stopChild, summarize, waitMessage, fmt, range } from '../lib/harness.mjs';
@@ -23,6 +24,10 @@ const { variants, rounds, windowMs, warmupMs, execPath, rate } = options;
 // Every client on one CPU (default 1; --cpu none to leave them free): the two clients of a pair
 // then share the same core's speed and neighbours, and their difference is the tracer's.
 const mode = args.mode === undefined ? 'paired' : String(args.mode);
+// toggle mode: queries per block (a traced block ends with a flush: one export per block).
+const block = intArg(args, 'block', 2000, 100, 1_000_000);
+// toggle mode: queries per parent span (a request doing that many queries); 0: each query its own trace.
+const perParent = intArg(args, 'perParent', 0, 0, 1000);
 if (!['paired', 'toggle'].includes(mode)) {
   console.error(`sql-overhead: --mode is paired or toggle, not ${mode}`);
   process.exit(2);
@@ -56,6 +61,7 @@ async function start(v) {
       // the OpenTelemetry preload adds its pg instrumentation for this scenario
       OTEL_BENCH_PG: '1',
       BENCH_TRACER: v.name.startsWith('tracewell') ? 'tracewell' : v.name,
+      BENCH_PER_PARENT: String(mode === 'toggle' ? perParent : 0),
       ...(v.env ?? {}),
     },
   });
@@ -138,8 +144,8 @@ console.log(`\nraw results: ${saveJson('sql-overhead', { scenario: 'sql-overhead
 
 /**
  * --mode toggle: no second process. Each traced client switches its tracer's pg integration off
- * and on between adjacent blocks of queries (blocks of 400, flushed to the sink at the end of
- * each traced block), round after round; the difference of each adjacent pair is what tracing
+ * and on between adjacent blocks of queries (`--block`, 2000: flushed to the sink at the end of
+ * each traced block, about one export a second as a service at 2000 queries/s has), round after round; the difference of each adjacent pair is what tracing
  * added, measured at one moment of the machine, in one JIT state.
  */
 async function runToggle() {
@@ -164,11 +170,11 @@ async function runToggle() {
         return r;
       });
     };
-    for (const v of traced) if (workers[v.name]) await toggleOnce(v.name, 2, 400);
+    for (const v of traced) if (workers[v.name]) await toggleOnce(v.name, 2, block);
     for (let r = 0; r < rounds; r++) {
       for (const v of traced) {
         if (!workers[v.name]) continue;
-        const { off, on } = await toggleOnce(v.name, 6, 400);
+        const { off, on } = await toggleOnce(v.name, 4, block);
         const o = (out[v.name] ??= { off: [], on: [], added: [] });
         for (let i = 0; i < off.length; i++) {
           o.off.push(off[i]);
@@ -185,7 +191,7 @@ async function runToggle() {
     await db.stop();
   }
   const m = machine(execPath);
-  console.log(`\n## sql-overhead, toggle mode (pg select by key, 4 in flight, blocks of 400): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
+  console.log(`\n## sql-overhead, toggle mode (pg select by key, ${perParent > 0 ? `${perParent} per parent span, ` : 'each query its own trace, '}4 in flight, blocks of ${block}, clients on CPU ${cpu ?? 'any'}): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
   console.log('| variant | CPU µs/query, integration off | on (export included) | added µs/query (median of adjacent pairs) | pairs | KiB exported |');
   console.log('|---|---|---|---|---|---|');
   const summary = {};

@@ -109,12 +109,43 @@ async function flushTracer() {
   else if (TRACER === 'otel') await require('@opentelemetry/api').trace.getTracerProvider().getDelegate?.().forceFlush?.();
 }
 
+// BENCH_PER_PARENT=N: the queries run N at a time, one after the other, inside a parent span
+// made with the tracer's own API (a request doing N queries), so each query span is a child,
+// as in a service; 0 (default): each query is a trace of its own. The parent spans are made in
+// both kinds of block: the difference is the query spans.
+const PER_PARENT = Number(process.env.BENCH_PER_PARENT || 0);
+
+function nextQuery() {
+  key = (key % 1000) + 1;
+  return pool.query(SQL, [key]);
+}
+
+async function group(n) {
+  for (let i = 0; i < n; i++) await nextQuery();
+}
+
+function inParent(fn) {
+  if (TRACER === 'dd-trace') return require('dd-trace').trace('bench.request', () => fn());
+  if (TRACER === 'tracewell' || TRACER === 'otel') {
+    return require('@opentelemetry/api')
+      .trace.getTracer('bench')
+      .startActiveSpan('bench.request', (span) => fn().finally(() => span.end()));
+  }
+  return fn();
+}
+
 async function block(n) {
   const ps = [];
-  for (let i = 0; i < n; i++) {
-    key = (key % 1000) + 1;
-    ps.push(pool.query(SQL, [key]));
-    if (ps.length >= 4) await Promise.all(ps.splice(0));
+  if (PER_PARENT > 0) {
+    for (let i = 0; i < n; i += PER_PARENT) {
+      ps.push(inParent(() => group(Math.min(PER_PARENT, n - i))));
+      if (ps.length >= 4) await Promise.all(ps.splice(0));
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      ps.push(nextQuery());
+      if (ps.length >= 4) await Promise.all(ps.splice(0));
+    }
   }
   await Promise.all(ps);
 }
