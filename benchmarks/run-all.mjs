@@ -15,6 +15,7 @@ const scenarios = [
   ['node:http hello-world', 'http-overhead/run.mjs', ['--framework', 'http', '--variants', 'baseline,tracewell,dd-trace,otel']],
   ['gRPC unary', 'grpc-overhead/run.mjs', ['--variants', 'baseline,tracewell,dd-trace,otel']],
   ['Redis GET (ioredis, node-redis)', 'redis-overhead/run.mjs', ['--variants', 'baseline,tracewell,dd-trace,otel']],
+  ['PostgreSQL select by key', 'sql-overhead/run.mjs', ['--mode', 'toggle', '--variants', 'baseline,tracewell,dd-trace,otel']],
   ['Start-up time', 'startup/run.mjs', []],
   ['Manual spans (create, end, export)', 'span-pipeline/run.mjs', ['--variants', 'none,tracewell,dd-trace,otel']],
   ['Install footprint', 'footprint/run.mjs', []],

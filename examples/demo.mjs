@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { get, probes, startDemoServices } from './demo-services.mjs';
 import { redisAvailable, startRedis } from '../test/helpers/servers/redis.mjs';
+import { startDemoDb } from './demo-db.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -30,14 +31,17 @@ if (redisAvailable()) {
 }
 
 let services;
+let db = null;
 const interactive = process.env.DEMO_KEEP === '1' || (process.stdout.isTTY === true && process.stdin.isTTY === true);
 const stop = async () => {
   await services?.stop();
   await redis?.stop();
   await agent.close();
+  await db?.stop();
 };
 try {
-  services = await startDemoServices({ agentUrl: agent.url, env: redis ? { REDIS_URL: redis.url } : {} });
+  db = await startDemoDb(out);
+  services = await startDemoServices({ agentUrl: agent.url, env: { ...(db?.env ?? {}), ...(redis ? { REDIS_URL: redis.url } : {}) } });
   const { users, profiles, member } = services;
   // The probe on the ES module is placed once the module has loaded: wait for it (a few seconds at most).
   await agent

@@ -26,6 +26,9 @@ import { disableIoredis, enableIoredis } from './tracer/instrumentations/ioredis
 import { disableAmqplib, enableAmqplib } from './tracer/instrumentations/amqplib';
 import { disableRedis, enableRedis } from './tracer/instrumentations/redis';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
+import { disableSql, enableSql } from './tracer/instrumentations/sql';
+import { patchPg } from './tracer/instrumentations/pg';
+import { patchMysql2 } from './tracer/instrumentations/mysql2';
 import type { ContinuousProfiler } from './profiler/profiler';
 import { startDynamicProbes } from './dynamic';
 import { compileGlobList } from './tracer/glob';
@@ -193,6 +196,24 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'amqplib')) enableAmqplib(core);
     },
     disable: disableAmqplib,
+  },
+  {
+    name: 'pg',
+    enable(core, config) {
+      if (!isOn(config, 'pg')) return;
+      enableSql('pg', core, { rawStatements: config.sqlRawStatements, dbmMode: config.dbmPropagationMode });
+      patchPg();
+    },
+    disable: () => disableSql('pg'),
+  },
+  {
+    name: 'mysql2',
+    enable(core, config) {
+      if (!isOn(config, 'mysql2')) return;
+      enableSql('mysql2', core, { rawStatements: config.sqlRawStatements, dbmMode: config.dbmPropagationMode });
+      patchMysql2();
+    },
+    disable: () => disableSql('mysql2'),
   },
   {
     name: 'log correlation (pino, winston)',

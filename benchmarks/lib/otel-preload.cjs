@@ -1,5 +1,5 @@
 // The OpenTelemetry Node SDK as a team would set it up: HTTP, Fastify, Express and gRPC
-// instrumentations, batch export over OTLP/HTTP protobuf to the benchmark's sink.
+// instrumentations (and pg for sql-overhead), batch export over OTLP/HTTP protobuf to the benchmark's sink.
 'use strict';
 const { NodeSDK } = require('@opentelemetry/sdk-node');
 const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
@@ -8,9 +8,19 @@ const { FastifyInstrumentation } = require('@opentelemetry/instrumentation-fasti
 const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express');
 const { GrpcInstrumentation } = require('@opentelemetry/instrumentation-grpc');
 
+const instrumentations = [new HttpInstrumentation(), new FastifyInstrumentation(), new ExpressInstrumentation(), new GrpcInstrumentation()];
+// The SQL scenario (sql-overhead) adds the pg instrumentation; the others run without it.
+if (process.env.OTEL_BENCH_PG === '1') {
+  const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
+  const pg = new PgInstrumentation();
+  // sql-overhead's toggle mode switches it off and on (disable()/enable()) between blocks.
+  globalThis.__benchPgInstrumentation = pg;
+  instrumentations.push(pg);
+}
+
 const sdk = new NodeSDK({
   serviceName: process.env.DD_SERVICE || 'bench',
   traceExporter: new OTLPTraceExporter({ url: `${process.env.DD_TRACE_AGENT_URL}/v1/traces` }),
-  instrumentations: [new HttpInstrumentation(), new FastifyInstrumentation(), new ExpressInstrumentation(), new GrpcInstrumentation()],
+  instrumentations,
 });
 sdk.start();

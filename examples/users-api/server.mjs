@@ -1,11 +1,13 @@
 // The users API: a Fastify service with path parameters that calls the profiles service
-// with fetch and the member service over gRPC, and, when REDIS_URL is set, caches each user
-// in Redis (ioredis) for 30 s. Started with
+// with fetch and the member service over gRPC, reads its accounts from PostgreSQL
+// (accounts.mjs; in memory when no server is configured) and, when REDIS_URL is set, caches
+// each user in Redis (ioredis) for 30 s. Started with
 // `node --import tracewell/register examples/users-api/server.mjs`: no tracing code in here.
 import Fastify from 'fastify';
 import grpc from '@grpc/grpc-js';
 import loader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { openAccounts } from './accounts.mjs';
 
 const profilesUrl = process.env.PROFILES_URL ?? 'http://127.0.0.1:3001';
 const serviceToken = process.env.PROFILES_TOKEN ?? 'demo-service-token';
@@ -19,6 +21,7 @@ const getMemberInfo = (memberNo) =>
 // The cache: a GET before the work, a SET after it; without REDIS_URL, no cache.
 const redis = process.env.REDIS_URL ? new (await import('ioredis')).default(process.env.REDIS_URL) : null;
 
+const accounts = openAccounts();
 const app = Fastify();
 
 // Who is calling: a stand-in for real authentication.
@@ -33,12 +36,13 @@ app.get('/users/:id', async (request, reply) => {
   if (id === 'boom') throw new Error('database connection lost');
   const cached = redis && (await redis.get(`user:${id}`));
   if (cached) return { ...JSON.parse(cached), for: caller.client, cached: true };
-  const [res, membership] = await Promise.all([
+  const [res, membership, account] = await Promise.all([
     fetch(`${profilesUrl}/profiles/${encodeURIComponent(id)}?fields=all`, { headers: { authorization: `Bearer ${serviceToken}` } }),
     getMemberInfo(id),
+    accounts.find(id),
   ]);
   if (res.status === 404) return reply.code(404).send({ error: `user ${id} not found` });
-  const user = { id, ...(await res.json()), member: membership?.name ?? null, suggested: suggestions(id) };
+  const user = { id, ...(await res.json()), member: membership?.name ?? null, account, suggested: suggestions(id) };
   await redis?.set(`user:${id}`, JSON.stringify(user), 'EX', 30);
   return { ...user, for: caller.client };
 });

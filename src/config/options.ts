@@ -17,7 +17,10 @@ export interface SpanProcessor {
 export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | 'baggage' | 'none';
 
 /** Inbound and outbound integrations that can be turned off by name. */
-export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston' | 'ioredis' | 'redis' | 'amqplib';
+export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston' | 'pg' | 'mysql2' | 'ioredis' | 'redis' | 'amqplib';
+
+/** Database Monitoring comments on SQL statements, for `dbmPropagationMode`. */
+export type DbmPropagationMode = 'disabled' | 'service' | 'full';
 
 /** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
 export type ProfilingMode = 'lines' | 'linked' | 'span-lines';
@@ -173,11 +176,12 @@ export interface TracewellOptions {
    */
   traceProtocol?: TraceProtocol;
   /**
-   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston, ioredis,
-   * redis, amqplib. Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, and one integration each:
-   * `DD_TRACE_HTTP_ENABLED=false`, `DD_TRACE_FASTIFY_ENABLED=false`, `DD_TRACE_EXPRESS_ENABLED=false`,
-   * `DD_TRACE_FETCH_ENABLED=false`, `DD_TRACE_GRPC_ENABLED=false`, `DD_TRACE_PINO_ENABLED=false`,
-   * `DD_TRACE_WINSTON_ENABLED=false`, `DD_TRACE_IOREDIS_ENABLED=false`, `DD_TRACE_REDIS_ENABLED=false`,
+   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston, pg, mysql2,
+   * ioredis, redis, amqplib. Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, and one
+   * integration each: `DD_TRACE_HTTP_ENABLED=false`, `DD_TRACE_FASTIFY_ENABLED=false`,
+   * `DD_TRACE_EXPRESS_ENABLED=false`, `DD_TRACE_FETCH_ENABLED=false`, `DD_TRACE_GRPC_ENABLED=false`,
+   * `DD_TRACE_PINO_ENABLED=false`, `DD_TRACE_WINSTON_ENABLED=false`, `DD_TRACE_PG_ENABLED=false`,
+   * `DD_TRACE_MYSQL2_ENABLED=false`, `DD_TRACE_IOREDIS_ENABLED=false`, `DD_TRACE_REDIS_ENABLED=false`,
    * `DD_TRACE_AMQPLIB_ENABLED=false`. Default: none.
    */
   disabledInstrumentations?: InstrumentationName[];
@@ -224,6 +228,20 @@ export interface TracewellOptions {
    * `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status).
    */
   grpcClientErrorStatuses?: number[];
+  /**
+   * Resources of SQL spans (`pg`, `mysql2`) are the statements as the app wrote them. Off, every literal (numbers,
+   * strings, lists of values) becomes `?` and comments are removed before a span leaves the process. Values a driver
+   * substitutes (`?` / `$1` placeholders) are never in either. Accepted: true or false. Env:
+   * `TRACEWELL_SQL_RAW_STATEMENTS`. Default: false.
+   */
+  sqlRawStatements?: boolean;
+  /**
+   * Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a leading comment
+   * naming the service, env and version (`dddbs='..',dde='..',ddps='..',ddpv='..'`); `full` adds the `traceparent` of
+   * the query span (not on prepared statements, whose text must not change between executions). Accepted: disabled,
+   * service or full. Env: `TRACEWELL_DBM_PROPAGATION_MODE`, `DD_DBM_PROPAGATION_MODE`. Default: `disabled`.
+   */
+  dbmPropagationMode?: DbmPropagationMode;
   /**
    * Where traces go: `datadog` (the Datadog Agent) or `otlp` (OTLP/HTTP protobuf); `tracewell doctor` says which and
    * why. Accepted: datadog or otlp. Env: `TRACEWELL_EXPORTER`, `OTEL_TRACES_EXPORTER`. Default: `otlp` when an OTLP
@@ -457,6 +475,8 @@ export interface ResolvedConfig {
   readonly spanProcessors: readonly SpanProcessor[];
   readonly grpcServerErrorStatuses: readonly number[];
   readonly grpcClientErrorStatuses: readonly number[];
+  readonly sqlRawStatements: boolean;
+  readonly dbmPropagationMode: DbmPropagationMode;
   readonly exporter: ExporterName;
   readonly otlpEndpoint: string;
   readonly otlpHeaders: Readonly<Record<string, string>>;

@@ -15,7 +15,7 @@ import { accessSync, constants as fsConstants, lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { LOG_LEVELS } from '../internal/logger';
 import { bool, headerTags, int, list, oneOf, parseDdTags, parseOtelResource, path, processors, rate, record, samplingRules, statusList, text, url, type Kind } from './kinds';
-import type { ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
+import type { DbmPropagationMode, ExporterName, InstrumentationName, ProfilingMode, PropagationStyle, ResolvedConfig, TraceProtocol, TracewellOptions } from './options';
 
 export type Field = keyof TracewellOptions;
 /** What a field holds when given. */
@@ -86,7 +86,7 @@ const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
   baggage: 'baggage',
   none: 'none',
 };
-const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston', 'ioredis', 'redis', 'amqplib'];
+const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston', 'pg', 'mysql2', 'ioredis', 'redis', 'amqplib'];
 /** `DD_TRACE_<NAME>_ENABLED`: false leaves that one integration off. */
 const enabledVariable = (name: InstrumentationName): string => `DD_TRACE_${name.toUpperCase()}_ENABLED`;
 const DEFAULT_PROPAGATION: readonly PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
@@ -346,6 +346,24 @@ export const OPTIONS: Table = {
     default: Array.from({ length: 16 }, (_, i) => i + 1),
     defaultText: '1-16',
     defaultDoc: '1-16 (every non-OK status)',
+    pages: ['readme'],
+  },
+  sqlRawStatements: {
+    doc:
+      'Resources of SQL spans (`pg`, `mysql2`) are the statements as the app wrote them. Off, every literal (numbers, strings, lists of values) ' +
+      'becomes `?` and comments are removed before a span leaves the process. Values a driver substitutes (`?` / `$1` placeholders) are never in either.',
+    env: ['TRACEWELL_SQL_RAW_STATEMENTS'],
+    kind: bool(),
+    default: false,
+    pages: ['readme'],
+  },
+  dbmPropagationMode: {
+    doc:
+      "Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a leading comment naming the service, env and version (`dddbs='..',dde='..',ddps='..',ddpv='..'`); " +
+      '`full` adds the `traceparent` of the query span (not on prepared statements, whose text must not change between executions).',
+    env: ['TRACEWELL_DBM_PROPAGATION_MODE', 'DD_DBM_PROPAGATION_MODE'],
+    kind: oneOf<DbmPropagationMode>(['disabled', 'service', 'full']),
+    default: 'disabled',
     pages: ['readme'],
   },
   exporter: {
@@ -893,6 +911,7 @@ function resolveProfilingMode(c: Ctx): ProfilingMode {
   }
   return 'lines';
 }
+
 
 /** Names from the option and both variables; `-name` (or `!name`) in a variable goes to `redactExclude`. */
 function redactVariables(c: Ctx, exclude: boolean, from: string[]): string[] {

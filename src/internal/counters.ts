@@ -151,6 +151,8 @@ export interface TracewellStats {
   instrumentationErrors: number;
   /** New attribute keys not kept because their span already had the most it keeps (128). */
   attributesDropped: number;
+  /** Obfuscated SQL statements evicted from the per-text cache (2000 per driver) to make room: a count that keeps growing means statements with values written into their text. */
+  statementCacheEvictions: number;
   /** Export attempts that were a retry of a payload (its second attempt and later). */
   retries: number;
   /** Dead-letter file: written, replayed, rejected, bytes on disk. */
@@ -176,6 +178,7 @@ export const counters: TracewellStats = {
   logLinesSuppressed: 0,
   instrumentationErrors: 0,
   attributesDropped: 0,
+  statementCacheEvictions: 0,
   retries: 0,
   deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0, filesRefused: 0 },
   circuit: 'closed',

@@ -70,7 +70,20 @@ export function semconvAttributes(s: FinishedSpan): Attributes {
     a['db.system.name'] = 'redis';
     a['db.operation.name'] = s.resource;
   }
+  if (s.type === 'sql') sqlSemconv(s, a);
   return a;
+}
+
+/** SQL spans (sql.ts): the database semantic conventions beside the Datadog tags. */
+function sqlSemconv(s: FinishedSpan, a: Attributes): void {
+  a['db.query.text'] = s.resource;
+  const system = a['db.system'];
+  if (system !== undefined) a['db.system.name'] = system;
+  const name = a['db.name'];
+  if (name !== undefined) a['db.namespace'] = name;
+  delete a['db.type'];
+  delete a['_dd.peer.service.source'];
+  delete a['_dd.dbm_trace_injected'];
 }
 
 export function toReadableSpan(s: FinishedSpan, resource: Resource): ReadableSpan {

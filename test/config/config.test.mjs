@@ -408,6 +408,7 @@ const GOOD = {
   profilingSourceMapDirs: ['/tmp/maps'], probes: 'src/a.js:1 x', probesFile: '/tmp/probes.txt', redact: ['member_no'], redactExclude: ['session'], probeBudgetMs: 5,
   samplingRules: [{ resource: 'GET /users/:id', sampleRate: 1 }], spanSamplingRules: [{ name: 'http.request', sampleRate: 1, maxPerSecond: 5 }],
   httpIgnorePaths: ['/healthz'], httpClientIgnoreUrls: ['http://meta/*'], headerTags: { 'x-tenant-id': 'tenant' }, runtimeMetrics: true,
+  sqlRawStatements: true, dbmPropagationMode: 'full',
 };
 
 /** A good value of every variable, each different from GOOD's: the options must win over all of them. */
@@ -426,6 +427,7 @@ const ENV_ALL = {
   TRACEWELL_PROBES: 'src/b.js:2 y', TRACEWELL_PROBES_FILE: '/tmp/env-probes.txt', TRACEWELL_PROBE_BUDGET_MS: '9',
   DD_TRACE_SAMPLING_RULES: '[{"sample_rate":0.5}]', DD_SPAN_SAMPLING_RULES: '[{"service":"x"}]', TRACEWELL_HTTP_IGNORE_PATHS: '/readyz',
   TRACEWELL_HTTP_CLIENT_IGNORE_URLS: '*/x', DD_TRACE_HEADER_TAGS: 'x-a:b', DD_RUNTIME_METRICS_ENABLED: 'false',
+  TRACEWELL_SQL_RAW_STATEMENTS: 'false', DD_DBM_PROPAGATION_MODE: 'service', DD_TRACE_PG_ENABLED: 'false',
 };
 
 test('every option given in code with a good value is taken as given and wins over every variable; no message', () => {

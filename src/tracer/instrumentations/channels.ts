@@ -88,3 +88,52 @@ export interface RedisCommandMessage {
   /** The subscriber's own (the span). */
   state: unknown;
 }
+
+/**
+ * Channels our own library patches publish on (pg.ts, mysql2.ts), read by sql.ts. Each patch
+ * checks `hasSubscribers` on `start` first: with tracing off it calls the library straight through.
+ */
+export const SQL_CHANNELS = {
+  pg: {
+    /** `SqlQuery`, before the statement is handed to the driver; the subscriber may set `send`. */
+    start: 'tracewell:pg:query:start',
+    /** `SqlQuery` with `error` set on failure, once, when the driver reports the outcome. */
+    finish: 'tracewell:pg:query:finish',
+    /** `SqlQuery`: bound to the context store, so the app's callbacks run in the caller's context. */
+    callback: 'tracewell:pg:query:callback',
+    /** `PoolWait`: a pool's connect callback, run in the caller's context (not the releasing query's). */
+    poolConnect: 'tracewell:pg:pool:connect',
+  },
+  mysql2: {
+    start: 'tracewell:mysql2:query:start',
+    finish: 'tracewell:mysql2:query:finish',
+    callback: 'tracewell:mysql2:query:callback',
+    poolConnect: 'tracewell:mysql2:pool:connect',
+  },
+} as const;
+
+/** One statement sent by a driver, as its patch publishes it. */
+export interface SqlQuery {
+  /** The statement as the app wrote it (before a driver substitutes values into it). */
+  readonly text: string;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly database: string | undefined;
+  readonly user: string | undefined;
+  /** The driver's connection settings object (the same for every statement of a connection): what per-target tags are cached by. */
+  readonly conn: object | undefined;
+  /** A named (pg) or `execute`d (mysql2) prepared statement: its text must stay the same every call. */
+  readonly prepared: boolean;
+  /** Set by the subscriber: the text to send instead (with the Database Monitoring comment). */
+  send: string | undefined;
+  /** Set by the subscriber: its span, and the context the app's callbacks run in. */
+  span: unknown;
+  parent: unknown;
+  /** Set by the patch on failure. */
+  error: unknown;
+}
+
+/** What a pool's connect wait carries: the caller's context, set by the subscriber. */
+export interface PoolWait {
+  parent: unknown;
+}

@@ -1,0 +1,221 @@
+/**
+ * `mysql2` (3.x; its `mysql2/promise` API calls the same methods): the patch. It publishes
+ * each statement on the channels of `SQL_CHANNELS.mysql2` and knows nothing of spans (sql.ts
+ * makes them). With nobody subscribed it calls the driver straight through.
+ *
+ * - `Connection#query` and `Connection#execute` (pools' and pool connections' included): `start`
+ *   with the statement as written (before mysql2 substitutes `?` values into a `query`'s text,
+ *   so the text is the same every call and no value is in it); the subscriber may give a text
+ *   to send instead (the Database Monitoring comment). `finish` once with the outcome, before
+ *   the app's callback, which runs in the caller's context (the `callback` channel is bound to
+ *   the context store). A query without a callback (events, `.stream()`) finishes at its `end`
+ *   event, its events emitted in the caller's context; its errors are watched with
+ *   `errorMonitor`, so an unhandled one still throws.
+ * - `Pool#getConnection`: a busy pool hands a released connection to the next waiter from the
+ *   releasing query's callback; the waiter's callback runs in the waiter's own context instead.
+ *
+ * Recent mysql2 versions publish `mysql2:query` tracing channels of their own; they come after
+ * the values are substituted and cannot change the text sent, so they are not used here.
+ */
+import dc = require('node:diagnostics_channel');
+import { errorMonitor } from 'node:events';
+import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
+import { addPatcher, wrapMethod } from './module-hook';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
+
+const startCh = dc.channel(SQL_CHANNELS.mysql2.start);
+const finishCh = dc.channel(SQL_CHANNELS.mysql2.finish);
+const callbackCh = dc.channel(SQL_CHANNELS.mysql2.callback);
+const poolCh = dc.channel(SQL_CHANNELS.mysql2.poolConnect);
+
+type Callback = (...args: unknown[]) => unknown;
+
+interface ConnectionConfig {
+  host?: string;
+  port?: number;
+  socketPath?: string;
+  database?: string;
+  user?: string;
+}
+interface Mysql2Connection {
+  config?: ConnectionConfig;
+}
+/** A mysql2 Query command passed to `query` (what `Pool#query` does) or an options object. */
+interface SqlArg {
+  sql?: unknown;
+  onResult?: Callback;
+  on?: unknown;
+}
+interface Command {
+  once?(event: string | symbol, fn: (...args: unknown[]) => void): unknown;
+  emit?: (...args: unknown[]) => boolean;
+}
+
+function done(msg: SqlQuery, error: unknown): void {
+  if (msg.span === null) return;
+  msg.error = error;
+  finishCh.publish(msg);
+  msg.span = null;
+}
+
+function finishing(msg: SqlQuery, cb: Callback): Callback {
+  return function (this: unknown, ...args: unknown[]) {
+    done(msg, args[0]);
+    return callbackCh.runStores(msg, cb, this, ...args);
+  };
+}
+
+let broken = false;
+
+/** A failure of the patch itself: one message, and mysql2 runs untraced from then on. */
+function patchFailed(err: unknown): void {
+  counters.instrumentationErrors++;
+  if (broken) return;
+  broken = true;
+  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the mysql2 integration failed and is now off; queries run untraced`, err, 'mysql2-off');
+}
+
+interface Prepared {
+  msg: SqlQuery;
+  args: [unknown, unknown, unknown];
+  /** A callback was wrapped (else the returned command's events finish the span). */
+  callbacked: boolean;
+}
+
+/** Publishes the statement, applies the subscriber's text and wraps the callback; undefined when there is nothing to trace. */
+function prepare(conn: Mysql2Connection, prepared: boolean, sql: unknown, values: unknown, cb: unknown): Prepared | undefined {
+  const isObject = typeof sql === 'object';
+  const text = isObject ? (sql as SqlArg).sql : sql;
+  if (typeof text !== 'string') return undefined;
+  const cfg = conn.config ?? {};
+  const socket = typeof cfg.socketPath === 'string' && cfg.socketPath !== '';
+  const msg: SqlQuery = {
+    text,
+    host: socket ? cfg.socketPath : (cfg.host ?? 'localhost'),
+    port: socket ? undefined : (cfg.port ?? 3306),
+    database: cfg.database,
+    user: cfg.user,
+    conn: conn.config,
+    prepared,
+    send: undefined,
+    span: undefined,
+    parent: undefined,
+    error: undefined,
+  };
+  startCh.publish(msg);
+  try {
+    // A mysql2 Query command (Pool#query hands one over): its text and callback are its own properties.
+    const command = isObject && typeof (sql as SqlArg).on === 'function' ? (sql as SqlArg) : undefined;
+    let arg = sql;
+    if (msg.send !== undefined) {
+      if (!isObject) arg = msg.send;
+      else if (command !== undefined) command.sql = msg.send;
+      else arg = { ...(sql as object), sql: msg.send };
+    }
+    let callbacked = true;
+    if (typeof values === 'function') values = finishing(msg, values as Callback);
+    else if (typeof cb === 'function') cb = finishing(msg, cb as Callback);
+    else if (command !== undefined && typeof command.onResult === 'function') command.onResult = finishing(msg, command.onResult);
+    else callbacked = false;
+    return { msg, args: [arg, values, cb], callbacked };
+  } catch (err) {
+    done(msg, undefined);
+    throw err;
+  }
+}
+
+/** A command run without a callback: its `end` (or error) finishes the span, its events run in the caller's context. */
+function watchEvents(msg: SqlQuery, result: unknown): void {
+  const emitter = result as Command | undefined;
+  if (emitter === undefined || emitter === null || typeof emitter.once !== 'function') {
+    done(msg, undefined);
+    return;
+  }
+  emitter.once(errorMonitor, (err: unknown) => done(msg, err));
+  emitter.once('end', () => done(msg, undefined));
+  const emit = emitter.emit;
+  if (typeof emit === 'function') {
+    emitter.emit = function (this: unknown, ...args: unknown[]) {
+      return callbackCh.runStores(msg, emit, this, ...args) as boolean;
+    };
+  }
+}
+
+function wrapStatement(prepared: boolean) {
+  return (original: (...args: unknown[]) => unknown) =>
+    function statement(this: Mysql2Connection, sql: unknown, values?: unknown, cb?: unknown): unknown {
+      if (broken || !startCh.hasSubscribers || sql === null || sql === undefined) return original.apply(this, arguments as unknown as unknown[]);
+      let prep: Prepared | undefined;
+      try {
+        prep = prepare(this, prepared, sql, values, cb);
+      } catch (err) {
+        patchFailed(err);
+      }
+      if (prep === undefined) return original.apply(this, arguments as unknown as unknown[]);
+      const { msg } = prep;
+      let result: unknown;
+      try {
+        result = original.apply(this, prep.args);
+      } catch (err) {
+        done(msg, err);
+        throw err;
+      }
+      if (!prep.callbacked) {
+        try {
+          watchEvents(msg, result);
+        } catch (err) {
+          patchFailed(err);
+          done(msg, undefined);
+        }
+      }
+      return result;
+    };
+}
+
+function wrapGetConnection(original: (...args: unknown[]) => unknown) {
+  return function getConnection(this: unknown, cb?: unknown): unknown {
+    if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
+    const wait: PoolWait = { parent: undefined };
+    poolCh.publish(wait);
+    const fn = cb as Callback;
+    return original.call(this, function (this: unknown, ...args: unknown[]) {
+      return callbackCh.runStores(wait, fn, this, ...args);
+    });
+  };
+}
+
+/** The prototype on `proto`'s chain that holds `name` itself. */
+function owner(proto: object | null, name: string): object | null {
+  while (proto !== null && !Object.prototype.hasOwnProperty.call(proto, name)) proto = Object.getPrototypeOf(proto) as object | null;
+  return proto;
+}
+
+let registered = false;
+
+/** Installs the patch (once): mysql2's connection and pool classes, whenever they load. */
+export function patchMysql2(): void {
+  if (registered) return;
+  registered = true;
+  addPatcher({
+    name: 'mysql2',
+    matches: (exp: any) =>
+      typeof exp === 'function' && typeof exp.createQuery === 'function' && typeof exp.prototype?.query === 'function' && typeof exp.prototype.execute === 'function' && typeof exp.prototype.addCommand === 'function',
+    patch: (Connection: any) => {
+      const q = owner(Connection.prototype, 'query');
+      const e = owner(Connection.prototype, 'execute');
+      if (q !== null) wrapMethod(q, 'query', wrapStatement(false));
+      if (e !== null) wrapMethod(e, 'execute', wrapStatement(true));
+    },
+  });
+  addPatcher({
+    name: 'mysql2 pool',
+    matches: (exp: any) =>
+      typeof exp === 'function' && typeof exp.prototype?.getConnection === 'function' && typeof exp.prototype.releaseConnection === 'function' && typeof exp.prototype.query === 'function' && typeof exp.prototype.execute === 'function',
+    patch: (Pool: any) => {
+      const g = owner(Pool.prototype, 'getConnection');
+      if (g !== null) wrapMethod(g, 'getConnection', wrapGetConnection);
+    },
+  });
+}

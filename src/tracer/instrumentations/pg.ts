@@ -1,0 +1,215 @@
+/**
+ * `pg` (node-postgres 8): the patch. It publishes each statement on the channels of
+ * `SQL_CHANNELS.pg` and knows nothing of spans (sql.ts makes them). With nobody subscribed it
+ * calls the driver straight through.
+ *
+ * - `Client#query` in all its forms (text, text + values, a query config object, a named
+ *   prepared statement, a callback or a promise, a submittable such as `pg-cursor` or
+ *   `pg-query-stream`): `start` before the driver sees it (the subscriber may give a text to
+ *   send instead: the Database Monitoring comment), `finish` once when the driver hands the
+ *   query its outcome (`handleReadyForQuery` or `handleError`), before the app's callback,
+ *   which then runs in the caller's context (the `callback` channel is bound to the context
+ *   store): pg calls it from its socket's events, the context of whoever opened the connection.
+ * - `Pool#connect` (pg-pool): a busy pool hands a released client to the next waiter from
+ *   inside the releasing query's callback; the waiter's callback (and so `Pool#query`'s query)
+ *   runs in the waiter's own context instead.
+ */
+import dc = require('node:diagnostics_channel');
+import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
+import { addPatcher, wrapMethod } from './module-hook';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
+
+const startCh = dc.channel(SQL_CHANNELS.pg.start);
+const finishCh = dc.channel(SQL_CHANNELS.pg.finish);
+const callbackCh = dc.channel(SQL_CHANNELS.pg.callback);
+const poolCh = dc.channel(SQL_CHANNELS.pg.poolConnect);
+
+/** The statement a pg query object carries, set once it is published. */
+const MSG = Symbol('tracewell.pg.query');
+
+interface ConnectionParameters {
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+}
+interface PgClient {
+  connectionParameters?: ConnectionParameters;
+  _queryable?: boolean;
+  _ending?: boolean;
+  _queryQueue?: PgQuery[];
+  _sentQueryQueue?: PgQuery[];
+  _activeQuery?: PgQuery | null;
+}
+interface PgQuery {
+  text?: string;
+  name?: string;
+  submit?: unknown;
+  cursor?: { text?: string };
+  handleReadyForQuery?: (...args: unknown[]) => unknown;
+  handleError?: (...args: unknown[]) => unknown;
+  _canceledDueToError?: unknown;
+  [MSG]?: SqlQuery;
+}
+
+function done(msg: SqlQuery, error: unknown): void {
+  if (msg.span === null) return;
+  msg.error = error;
+  finishCh.publish(msg);
+  msg.span = null;
+}
+
+/** The query object `Client#query` just queued or sent for `text` (not one published before). */
+function queued(client: PgClient, text: string): PgQuery | undefined {
+  const waiting = client._queryQueue;
+  let q = waiting !== undefined && waiting.length > 0 ? waiting[waiting.length - 1] : undefined;
+  if (q !== undefined && q.text === text && q[MSG] === undefined) return q;
+  const sent = client._sentQueryQueue;
+  q = sent !== undefined && sent.length > 0 ? sent[sent.length - 1] : undefined;
+  if (q !== undefined && q.text === text && q[MSG] === undefined) return q;
+  const active = client._activeQuery;
+  return active != null && active.text === text && active[MSG] === undefined ? active : undefined;
+}
+
+/** Completion hooks on one query object (own properties: a submittable's methods are its own). */
+function watch(q: PgQuery, msg: SqlQuery): void {
+  q[MSG] = msg;
+  const ready = q.handleReadyForQuery;
+  const failed = q.handleError;
+  if (typeof ready !== 'function' || typeof failed !== 'function') {
+    done(msg, undefined);
+    return;
+  }
+  q.handleReadyForQuery = function (this: PgQuery, ...args: unknown[]) {
+    // A row that could not be parsed: pg reports it through handleError, called from here.
+    if (!this._canceledDueToError) done(msg, undefined);
+    return callbackCh.runStores(msg, ready, this, ...args);
+  };
+  q.handleError = function (this: PgQuery, err: unknown, ...args: unknown[]) {
+    done(msg, err);
+    return callbackCh.runStores(msg, failed, this, err, ...args);
+  };
+}
+
+/** What `Client#query` is called with, once published: the message and the arguments to pass on. */
+interface Prepared {
+  msg: SqlQuery;
+  arg: unknown;
+  sent: string;
+  submittable: boolean;
+}
+
+/** Publishes the statement and applies the subscriber's text; undefined when there is nothing to trace. */
+function prepare(client: PgClient, config: unknown): Prepared | undefined {
+  const submittable = typeof (config as PgQuery).submit === 'function';
+  const holder: PgQuery | undefined = submittable ? ((config as PgQuery).cursor ?? (config as PgQuery)) : undefined;
+  const text = typeof config === 'string' ? config : holder !== undefined ? holder.text : (config as PgQuery).text;
+  if (typeof text !== 'string') return undefined;
+  const p = client.connectionParameters ?? {};
+  const msg: SqlQuery = {
+    text,
+    host: p.host,
+    port: p.port,
+    database: p.database,
+    user: p.user,
+    conn: client.connectionParameters,
+    prepared: typeof (config as PgQuery).name === 'string' && (config as PgQuery).name !== '',
+    send: undefined,
+    span: undefined,
+    parent: undefined,
+    error: undefined,
+  };
+  startCh.publish(msg);
+  let arg = config;
+  let sent = text;
+  if (msg.send !== undefined) {
+    try {
+      if (typeof config === 'string') arg = msg.send;
+      else if (holder !== undefined) holder.text = msg.send;
+      else arg = { ...(config as object), text: msg.send };
+      sent = msg.send;
+    } catch (err) {
+      done(msg, undefined);
+      throw err;
+    }
+  }
+  return { msg, arg, sent, submittable };
+}
+
+let broken = false;
+
+/** A failure of the patch itself: one message, and pg runs untraced from then on. */
+function patchFailed(err: unknown): void {
+  counters.instrumentationErrors++;
+  if (broken) return;
+  broken = true;
+  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the pg integration failed and is now off; queries run untraced`, err, 'pg-off');
+}
+
+function wrapQuery(original: (...args: unknown[]) => unknown) {
+  return function query(this: PgClient, config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (broken || !startCh.hasSubscribers || config === null || config === undefined || this._queryable === false || this._ending === true) {
+      return original.apply(this, arguments as unknown as unknown[]);
+    }
+    let prep: Prepared | undefined;
+    try {
+      prep = prepare(this, config);
+    } catch (err) {
+      patchFailed(err);
+    }
+    if (prep === undefined) return original.apply(this, arguments as unknown as unknown[]);
+    const { msg, arg } = prep;
+    let result: unknown;
+    try {
+      result = arguments.length <= 1 ? original.call(this, arg) : arguments.length === 2 ? original.call(this, arg, values) : original.call(this, arg, values, callback);
+    } catch (err) {
+      done(msg, err);
+      throw err;
+    }
+    try {
+      const q = prep.submittable ? (config as PgQuery) : queued(this, prep.sent);
+      if (q === undefined) done(msg, undefined);
+      else watch(q, msg);
+    } catch (err) {
+      patchFailed(err);
+      done(msg, undefined);
+    }
+    return result;
+  };
+}
+
+function wrapConnect(original: (...args: unknown[]) => unknown) {
+  return function connect(this: unknown, cb?: unknown): unknown {
+    if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
+    const wait: PoolWait = { parent: undefined };
+    poolCh.publish(wait);
+    const fn = cb as (...a: unknown[]) => unknown;
+    return original.call(this, function (this: unknown, ...args: unknown[]) {
+      return callbackCh.runStores(wait, fn, this, ...args);
+    });
+  };
+}
+
+let registered = false;
+
+/** Installs the patch (once): pg's classes, whenever they load (`require` or `import`). */
+export function patchPg(): void {
+  if (registered) return;
+  registered = true;
+  // The modules that hold the classes, not pg's index: an ES module app's `import pg from 'pg'`
+  // loads the index through the ES loader, but the index `require`s these two.
+  addPatcher({
+    name: 'pg',
+    matches: (exp: any) =>
+      typeof exp === 'function' && typeof exp.Query === 'function' && typeof exp.prototype?.query === 'function' && typeof exp.prototype._pulseQueryQueue === 'function',
+    patch: (Client: any) => wrapMethod(Client.prototype, 'query', wrapQuery),
+  });
+  addPatcher({
+    name: 'pg-pool',
+    matches: (exp: any) =>
+      typeof exp === 'function' && typeof exp.prototype?.connect === 'function' && typeof exp.prototype._pulseQueue === 'function' && typeof exp.prototype.query === 'function',
+    patch: (Pool: any) => wrapMethod(Pool.prototype, 'connect', wrapConnect),
+  });
+}
