@@ -2,21 +2,10 @@
 // starting a server process as that user and waiting for its "ready" line, stopping it.
 import { spawn, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A port nobody listens on right now (the kernel's pick for port 0). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './free-port.mjs';
 
 /**
  * Who the server runs as. Database servers refuse to run as root (PostgreSQL) or need to be
