@@ -21,6 +21,7 @@ import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/h
 import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/http-client';
 import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
+import { disableNestjs, enableNestjs } from './tracer/instrumentations/nestjs';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
@@ -160,6 +161,13 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'express')) enableExpress();
     },
     disable: disableExpress,
+  },
+  {
+    name: 'nestjs',
+    enable(_core, config) {
+      if (isOn(config, 'nestjs')) enableNestjs();
+    },
+    disable: disableNestjs,
   },
   {
     name: 'grpc',

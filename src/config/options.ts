@@ -17,7 +17,7 @@ export interface SpanProcessor {
 export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | 'baggage' | 'none';
 
 /** Inbound and outbound integrations that can be turned off by name. */
-export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston';
+export type InstrumentationName = 'http' | 'fastify' | 'express' | 'hono' | 'koa' | 'nestjs' | 'graphql' | 'fetch' | 'grpc' | 'pino' | 'winston';
 
 /** What the profiler records, for `profilingMode`: line-level profiles, or span-linked ones (labels + CPU time, function level). */
 export type ProfilingMode = 'lines' | 'linked' | 'span-lines';

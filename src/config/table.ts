@@ -86,7 +86,9 @@ const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
   baggage: 'baggage',
   none: 'none',
 };
-const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston'];
+const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'hono', 'koa', 'nestjs', 'graphql', 'fetch', 'grpc', 'pino', 'winston'];
+/** `DD_TRACE_<NAME>_ENABLED=false` turns one integration off, as in dd-trace. */
+const PER_INTEGRATION_ENV = INSTRUMENTATIONS.map((name) => `DD_TRACE_${name.toUpperCase()}_ENABLED`);
 const DEFAULT_PROPAGATION: readonly PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
 const MiB = 1024 * 1024;
 
@@ -264,8 +266,10 @@ export const OPTIONS: Table = {
     pages: ['readme'],
   },
   disabledInstrumentations: {
-    doc: 'Integrations to leave off.',
-    env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS'],
+    doc: 'Integrations to leave off (one alone also with `DD_TRACE_<NAME>_ENABLED=false`: `DD_TRACE_HONO_ENABLED=false`).',
+    env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS', ...PER_INTEGRATION_ENV],
+    envDoc: '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, `DD_TRACE_<NAME>_ENABLED=false`',
+    resolve: resolveDisabledInstrumentations,
     kind: list((s) => (INSTRUMENTATIONS as readonly string[]).includes(s.toLowerCase()) ? (s.toLowerCase() as InstrumentationName) : undefined, INSTRUMENTATIONS.join(', ')),
     default: [],
     pages: ['readme'],
@@ -682,6 +686,20 @@ function resolveTags(c: Ctx): Record<string, string> {
   delete tags.version;
   if (from.length > 0) c.sources.tags = from.reverse().join(', ');
   return tags;
+}
+
+/** The list (option or variable), plus each integration whose `DD_TRACE_<NAME>_ENABLED` is false. */
+function resolveDisabledInstrumentations(c: Ctx): InstrumentationName[] {
+  const listed = c.pick('disabledInstrumentations', ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS']) ?? [];
+  const out = [...listed];
+  INSTRUMENTATIONS.forEach((name, i) => {
+    const v = c.variable(PER_INTEGRATION_ENV[i], bool(), 'true (on)', 'disabledInstrumentations');
+    if (v === false && !out.includes(name)) {
+      out.push(name);
+      c.sources.disabledInstrumentations = c.sources.disabledInstrumentations === undefined ? PER_INTEGRATION_ENV[i] : `${c.sources.disabledInstrumentations}, ${PER_INTEGRATION_ENV[i]}`;
+    }
+  });
+  return out;
 }
 
 function resolveEnabled(c: Ctx): boolean {

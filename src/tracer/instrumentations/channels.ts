@@ -18,4 +18,8 @@ export const CHANNELS = {
   undiciRequestTrailers: 'undici:request:trailers',
   /** undici: `{ request, error }`. */
   undiciRequestError: 'undici:request:error',
+  /** Ours (nestjs.ts): `{ exception, host }`, an exception Nest's exception layer is about to answer. */
+  nestjsException: 'tracewell:nestjs.exception',
+  /** Ours (esm-mark.ts): an ES module's namespace, published once it has run. */
+  esmLoaded: 'tracewell:esm.loaded',
 } as const;
