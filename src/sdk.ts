@@ -22,6 +22,7 @@ import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/h
 import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableNestjs, enableNestjs } from './tracer/instrumentations/nestjs';
+import { disableHono, enableHono } from './tracer/instrumentations/hono';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
@@ -168,6 +169,13 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'nestjs')) enableNestjs();
     },
     disable: disableNestjs,
+  },
+  {
+    name: 'hono',
+    enable(_core, config) {
+      if (isOn(config, 'hono')) enableHono();
+    },
+    disable: disableHono,
   },
   {
     name: 'grpc',

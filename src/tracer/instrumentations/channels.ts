@@ -20,6 +20,10 @@ export const CHANNELS = {
   undiciRequestError: 'undici:request:error',
   /** Ours (nestjs.ts): `{ exception, host }`, an exception Nest's exception layer is about to answer. */
   nestjsException: 'tracewell:nestjs.exception',
+  /** Ours (hono.ts): a Hono handler or middleware starts (its route, the context). */
+  honoHandler: 'tracewell:hono.handler',
+  /** Ours (hono.ts): `{ c, error }`, what a Hono handler or middleware threw. */
+  honoError: 'tracewell:hono.error',
   /** Ours (esm-mark.ts): an ES module's namespace, published once it has run. */
   esmLoaded: 'tracewell:esm.loaded',
 } as const;
