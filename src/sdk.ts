@@ -23,6 +23,7 @@ import { disableFastify, enableFastify } from './tracer/instrumentations/fastify
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
 import { disableNestjs, enableNestjs } from './tracer/instrumentations/nestjs';
 import { disableHono, enableHono } from './tracer/instrumentations/hono';
+import { disableKoa, enableKoa } from './tracer/instrumentations/koa';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
@@ -176,6 +177,13 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'hono')) enableHono();
     },
     disable: disableHono,
+  },
+  {
+    name: 'koa',
+    enable(_core, config) {
+      if (isOn(config, 'koa')) enableKoa();
+    },
+    disable: disableKoa,
   },
   {
     name: 'grpc',

@@ -24,6 +24,10 @@ export const CHANNELS = {
   honoHandler: 'tracewell:hono.handler',
   /** Ours (hono.ts): `{ c, error }`, what a Hono handler or middleware threw. */
   honoError: 'tracewell:hono.error',
+  /** Ours (koa.ts): a Koa context, when its middleware chain settled (before Koa responds). */
+  koaSettled: 'tracewell:koa.settled',
+  /** Ours (koa.ts): `{ ctx, error }`, what a Koa middleware threw or rejected with. */
+  koaError: 'tracewell:koa.error',
   /** Ours (esm-mark.ts): an ES module's namespace, published once it has run. */
   esmLoaded: 'tracewell:esm.loaded',
 } as const;

@@ -23,8 +23,6 @@ export const ESM_FILES: readonly string[] = [
   'hono/dist/router/linear-router/router.js',
   // graphql-js: execute.
   'graphql/execution/execute.mjs',
-  // @koa/router (ES module build).
-  '@koa/router/dist/index.mjs',
 ];
 
 /** The channel the marked modules publish their namespace on (also in `channels.ts`). */
