@@ -24,6 +24,7 @@ import { disableExpress, enableExpress } from './tracer/instrumentations/express
 import { disableNestjs, enableNestjs } from './tracer/instrumentations/nestjs';
 import { disableHono, enableHono } from './tracer/instrumentations/hono';
 import { disableKoa, enableKoa } from './tracer/instrumentations/koa';
+import { disableGraphql, enableGraphql } from './tracer/instrumentations/graphql';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableLogCorrelation, enableLogCorrelation } from './tracer/logs/correlation';
 import type { ContinuousProfiler } from './profiler/profiler';
@@ -184,6 +185,13 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'koa')) enableKoa();
     },
     disable: disableKoa,
+  },
+  {
+    name: 'graphql',
+    enable(core, config) {
+      if (isOn(config, 'graphql')) enableGraphql(core, { resolverDepth: config.graphqlResolverSpans ? config.graphqlResolverDepth : 0 });
+    },
+    disable: disableGraphql,
   },
   {
     name: 'grpc',

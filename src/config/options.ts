@@ -173,8 +173,9 @@ export interface TracewellOptions {
    */
   traceProtocol?: TraceProtocol;
   /**
-   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston. Env:
-   * `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`. Default: none.
+   * Integrations to leave off (one alone also with `DD_TRACE_<NAME>_ENABLED=false`: `DD_TRACE_HONO_ENABLED=false`).
+   * Accepted: an array of http, fastify, express, hono, koa, nestjs, graphql, fetch, grpc, pino, winston. Env:
+   * `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, `DD_TRACE_<NAME>_ENABLED=false`. Default: none.
    */
   disabledInstrumentations?: InstrumentationName[];
   /**
@@ -209,6 +210,17 @@ export interface TracewellOptions {
    * (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS).
    */
   grpcServerErrorStatuses?: number[];
+  /**
+   * A `graphql.resolve` span per resolved field, under the operation's `graphql.execute` span (down to
+   * `graphqlResolverDepth`). Off: one span per operation; resolvers are many, and even cheap spans add up. Accepted:
+   * true or false. Env: `TRACEWELL_GRAPHQL_RESOLVER_SPANS`. Default: false.
+   */
+  graphqlResolverSpans?: boolean;
+  /**
+   * With `graphqlResolverSpans`: how many fields deep resolver spans are made (1: top-level fields only; list indexes
+   * do not count). Accepted: a whole number from 1 to 100. Env: `TRACEWELL_GRAPHQL_RESOLVER_DEPTH`. Default: 2.
+   */
+  graphqlResolverDepth?: number;
   /**
    * gRPC status codes that mark a client span an error. Accepted: an array of gRPC status codes 0-16. Env:
    * `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status).
@@ -446,6 +458,8 @@ export interface ResolvedConfig {
   readonly spanProcessors: readonly SpanProcessor[];
   readonly grpcServerErrorStatuses: readonly number[];
   readonly grpcClientErrorStatuses: readonly number[];
+  readonly graphqlResolverSpans: boolean;
+  readonly graphqlResolverDepth: number;
   readonly exporter: ExporterName;
   readonly otlpEndpoint: string;
   readonly otlpHeaders: Readonly<Record<string, string>>;

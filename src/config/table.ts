@@ -337,6 +337,22 @@ export const OPTIONS: Table = {
     defaultDoc: '1-16 (every non-OK status)',
     pages: ['readme'],
   },
+  graphqlResolverSpans: {
+    doc:
+      'A `graphql.resolve` span per resolved field, under the operation\'s `graphql.execute` span (down to `graphqlResolverDepth`). ' +
+      'Off: one span per operation; resolvers are many, and even cheap spans add up.',
+    env: ['TRACEWELL_GRAPHQL_RESOLVER_SPANS'],
+    kind: bool(),
+    default: false,
+    pages: ['readme'],
+  },
+  graphqlResolverDepth: {
+    doc: 'With `graphqlResolverSpans`: how many fields deep resolver spans are made (1: top-level fields only; list indexes do not count).',
+    env: ['TRACEWELL_GRAPHQL_RESOLVER_DEPTH'],
+    kind: int(1, 100),
+    default: 2,
+    pages: ['readme'],
+  },
   exporter: {
     doc: 'Where traces go: `datadog` (the Datadog Agent) or `otlp` (OTLP/HTTP protobuf); `tracewell doctor` says which and why.',
     env: ['TRACEWELL_EXPORTER', 'OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],

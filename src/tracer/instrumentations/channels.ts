@@ -28,6 +28,11 @@ export const CHANNELS = {
   koaSettled: 'tracewell:koa.settled',
   /** Ours (koa.ts): `{ ctx, error }`, what a Koa middleware threw or rejected with. */
   koaError: 'tracewell:koa.error',
+  /** Ours (graphql.ts), a tracing channel: `{ args, span?, result?, error? }` around graphql's `execute`. */
+  graphqlExecute: 'tracewell:graphql.execute',
+  graphqlExecuteEnd: 'tracing:tracewell:graphql.execute:end',
+  graphqlExecuteAsyncEnd: 'tracing:tracewell:graphql.execute:asyncEnd',
+  graphqlExecuteError: 'tracing:tracewell:graphql.execute:error',
   /** Ours (esm-mark.ts): an ES module's namespace, published once it has run. */
   esmLoaded: 'tracewell:esm.loaded',
 } as const;

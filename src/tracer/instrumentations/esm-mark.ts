@@ -21,8 +21,6 @@ export const ESM_FILES: readonly string[] = [
   'hono/dist/router/trie-router/router.js',
   'hono/dist/router/pattern-router/router.js',
   'hono/dist/router/linear-router/router.js',
-  // graphql-js: execute.
-  'graphql/execution/execute.mjs',
 ];
 
 /** The channel the marked modules publish their namespace on (also in `channels.ts`). */

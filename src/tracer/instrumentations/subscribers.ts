@@ -15,7 +15,11 @@ export class Subscribers {
   private readonly list: { channel: string; fn: (message: unknown, name: string | symbol) => void }[] = [];
   private on = false;
 
-  constructor(private readonly name: string) {}
+  /** `onDisable`: what else to undo when the integration turns itself off. */
+  constructor(
+    private readonly name: string,
+    private readonly onDisable?: () => void,
+  ) {}
 
   /** Adds a subscriber (subscribed by `enable()`). */
   add<T>(channel: string, handler: Handler<T>): this {
@@ -26,6 +30,7 @@ export class Subscribers {
         counters.instrumentationErrors++;
         logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the ${this.name} integration failed and is now off; the app goes on untraced by it`, err, this.name);
         this.disable();
+        this.onDisable?.();
       }
     };
     this.list.push({ channel, fn });
