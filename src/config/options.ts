@@ -173,9 +173,13 @@ export interface TracewellOptions {
    */
   traceProtocol?: TraceProtocol;
   /**
-   * Integrations to leave off (one alone also with `DD_TRACE_<NAME>_ENABLED=false`: `DD_TRACE_HONO_ENABLED=false`).
-   * Accepted: an array of http, fastify, express, hono, koa, nestjs, graphql, fetch, grpc, pino, winston. Env:
-   * `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, `DD_TRACE_<NAME>_ENABLED=false`. Default: none.
+   * Integrations to leave off. The variables add up: the list, and each integration whose `DD_TRACE_<NAME>_ENABLED` is
+   * false. Accepted: an array of http, fastify, express, hono, koa, nestjs, graphql, fetch, grpc, pino, winston. Env:
+   * `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`; one integration: `DD_TRACE_HTTP_ENABLED=false`,
+   * `DD_TRACE_FASTIFY_ENABLED=false`, `DD_TRACE_EXPRESS_ENABLED=false`, `DD_TRACE_HONO_ENABLED=false`,
+   * `DD_TRACE_KOA_ENABLED=false`, `DD_TRACE_NESTJS_ENABLED=false`, `DD_TRACE_GRAPHQL_ENABLED=false`,
+   * `DD_TRACE_FETCH_ENABLED=false`, `DD_TRACE_GRPC_ENABLED=false`, `DD_TRACE_PINO_ENABLED=false`,
+   * `DD_TRACE_WINSTON_ENABLED=false`. Default: none.
    */
   disabledInstrumentations?: InstrumentationName[];
   /**

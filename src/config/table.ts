@@ -266,9 +266,9 @@ export const OPTIONS: Table = {
     pages: ['readme'],
   },
   disabledInstrumentations: {
-    doc: 'Integrations to leave off (one alone also with `DD_TRACE_<NAME>_ENABLED=false`: `DD_TRACE_HONO_ENABLED=false`).',
+    doc: 'Integrations to leave off. The variables add up: the list, and each integration whose `DD_TRACE_<NAME>_ENABLED` is false.',
     env: ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS', ...PER_INTEGRATION_ENV],
-    envDoc: '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, `DD_TRACE_<NAME>_ENABLED=false`',
+    envDoc: '`TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`; one integration: ' + PER_INTEGRATION_ENV.map((n) => '`' + n + '=false`').join(', '),
     resolve: resolveDisabledInstrumentations,
     kind: list((s) => (INSTRUMENTATIONS as readonly string[]).includes(s.toLowerCase()) ? (s.toLowerCase() as InstrumentationName) : undefined, INSTRUMENTATIONS.join(', ')),
     default: [],
@@ -707,6 +707,8 @@ function resolveTags(c: Ctx): Record<string, string> {
 /** The list (option or variable), plus each integration whose `DD_TRACE_<NAME>_ENABLED` is false. */
 function resolveDisabledInstrumentations(c: Ctx): InstrumentationName[] {
   const listed = c.pick('disabledInstrumentations', ['TRACEWELL_DISABLED_INSTRUMENTATIONS', 'DD_TRACE_DISABLED_PLUGINS']) ?? [];
+  // Given in code, the list is the whole answer (an option wins over every variable).
+  if (c.options.disabledInstrumentations !== undefined) return listed;
   const out = [...listed];
   INSTRUMENTATIONS.forEach((name, i) => {
     const v = c.variable(PER_INTEGRATION_ENV[i], bool(), 'true (on)', 'disabledInstrumentations');

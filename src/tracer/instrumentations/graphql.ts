@@ -176,7 +176,7 @@ function operationOf(args: ExecuteArgs): OperationInfo {
  * A GraphQL document with its string literals (block strings too) as `"?"` and its number
  * literals as `0`; comments dropped. Names that contain digits are left alone.
  */
-export function obfuscateLiterals(src: string): string {
+function obfuscateLiterals(src: string): string {
   let out = '';
   let i = 0;
   const n = src.length;
