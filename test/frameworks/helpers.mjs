@@ -35,7 +35,8 @@ export function frameworkHarness() {
           if (s === undefined) throw new Error(`no server span for ${p}; seen: ${servers().map((x) => x.meta['http.url']).join(', ')}`);
           return s;
         };
-        return { spans, servers: servers(), byPath, responses, app, stderr: app.stderr() };
+        const stats = await app.stats();
+        return { spans, servers: servers(), byPath, responses, app, stderr: app.stderr(), stats };
       } finally {
         await app.stop();
       }

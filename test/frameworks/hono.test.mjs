@@ -65,3 +65,14 @@ test('Hono with DD_TRACE_HONO_ENABLED=false: no route, errors only as the status
   assert.equal(byPath('/users/5').resource, 'GET');
   assert.equal(byPath('/boom').meta['error.type'], undefined);
 });
+
+test('Hono: a failure inside the integration turns it off with one message; the app answers as before', async () => {
+  const requests = ['/users/5', '/boom', '/users/6', '/users/7'];
+  const { servers, responses, stderr, stats } = await h.run('hono.cjs', { service: 'hono-hostile', env: { HOSTILE_ENV: '1' }, requests });
+  assert.deepEqual(requests.map((p) => responses.get(p).status), [200, 500, 200, 200]);
+  assert.equal(servers.length, requests.length, 'every request still has its server span');
+  const lines = stderr.split('\n').filter((l) => l.includes('TW_INSTRUMENTATION_DISABLED'));
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0], /the hono integration failed and is now off/);
+  assert.equal(stats.instrumentationErrors, 1);
+});
