@@ -3,14 +3,18 @@
  * hook, so a load hook marks the few files of `ESM_FILES` (see `esm-mark.ts`): each publishes
  * its namespace once it has run, and the namespace goes to the same patchers as CommonJS
  * exports. The hook is in the loading thread where `module.registerHooks` exists (22.15+, 24,
- * 26), off-thread with `module.register` elsewhere (20). It is put in place once, when the
- * first integration that needs it is turned on, and stays (a removed hook would leave modules
- * loaded later untraced after a re-init; with no subscriber the marked modules publish to
- * nobody).
+ * 26). Elsewhere (Node 20) only `module.register` is left, which starts a hooks thread and
+ * sends every ES module load through it (a few hundred ms more start-up on a busy 2-core
+ * machine): it is used only when the app's entry point is an ES module. A CommonJS app that
+ * `require()`s an ES-module-only package is covered without it (`module-hook.ts`). It is put in
+ * place once, when the first integration that needs it is turned on, and stays (a removed hook
+ * would leave modules loaded later untraced after a re-init; with no subscriber the marked
+ * modules publish to nobody).
  */
 import dc = require('node:diagnostics_channel');
 import Module = require('node:module');
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { ESM_FILES, ESM_LOADED_CHANNEL, isMarked, markSource, sourceText } from './esm-mark';
@@ -36,6 +40,22 @@ function syncLoad(url: string, context: unknown, nextLoad: (u: string, c: unknow
   }
 }
 
+/** Whether the app's entry point (`node app.mjs`) is an ES module: `.mjs`, or `.js` under a package.json of `"type": "module"`. */
+function entryIsEsModule(): boolean {
+  const main = process.argv[1];
+  if (typeof main !== 'string' || main === '') return false;
+  if (main.endsWith('.mjs')) return true;
+  if (main.endsWith('.cjs')) return false;
+  for (let dir = dirname(main); ; dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module';
+    } catch {
+      // No package.json here (or not JSON): look further up.
+    }
+    if (dirname(dir) === dir) return false;
+  }
+}
+
 /** Sends the namespace of each marked ES module to `onModule`, from now on. */
 export function watchEsModules(onModule: (namespace: unknown) => void): void {
   dc.subscribe(ESM_LOADED_CHANNEL, onModule);
@@ -45,7 +65,7 @@ export function watchEsModules(onModule: (namespace: unknown) => void): void {
   try {
     if (typeof M.registerHooks === 'function') {
       M.registerHooks.call(Module, { load: syncLoad });
-    } else if (typeof M.register === 'function') {
+    } else if (typeof M.register === 'function' && entryIsEsModule()) {
       M.register.call(Module, pathToFileURL(join(__dirname, 'esm-loader.js')).href);
     }
   } catch (err) {
