@@ -6,18 +6,21 @@
 // framework's own request listener answers it, and the span ends at `res.end()` as on a socket.
 // Spans are exported to a sink in its own process, as in `run.mjs`.
 //
-// Frameworks: hono (Hono 4 on @hono/node-server's listener), koa (Koa 3, @koa/router), with
-// the hello-world route of server.mjs. Variants, each its own process, alternated over rounds:
-//   untraced     no preload
-//   http-only    `--import tracewell/register`, the framework integrations off (the server
-//                span of the http integration alone)
-//   tracewell    `--import tracewell/register` (route named, errors watched)
-// Prints CPU µs per request (median over rounds [min, max]) and the differences.
+// Frameworks: hono (Hono 4 on @hono/node-server's listener), koa (Koa 3, @koa/router),
+// fastify (Fastify 5, its server's own listener), with the hello-world route of server.mjs.
+// Variants, each its own process, alternated over rounds:
+//   untraced       no preload
+//   http-only      `--import tracewell/register`, the framework integrations off (the server
+//                  span of the http integration alone)
+//   tracewell      `--import tracewell/register` (route named, errors watched)
+//   tracewell-ref  another build's preload (TRACEWELL_REF=/path/to/checkout, built): before/after
+// Prints CPU µs per request (median over rounds [min, max]) and the differences to the first
+// variant listed and to http-only.
 // Usage: node benchmarks/http-overhead/framework-cost.mjs [--frameworks hono,koa] [--rounds 5]
-//        [--requests 20000]   (`npm run build` first)
+//        [--requests 20000] [--variants untraced,http-only,tracewell]   (`npm run build` first)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -52,11 +55,19 @@ async function child(framework, requests) {
     });
     app.use(router.routes());
     listener = app.callback();
-  } else {
-    throw new Error(`--frameworks: hono or koa, not ${framework}`);
+  } else if (framework !== 'fastify') {
+    throw new Error(`--frameworks: hono, koa or fastify, not ${framework}`);
   }
-  const server = new http.Server();
-  server.on('request', listener);
+  let server;
+  if (framework === 'fastify') {
+    const app = fromRoot('fastify')({ logger: false });
+    app.get('/hello/:name', async (req) => ({ hello: req.params.name }));
+    await app.ready();
+    server = app.server;
+  } else {
+    server = new http.Server();
+    server.on('request', listener);
+  }
   // One connection for every request, as keep-alive clients have.
   const socket = new net.Socket();
   const headers = { host: '127.0.0.1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
@@ -92,7 +103,7 @@ async function child(framework, requests) {
     blocks.push((d.user + d.system) / per);
   }
   blocks.sort((a, b) => a - b);
-  await fromRoot('tracewell').getHandle()?.shutdown();
+  // The process exits on its own (the tracer's exit hook flushes, outside the measure).
   process.stdout.write(JSON.stringify({ usPerRequest: blocks[2] }));
 }
 
@@ -101,7 +112,14 @@ async function driver() {
   const frameworks = String(arg('frameworks', 'hono,koa')).split(',');
   const rounds = Number(arg('rounds', 5));
   const requests = Number(arg('requests', 20000));
-  const variants = ['untraced', 'http-only', 'tracewell'];
+  const variants = String(arg('variants', 'untraced,http-only,tracewell')).split(',');
+  const preload = {
+    untraced: [],
+    'http-only': ['--import', 'tracewell/register'],
+    tracewell: ['--import', 'tracewell/register'],
+    ...(process.env.TRACEWELL_REF ? { 'tracewell-ref': ['--import', pathToFileURL(join(process.env.TRACEWELL_REF, 'dist', 'esm', 'register.mjs')).href] } : {}),
+  };
+  for (const v of variants) if (!preload[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(preload).join(', ')}`);
   const sink = await startSinkProcess(variants);
   const results = {};
   try {
@@ -109,8 +127,8 @@ async function driver() {
       for (const fw of frameworks) {
         for (const v of variants) {
           const env = { PATH: process.env.PATH, HOME: process.env.HOME, DD_SERVICE: 'bench', DD_ENV: 'bench', DD_TRACE_AGENT_URL: sink.urls[v], TRACEWELL_DLQ_ENABLED: 'false' };
-          if (v === 'http-only') env.TRACEWELL_DISABLED_INSTRUMENTATIONS = 'hono,koa';
-          const execArgv = v === 'untraced' ? [] : ['--import', 'tracewell/register'];
+          if (v === 'http-only') env.TRACEWELL_DISABLED_INSTRUMENTATIONS = 'hono,koa,fastify';
+          const execArgv = preload[v];
           const out = execFileSync(process.execPath, [...execArgv, fileURLToPath(import.meta.url), '--child', fw, String(requests)], { cwd: root, env, encoding: 'utf8' });
           const { usPerRequest } = JSON.parse(out);
           (results[fw] ??= {})[v] ??= [];
@@ -125,11 +143,17 @@ async function driver() {
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const fmt = (xs) => `${med(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}, ${Math.max(...xs).toFixed(2)}]`;
   console.log(`\n## framework-cost: Node ${process.version}, ${rounds} rounds, ${requests} requests per process\n`);
-  console.log('| framework | untraced µs/req | http-only µs/req | tracewell µs/req | tracewell − untraced | tracewell − http-only (the integration) |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  const first = variants[0];
+  const diff = (a, b) => a.map((v, i) => v - b[i]);
+  const cols = variants.slice(1).map((v) => `${v} − ${first}`);
+  if (variants.includes('http-only') && variants.includes('tracewell')) cols.push('tracewell − http-only (the integration)');
+  console.log(`| framework | ${variants.map((v) => `${v} µs/req`).join(' | ')} | ${cols.join(' | ')} |`);
+  console.log(`| --- | ${variants.map(() => '---').join(' | ')} | ${cols.map(() => '---').join(' | ')} |`);
   for (const fw of frameworks) {
     const x = results[fw];
-    const diff = (a, b) => a.map((v, i) => v - b[i]);
-    console.log(`| ${fw} | ${fmt(x.untraced)} | ${fmt(x['http-only'])} | ${fmt(x.tracewell)} | ${fmt(diff(x.tracewell, x.untraced))} | ${fmt(diff(x.tracewell, x['http-only']))} |`);
+    const cells = variants.map((v) => fmt(x[v]));
+    const diffs = variants.slice(1).map((v) => fmt(diff(x[v], x[first])));
+    if (variants.includes('http-only') && variants.includes('tracewell')) diffs.push(fmt(diff(x.tracewell, x['http-only'])));
+    console.log(`| ${fw} | ${cells.join(' | ')} | ${diffs.join(' | ')} |`);
   }
 }

@@ -1,14 +1,12 @@
 /**
- * Koa 2 and 3, with `@koa/router` or `koa-router`. Two patches on the Application prototype:
- * - `use(fn)` wraps each middleware once, at registration: what it throws or rejects with is
- *   published on `tracewell:koa.error` before the middleware around it sees it, so an error
- *   an error-handling middleware turns into a response is still recorded;
- * - `handleRequest(ctx, fn)` wraps the composed middleware (once per app, cached on it): when
- *   the chain settles, before Koa responds, the context is published on
- *   `tracewell:koa.settled`. The routers leave the matched route on the context
- *   (`ctx._matchedRoute`, prefixes and nested routers included), and the subscriber names
- *   the span from it; errors that reach Koa's own handler are published too.
- * The routers themselves are not patched.
+ * Koa 2 and 3, with `@koa/router` or `koa-router`. One patch, on `Application#use(fn)`: each
+ * middleware is wrapped once, at registration. What it throws or rejects with is published on
+ * `tracewell:koa.error` before the middleware around it sees it, so an error an
+ * error-handling middleware turns into a response is still recorded. The outermost
+ * middleware's wrapper also publishes the context on `tracewell:koa.settled` when the chain
+ * has settled, just before Koa responds: the routers leave the matched route on the context
+ * (`ctx._matchedRoute`, prefixes and nested routers included), and the subscriber names the
+ * span from it. The routers themselves are not patched.
  */
 import dc = require('node:diagnostics_channel');
 import type { IncomingMessage } from 'node:http';
@@ -23,7 +21,6 @@ interface KoaContext {
   _matchedRoute?: unknown;
 }
 type Middleware = (this: unknown, ctx: KoaContext, next: unknown) => unknown;
-type Composed = (ctx: KoaContext) => Promise<unknown>;
 interface ErrorMessage {
   ctx: KoaContext;
   error: unknown;
@@ -32,7 +29,6 @@ interface ErrorMessage {
 const settledChannel = dc.channel(CHANNELS.koaSettled);
 const errorChannel = dc.channel(CHANNELS.koaError);
 const kWrapped = Symbol('tracewell.koaMiddleware');
-const kTraced = Symbol('tracewell.koaComposed');
 
 // --- the patch: publishes, makes no span ---
 
@@ -40,22 +36,32 @@ function publishError(ctx: KoaContext, error: unknown): void {
   if (errorChannel.hasSubscribers) errorChannel.publish({ ctx, error } satisfies ErrorMessage);
 }
 
-function wrapMiddleware(fn: Middleware): Middleware {
+function wrapMiddleware(fn: Middleware, outermost: boolean): Middleware {
+  // The outermost middleware (the first `use()`d) settles last, just before Koa responds:
+  // its wrapper also publishes the settled context, for the span's name.
+  const onOk = (ctx: KoaContext, v: unknown): unknown => {
+    if (settledChannel.hasSubscribers) settledChannel.publish(ctx);
+    return v;
+  };
   const wrapped = function (this: unknown, ctx: KoaContext, next: unknown): unknown {
     if (!errorChannel.hasSubscribers) return fn.call(this, ctx, next);
     let res: unknown;
     try {
       res = fn.call(this, ctx, next);
     } catch (err) {
+      if (outermost && settledChannel.hasSubscribers) settledChannel.publish(ctx);
       publishError(ctx, err);
       throw err;
     }
     if (res instanceof Promise) {
-      return res.catch((err: unknown) => {
+      const onErr = (err: unknown): never => {
+        if (outermost && settledChannel.hasSubscribers) settledChannel.publish(ctx);
         publishError(ctx, err);
         throw err;
-      });
+      };
+      return outermost ? res.then((v) => onOk(ctx, v), onErr) : res.catch(onErr);
     }
+    if (outermost) onOk(ctx, res);
     return res;
   };
   Object.defineProperty(wrapped, kWrapped, { value: true });
@@ -66,37 +72,12 @@ function wrapMiddleware(fn: Middleware): Middleware {
 }
 
 function wrapUse(original: (this: unknown, fn: unknown) => unknown) {
-  return function use(this: unknown, fn: unknown): unknown {
-    if (typeof fn === 'function' && !(fn as unknown as Record<symbol, unknown>)[kWrapped]) fn = wrapMiddleware(fn as Middleware);
+  return function use(this: { middleware?: unknown[] }, fn: unknown): unknown {
+    if (typeof fn === 'function' && !(fn as unknown as Record<symbol, unknown>)[kWrapped]) {
+      const outermost = Array.isArray(this.middleware) && this.middleware.length === 0;
+      fn = wrapMiddleware(fn as Middleware, outermost);
+    }
     return original.call(this, fn);
-  };
-}
-
-function traced(fn: Composed): Composed {
-  const own = fn as Composed & { [kTraced]?: Composed };
-  let t = own[kTraced];
-  if (t === undefined) {
-    t = (ctx: KoaContext): Promise<unknown> =>
-      fn(ctx).then(
-        (v) => {
-          if (settledChannel.hasSubscribers) settledChannel.publish(ctx);
-          return v;
-        },
-        (err: unknown) => {
-          if (settledChannel.hasSubscribers) settledChannel.publish(ctx);
-          publishError(ctx, err);
-          throw err;
-        },
-      );
-    Object.defineProperty(own, kTraced, { value: t });
-  }
-  return t;
-}
-
-function wrapHandleRequest(original: (this: unknown, ctx: KoaContext, fn: Composed) => unknown) {
-  return function handleRequest(this: unknown, ctx: KoaContext, fn: Composed): unknown {
-    if (!settledChannel.hasSubscribers || typeof fn !== 'function') return original.call(this, ctx, fn);
-    return original.call(this, ctx, traced(fn));
   };
 }
 
@@ -113,10 +94,7 @@ function register(): void {
       typeof exp.prototype.createContext === 'function' &&
       typeof exp.prototype.use === 'function' &&
       typeof exp.prototype.callback === 'function',
-    patch: (exp: any) => {
-      wrapMethod(exp.prototype, 'use', wrapUse);
-      wrapMethod(exp.prototype, 'handleRequest', wrapHandleRequest);
-    },
+    patch: (exp: any) => wrapMethod(exp.prototype, 'use', wrapUse),
   });
 }
 
