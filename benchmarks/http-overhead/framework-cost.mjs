@@ -13,6 +13,7 @@
 //   http-only      `--import tracewell/register`, the framework integrations off (the server
 //                  span of the http integration alone)
 //   tracewell      `--import tracewell/register` (route named, errors watched)
+//   tracewell-aa   the same as tracewell, run again: the A/A control
 //   tracewell-ref  another build's preload (TRACEWELL_REF=/path/to/checkout, built): before/after
 // Prints CPU µs per request (median over rounds [min, max]) and the differences to the first
 // variant listed and to http-only.
@@ -117,6 +118,8 @@ async function driver() {
     untraced: [],
     'http-only': ['--import', 'tracewell/register'],
     tracewell: ['--import', 'tracewell/register'],
+    // A second run of this build: the A/A control (what two runs of one build differ by).
+    'tracewell-aa': ['--import', 'tracewell/register'],
     ...(process.env.TRACEWELL_REF ? { 'tracewell-ref': ['--import', pathToFileURL(join(process.env.TRACEWELL_REF, 'dist', 'esm', 'register.mjs')).href] } : {}),
   };
   for (const v of variants) if (!preload[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(preload).join(', ')}`);
