@@ -1,5 +1,6 @@
 /**
- * graphql-js 15 and 16 `execute` (what Apollo Server, mercurius and GraphQL Yoga run). The
+ * graphql-js 16 `execute` with an arguments object (what Apollo Server, mercurius and GraphQL
+ * Yoga call; the positional form of older lines is left untraced). The
  * patch replaces `execute` on the exports of `graphql/execution/execute` (the property every
  * other entry point reads it through) and publishes on `tracewell:graphql.execute` around the
  * call; the subscriber makes a `graphql.execute` span, active while the operation runs, whose

@@ -1,5 +1,5 @@
 /**
- * Koa 2 and 3, with `@koa/router` or `koa-router`. One patch, on `Application#use(fn)`: each
+ * Koa (3; 2 has the same Application), with `@koa/router` or `koa-router`. One patch, on `Application#use(fn)`: each
  * middleware is wrapped once, at registration. What it throws or rejects with is published on
  * `tracewell:koa.error` before the middleware around it sees it, so an error an
  * error-handling middleware turns into a response is still recorded. The outermost

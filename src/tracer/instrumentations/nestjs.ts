@@ -1,5 +1,6 @@
 /**
- * NestJS (10 and 11 in CommonJS, 12 in ES modules), on Express or Fastify. Routes are named
+ * NestJS (12, ES modules only; 10 and 11 are CommonJS and have the same `ExceptionsHandler`),
+ * on Express or Fastify. Routes are named
  * by the adapter's own integration; this one adds what Nest's exception layer swallows: every
  * exception that reaches `ExceptionsHandler#next` (the built-in filter or a user's exception
  * filter then answers) is published on `tracewell:nestjs.exception`, and the subscriber
