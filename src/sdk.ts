@@ -21,6 +21,10 @@ import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/h
 import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/http-client';
 import { disableFastify, enableFastify } from './tracer/instrumentations/fastify';
 import { disableExpress, enableExpress } from './tracer/instrumentations/express';
+import { disableNestjs, enableNestjs } from './tracer/instrumentations/nestjs';
+import { disableHono, enableHono } from './tracer/instrumentations/hono';
+import { disableKoa, enableKoa } from './tracer/instrumentations/koa';
+import { disableGraphql, enableGraphql } from './tracer/instrumentations/graphql';
 import { disableGrpc, enableGrpc } from './tracer/instrumentations/grpc';
 import { disableIoredis, enableIoredis } from './tracer/instrumentations/ioredis';
 import { disableAmqplib, enableAmqplib } from './tracer/instrumentations/amqplib';
@@ -166,6 +170,34 @@ const INTEGRATIONS: readonly Integration[] = [
       if (isOn(config, 'express')) enableExpress();
     },
     disable: disableExpress,
+  },
+  {
+    name: 'nestjs',
+    enable(_core, config) {
+      if (isOn(config, 'nestjs')) enableNestjs();
+    },
+    disable: disableNestjs,
+  },
+  {
+    name: 'hono',
+    enable(_core, config) {
+      if (isOn(config, 'hono')) enableHono();
+    },
+    disable: disableHono,
+  },
+  {
+    name: 'koa',
+    enable(_core, config) {
+      if (isOn(config, 'koa')) enableKoa();
+    },
+    disable: disableKoa,
+  },
+  {
+    name: 'graphql',
+    enable(core, config) {
+      if (isOn(config, 'graphql')) enableGraphql(core, { resolverDepth: config.graphqlResolverSpans ? config.graphqlResolverDepth : 0 });
+    },
+    disable: disableGraphql,
   },
   {
     name: 'grpc',

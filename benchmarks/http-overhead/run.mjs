@@ -1,7 +1,7 @@
 // What a tracer costs a hello-world web service per request: untraced, the AsyncLocalStorage
 // floor, Tracewell (and peers), interleaved in one run. See README.md.
 // Usage: node benchmarks/http-overhead/run.mjs [--quick] [--variants baseline,als-floor,tracewell]
-//   [--framework fastify|express|http] [--rate 5000 (0: saturated only)] [--rounds 5]
+//   [--framework fastify|express|http|hono|koa] [--rate 5000 (0: saturated only)] [--rounds 5]
 //   [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--node 22] [--pin] [--paired RATE]
 // --paired RATE: instead of the interleaved windows, each variant is measured at the same time
 // as the first one listed, both servers held to RATE req/s (lib/paired.mjs): CPU per request
@@ -17,7 +17,7 @@ let args;
 let options;
 try {
   ({ args, options } = scenarioOptions(process.argv.slice(2), { framework: 'fastify', variants: 'baseline,als-floor,tracewell' }));
-  if (!['fastify', 'express', 'http'].includes(args.framework)) throw new Error(`--framework must be fastify, express or http, not ${args.framework}`);
+  if (!['fastify', 'express', 'http', 'hono', 'koa'].includes(args.framework)) throw new Error(`--framework must be fastify, express, http, hono or koa, not ${args.framework}`);
   // Paced windows run every variant at the same rate, below saturation (Express saturates lower).
   options.rate = intArg(args, 'rate', args.framework === 'express' ? 2000 : 5000, 0, 1_000_000);
   args.paired = intArg(args, 'paired', 0, 0, 1_000_000);

@@ -1,5 +1,6 @@
 // The service under test: a hello-world `GET /hello/:name` answering a small JSON object, on
-// 127.0.0.1 and a free port. FRAMEWORK=fastify (default, Fastify 5) | express | http.
+// 127.0.0.1 and a free port. FRAMEWORK=fastify (default, Fastify 5) | express | http | hono
+// (Hono 4 on @hono/node-server) | koa (Koa 3 with @koa/router).
 // Speaks the harness's IPC (../lib/serve-usage.cjs): reports its port, and on request its
 // cumulative CPU time, RSS and requests served, counted in the handler.
 //
@@ -48,8 +49,30 @@ if (framework === 'fastify') {
     res.end(JSON.stringify({ hello: req.url.slice(7) }));
   });
   port = await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+} else if (framework === 'hono') {
+  const { Hono } = fromRoot('hono');
+  const { serve } = fromRoot('@hono/node-server');
+  const app = new Hono();
+  app.get('/hello/:name', (c) => {
+    served++;
+    return c.json({ hello: c.req.param('name') });
+  });
+  port = await new Promise((resolve) => serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port)));
+} else if (framework === 'koa') {
+  const Koa = fromRoot('koa');
+  const Router = fromRoot('@koa/router');
+  const app = new Koa();
+  const router = new Router();
+  router.get('/hello/:name', (ctx) => {
+    served++;
+    ctx.body = { hello: ctx.params.name };
+  });
+  app.use(router.routes());
+  port = await new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
 } else {
-  throw new Error(`FRAMEWORK must be fastify, express or http, not ${framework}`);
+  throw new Error(`FRAMEWORK must be fastify, express, http, hono or koa, not ${framework}`);
 }
 
 serveUsage(() => served);

@@ -37,6 +37,13 @@ export function tracerVariants() {
         DD_TRACE_HEADER_TAGS: 'traceparent:parent,x-tenant-id:tenant',
       },
     },
+    // Tracewell with the web frameworks' integrations off: the server span of the http
+    // integration alone, so what a framework integration (route, errors) adds on top shows.
+    'tracewell-http-only': {
+      name: 'tracewell-http-only',
+      execArgv: ['--import', 'tracewell/register'],
+      env: { TRACEWELL_DISABLED_INSTRUMENTATIONS: 'fastify,express,hono,koa,nestjs,graphql' },
+    },
     'dd-trace': {
       name: 'dd-trace',
       execArgv: ['--require', join(repoRoot, 'benchmarks', 'node_modules', 'dd-trace', 'init.js')],

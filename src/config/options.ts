@@ -17,7 +17,7 @@ export interface SpanProcessor {
 export type PropagationStyle = 'datadog' | 'tracecontext' | 'b3' | 'b3multi' | 'baggage' | 'none';
 
 /** Inbound and outbound integrations that can be turned off by name. */
-export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston' | 'pg' | 'mysql2' | 'ioredis' | 'redis' | 'amqplib';
+export type InstrumentationName = 'http' | 'fastify' | 'express' | 'fetch' | 'grpc' | 'pino' | 'winston' | 'hono' | 'koa' | 'nestjs' | 'graphql' | 'pg' | 'mysql2' | 'ioredis' | 'redis' | 'amqplib';
 
 /** Database Monitoring comments on SQL statements, for `dbmPropagationMode`. */
 export type DbmPropagationMode = 'disabled' | 'service' | 'full';
@@ -176,13 +176,14 @@ export interface TracewellOptions {
    */
   traceProtocol?: TraceProtocol;
   /**
-   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston, pg, mysql2,
-   * ioredis, redis, amqplib. Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`, `DD_TRACE_DISABLED_PLUGINS`, and one
-   * integration each: `DD_TRACE_HTTP_ENABLED=false`, `DD_TRACE_FASTIFY_ENABLED=false`,
-   * `DD_TRACE_EXPRESS_ENABLED=false`, `DD_TRACE_FETCH_ENABLED=false`, `DD_TRACE_GRPC_ENABLED=false`,
-   * `DD_TRACE_PINO_ENABLED=false`, `DD_TRACE_WINSTON_ENABLED=false`, `DD_TRACE_PG_ENABLED=false`,
-   * `DD_TRACE_MYSQL2_ENABLED=false`, `DD_TRACE_IOREDIS_ENABLED=false`, `DD_TRACE_REDIS_ENABLED=false`,
-   * `DD_TRACE_AMQPLIB_ENABLED=false`. Default: none.
+   * Integrations to leave off. Accepted: an array of http, fastify, express, fetch, grpc, pino, winston, hono, koa,
+   * nestjs, graphql, pg, mysql2, ioredis, redis, amqplib. Env: `TRACEWELL_DISABLED_INSTRUMENTATIONS`,
+   * `DD_TRACE_DISABLED_PLUGINS`, and one integration each: `DD_TRACE_HTTP_ENABLED=false`,
+   * `DD_TRACE_FASTIFY_ENABLED=false`, `DD_TRACE_EXPRESS_ENABLED=false`, `DD_TRACE_FETCH_ENABLED=false`,
+   * `DD_TRACE_GRPC_ENABLED=false`, `DD_TRACE_PINO_ENABLED=false`, `DD_TRACE_WINSTON_ENABLED=false`,
+   * `DD_TRACE_HONO_ENABLED=false`, `DD_TRACE_KOA_ENABLED=false`, `DD_TRACE_NESTJS_ENABLED=false`,
+   * `DD_TRACE_GRAPHQL_ENABLED=false`, `DD_TRACE_PG_ENABLED=false`, `DD_TRACE_MYSQL2_ENABLED=false`,
+   * `DD_TRACE_IOREDIS_ENABLED=false`, `DD_TRACE_REDIS_ENABLED=false`, `DD_TRACE_AMQPLIB_ENABLED=false`. Default: none.
    */
   disabledInstrumentations?: InstrumentationName[];
   /**
@@ -223,6 +224,17 @@ export interface TracewellOptions {
    * (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS).
    */
   grpcServerErrorStatuses?: number[];
+  /**
+   * A `graphql.resolve` span per resolved field, under the operation's `graphql.execute` span (down to
+   * `graphqlResolverDepth`). Off: one span per operation; resolvers are many, and even cheap spans add up. Accepted:
+   * true or false. Env: `TRACEWELL_GRAPHQL_RESOLVER_SPANS`. Default: false.
+   */
+  graphqlResolverSpans?: boolean;
+  /**
+   * With `graphqlResolverSpans`: how many fields deep resolver spans are made (1: top-level fields only; list indexes
+   * do not count). Accepted: a whole number from 1 to 100. Env: `TRACEWELL_GRAPHQL_RESOLVER_DEPTH`. Default: 2.
+   */
+  graphqlResolverDepth?: number;
   /**
    * gRPC status codes that mark a client span an error. Accepted: an array of gRPC status codes 0-16. Env:
    * `TRACEWELL_GRPC_CLIENT_ERROR_STATUSES`, `DD_GRPC_CLIENT_ERROR_STATUSES`. Default: 1-16 (every non-OK status).
@@ -477,6 +489,8 @@ export interface ResolvedConfig {
   readonly grpcClientErrorStatuses: readonly number[];
   readonly sqlRawStatements: boolean;
   readonly dbmPropagationMode: DbmPropagationMode;
+  readonly graphqlResolverSpans: boolean;
+  readonly graphqlResolverDepth: number;
   readonly exporter: ExporterName;
   readonly otlpEndpoint: string;
   readonly otlpHeaders: Readonly<Record<string, string>>;

@@ -86,7 +86,7 @@ const PROPAGATION_NAMES: Record<string, PropagationStyle> = {
   baggage: 'baggage',
   none: 'none',
 };
-const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston', 'pg', 'mysql2', 'ioredis', 'redis', 'amqplib'];
+const INSTRUMENTATIONS: readonly InstrumentationName[] = ['http', 'fastify', 'express', 'fetch', 'grpc', 'pino', 'winston', 'hono', 'koa', 'nestjs', 'graphql', 'pg', 'mysql2', 'ioredis', 'redis', 'amqplib'];
 /** `DD_TRACE_<NAME>_ENABLED`: false leaves that one integration off. */
 const enabledVariable = (name: InstrumentationName): string => `DD_TRACE_${name.toUpperCase()}_ENABLED`;
 const DEFAULT_PROPAGATION: readonly PropagationStyle[] = ['datadog', 'tracecontext', 'baggage'];
@@ -357,6 +357,15 @@ export const OPTIONS: Table = {
     default: false,
     pages: ['readme'],
   },
+  graphqlResolverSpans: {
+    doc:
+      'A `graphql.resolve` span per resolved field, under the operation\'s `graphql.execute` span (down to `graphqlResolverDepth`). ' +
+      'Off: one span per operation; resolvers are many, and even cheap spans add up.',
+    env: ['TRACEWELL_GRAPHQL_RESOLVER_SPANS'],
+    kind: bool(),
+    default: false,
+    pages: ['readme'],
+  },
   dbmPropagationMode: {
     doc:
       "Database Monitoring link: `service` starts each SQL statement sent to PostgreSQL and MySQL with a leading comment naming the service, env and version (`dddbs='..',dde='..',ddps='..',ddpv='..'`); " +
@@ -364,6 +373,13 @@ export const OPTIONS: Table = {
     env: ['TRACEWELL_DBM_PROPAGATION_MODE', 'DD_DBM_PROPAGATION_MODE'],
     kind: oneOf<DbmPropagationMode>(['disabled', 'service', 'full']),
     default: 'disabled',
+    pages: ['readme'],
+  },
+  graphqlResolverDepth: {
+    doc: 'With `graphqlResolverSpans`: how many fields deep resolver spans are made (1: top-level fields only; list indexes do not count).',
+    env: ['TRACEWELL_GRAPHQL_RESOLVER_DEPTH'],
+    kind: int(1, 100),
+    default: 2,
     pages: ['readme'],
   },
   exporter: {

@@ -34,6 +34,23 @@ export const CHANNELS = {
   amqplibDeliverStart: 'tracewell:amqplib:deliver:start',
   /** Our amqplib patch: the same message (with `error` if the callback threw), once the callback returned. */
   amqplibDeliverFinish: 'tracewell:amqplib:deliver:finish',
+  /** Ours (nestjs.ts): `{ exception, host }`, an exception Nest's exception layer is about to answer. */
+  nestjsException: 'tracewell:nestjs.exception',
+  /** Ours (hono.ts): a Hono handler or middleware starts (its route, the context). */
+  honoHandler: 'tracewell:hono.handler',
+  /** Ours (hono.ts): `{ c, error }`, what a Hono handler or middleware threw. */
+  honoError: 'tracewell:hono.error',
+  /** Ours (koa.ts): a Koa context, when its middleware chain settled (before Koa responds). */
+  koaSettled: 'tracewell:koa.settled',
+  /** Ours (koa.ts): `{ ctx, error }`, what a Koa middleware threw or rejected with. */
+  koaError: 'tracewell:koa.error',
+  /** Ours (graphql.ts), a tracing channel: `{ args, span?, result?, error? }` around graphql's `execute`. */
+  graphqlExecute: 'tracewell:graphql.execute',
+  graphqlExecuteEnd: 'tracing:tracewell:graphql.execute:end',
+  graphqlExecuteAsyncEnd: 'tracing:tracewell:graphql.execute:asyncEnd',
+  graphqlExecuteError: 'tracing:tracewell:graphql.execute:error',
+  /** Ours (esm-mark.ts): an ES module's namespace, published once it has run. */
+  esmLoaded: 'tracewell:esm.loaded',
 } as const;
 
 /** What our ioredis patch publishes: the command and the client (a `Redis` or a `Cluster`) it was given to. */

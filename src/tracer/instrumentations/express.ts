@@ -19,6 +19,16 @@ function routePath(path: ExpressRoute['path']): string {
   return String(path);
 }
 
+/**
+ * The mount path and the route's own path. Express 5 matches a route path without a leading
+ * slash (`*path`, as NestJS's not-found route under a global prefix is written) as if it had
+ * one, so `/api` + `*path` is `/api/*path`.
+ */
+function joinPath(base: string, path: string): string {
+  if (base === '' || path.charCodeAt(0) === 47 /* / */) return base + path;
+  return base + '/' + path;
+}
+
 let active = false;
 
 function wrapDispatch(original: (this: ExpressRoute, req: ExpressRequest, res: unknown, done: (err?: unknown) => void) => void) {
@@ -26,7 +36,7 @@ function wrapDispatch(original: (this: ExpressRoute, req: ExpressRequest, res: u
     const span = active ? spanOf(req) : undefined;
     if (span === undefined) return original.call(this, req, res, done);
     try {
-      setRoute(span, (req.baseUrl ?? '') + routePath(this.path), 'express');
+      setRoute(span, joinPath(req.baseUrl ?? '', routePath(this.path)), 'express');
     } catch {
       counters.instrumentationErrors++;
     }

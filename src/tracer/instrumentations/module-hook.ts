@@ -3,12 +3,15 @@
  * winston). One hook on `Module._load` sees every module, including CommonJS packages that an
  * ES module imports; a patcher recognises its library by the shape of its exports, so the
  * package's install path or alias does not matter. Modules loaded before the hook are
- * patched from the require cache.
+ * patched from the require cache. ES module builds (which `Module._load` never sees) come
+ * through `esm-hook.ts` for the patchers that ask for them.
  */
 import Module = require('node:module');
 import { types } from 'node:util';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
+import { watchEsModules } from './esm-hook';
+import { ESM_FILES } from './esm-mark';
 
 interface Patcher {
   /** For messages. */
@@ -17,10 +20,13 @@ interface Patcher {
   matches(exports: unknown): boolean;
   /** Patch in place (prototypes, properties): ES importers see the same objects. */
   patch(exports: any): void;
+  /** Also look at the ES module files of `esm-mark.ts` (their namespaces come through `esm-hook.ts`). */
+  esm?: boolean;
 }
 
 interface ModuleInternals {
   _load(request: string, parent: unknown, isMain: boolean): unknown;
+  _resolveFilename(request: string, parent: unknown, isMain: boolean): string;
   _cache: Record<string, { exports: unknown } | undefined>;
 }
 
@@ -28,6 +34,7 @@ const M = Module as unknown as ModuleInternals;
 const patchers: Patcher[] = [];
 const seen = new WeakSet<object>();
 let installed = false;
+let watchingEsm = false;
 
 /**
  * A module still loading, handed out to a circular `require`: Node gives its partial exports a
@@ -71,14 +78,51 @@ export function addPatcher(p: Patcher): void {
       logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${p.name}; it stays untraced`, err);
     }
   }
+  if (p.esm === true && !watchingEsm) {
+    watchingEsm = true;
+    watchEsModules(consider);
+  }
   if (installed) return;
   installed = true;
   const original = M._load;
   M._load = function load(this: unknown, ...args: [request: string, parent: unknown, isMain: boolean]): unknown {
     const exports = original.apply(this, args);
     consider(exports);
+    if (watchingEsm && !esmHookSeesRequire && types.isModuleNamespaceObject(exports)) considerCompanions(args);
     return exports;
   };
+}
+
+/**
+ * `require()` of an ES module (Node 20.19+) on a Node line whose load hook runs off-thread
+ * (`module.register`): that hook does not see the modules `require()` loads, so the files of
+ * `ESM_FILES` in the package just required are required again by path (the same, already
+ * evaluated modules) and looked at. Once per package folder.
+ */
+const esmHookSeesRequire = typeof (Module as unknown as { registerHooks?: unknown }).registerHooks === 'function';
+const companionsDone = new Set<string>();
+
+function considerCompanions(args: [request: string, parent: unknown, isMain: boolean]): void {
+  try {
+    const file = M._resolveFilename(args[0], args[1], args[2]).split('\\').join('/');
+    const at = file.lastIndexOf('/node_modules/');
+    if (at < 0) return;
+    const rest = file.slice(at + '/node_modules/'.length).split('/');
+    const pkg = rest[0].startsWith('@') ? rest[0] + '/' + rest[1] : rest[0];
+    const dir = file.slice(0, at) + '/node_modules/' + pkg;
+    if (companionsDone.has(dir)) return;
+    companionsDone.add(dir);
+    for (const f of ESM_FILES) {
+      if (!f.startsWith(pkg + '/')) continue;
+      try {
+        consider(require(dir + f.slice(pkg.length)));
+      } catch {
+        /* not in this version of the package */
+      }
+    }
+  } catch {
+    /* never in the way of a require */
+  }
 }
 
 /** Wraps `obj[name]` once; the wrapper gets the original. */

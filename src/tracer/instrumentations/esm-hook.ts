@@ -1,0 +1,74 @@
+/**
+ * ES module builds of the libraries we patch. An ES module is never seen by the `Module._load`
+ * hook, so a load hook marks the few files of `ESM_FILES` (see `esm-mark.ts`): each publishes
+ * its namespace once it has run, and the namespace goes to the same patchers as CommonJS
+ * exports. The hook is in the loading thread where `module.registerHooks` exists (22.15+, 24,
+ * 26). Elsewhere (Node 20) only `module.register` is left, which starts a hooks thread and
+ * sends every ES module load through it (a few hundred ms more start-up on a busy 2-core
+ * machine): it is used only when the app's entry point is an ES module. A CommonJS app that
+ * `require()`s an ES-module-only package is covered without it (`module-hook.ts`). It is put in
+ * place once, when the first integration that needs it is turned on, and stays (a removed hook
+ * would leave modules loaded later untraced after a re-init; with no subscriber the marked
+ * modules publish to nobody).
+ */
+import dc = require('node:diagnostics_channel');
+import Module = require('node:module');
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { ESM_FILES, ESM_LOADED_CHANNEL, isMarked, markSource, sourceText } from './esm-mark';
+import { logger } from '../../internal/logger';
+
+interface LoadResult {
+  format?: string;
+  source?: unknown;
+}
+type RegisterHooks = (hooks: { load: (url: string, context: unknown, nextLoad: (u: string, c: unknown) => LoadResult) => LoadResult }) => unknown;
+type Register = (specifier: string, parentURL?: string) => void;
+
+let installed = false;
+
+function syncLoad(url: string, context: unknown, nextLoad: (u: string, c: unknown) => LoadResult): LoadResult {
+  const result = nextLoad(url, context);
+  try {
+    if (result === null || typeof result !== 'object' || result.format !== 'module' || !isMarked(url, ESM_FILES)) return result;
+    const text = sourceText(result.source);
+    return text === undefined ? result : { ...result, source: markSource(url, text) };
+  } catch {
+    return result;
+  }
+}
+
+/** Whether the app's entry point (`node app.mjs`) is an ES module: `.mjs`, or `.js` under a package.json of `"type": "module"`. */
+function entryIsEsModule(): boolean {
+  const main = process.argv[1];
+  if (typeof main !== 'string' || main === '') return false;
+  if (main.endsWith('.mjs')) return true;
+  if (main.endsWith('.cjs')) return false;
+  for (let dir = dirname(main); ; dir = dirname(dir)) {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown }).type === 'module';
+    } catch {
+      // No package.json here (or not JSON): look further up.
+    }
+    if (dirname(dir) === dir) return false;
+  }
+}
+
+/** Sends the namespace of each marked ES module to `onModule`, from now on. */
+export function watchEsModules(onModule: (namespace: unknown) => void): void {
+  dc.subscribe(ESM_LOADED_CHANNEL, onModule);
+  if (installed || !isMainThread) return;
+  installed = true;
+  const M = Module as unknown as { registerHooks?: RegisterHooks; register?: Register };
+  try {
+    if (typeof M.registerHooks === 'function') {
+      M.registerHooks.call(Module, { load: syncLoad });
+    } else if (typeof M.register === 'function' && entryIsEsModule()) {
+      M.register.call(Module, pathToFileURL(join(__dirname, 'esm-loader.js')).href);
+    }
+  } catch (err) {
+    logger.error('ES module builds of Hono, NestJS, graphql and @koa/router cannot be instrumented (no load hook); their CommonJS builds still are', err);
+  }
+}
