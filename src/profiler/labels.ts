@@ -23,7 +23,8 @@
  * Nothing here is installed while profiling is off or in line mode.
  */
 import { dec64 } from '../tracer/ids';
-import { setActivationHook, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
+import type { Context } from '@opentelemetry/api';
+import { FrameHolder, setActivationHook, setFrameHolders, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
 
 export const LABEL_SPAN_ID = 'span id';
 export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
@@ -63,10 +64,20 @@ class SampleContext {
   ) {}
 }
 
-/** The span's sample context, made on first use and kept on the span. */
+/** A holder the profiler reads in the tracer's store (frames): its sample context beside it. */
+interface LinkedHolder extends FrameHolder {
+  sample: SampleContext;
+}
+
+/** What `span.profCtx` holds: the span's sample context, or (frames) its holder. */
+function sampleIn(known: object): SampleContext {
+  return known instanceof SampleContext ? known : (known as LinkedHolder).sample;
+}
+
+/** The span's sample context, made on first use and kept on the span (with frames, in its holder). */
 export function contextOf(span: ProfiledSpan): SampleContext {
-  const known = span.profCtx as SampleContext | null;
-  if (known !== null) return known;
+  const known = span.profCtx;
+  if (known !== null) return sampleIn(known);
   const root = span.localRoot();
   const cell = root === span ? new EndpointCell(span) : contextOf(root).endpoint;
   const c = new SampleContext(span.spanHi, span.spanLo, root.spanHi, root.spanLo, cell);
@@ -76,8 +87,9 @@ export function contextOf(span: ProfiledSpan): SampleContext {
 
 /** A local root ended: its endpoint (`endpointOf(root)`, which the caller has already) is known for good. */
 export function rootEnded(root: ProfiledSpan, endpoint: string): void {
-  const c = root.profCtx as SampleContext | null;
-  if (c !== null) {
+  const known = root.profCtx;
+  if (known !== null) {
+    const c = sampleIn(known);
     c.endpoint.value = endpoint;
     c.endpoint.root = null;
   }
@@ -106,6 +118,23 @@ export class SpanLabeler {
 
   /** `setContext`: the binding's (linked mode) or the span timeline's (span-lines mode). */
   constructor(private readonly setContext: (ctx: object) => void) {}
+
+  /**
+   * Frames, where the profiler reads the tracer's own store (`FrameWallProfiler`): a holder per
+   * span (`holder(sampleContext)`: the profiler's), made on the span's first activation and kept
+   * on it; nothing is set or made per activation after that.
+   */
+  installHolders(holder: (sample: object) => object): void {
+    this.installed = true;
+    setFrameHolders((span: ProfiledSpan, ctx: Context): FrameHolder => {
+      const sample = contextOf(span);
+      const h = Object.setPrototypeOf(holder(sample), FrameHolder.prototype) as LinkedHolder;
+      h.ctx = ctx;
+      h.sample = sample;
+      if (ctx === (span as unknown)) span.profCtx = h;
+      return h;
+    });
+  }
 
   /** `frames`: the binding was started with `useCPED` (async context frames). */
   install(frames: boolean): void {
@@ -145,6 +174,7 @@ export class SpanLabeler {
     if (this.installed) {
       this.installed = false;
       setActivationHook(null, false);
+      setFrameHolders(null);
     }
   }
 

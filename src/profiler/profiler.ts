@@ -15,8 +15,9 @@ import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { describeError, logger } from '../internal/logger';
 import { TRACER_VERSION } from '../internal/version';
-import { profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
-import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
+import { contextStore, profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
+import { loadBinding, type PprofBinding } from './binding';
+import { asyncContextFrameActive, FrameWallProfiler } from './binding-internals';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
@@ -45,6 +46,8 @@ interface Collected {
 export class ContinuousProfiler {
   private mapper: SourceMapper | undefined;
   private labeler: SpanLabeler | null = null;
+  /** Linked mode with async context frames: the wall profiler reading the tracer's own store. */
+  private frameWall: FrameWallProfiler | null = null;
   private spanLines: SpanLinesProfiler | null = null;
   private readonly uploader: ProfileUploader | null;
   private timer: NodeJS.Timeout | null = null;
@@ -117,6 +120,10 @@ export class ContinuousProfiler {
         this.labeler = new SpanLabeler(timeline.record);
         this.labeler.install(false);
         this.spanLines.start();
+      } else if (frames && this.startFrameWall()) {
+        this.labeler = new SpanLabeler(() => {});
+        const wall = this.frameWall!;
+        this.labeler.installHolders((sample) => wall.holder(sample));
       } else {
         this.pprof.time.start({
           useCPED: frames,
@@ -146,10 +153,25 @@ export class ContinuousProfiler {
       this.timer = setInterval(() => this.track(this.period()), this.config.profilingUploadPeriodS * 1000);
       this.timer.unref();
       await loading;
-      logger.info(`profiling (${this.config.profilingMode}${frames ? ', span context in async context frames' : linked ? ', span context by async hook' : ''}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
+      logger.info(`profiling (${this.config.profilingMode}${this.frameWall !== null ? ', span context read from the tracer\'s async context frames' : frames ? ', span context set in async context frames' : linked ? ', span context by async hook' : ''}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
     } catch (err) {
       logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: the profiler could not start (${describeError(err)}); tracing is not affected`);
       this.teardown();
+    }
+  }
+
+  /** Linked mode's wall profile read from the tracer's store; false (said once) where it cannot start. */
+  private startFrameWall(): boolean {
+    try {
+      this.frameWall = new FrameWallProfiler(contextStore, {
+        intervalMicros: this.config.profilingIntervalMs * 1000,
+        sourceMapper: this.mapper,
+        workaroundV8Bug: this.config.profilingV8BugWorkaround,
+      });
+      return true;
+    } catch (err) {
+      logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] linked profiling cannot read span contexts from the tracer's store (${describeError(err)}); it sets a context per activation instead, at a higher cost per request`, 'profiler-frames');
+      return false;
     }
   }
 
@@ -180,7 +202,12 @@ export class ContinuousProfiler {
     const t0 = performance.now();
     try {
       const end = new Date();
-      const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
+      const wall =
+        this.spanLines !== null
+          ? this.spanLines.collect(last)
+          : this.frameWall !== null
+            ? this.frameWall.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS)
+            : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       if (!last && this.spanLines === null) this.checkV8Bug();
       this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
@@ -205,7 +232,7 @@ export class ContinuousProfiler {
   private checkV8Bug(): void {
     let detected = 0;
     try {
-      detected = this.pprof.time.v8ProfilerStuckEventLoopDetected();
+      detected = this.frameWall !== null ? this.frameWall.v8ProfilerStuckEventLoopDetected() : this.pprof.time.v8ProfilerStuckEventLoopDetected();
     } catch {
       return;
     }
@@ -363,7 +390,8 @@ export class ContinuousProfiler {
     if (this.running) {
       this.running = false;
       try {
-        if (this.spanLines === null && this.pprof.time.isStarted()) this.pprof.time.stop(false);
+        if (this.frameWall !== null) this.frameWall.dispose();
+        else if (this.pprof.time.isStarted()) this.pprof.time.stop(false);
       } catch {
         /* already stopped */
       }

@@ -1,0 +1,104 @@
+// The guard on the one module that uses @datadog/pprof beyond its public entry point
+// (src/profiler/binding-internals.ts): the binding is pinned to the version that module was
+// written against, and what it relies on still holds. If a new version of the binding breaks
+// one of these, this file fails and says what changed; do not loosen the pin without re-reading
+// the binding's sources (docs/profiling.md, "Linked mode on Node 24+").
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dist, require, root } from '../helpers/common.mjs';
+
+const { PINNED_PPROF_VERSION, FrameWallProfiler, asyncContextFrameActive } = dist('profiler/binding-internals.js');
+const major = Number(process.versions.node.split('.')[0]);
+const frames = asyncContextFrameActive();
+
+test('@datadog/pprof is pinned exactly, in package.json, the lock file and what is installed', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  assert.equal(pkg.dependencies['@datadog/pprof'], PINNED_PPROF_VERSION, 'package.json must pin the binding exactly (no range): binding-internals.ts uses its internal modules');
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+  assert.equal(lock.packages[''].dependencies['@datadog/pprof'], PINNED_PPROF_VERSION);
+  assert.equal(lock.packages['node_modules/@datadog/pprof'].version, PINNED_PPROF_VERSION);
+  assert.equal(require('@datadog/pprof/package.json').version, PINNED_PPROF_VERSION, 'the installed binding is not the pinned one');
+});
+
+test('async context frames are detected where Node runs AsyncLocalStorage on them', () => {
+  assert.equal(frames, major >= 24, `Node ${process.version}: frames ${frames}`);
+});
+
+const spin = (ms) => {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) x += Math.sqrt(x + 1);
+  return x;
+};
+
+test('the wall profiler reads a holder from our own AsyncLocalStorage: labelled samples, nothing for a plain store, across awaits', { skip: frames ? false : `Node ${process.version} has no async context frames here: linked mode takes the async-hook path` }, async () => {
+  const key = new AsyncLocalStorage();
+  const wall = new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false });
+  try {
+    const mine = { span: 'mine' };
+    const other = { span: 'other' };
+    const h = wall.holder(mine);
+    const h2 = wall.holder(other);
+    assert.equal(wall.current(), undefined, 'outside any run: no context');
+    key.run(h, () => assert.equal(wall.current(), mine, 'the holder in our store is what the profiler reads'));
+    key.run({ plain: true }, () => assert.equal(wall.current(), undefined, 'a store that is not a holder labels nothing'));
+    assert.ok(wall.liveHolders() >= 2, 'the profiler keeps a record per holder');
+    await key.run(h, async () => {
+      await new Promise((r) => setImmediate(r));
+      assert.equal(wall.current(), mine, 'after an await, the frame still carries the holder');
+      spin(60);
+    });
+    key.run(h2, () => spin(60));
+    const labels = ({ context }) => (context?.context === mine ? { who: 'mine' } : context?.context === other ? { who: 'other' } : {});
+    const profile = wall.stop(true, labels, []);
+    const whoKey = profile.stringTable.strings.indexOf('who');
+    const count = (v) => profile.sample.filter((s) => s.label.some((l) => l.key === whoKey && profile.stringTable.strings[l.str] === v)).length;
+    assert.ok(count('mine') >= 10, `${count('mine')} samples labelled through the serializer's label callback`);
+    assert.ok(count('other') >= 10, `${count('other')} samples of the second holder`);
+    assert.throws(() => new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false }), /already read this store/, 'one profiler per key: holders of a disposed one point at freed records');
+  } finally {
+    wall.dispose();
+  }
+  assert.equal(wall.isStarted(), false);
+});
+
+test('with holders installed, the tracer store hands out the span, never the holder, and run restores the holder after a nested run', { skip: frames ? false : `Node ${process.version}: no async context frames` }, async () => {
+  const { FrameHolder, setFrameHolders, contextStore } = dist('tracer/profiler-hooks.js');
+  const { resolveConfig } = dist('config/resolve.js');
+  const { TracerCore } = dist('tracer/tracer.js');
+  const { ROOT_CONTEXT, SpanKind } = require('@opentelemetry/api');
+  const key = new AsyncLocalStorage();
+  const wall = new FrameWallProfiler(key, { intervalMicros: 10000, sourceMapper: undefined, workaroundV8Bug: false });
+  const core = new TracerCore(resolveConfig({ service: 's', env: 'test', version: '1' }, {}).config);
+  core.setSink({ enqueue() {} });
+  const made = [];
+  const rawGet = AsyncLocalStorage.prototype.getStore;
+  try {
+    setFrameHolders((span, ctx) => {
+      const h = Object.setPrototypeOf(wall.holder({ id: span.spanLo }), FrameHolder.prototype);
+      h.ctx = ctx;
+      if (ctx === span) span.profCtx = h;
+      made.push(h);
+      return h;
+    });
+    const parent = core.startSpan('p', SpanKind.SERVER, ROOT_CONTEXT, undefined, performance.now());
+    const child = core.startSpan('c', SpanKind.INTERNAL, parent, undefined, performance.now());
+    await contextStore.run(parent, async () => {
+      assert.equal(contextStore.getStore(), parent, 'getStore is the span itself');
+      assert.ok(rawGet.call(contextStore) instanceof FrameHolder, 'the frame keeps the holder');
+      contextStore.run(child, () => assert.equal(contextStore.getStore(), child));
+      assert.ok(rawGet.call(contextStore) === parent.profCtx, 'after a nested run the parent holder is back');
+      await null;
+      contextStore.run(child, () => {});
+      assert.equal(contextStore.getStore(), parent);
+    });
+    assert.equal(made.length, 2, 'one holder per span, however often it is entered');
+  } finally {
+    setFrameHolders(null);
+    wall.dispose();
+  }
+  assert.ok(made[0].getValue(Symbol.for('OpenTelemetry Context Key SPAN')) !== undefined, 'a holder left in a frame after the profiler stopped works as its context');
+});
