@@ -33,7 +33,6 @@ type LabelsFn = NonNullable<Parameters<PprofBinding['time']['stop']>[1]>;
 interface NativeWallProfiler {
   start(): void;
   stop(restart: boolean): unknown;
-  dispose(): void;
   createContextHolder(value: object): object;
   v8ProfilerStuckEventLoopDetected(): number;
   readonly context: unknown;
@@ -46,7 +45,14 @@ interface Internals {
 }
 
 let internals: Internals | { error: string } | undefined;
-const usedKeys = new WeakSet<object>();
+interface KeyProfiler {
+  native: NativeWallProfiler;
+  intervalMicros: number;
+  workaroundV8Bug: boolean;
+  /** The FrameWallProfiler running it, if one is. */
+  owner: object | null;
+}
+const natives = new WeakMap<object, KeyProfiler>();
 
 function load(): Internals | { error: string } {
   if (internals === undefined) {
@@ -92,6 +98,7 @@ interface FrameWallOptions {
  */
 export class FrameWallProfiler {
   private native: NativeWallProfiler | null;
+  private readonly entry: KeyProfiler;
   private readonly serialize: Internals['serializeTimeProfile'];
   private stuck = 0;
 
@@ -101,24 +108,37 @@ export class FrameWallProfiler {
   ) {
     const i = load();
     if ('error' in i) throw new Error(i.error);
-    // A disposed profiler frees the native records of its holders, and holders still in frames
-    // (requests in flight) keep pointing at them: a second profiler reading the same key would
-    // follow those pointers. One profiler per key and process, then.
-    if (usedKeys.has(key)) throw new Error('a span-linked profiler already read this store in this process');
-    usedKeys.add(key);
     this.serialize = i.serializeTimeProfile;
-    this.native = new i.TimeProfiler({
-      intervalMicros: options.intervalMicros,
-      durationMillis: 60_000,
-      lineNumbers: false,
-      withContexts: true,
-      workaroundV8Bug: options.workaroundV8Bug,
-      collectCpuTime: true,
-      collectAsyncId: false,
-      useCPED: true,
-      CPEDKey: key,
-      isMainThread,
-    });
+    // Disposing the addon's profiler frees the native records of its holders, and holders still
+    // in frames (requests in flight) keep pointing at them: a new profiler reading the same key
+    // would follow those pointers. So the profiler made for a key is never disposed: stopped,
+    // and started again by the next `FrameWallProfiler` on that key (its holders' records are
+    // still its own, freed as V8 collects each holder).
+    const known = natives.get(key);
+    if (known !== undefined) {
+      if (known.owner !== null) throw new Error('another span-linked profiler reads this store now');
+      if (known.intervalMicros !== options.intervalMicros || known.workaroundV8Bug !== options.workaroundV8Bug) {
+        throw new Error(`a span-linked profiler with other settings (every ${known.intervalMicros} µs) already read this store in this process`);
+      }
+      this.native = known.native;
+      this.entry = known;
+    } else {
+      this.native = new i.TimeProfiler({
+        intervalMicros: options.intervalMicros,
+        durationMillis: 60_000,
+        lineNumbers: false,
+        withContexts: true,
+        workaroundV8Bug: options.workaroundV8Bug,
+        collectCpuTime: true,
+        collectAsyncId: false,
+        useCPED: true,
+        CPEDKey: key,
+        isMainThread,
+      });
+      this.entry = { native: this.native, intervalMicros: options.intervalMicros, workaroundV8Bug: options.workaroundV8Bug, owner: null };
+      natives.set(key, this.entry);
+    }
+    this.entry.owner = this;
     this.native.start();
   }
 
@@ -154,13 +174,11 @@ export class FrameWallProfiler {
         native.start();
       }
     }
-    if (!restart) this.native = null;
-    try {
-      return this.serialize(raw, this.options.intervalMicros, this.options.sourceMapper, true, labels, lowCardinality);
-    } finally {
-      // After serializing: the profile's contexts are read until then.
-      if (!restart) native.dispose();
+    if (!restart) {
+      this.native = null;
+      this.entry.owner = null;
     }
+    return this.serialize(raw, this.options.intervalMicros, this.options.sourceMapper, true, labels, lowCardinality);
   }
 
   /** 0: fine; 1: possibly, 2: certainly stuck at the last cut (and restarted). */
@@ -168,15 +186,13 @@ export class FrameWallProfiler {
     return this.stuck;
   }
 
+  /** Stops profiling (the addon's profiler is kept for the next one on this key: see the constructor). */
   dispose(): void {
     const native = this.native;
     this.native = null;
-    if (native === null) return;
-    try {
+    if (native !== null) {
+      this.entry.owner = null;
       native.stop(false);
-    } catch {
-      /* already stopped */
     }
-    native.dispose();
   }
 }

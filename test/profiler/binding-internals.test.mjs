@@ -37,10 +37,11 @@ const spin = (ms) => {
 test('the wall profiler reads a holder from our own AsyncLocalStorage: labelled samples, nothing for a plain store, across awaits', { skip: frames ? false : `Node ${process.version} has no async context frames here: linked mode takes the async-hook path` }, async () => {
   const key = new AsyncLocalStorage();
   const wall = new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false });
+  const mine = { span: 'mine' };
+  let h;
   try {
-    const mine = { span: 'mine' };
     const other = { span: 'other' };
-    const h = wall.holder(mine);
+    h = wall.holder(mine);
     const h2 = wall.holder(other);
     assert.equal(wall.current(), undefined, 'outside any run: no context');
     key.run(h, () => assert.equal(wall.current(), mine, 'the holder in our store is what the profiler reads'));
@@ -58,11 +59,20 @@ test('the wall profiler reads a holder from our own AsyncLocalStorage: labelled 
     const count = (v) => profile.sample.filter((s) => s.label.some((l) => l.key === whoKey && profile.stringTable.strings[l.str] === v)).length;
     assert.ok(count('mine') >= 10, `${count('mine')} samples labelled through the serializer's label callback`);
     assert.ok(count('other') >= 10, `${count('other')} samples of the second holder`);
-    assert.throws(() => new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false }), /already read this store/, 'one profiler per key: holders of a disposed one point at freed records');
+    assert.throws(() => new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false }), /reads this store now/, 'one running profiler per key');
   } finally {
     wall.dispose();
   }
   assert.equal(wall.isStarted(), false);
+  assert.throws(() => new FrameWallProfiler(key, { intervalMicros: 5000, sourceMapper: undefined, workaroundV8Bug: false }), /other settings/, 'the kept profiler cannot change its interval');
+  // A later profiler on the same key reads the holders made before (the addon's profiler and
+  // its records are kept, never disposed while holders may still be in frames).
+  const again = new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false });
+  try {
+    key.run(h, () => assert.equal(again.current(), mine, 'a holder of the first profiler, read by the second'));
+  } finally {
+    again.dispose();
+  }
 });
 
 test('with holders installed, the tracer store hands out the span, never the holder, and run restores the holder after a nested run', { skip: frames ? false : `Node ${process.version}: no async context frames` }, async () => {
