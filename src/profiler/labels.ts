@@ -24,7 +24,7 @@
  */
 import { dec64 } from '../tracer/ids';
 import type { Context } from '@opentelemetry/api';
-import { FrameHolder, setActivationHook, setFrameHolders, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
+import { HOLDS, setActivationHook, setFrameHolders, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
 
 export const LABEL_SPAN_ID = 'span id';
 export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
@@ -64,14 +64,16 @@ class SampleContext {
   ) {}
 }
 
-/** A holder the profiler reads in the tracer's store (frames): its sample context beside it. */
-interface LinkedHolder extends FrameHolder {
-  sample: SampleContext;
+/** On a holder the profiler reads in the tracer's store (frames): its sample context. */
+const SAMPLE: unique symbol = Symbol('tracewell.sample');
+interface LinkedHolder {
+  [HOLDS]: Context;
+  [SAMPLE]: SampleContext;
 }
 
 /** What `span.profCtx` holds: the span's sample context, or (frames) its holder. */
 function sampleIn(known: object): SampleContext {
-  return known instanceof SampleContext ? known : (known as LinkedHolder).sample;
+  return known instanceof SampleContext ? known : (known as LinkedHolder)[SAMPLE];
 }
 
 /** The span's sample context, made on first use and kept on the span (with frames, in its holder). */
@@ -126,11 +128,11 @@ export class SpanLabeler {
    */
   installHolders(holder: (sample: object) => object): void {
     this.installed = true;
-    setFrameHolders((span: ProfiledSpan, ctx: Context): FrameHolder => {
+    setFrameHolders((span: ProfiledSpan, ctx: Context) => {
       const sample = contextOf(span);
-      const h = Object.setPrototypeOf(holder(sample), FrameHolder.prototype) as LinkedHolder;
-      h.ctx = ctx;
-      h.sample = sample;
+      const h = holder(sample) as LinkedHolder;
+      h[HOLDS] = ctx;
+      h[SAMPLE] = sample;
       if (ctx === (span as unknown)) span.profCtx = h;
       return h;
     });

@@ -51,24 +51,15 @@ let installed: { run: typeof storage.run; asyncHook: AsyncHook | null } | null =
 /**
  * What the tracer's store holds in place of a context with a span in it while the profiler reads
  * its sample context from that store (`setFrameHolders`): an object the profiler made (it has an
- * internal field the profiler reads in its signal handler), given this prototype and the context
- * it stands for. `storage.getStore()` hands out that context, never the holder; and a holder
- * still in a frame after the profiler stopped (a request in flight) works as that context.
+ * internal field the profiler reads in its signal handler), with the context it stands for
+ * under this symbol. `storage.getStore()` hands out that context, never the holder.
  */
-export class FrameHolder implements Context {
-  declare ctx: Context;
-  getValue(key: symbol): unknown {
-    return this.ctx.getValue(key);
-  }
-  setValue(key: symbol, value: unknown): Context {
-    return this.ctx.setValue(key, value);
-  }
-  deleteValue(key: symbol): Context {
-    return this.ctx.deleteValue(key);
-  }
+export const HOLDS: unique symbol = Symbol('tracewell.holds');
+interface FrameHolder {
+  [HOLDS]: Context;
 }
 
-/** Makes the holder standing for `ctx`, whose active span is `span` (with the prototype and `ctx` set). */
+/** Makes the holder standing for `ctx`, whose active span is `span` (with `[HOLDS]` set to `ctx`). */
 type HolderMaker = (span: ProfiledSpan, ctx: Context) => FrameHolder;
 
 const rawGetStore = AsyncLocalStorage.prototype.getStore as (this: typeof storage) => Context | FrameHolder | undefined;
@@ -125,8 +116,6 @@ function uninstall(): void {
   if (installed !== null) {
     installed.asyncHook?.disable();
     storage.run = installed.run;
-    // Own properties only while installed: the prototype's methods again.
-    delete (storage as { getStore?: unknown }).getStore;
     installed = null;
   }
 }
@@ -139,7 +128,8 @@ function uninstall(): void {
  * per `run` for another context that carries a span (`context.with(trace.setSpan(...))`).
  * Async hops carry the frame and with it the holder: nothing runs per hop. `storage.run` is the
  * runtime's own (`enterWith` the value, run, `enterWith` the previous value back), on the
- * holder; `storage.getStore()` returns the context a holder stands for.
+ * holder; `storage.getStore()` returns the context a holder stands for (from then on, for the
+ * life of the process).
  */
 export function setFrameHolders(make: HolderMaker | null): void {
   uninstall();
@@ -148,8 +138,8 @@ export function setFrameHolders(make: HolderMaker | null): void {
   storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
     let data: Context | FrameHolder | undefined = store;
     if (store instanceof TwSpan) {
-      const known = store.profCtx;
-      data = known instanceof FrameHolder ? known : make(store, store);
+      const known = store.profCtx as Partial<FrameHolder> | null;
+      data = known !== null && known[HOLDS] !== undefined ? (known as FrameHolder) : make(store, store);
     } else if (store !== undefined) {
       const span = spanIn(store);
       if (span !== null) data = make(span, store);
@@ -163,9 +153,13 @@ export function setFrameHolders(make: HolderMaker | null): void {
       this.enterWith(prior as Context);
     }
   } as typeof storage.run;
-  storage.getStore = function getStore(this: typeof storage): Context | undefined {
-    const s = rawGetStore.call(this);
-    return s instanceof FrameHolder ? s.ctx : s;
-  };
+  // Kept for the life of the process once set: holders may stay in frames (requests in flight)
+  // after the profiler stopped, and must never reach the tracer or the user as contexts.
+  if (!Object.prototype.hasOwnProperty.call(storage, 'getStore')) {
+    storage.getStore = function getStore(this: typeof storage): Context | undefined {
+      const s = rawGetStore.call(this);
+      return s === undefined ? s : ((s as Partial<FrameHolder>)[HOLDS] ?? (s as Context));
+    };
+  }
   installed = { run: original, asyncHook: null };
 }

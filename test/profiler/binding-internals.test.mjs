@@ -50,15 +50,15 @@ test('the wall profiler reads a holder from our own AsyncLocalStorage: labelled 
     await key.run(h, async () => {
       await new Promise((r) => setImmediate(r));
       assert.equal(wall.current(), mine, 'after an await, the frame still carries the holder');
-      spin(60);
+      spin(150);
     });
-    key.run(h2, () => spin(60));
+    key.run(h2, () => spin(150));
     const labels = ({ context }) => (context?.context === mine ? { who: 'mine' } : context?.context === other ? { who: 'other' } : {});
     const profile = wall.stop(true, labels, []);
     const whoKey = profile.stringTable.strings.indexOf('who');
     const count = (v) => profile.sample.filter((s) => s.label.some((l) => l.key === whoKey && profile.stringTable.strings[l.str] === v)).length;
-    assert.ok(count('mine') >= 10, `${count('mine')} samples labelled through the serializer's label callback`);
-    assert.ok(count('other') >= 10, `${count('other')} samples of the second holder`);
+    assert.ok(count('mine') >= 5, `${count('mine')} samples labelled through the serializer's label callback`);
+    assert.ok(count('other') >= 5, `${count('other')} samples of the second holder`);
     assert.throws(() => new FrameWallProfiler(key, { intervalMicros: 2000, sourceMapper: undefined, workaroundV8Bug: false }), /reads this store now/, 'one running profiler per key');
   } finally {
     wall.dispose();
@@ -76,7 +76,7 @@ test('the wall profiler reads a holder from our own AsyncLocalStorage: labelled 
 });
 
 test('with holders installed, the tracer store hands out the span, never the holder, and run restores the holder after a nested run', { skip: frames ? false : `Node ${process.version}: no async context frames` }, async () => {
-  const { FrameHolder, setFrameHolders, contextStore } = dist('tracer/profiler-hooks.js');
+  const { HOLDS, setFrameHolders, contextStore } = dist('tracer/profiler-hooks.js');
   const { resolveConfig } = dist('config/resolve.js');
   const { TracerCore } = dist('tracer/tracer.js');
   const { ROOT_CONTEXT, SpanKind } = require('@opentelemetry/api');
@@ -88,8 +88,8 @@ test('with holders installed, the tracer store hands out the span, never the hol
   const rawGet = AsyncLocalStorage.prototype.getStore;
   try {
     setFrameHolders((span, ctx) => {
-      const h = Object.setPrototypeOf(wall.holder({ id: span.spanLo }), FrameHolder.prototype);
-      h.ctx = ctx;
+      const h = wall.holder({ id: span.spanLo });
+      h[HOLDS] = ctx;
       if (ctx === span) span.profCtx = h;
       made.push(h);
       return h;
@@ -98,7 +98,7 @@ test('with holders installed, the tracer store hands out the span, never the hol
     const child = core.startSpan('c', SpanKind.INTERNAL, parent, undefined, performance.now());
     await contextStore.run(parent, async () => {
       assert.equal(contextStore.getStore(), parent, 'getStore is the span itself');
-      assert.ok(rawGet.call(contextStore) instanceof FrameHolder, 'the frame keeps the holder');
+      assert.ok(rawGet.call(contextStore)[HOLDS] === parent, 'the frame keeps the holder');
       contextStore.run(child, () => assert.equal(contextStore.getStore(), child));
       assert.ok(rawGet.call(contextStore) === parent.profCtx, 'after a nested run the parent holder is back');
       await null;
@@ -110,5 +110,9 @@ test('with holders installed, the tracer store hands out the span, never the hol
     setFrameHolders(null);
     wall.dispose();
   }
-  assert.ok(made[0].getValue(Symbol.for('OpenTelemetry Context Key SPAN')) !== undefined, 'a holder left in a frame after the profiler stopped works as its context');
+  await contextStore.run(made[0], async () => {
+    // A holder left in a frame after the profiler stopped (a request in flight) is still never handed out.
+    assert.ok(rawGet.call(contextStore) === made[0]);
+    assert.equal(contextStore.getStore(), made[0][HOLDS]);
+  });
 });
