@@ -123,8 +123,12 @@ for (const v of variants) {
   const on = p && p.profilesCollected > 0;
   // stallsMs holds the last 20 steps (wall, heap, wall, heap...); the first profile is the cold one.
   const steps = on ? p.stallsMs : [];
-  const first = on && p.profilesCollected * (v.name === 'lines-noheap' ? 1 : 2) <= 20 ? Math.max(...steps.slice(0, v.name === 'lines-noheap' ? 1 : 2)) : NaN;
-  const later = on ? steps.slice(p.profilesCollected * (v.name === 'lines-noheap' ? 1 : 2) <= 20 ? (v.name === 'lines-noheap' ? 1 : 2) : 0).sort((a, b) => a - b) : [];
+  // Builds that report it: the first profile's longest step (linked mode on Node 24+ has three
+  // steps per profile: cut, serialize, heap); stallsMs then holds later profiles only once 7 or
+  // more were taken.
+  const own = on && typeof p.firstProfileMaxStallMs === 'number';
+  const first = own ? p.firstProfileMaxStallMs : on && p.profilesCollected * (v.name === 'lines-noheap' ? 1 : 2) <= 20 ? Math.max(...steps.slice(0, v.name === 'lines-noheap' ? 1 : 2)) : NaN;
+  const later = !on ? [] : own && p.profilesCollected >= 7 ? [...steps].sort((a, b) => a - b) : steps.slice(p.profilesCollected * (v.name === 'lines-noheap' ? 1 : 2) <= 20 ? (v.name === 'lines-noheap' ? 1 : 2) : 0).sort((a, b) => a - b);
   const med = later.length ? later[Math.floor(later.length / 2)] : NaN;
   console.log(`| ${v.name} | ${p?.profilesCollected ?? 0} | ${on ? fmt(p.maxStallMs, 1) : 'n/a'} | ${fmt(first, 1)} | ${fmt(med, 1)}, ${fmt(later.at(-1), 1)} | ${fmt(s.eventLoopMaxMs, 1)} | ${fmt(s.eventLoopP99Ms, 1)} |`);
 }
@@ -141,6 +145,7 @@ for (const { name } of variants.slice(1)) {
     continue;
   }
   const stall = stalls[name]?.profiler?.maxStallMs;
+  const firstStall = stalls[name]?.profiler?.firstProfileMaxStallMs;
   const steps = stalls[name]?.profiler?.stallsMs ?? [];
   const perStep = name === 'lines-noheap' ? 1 : 2;
   // stallsMs keeps the last 20 steps: it holds the first profile's only while few were taken.
@@ -149,7 +154,7 @@ for (const { name } of variants.slice(1)) {
   const steady = later.length > 0 ? Math.max(...later) : undefined;
   console.log(
     `${name}: ${what} vs profiler off ${fmt(ratio, 3)} [${fmt(q?.min, 3)}, ${fmt(q?.max, 3)}]${qm ? ` (main thread alone: ${fmt(qm.median, 3)} [${fmt(qm.min, 3)}, ${fmt(qm.max, 3)}])` : ''} (target >= ${target[name]}${ratio >= target[name] ? ', met' : ratio === undefined ? '' : ', MISSED'}); ` +
-      `longest stall per profile ${fmt(stall, 1)} ms, after the first profile ${fmt(steady, 1)} ms (target <= 20${steady <= 20 ? ', met after the first' : steady === undefined ? '' : ', MISSED'}); event-loop max ${fmt(stalls[name]?.eventLoopMaxMs, 1)} ms vs ${fmt(stalls.baseline?.eventLoopMaxMs, 1)} ms with the profiler off`,
+      `longest stall per profile ${fmt(stall, 1)} ms${firstStall === undefined ? '' : `, first profile ${fmt(firstStall, 1)} ms (target <= 20${firstStall <= 20 ? ', met' : ', MISSED'})`}, after the first profile ${fmt(steady, 1)} ms (target <= 10${steady <= 10 ? ', met' : steady === undefined ? '' : ', MISSED'}); event-loop max ${fmt(stalls[name]?.eventLoopMaxMs, 1)} ms vs ${fmt(stalls.baseline?.eventLoopMaxMs, 1)} ms with the profiler off`,
   );
 }
 const file = saveJson('profiler-overhead', { scenario: 'profiler-overhead', machine: m, options: { ...opts, period: args.period, intervalMs: args.intervalMs, paired: args.paired }, stalls, ...run });

@@ -163,6 +163,15 @@ export class FrameWallProfiler {
 
   /** The profile since the last cut; `restart`: go on profiling (as `time.stop(restart)`). */
   stop(restart: boolean, labels: LabelsFn | undefined, lowCardinality: string[]): Profile {
+    return this.cut(restart)(labels, lowCardinality);
+  }
+
+  /**
+   * The native half of `stop`: the profile since the last cut, taken now; the returned function
+   * serializes it (the longer half), which the caller may run in a later tick so that the two
+   * pauses do not add up.
+   */
+  cut(restart: boolean): (labels: LabelsFn | undefined, lowCardinality: string[]) => Profile {
     const native = this.native;
     if (native === null) throw new Error('the wall profiler is not started');
     const raw = native.stop(restart);
@@ -178,7 +187,8 @@ export class FrameWallProfiler {
       this.native = null;
       this.entry.owner = null;
     }
-    return this.serialize(raw, this.options.intervalMicros, this.options.sourceMapper, true, labels, lowCardinality);
+    const { intervalMicros, sourceMapper } = this.options;
+    return (labels, lowCardinality) => this.serialize(raw, intervalMicros, sourceMapper, true, labels, lowCardinality);
   }
 
   /** 0: fine; 1: possibly, 2: certainly stuck at the last cut (and restarted). */

@@ -37,8 +37,11 @@ const LOW_CARDINALITY_LABELS = [LABEL_TRACE_ENDPOINT];
 interface Collected {
   start: Date;
   end: Date;
-  /** The binding's profile, or (span-lines) an encoded pprof message. */
-  wall: Profile | Buffer;
+  /**
+   * The binding's profile, or (span-lines) an encoded pprof message, or (linked mode reading the
+   * tracer's store) the cut profile still to serialize (`serializeWall`, in a tick of its own).
+   */
+  wall: Profile | Buffer | (() => Profile);
   heap: Profile | null;
   endpointCounts: Record<string, number>;
 }
@@ -186,6 +189,7 @@ export class ContinuousProfiler {
     const p = counters.profiler;
     p.lastStallMs = ms;
     if (ms > p.maxStallMs) p.maxStallMs = ms;
+    if (p.profilesCollected <= 1 && ms > p.firstProfileMaxStallMs) p.firstProfileMaxStallMs = ms;
     p.stallsMs.push(ms);
     if (p.stallsMs.length > 20) p.stallsMs.shift();
     logger.debug(`profiler: ${what} blocked ${ms} ms`);
@@ -206,10 +210,10 @@ export class ContinuousProfiler {
         this.spanLines !== null
           ? this.spanLines.collect(last)
           : this.frameWall !== null
-            ? this.frameWall.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS)
+            ? this.deferSerialize(this.frameWall.cut(!last))
             : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       if (!last && this.spanLines === null) this.checkV8Bug();
-      this.labeler?.clear();
+      if (typeof wall !== 'function') this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
       const c: Collected = { start: this.periodStart, end, wall, heap: null, endpointCounts };
@@ -222,6 +226,34 @@ export class ContinuousProfiler {
       return null;
     } finally {
       this.stall(t0, 'wall profile stop + serialize');
+    }
+  }
+
+  /** The serializer of a cut profile, with this period's labels (cleared after it ran). */
+  private deferSerialize(serialize: (labels: SpanLabeler['labels'] | undefined, low: string[]) => Profile): () => Profile {
+    const labeler = this.labeler;
+    return () => {
+      try {
+        return serialize(labeler?.labels, LOW_CARDINALITY_LABELS);
+      } finally {
+        labeler?.clear();
+      }
+    };
+  }
+
+  /** A cut profile serialized (timed as a pause of its own); false when that failed (counted, said). */
+  private serializeWall(c: Collected): boolean {
+    if (typeof c.wall !== 'function') return true;
+    const t0 = performance.now();
+    try {
+      c.wall = c.wall();
+      return true;
+    } catch (err) {
+      counters.profiler.dropped.collectFailed++;
+      logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be serialized`, err, 'profile-collect');
+      return false;
+    } finally {
+      this.stall(t0, 'wall profile serialize');
     }
   }
 
@@ -274,6 +306,13 @@ export class ContinuousProfiler {
       if (last) this.teardown();
       return;
     }
+    if (typeof c.wall === 'function') {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!this.serializeWall(c)) {
+        if (last) this.teardown();
+        return;
+      }
+    }
     if (this.config.profilingHeap) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.collectHeap(c);
@@ -281,7 +320,8 @@ export class ContinuousProfiler {
     if (last) this.teardown();
     let parts: FilePart[];
     try {
-      parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(c.wall) ? await gzip(c.wall) : await this.pprof.encode(c.wall) }];
+      const wall = c.wall as Profile | Buffer;
+      parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(wall) ? await gzip(wall) : await this.pprof.encode(wall) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
@@ -350,7 +390,8 @@ export class ContinuousProfiler {
 
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
   persistNow(): void {
-    const c = this.collectWall(true);
+    let c = this.collectWall(true);
+    if (c !== null && !this.serializeWall(c)) c = null;
     if (c !== null) this.collectHeap(c);
     this.teardown();
     if (c === null) {
@@ -358,7 +399,8 @@ export class ContinuousProfiler {
       return;
     }
     try {
-      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(c.wall) ? c.wall : c.wall.encode()) }];
+      const wall = c.wall as Profile | Buffer;
+      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(wall) ? wall : wall.encode()) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
       this.deliver(c, parts, true);
     } catch (err) {
