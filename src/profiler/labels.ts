@@ -92,6 +92,10 @@ export function rootEnded(root: ProfiledSpan, endpoint: string): void {
   const known = root.profCtx;
   if (known !== null) {
     const c = sampleIn(known);
+    // With frames: the root's holder is held by the frames of its request alone from now on
+    // (kept on a finished span waiting for export, it and its native record would outlive the
+    // young generation, as every finished root would).
+    root.profCtx = c;
     c.endpoint.value = endpoint;
     c.endpoint.root = null;
   }
@@ -133,7 +137,8 @@ export class SpanLabeler {
       const h = holder(sample) as LinkedHolder;
       h[HOLDS] = ctx;
       h[SAMPLE] = sample;
-      if (ctx === (span as unknown)) span.profCtx = h;
+      // Kept on the span while its trace's local root runs (re-entering it then makes nothing).
+      if (ctx === (span as unknown) && sample.endpoint.root !== null) span.profCtx = h;
       return h;
     });
   }
