@@ -3,8 +3,9 @@
 // HTTP and gRPC instrumentations and `startActiveSpan` do), with the profiler off and in linked
 // mode, interleaved. K > 0 keeps the last K spans' frames alive (an AsyncResource made under
 // each: requests in flight), as a loaded server does. Prints CPU ns per activation (collections
-// included), median of 7 rounds after 3 warm-up rounds, and the difference.
-//   node benchmarks/profiler-overhead/activation-cost.cjs [--root DIR] [--acts 1,8] [--keep 0,256]
+// included), median of 7 rounds after 3 warm-up rounds, and the difference. --hold N keeps the
+// last N finished spans referenced, as spans waiting in an export batch are.
+//   node benchmarks/profiler-overhead/activation-cost.cjs [--root DIR] [--acts 1,8] [--keep 0,256] [--hold 0]
 // --root: a Tracewell checkout whose dist/ to measure (default: this one), e.g. a build of the
 // commit before a change, to compare before and after on the same Node.
 'use strict';
@@ -30,6 +31,9 @@ const core = new TracerCore(config);
 core.setSink({ enqueue() {} });
 
 const S = 40000;
+const HOLD = Number(arg('hold', '0'));
+const held = new Array(HOLD);
+let h = 0;
 let sink = 0;
 function measure(A, K) {
   const keep = new Array(K);
@@ -46,6 +50,7 @@ function measure(A, K) {
     for (let a = 1; a < A; a++) storage.run(span, body);
     storage.run(span, last);
     span.end(0);
+    if (HOLD > 0) held[h++ % HOLD] = span;
   }
   const c = process.cpuUsage(c0);
   return ((c.user + c.system) * 1000) / (S * A);
@@ -72,7 +77,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
         }
       }
       rows.push({ A, K, off: median(off), on: median(on) });
-      console.log(`Node ${process.version} ${root}: ${A} activation(s) per span, ${K} frames kept: off ${median(off).toFixed(0)} ns, linked ${median(on).toFixed(0)} ns per activation, +${(median(on) - median(off)).toFixed(0)} ns`);
+      console.log(`Node ${process.version} ${root}: ${A} activation(s) per span, ${K} frames kept, ${HOLD} finished spans held: off ${median(off).toFixed(0)} ns, linked ${median(on).toFixed(0)} ns per activation, +${(median(on) - median(off)).toFixed(0)} ns`);
     }
   }
   if (sink < 0) console.log(sink);
