@@ -1,16 +1,18 @@
 /**
  * Linked mode: every wall sample carries the span that was active when it was taken.
  *
- * The binding samples one "current context" value set with `time.setContext`. We keep it equal
- * to the active span wherever a span becomes active, told by the tracer's activation hook
- * (`setActivationHook` in tracer/profiler-hooks.ts: every `run` of its context store: server
- * requests, gRPC handlers, `startActiveSpan`, `context.with`). Across awaits and callbacks
- * there are two ways:
- * - async context frames (Node 24; Node 22 with --experimental-async-context-frame): the
- *   binding keeps the context in the frame (`useCPED`), set once inside each run's new frame;
- *   frames follow every async hop by themselves, so there is nothing more to do.
- * - otherwise (Node 20, 22): the hook also reports every continuation (an async hook's
- *   `before`, promise hooks included); the binding is called only when the span changes.
+ * Each sample carries a "sample context". We keep it equal to the active span wherever a span
+ * becomes active, told by the tracer (tracer/profiler-hooks.ts: every `run` of its context store:
+ * server requests, gRPC handlers, `startActiveSpan`, `context.with`). Two ways:
+ * - async context frames (Node 24, 26; Node 22 with --experimental-async-context-frame): the
+ *   profiler reads the tracer's own store (`FrameWallProfiler`, binding-internals.ts), and the
+ *   store holds a holder the profiler made, one per span (`installHolders`); frames follow every
+ *   async hop by themselves, and re-entering a span makes nothing.
+ * - otherwise (Node 20, 22): the binding samples one "current context" set with
+ *   `time.setContext`; the hook reports every `run` and every continuation (an async hook's
+ *   `before`, promise hooks included), and the binding is called only when the span changes.
+ * (Where the binding's internals cannot be used on Node 24+, `install(true)` sets the context
+ * in each run's new frame through the public `setContext`: a holder per activation.)
  * The context value is a small object per span (`SampleContext`: the ids, and the endpoint
  * filled in when the local root ends), made on the span's first activation and kept on it, so
  * switching back to a span allocates nothing. Not the span itself: the binding holds every
