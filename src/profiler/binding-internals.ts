@@ -142,9 +142,13 @@ export class FrameWallProfiler {
     this.native.start();
   }
 
-  /** What to keep as `key`'s store so that samples under it carry `value` (one per span). */
+  /**
+   * What to keep as `key`'s store so that samples under it carry `value` (one per span). Once
+   * stopped: a plain object (which labels nothing), never an error into the caller's `run`.
+   */
   holder(value: object): object {
-    return this.native!.createContextHolder(value);
+    const native = this.native;
+    return native === null ? {} : native.createContextHolder(value);
   }
 
   /** The sample context the profiler reads here and now (undefined: none). */

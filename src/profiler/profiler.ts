@@ -213,6 +213,8 @@ export class ContinuousProfiler {
             ? this.deferSerialize(this.frameWall.cut(!last))
             : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       if (!last && this.spanLines === null) this.checkV8Bug();
+      // The last cut: nothing may call into the stopped profiler while the profile is finished.
+      if (last) this.labeler?.uninstall();
       if (typeof wall !== 'function') this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
