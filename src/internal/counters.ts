@@ -60,7 +60,12 @@ export interface ProfilerCounts {
   /** Longest and last main-thread stall of stopping and serializing one profile, in ms. */
   maxStallMs: number;
   lastStallMs: number;
-  /** The last 20 stalls (each profile's wall step, then its heap step), oldest first, in ms. */
+  /** The longest stall of the process's first profile (its cold serializer), in ms. */
+  firstProfileMaxStallMs: number;
+  /**
+   * The last 20 stalls, oldest first, in ms: each profile's wall step (in linked mode on Node
+   * 24+ two: the cut, then serializing it a tick later), then its heap step.
+   */
   stallsMs: number[];
 }
 
@@ -192,6 +197,7 @@ export const counters: TracewellStats = {
     dropped: { tooLarge: 0, sendFailed: 0, rejected: 0, collectFailed: 0, fileFailed: 0, evicted: 0 },
     v8BugRecoveries: 0,
     maxStallMs: 0,
+    firstProfileMaxStallMs: 0,
     lastStallMs: 0,
     stallsMs: [],
   },

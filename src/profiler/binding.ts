@@ -17,16 +17,3 @@ export function loadBinding(): { binding: PprofBinding } | { error: unknown } {
   }
   return cached;
 }
-
-/**
- * Whether AsyncLocalStorage runs on async context frames here (Node 24 by default, Node 22.7+
- * with --experimental-async-context-frame): then the binding can keep the sampled context in
- * the frame itself, and no async hook is needed to follow it across awaits.
- */
-export function asyncContextFrameActive(): boolean {
-  try {
-    return (require('@datadog/pprof/out/src/async-context-frame') as { isAsyncContextFrameActive(): boolean }).isAsyncContextFrameActive();
-  } catch {
-    return false;
-  }
-}

@@ -1,16 +1,18 @@
 /**
  * Linked mode: every wall sample carries the span that was active when it was taken.
  *
- * The binding samples one "current context" value set with `time.setContext`. We keep it equal
- * to the active span wherever a span becomes active, told by the tracer's activation hook
- * (`setActivationHook` in tracer/profiler-hooks.ts: every `run` of its context store: server
- * requests, gRPC handlers, `startActiveSpan`, `context.with`). Across awaits and callbacks
- * there are two ways:
- * - async context frames (Node 24; Node 22 with --experimental-async-context-frame): the
- *   binding keeps the context in the frame (`useCPED`), set once inside each run's new frame;
- *   frames follow every async hop by themselves, so there is nothing more to do.
- * - otherwise (Node 20, 22): the hook also reports every continuation (an async hook's
- *   `before`, promise hooks included); the binding is called only when the span changes.
+ * Each sample carries a "sample context". We keep it equal to the active span wherever a span
+ * becomes active, told by the tracer (tracer/profiler-hooks.ts: every `run` of its context store:
+ * server requests, gRPC handlers, `startActiveSpan`, `context.with`). Two ways:
+ * - async context frames (Node 24, 26; Node 22 with --experimental-async-context-frame): the
+ *   profiler reads the tracer's own store (`FrameWallProfiler`, binding-internals.ts), and the
+ *   store holds a holder the profiler made, one per span (`installHolders`); frames follow every
+ *   async hop by themselves, and re-entering a span makes nothing.
+ * - otherwise (Node 20, 22): the binding samples one "current context" set with
+ *   `time.setContext`; the hook reports every `run` and every continuation (an async hook's
+ *   `before`, promise hooks included), and the binding is called only when the span changes.
+ * (Where the binding's internals cannot be used on Node 24+, `install(true)` sets the context
+ * in each run's new frame through the public `setContext`: a holder per activation.)
  * The context value is a small object per span (`SampleContext`: the ids, and the endpoint
  * filled in when the local root ends), made on the span's first activation and kept on it, so
  * switching back to a span allocates nothing. Not the span itself: the binding holds every
@@ -23,7 +25,8 @@
  * Nothing here is installed while profiling is off or in line mode.
  */
 import { dec64 } from '../tracer/ids';
-import { setActivationHook, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
+import type { Context } from '@opentelemetry/api';
+import { HOLDS, setActivationHook, setFrameHolders, type ActivationHook, type ProfiledSpan } from '../tracer/profiler-hooks';
 
 export const LABEL_SPAN_ID = 'span id';
 export const LABEL_LOCAL_ROOT_SPAN_ID = 'local root span id';
@@ -63,10 +66,22 @@ class SampleContext {
   ) {}
 }
 
-/** The span's sample context, made on first use and kept on the span. */
+/** On a holder the profiler reads in the tracer's store (frames): its sample context. */
+const SAMPLE: unique symbol = Symbol('tracewell.sample');
+interface LinkedHolder {
+  [HOLDS]: Context;
+  [SAMPLE]: SampleContext;
+}
+
+/** What `span.profCtx` holds: the span's sample context, or (frames) its holder. */
+function sampleIn(known: object): SampleContext {
+  return known instanceof SampleContext ? known : (known as LinkedHolder)[SAMPLE];
+}
+
+/** The span's sample context, made on first use and kept on the span (with frames, in its holder). */
 export function contextOf(span: ProfiledSpan): SampleContext {
-  const known = span.profCtx as SampleContext | null;
-  if (known !== null) return known;
+  const known = span.profCtx;
+  if (known !== null) return sampleIn(known);
   const root = span.localRoot();
   const cell = root === span ? new EndpointCell(span) : contextOf(root).endpoint;
   const c = new SampleContext(span.spanHi, span.spanLo, root.spanHi, root.spanLo, cell);
@@ -76,8 +91,13 @@ export function contextOf(span: ProfiledSpan): SampleContext {
 
 /** A local root ended: its endpoint (`endpointOf(root)`, which the caller has already) is known for good. */
 export function rootEnded(root: ProfiledSpan, endpoint: string): void {
-  const c = root.profCtx as SampleContext | null;
-  if (c !== null) {
+  const known = root.profCtx;
+  if (known !== null) {
+    const c = sampleIn(known);
+    // With frames: the root's holder is held by the frames of its request alone from now on
+    // (kept on a finished span waiting for export, it and its native record would outlive the
+    // young generation, as every finished root would).
+    root.profCtx = c;
     c.endpoint.value = endpoint;
     c.endpoint.root = null;
   }
@@ -106,6 +126,24 @@ export class SpanLabeler {
 
   /** `setContext`: the binding's (linked mode) or the span timeline's (span-lines mode). */
   constructor(private readonly setContext: (ctx: object) => void) {}
+
+  /**
+   * Frames, where the profiler reads the tracer's own store (`FrameWallProfiler`): a holder per
+   * span (`holder(sampleContext)`: the profiler's), made on the span's first activation and kept
+   * on it; nothing is set or made per activation after that.
+   */
+  installHolders(holder: (sample: object) => object): void {
+    this.installed = true;
+    setFrameHolders((span: ProfiledSpan, ctx: Context) => {
+      const sample = contextOf(span);
+      const h = holder(sample) as LinkedHolder;
+      h[HOLDS] = ctx;
+      h[SAMPLE] = sample;
+      // Kept on the span while its trace's local root runs (re-entering it then makes nothing).
+      if (ctx === (span as unknown) && sample.endpoint.root !== null) span.profCtx = h;
+      return h;
+    });
+  }
 
   /** `frames`: the binding was started with `useCPED` (async context frames). */
   install(frames: boolean): void {
@@ -145,6 +183,7 @@ export class SpanLabeler {
     if (this.installed) {
       this.installed = false;
       setActivationHook(null, false);
+      setFrameHolders(null);
     }
   }
 

@@ -15,8 +15,9 @@ import { counters } from '../internal/counters';
 import { Codes } from '../internal/errors';
 import { describeError, logger } from '../internal/logger';
 import { TRACER_VERSION } from '../internal/version';
-import { profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
-import { asyncContextFrameActive, loadBinding, type PprofBinding } from './binding';
+import { contextStore, profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
+import { loadBinding, type PprofBinding } from './binding';
+import { asyncContextFrameActive, FrameWallProfiler } from './binding-internals';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
@@ -36,8 +37,11 @@ const LOW_CARDINALITY_LABELS = [LABEL_TRACE_ENDPOINT];
 interface Collected {
   start: Date;
   end: Date;
-  /** The binding's profile, or (span-lines) an encoded pprof message. */
-  wall: Profile | Buffer;
+  /**
+   * The binding's profile, or (span-lines) an encoded pprof message, or (linked mode reading the
+   * tracer's store) the cut profile still to serialize (`serializeWall`, in a tick of its own).
+   */
+  wall: Profile | Buffer | (() => Profile);
   heap: Profile | null;
   endpointCounts: Record<string, number>;
 }
@@ -45,6 +49,8 @@ interface Collected {
 export class ContinuousProfiler {
   private mapper: SourceMapper | undefined;
   private labeler: SpanLabeler | null = null;
+  /** Linked mode with async context frames: the wall profiler reading the tracer's own store. */
+  private frameWall: FrameWallProfiler | null = null;
   private spanLines: SpanLinesProfiler | null = null;
   private readonly uploader: ProfileUploader | null;
   private timer: NodeJS.Timeout | null = null;
@@ -117,6 +123,10 @@ export class ContinuousProfiler {
         this.labeler = new SpanLabeler(timeline.record);
         this.labeler.install(false);
         this.spanLines.start();
+      } else if (frames && this.startFrameWall()) {
+        this.labeler = new SpanLabeler(() => {});
+        const wall = this.frameWall!;
+        this.labeler.installHolders((sample) => wall.holder(sample));
       } else {
         this.pprof.time.start({
           useCPED: frames,
@@ -146,10 +156,25 @@ export class ContinuousProfiler {
       this.timer = setInterval(() => this.track(this.period()), this.config.profilingUploadPeriodS * 1000);
       this.timer.unref();
       await loading;
-      logger.info(`profiling (${this.config.profilingMode}${frames ? ', span context in async context frames' : linked ? ', span context by async hook' : ''}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
+      logger.info(`profiling (${this.config.profilingMode}${this.frameWall !== null ? ', span context read from the tracer\'s async context frames' : frames ? ', span context set in async context frames' : linked ? ', span context by async hook' : ''}, every ${this.config.profilingIntervalMs} ms, one profile per ${this.config.profilingUploadPeriodS} s)`);
     } catch (err) {
       logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: the profiler could not start (${describeError(err)}); tracing is not affected`);
       this.teardown();
+    }
+  }
+
+  /** Linked mode's wall profile read from the tracer's store; false (said once) where it cannot start. */
+  private startFrameWall(): boolean {
+    try {
+      this.frameWall = new FrameWallProfiler(contextStore, {
+        intervalMicros: this.config.profilingIntervalMs * 1000,
+        sourceMapper: this.mapper,
+        workaroundV8Bug: this.config.profilingV8BugWorkaround,
+      });
+      return true;
+    } catch (err) {
+      logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] linked profiling cannot read span contexts from the tracer's store (${describeError(err)}); it sets a context per activation instead, at a higher cost per request`, 'profiler-frames');
+      return false;
     }
   }
 
@@ -164,6 +189,7 @@ export class ContinuousProfiler {
     const p = counters.profiler;
     p.lastStallMs = ms;
     if (ms > p.maxStallMs) p.maxStallMs = ms;
+    if (p.profilesCollected <= 1 && ms > p.firstProfileMaxStallMs) p.firstProfileMaxStallMs = ms;
     p.stallsMs.push(ms);
     if (p.stallsMs.length > 20) p.stallsMs.shift();
     logger.debug(`profiler: ${what} blocked ${ms} ms`);
@@ -180,9 +206,16 @@ export class ContinuousProfiler {
     const t0 = performance.now();
     try {
       const end = new Date();
-      const wall = this.spanLines !== null ? this.spanLines.collect(last) : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
+      const wall =
+        this.spanLines !== null
+          ? this.spanLines.collect(last)
+          : this.frameWall !== null
+            ? this.deferSerialize(this.frameWall.cut(!last))
+            : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       if (!last && this.spanLines === null) this.checkV8Bug();
-      this.labeler?.clear();
+      // The last cut: nothing may call into the stopped profiler while the profile is finished.
+      if (last) this.labeler?.uninstall();
+      if (typeof wall !== 'function') this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
       const c: Collected = { start: this.periodStart, end, wall, heap: null, endpointCounts };
@@ -198,6 +231,34 @@ export class ContinuousProfiler {
     }
   }
 
+  /** The serializer of a cut profile, with this period's labels (cleared after it ran). */
+  private deferSerialize(serialize: (labels: SpanLabeler['labels'] | undefined, low: string[]) => Profile): () => Profile {
+    const labeler = this.labeler;
+    return () => {
+      try {
+        return serialize(labeler?.labels, LOW_CARDINALITY_LABELS);
+      } finally {
+        labeler?.clear();
+      }
+    };
+  }
+
+  /** A cut profile serialized (timed as a pause of its own); false when that failed (counted, said). */
+  private serializeWall(c: Collected): boolean {
+    if (typeof c.wall !== 'function') return true;
+    const t0 = performance.now();
+    try {
+      c.wall = c.wall();
+      return true;
+    } catch (err) {
+      counters.profiler.dropped.collectFailed++;
+      logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be serialized`, err, 'profile-collect');
+      return false;
+    } finally {
+      this.stall(t0, 'wall profile serialize');
+    }
+  }
+
   /**
    * After a cut: did the binding find V8's profiler stuck (a profile with no samples) and
    * restart it? Counted; said once (with what to set if it keeps happening).
@@ -205,7 +266,7 @@ export class ContinuousProfiler {
   private checkV8Bug(): void {
     let detected = 0;
     try {
-      detected = this.pprof.time.v8ProfilerStuckEventLoopDetected();
+      detected = this.frameWall !== null ? this.frameWall.v8ProfilerStuckEventLoopDetected() : this.pprof.time.v8ProfilerStuckEventLoopDetected();
     } catch {
       return;
     }
@@ -247,6 +308,13 @@ export class ContinuousProfiler {
       if (last) this.teardown();
       return;
     }
+    if (typeof c.wall === 'function') {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!this.serializeWall(c)) {
+        if (last) this.teardown();
+        return;
+      }
+    }
     if (this.config.profilingHeap) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.collectHeap(c);
@@ -254,7 +322,8 @@ export class ContinuousProfiler {
     if (last) this.teardown();
     let parts: FilePart[];
     try {
-      parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(c.wall) ? await gzip(c.wall) : await this.pprof.encode(c.wall) }];
+      const wall = c.wall as Profile | Buffer;
+      parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(wall) ? await gzip(wall) : await this.pprof.encode(wall) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
@@ -323,7 +392,8 @@ export class ContinuousProfiler {
 
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
   persistNow(): void {
-    const c = this.collectWall(true);
+    let c = this.collectWall(true);
+    if (c !== null && !this.serializeWall(c)) c = null;
     if (c !== null) this.collectHeap(c);
     this.teardown();
     if (c === null) {
@@ -331,7 +401,8 @@ export class ContinuousProfiler {
       return;
     }
     try {
-      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(c.wall) ? c.wall : c.wall.encode()) }];
+      const wall = c.wall as Profile | Buffer;
+      const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(wall) ? wall : wall.encode()) }];
       if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
       this.deliver(c, parts, true);
     } catch (err) {
@@ -363,7 +434,8 @@ export class ContinuousProfiler {
     if (this.running) {
       this.running = false;
       try {
-        if (this.spanLines === null && this.pprof.time.isStarted()) this.pprof.time.stop(false);
+        if (this.frameWall !== null) this.frameWall.dispose();
+        else if (this.pprof.time.isStarted()) this.pprof.time.stop(false);
       } catch {
         /* already stopped */
       }

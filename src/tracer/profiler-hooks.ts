@@ -2,14 +2,15 @@
  * The places the tracer tells the profiler something, both owned here and both off while
  * profiling is off:
  * - a local root span ended (the upload's endpoint counts): one null check in the span-end path;
- * - a span became active (linked and span-lines modes label samples with it): `setActivationHook`.
- *   With no hook the tracer's context store runs as it is, at no cost; with one, every `run` of
- *   the store (server requests, gRPC handlers, `startActiveSpan`, `context.with`, our own
- *   suppressed I/O) goes through one wrapper, and without async context frames an async hook
- *   reports each continuation too.
+ * - a span became active (linked and span-lines modes label samples with it): `setActivationHook`,
+ *   or, where the profiler reads its sample context from the tracer's own store in async context
+ *   frames (linked mode, Node 24+), `setFrameHolders`. With neither the tracer's context store
+ *   runs as it is, at no cost; with one, every `run` of the store (server requests, gRPC
+ *   handlers, `startActiveSpan`, `context.with`, our own suppressed I/O) goes through one
+ *   wrapper, and without async context frames an async hook reports each continuation too.
  * The profiler sees spans as `ProfiledSpan`, never the tracer's span class.
  */
-import { createHook, type AsyncHook } from 'node:async_hooks';
+import { AsyncLocalStorage, createHook, type AsyncHook } from 'node:async_hooks';
 import type { Context, SpanKind } from '@opentelemetry/api';
 import { SPAN_KEY, storage } from './context';
 import { TwSpan } from './span';
@@ -26,6 +27,9 @@ export interface ProfiledSpan {
   /** The profiler's own value for this span (null until it sets one). */
   profCtx: object | null;
 }
+
+/** The tracer's AsyncLocalStorage: the key under which the profiler may read holders in async context frames. */
+export const contextStore: object = storage;
 
 export const profilerHooks: { onLocalRootEnd: ((span: ProfiledSpan) => void) | null } = { onLocalRootEnd: null };
 
@@ -44,6 +48,22 @@ export interface ActivationHook {
 
 let installed: { run: typeof storage.run; asyncHook: AsyncHook | null } | null = null;
 
+/**
+ * What the tracer's store holds in place of a context with a span in it while the profiler reads
+ * its sample context from that store (`setFrameHolders`): an object the profiler made (it has an
+ * internal field the profiler reads in its signal handler), with the context it stands for
+ * under this symbol. `storage.getStore()` hands out that context, never the holder.
+ */
+export const HOLDS: unique symbol = Symbol('tracewell.holds');
+interface FrameHolder {
+  [HOLDS]: Context;
+}
+
+/** Makes the holder standing for `ctx`, whose active span is `span` (with `[HOLDS]` set to `ctx`). */
+type HolderMaker = (span: ProfiledSpan, ctx: Context) => FrameHolder;
+
+const rawGetStore = AsyncLocalStorage.prototype.getStore as (this: typeof storage) => Context | FrameHolder | undefined;
+
 function spanIn(ctx: Context | undefined): TwSpan | null {
   if (ctx === undefined) return null;
   const s = ctx.getValue(SPAN_KEY);
@@ -57,11 +77,7 @@ function spanIn(ctx: Context | undefined): TwSpan | null {
  * async hops need nothing; otherwise an async hook reports every continuation.
  */
 export function setActivationHook(hook: ActivationHook | null, frames: boolean): void {
-  if (installed !== null) {
-    installed.asyncHook?.disable();
-    storage.run = installed.run;
-    installed = null;
-  }
+  uninstall();
   if (hook === null) return;
   const original = storage.run;
   if (frames) {
@@ -94,4 +110,56 @@ export function setActivationHook(hook: ActivationHook | null, frames: boolean):
   installed = { run: original, asyncHook };
   asyncHook.enable();
   hook.activate(spanIn(storage.getStore()));
+}
+
+function uninstall(): void {
+  if (installed !== null) {
+    installed.asyncHook?.disable();
+    storage.run = installed.run;
+    installed = null;
+  }
+}
+
+/**
+ * With async context frames, where the profiler reads the tracer's own store (replacing any
+ * activation hook; `null` takes it away): a context with a span in it is kept in the frame as a
+ * holder from `make`, made once per span (kept in `span.profCtx`, as long as the span) when the
+ * context is the span itself, as the tracer's instrumentations and `startActiveSpan` enter it;
+ * per `run` for another context that carries a span (`context.with(trace.setSpan(...))`).
+ * Async hops carry the frame and with it the holder: nothing runs per hop. `storage.run` is the
+ * runtime's own (`enterWith` the value, run, `enterWith` the previous value back), on the
+ * holder; `storage.getStore()` returns the context a holder stands for (from then on, for the
+ * life of the process).
+ */
+export function setFrameHolders(make: HolderMaker | null): void {
+  uninstall();
+  if (make === null) return;
+  const original = storage.run;
+  storage.run = function run<R, A extends unknown[]>(this: typeof storage, store: Context, fn: (...args: A) => R, ...args: A): R {
+    let data: Context | FrameHolder | undefined = store;
+    if (store instanceof TwSpan) {
+      const known = store.profCtx as Partial<FrameHolder> | null;
+      data = known !== null && known[HOLDS] !== undefined ? (known as FrameHolder) : make(store, store);
+    } else if (store !== undefined) {
+      const span = spanIn(store);
+      if (span !== null) data = make(span, store);
+    }
+    const prior = rawGetStore.call(this);
+    if (prior === data) return fn(...args);
+    this.enterWith(data as Context);
+    try {
+      return fn(...args);
+    } finally {
+      this.enterWith(prior as Context);
+    }
+  } as typeof storage.run;
+  // Kept for the life of the process once set: holders may stay in frames (requests in flight)
+  // after the profiler stopped, and must never reach the tracer or the user as contexts.
+  if (!Object.prototype.hasOwnProperty.call(storage, 'getStore')) {
+    storage.getStore = function getStore(this: typeof storage): Context | undefined {
+      const s = rawGetStore.call(this);
+      return s === undefined ? s : ((s as Partial<FrameHolder>)[HOLDS] ?? (s as Context));
+    };
+  }
+  installed = { run: original, asyncHook: null };
 }
