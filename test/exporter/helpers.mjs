@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dist, launch } from '../helpers/common.mjs';
+import assert from 'node:assert/strict';
+import { dist, launch, until } from '../helpers/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -145,4 +146,45 @@ export function expectedNames(prefix, n) {
   const out = [];
   for (let i = 0; i < n; i++) out.push(`${prefix}-${i}`, `${prefix}-${i}.child`);
   return out;
+}
+
+/**
+ * Once the sender says it is done (`settled`: nothing pending, the backlog replayed), waits for
+ * what the agent received to stay put: `total()` (e.g. every span it decoded) unchanged over
+ * `quietMs`. A payload sent once more after the sender counted it (a replayed payload sent
+ * twice, a retry after an acknowledgement) lands before that, and is counted. Resolves with the
+ * last total.
+ */
+export async function afterBacklogSettles(total, settled, { quietMs = 1500, ms = 30_000, describe } = {}) {
+  await until(settled, 'the backlog settled', ms, 40, describe);
+  let last = total();
+  let since = Date.now();
+  await until(
+    () => {
+      const now = total();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    `what the agent received to stay put for ${quietMs} ms`,
+    ms,
+    100,
+  );
+  return last;
+}
+
+/** Every span the agent decoded, on both its Datadog and OTLP listeners (what `afterBacklogSettles` watches). */
+export const spansReceived = (agent) => () => agent.allSpans().length + agent.otlpSpans.length;
+
+/**
+ * Each span of `n` traces of `prefix` (as the emitter names them) counted once in `seen`
+ * (name -> count, as `namesSeen` returns), none missing, none extra.
+ */
+export function assertEachOnce(seen, prefix, n) {
+  const want = expectedNames(prefix, n);
+  assert.deepEqual(want.filter((x) => !seen.has(x)).slice(0, 5), [], `${prefix}: spans never arrived`);
+  assert.deepEqual([...seen].filter(([, c]) => c !== 1).slice(0, 5).map(([k, c]) => `${k} x${c}`), [], `${prefix}: spans arrived more than once`);
+  assert.equal(seen.size, want.length, `${prefix}: spans that were never sent arrived`);
 }
