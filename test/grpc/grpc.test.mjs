@@ -179,20 +179,19 @@ for (const [style, expected] of [
   ['b3multi', 0],
 ]) {
   test(`metadata propagation round-trips in the ${style} style, with the caller's sampling decision`, async () => {
-    const q = await pair(style, { env: { DD_TRACE_PROPAGATION_STYLE: style } });
-    q.caller.child.kill('SIGKILL');
-    const caller = await start({ ROLE: 'caller', STUBS: 'proto', DD_SERVICE: `caller-${style}`, GRPC_TARGET: `127.0.0.1:${q.server.grpcPort ?? q.server.port}`, DD_TRACE_PROPAGATION_STYLE: style, DD_TRACE_SAMPLING_RULES: '[{"sample_rate":0}]' });
+    const server = await start({ ROLE: 'server', STUBS: 'proto', DD_SERVICE: `member-${style}`, DD_TRACE_PROPAGATION_STYLE: style });
+    const caller = await start({ ROLE: 'caller', STUBS: 'proto', DD_SERVICE: `caller-${style}`, GRPC_TARGET: `127.0.0.1:${server.grpcPort ?? server.port}`, DD_TRACE_PROPAGATION_STYLE: style, DD_TRACE_SAMPLING_RULES: '[{"sample_rate":0}]' });
     await call(caller, { kind: 'unary', member_no: 'x' });
     await waitSpans(`member-${style}`, (s) => s.name === 'grpc.server');
     await waitSpans(`caller-${style}`, (s) => s.name === 'grpc.client');
-    const server = spansOf(`member-${style}`).find((s) => s.name === 'grpc.server');
+    const got = spansOf(`member-${style}`).find((s) => s.name === 'grpc.server');
     const client = spansOf(`caller-${style}`).find((s) => s.name === 'grpc.client');
-    assert.equal(server.trace_id, client.trace_id);
-    assert.equal(server.parent_id, client.span_id);
+    assert.equal(got.trace_id, client.trace_id);
+    assert.equal(got.parent_id, client.span_id);
     // The caller's decision sits on its local root (the HTTP server span), the server's on its own.
     const callerRoot = spansOf(`caller-${style}`).find((s) => s.span_id === client.parent_id);
     assert.equal(callerRoot.metrics._sampling_priority_v1, -1, 'the caller rejected the trace by its rule');
-    assert.equal(server.metrics._sampling_priority_v1, expected, `the server took the caller's decision (${style})`);
+    assert.equal(got.metrics._sampling_priority_v1, expected, `the server took the caller's decision (${style})`);
   });
 }
 
