@@ -96,13 +96,14 @@ export function dlqRecords(dir, service, { rejected = false } = {}) {
  * Starts test/exporter/fixtures/emitter.cjs with the preload. Resolves once it is ready with
  * { child, pid, call(cmd, args), stderr(), stdout(), exited, waitEvent(name) }.
  */
-export function startEmitter({ env = {}, uid, gid, timeoutMs = 15_000 } = {}) {
+export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 15_000 } = {}) {
   const p = launch(join(here, 'fixtures', 'emitter.cjs'), {
     ipc: true,
     execArgv: ['--require', 'tracewell/register'],
     env: { PATH: process.env.PATH, DD_ENV: 'test', ...FAST, ...env },
     uid,
     gid,
+    via,
   });
   const { child, exited } = p;
   const waitEvent = (name, ms = 10_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);

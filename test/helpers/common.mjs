@@ -14,12 +14,14 @@ export const dist = (p) => require(join(root, 'dist', 'cjs', p));
 
 /**
  * Starts `node [execArgv] file` with exactly `env`, stdout and stderr collected; with `ipc`, an
- * IPC channel (as `fork` makes). Returns { child, stdout(), stderr(), exited, nextMessage, kill }:
+ * IPC channel (as `fork` makes); with `via`, started by that command (which must exec it). Returns { child, stdout(), stderr(), exited, nextMessage, kill }:
  * `exited` resolves with { code, signal }; `nextMessage(match, ms, what)` resolves with the next
  * message `match` accepts, or rejects after `ms` (none: no limit) with `what()` as the error.
  */
-export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false, uid, gid } = {}) {
-  const child = spawn(process.execPath, [...execArgv, file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])], uid, gid });
+export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false, uid, gid, via = [] } = {}) {
+  // `via`: a command that execs its arguments (`sh -c '...; exec "$@"' sh`), run first.
+  const argv = [process.execPath, ...execArgv, file];
+  const child = spawn(via.length > 0 ? via[0] : argv[0], [...via.slice(1), ...(via.length > 0 ? argv : argv.slice(1))], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])], uid, gid });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
