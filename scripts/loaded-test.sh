@@ -5,7 +5,7 @@
 # small slice of a core and every wall-clock assumption in a test shows up as a failure.
 # Not part of CI: it takes several times as long as `npm test`.
 #
-#   scripts/loaded-test.sh                       the whole suite (what `npm test` runs)
+#   scripts/loaded-test.sh                            every test file (those `npm test` runs)
 #   scripts/loaded-test.sh test/grpc/grpc.test.mjs    some files only
 #
 # LOADED_CORE (default 0) is the core used, LOADED_LOOPS (default 8) the number of busy loops.
@@ -30,10 +30,16 @@ for _ in $(seq "$loops"); do
 done
 echo "=== $loops busy loops on core $core; the suite runs there too ($(node -v))"
 
+# The test files `npm test` runs (its lint and type checks are not about timing), or those named.
+if [ "$#" -gt 0 ]; then
+  files=("$@")
+else
+  mapfile -t files < <(find test -path '*/fixtures' -prune -o -path '*/node_modules' -prune -o -type f \( -name '*.test.mjs' -o -name '*.test.cjs' -o -name '*.test.js' \) -print | sort)
+fi
 started=$(date +%s)
 status=0
 # A longer per-test limit than npm test's (120 s): a test that only needs time may take it;
 # one that waits on a wall-clock bound fails however long it is given.
-taskset -c "$core" node scripts/test.mjs --test-timeout=900000 "$@" || status=$?
+taskset -c "$core" node --test --test-concurrency=2 --test-timeout=900000 "${files[@]}" || status=$?
 echo "=== loaded run: exit $status after $(( $(date +%s) - started )) s"
 exit "$status"
