@@ -33,7 +33,7 @@ const EXPORTERS = [
     name: 'OTLP collector',
     file: /^otlp-\d{13}-\d+-[0-9a-f]{8}-\d{6}\.dlq$/,
     recordKind: 2,
-    env: (port) => ({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '500' }),
+    env: (port) => ({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '10000' }),
     up: (port) => pool.newAgent({ port: 0, otlpPort: port }),
     seen: otlpSeen,
   },

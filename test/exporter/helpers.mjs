@@ -26,7 +26,10 @@ export function decodeBoth(config, traces) {
 /** Timings short enough for tests; the behaviour is the same as with the defaults. */
 export const FAST = {
   TRACEWELL_FLUSH_INTERVAL_MS: '50',
-  TRACEWELL_EXPORT_TIMEOUT_MS: '500',
+  // Not short: a request still in flight when its timeout passes is sent again, and on a loaded
+  // machine the agent may have taken the first one (at least once, not exactly once). Tests of
+  // timeouts set their own.
+  TRACEWELL_EXPORT_TIMEOUT_MS: '10000',
   TRACEWELL_EXPORT_BACKOFF_MS: '20',
   TRACEWELL_EXPORT_RETRY_DEADLINE_MS: '3000',
   TRACEWELL_BREAKER_PROBE_MS: '50',
@@ -96,7 +99,7 @@ export function dlqRecords(dir, service, { rejected = false } = {}) {
  * Starts test/exporter/fixtures/emitter.cjs with the preload. Resolves once it is ready with
  * { child, pid, call(cmd, args), stderr(), stdout(), exited, waitEvent(name) }.
  */
-export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 15_000 } = {}) {
+export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 60_000 } = {}) {
   const p = launch(join(here, 'fixtures', 'emitter.cjs'), {
     ipc: true,
     execArgv: ['--require', 'tracewell/register'],
@@ -106,8 +109,8 @@ export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 15_000 } = {
     via,
   });
   const { child, exited } = p;
-  const waitEvent = (name, ms = 10_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);
-  const call = (cmd, args = {}, ms = 10_000) => {
+  const waitEvent = (name, ms = 30_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);
+  const call = (cmd, args = {}, ms = 30_000) => {
     const reply = p.nextMessage((m) => m && m.reply === cmd, ms, () => `no reply to ${cmd} in ${ms} ms; stderr:\n${p.stderr()}`);
     child.send({ cmd, ...args });
     return reply;

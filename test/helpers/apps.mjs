@@ -2,16 +2,32 @@
 import { join } from 'node:path';
 import { launch, require, root } from './common.mjs';
 
+/**
+ * The dev agent's module, its `startDevAgent` giving agents whose waits (`waitFor`,
+ * `waitForSpans`, ...) allow at least `PATIENCE_MS`: a wait returns as soon as its condition
+ * holds, so the limit only decides how long a hang takes to be reported, and a loaded machine
+ * (scripts/loaded-test.sh) must not reach it.
+ */
 export function devAgentModule() {
-  return require(join(root, 'dist/cjs/dev-agent/index.js'));
+  const m = require(join(root, 'dist/cjs/dev-agent/index.js'));
+  return {
+    ...m,
+    startDevAgent: async (opts) => {
+      const agent = await m.startDevAgent(opts);
+      const waitFor = agent.waitFor;
+      agent.waitFor = (predicate, timeoutMs) => waitFor(predicate, Math.max(timeoutMs ?? 0, PATIENCE_MS));
+      return agent;
+    },
+  };
 }
+export const PATIENCE_MS = 30_000;
 
 /**
  * Starts `file` (relative to test/fixtures) with `--import`/`--require tracewell/register`
  * (unless `preload: false`, for fixtures that call init() themselves).
  * Resolves with { port, child, stderr(), flush(), stats(), stop() } once it reported its port.
  */
-export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 15_000 } = {}) {
+export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 60_000 } = {}) {
   const p = launch(join(root, 'test', 'fixtures', file), {
     ipc: true,
     execArgv: !preload ? [] : esm ? ['--import', 'tracewell/register'] : ['--require', 'tracewell/register'],

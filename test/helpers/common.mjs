@@ -55,7 +55,7 @@ export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false,
 }
 
 /** Polls `fn` until it returns truthy; rejects with `what` after `ms`. */
-export async function until(fn, what, ms = 10_000, every = 20, describe) {
+export async function until(fn, what, ms = 30_000, every = 20, describe) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
