@@ -1,6 +1,6 @@
 // Starts fixture services as real child processes, traced by the preload alone.
 import { join } from 'node:path';
-import { launch, require, root } from './common.mjs';
+import { launch, PATIENCE_MS, require, root } from './common.mjs';
 
 /**
  * The dev agent's module, its `startDevAgent` giving agents whose waits (`waitFor`,
@@ -20,7 +20,6 @@ export function devAgentModule() {
     },
   };
 }
-export const PATIENCE_MS = 30_000;
 
 /**
  * Starts `file` (relative to test/fixtures) with `--import`/`--require tracewell/register`

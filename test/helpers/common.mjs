@@ -54,8 +54,16 @@ export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false,
   };
 }
 
-/** Polls `fn` until it returns truthy; rejects with `what` after `ms`. */
-export async function until(fn, what, ms = 30_000, every = 20, describe) {
+/**
+ * A wait's outer limit is at least this long: a wait ends as soon as its condition holds, so the
+ * limit only decides how soon a hang is reported, and a loaded machine (scripts/loaded-test.sh)
+ * must not reach it.
+ */
+export const PATIENCE_MS = 30_000;
+
+/** Polls `fn` until it returns truthy; rejects with `what` after `ms` (at least PATIENCE_MS). */
+export async function until(fn, what, ms = PATIENCE_MS, every = 20, describe) {
+  ms = Math.max(ms, PATIENCE_MS);
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
