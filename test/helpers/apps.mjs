@@ -69,12 +69,15 @@ export function startService(file, { esm = file.endsWith('.mjs'), preload = true
         stdout: p.stdout,
         flush: () => request('flush', (x) => x === 'flushed'),
         stats: () => request('stats', (x) => x && typeof x === 'object' && 'stats' in x).then((x) => x.stats),
+        // A clean stop (flush, shutdown, exit) may take seconds on a loaded machine: SIGKILL
+        // only for a hang. Safe to call twice.
         stop: () =>
           new Promise((res) => {
-            if (child.exitCode !== null) return res(child.exitCode);
+            if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode);
             child.once('exit', (code) => res(code));
-            child.send('close');
-            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            if (child.connected) child.send('close');
+            else child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
           }),
       });
     });
