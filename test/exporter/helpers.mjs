@@ -35,7 +35,8 @@ export const FAST = {
   TRACEWELL_BREAKER_PROBE_MS: '50',
   TRACEWELL_BREAKER_PROBE_MAX_MS: '200',
   TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC: '104857600',
-  TRACEWELL_SHUTDOWN_TIMEOUT_MS: '1000',
+  // Long enough for an exit's flush on a loaded machine; tests of the deadline set their own.
+  TRACEWELL_SHUTDOWN_TIMEOUT_MS: '10000',
 };
 
 /**
@@ -110,7 +111,7 @@ export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 60_000 } = {
   });
   const { child, exited } = p;
   const waitEvent = (name, ms = 30_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);
-  const call = (cmd, args = {}, ms = 30_000) => {
+  const call = (cmd, args = {}, ms = 60_000) => {
     const reply = p.nextMessage((m) => m && m.reply === cmd, ms, () => `no reply to ${cmd} in ${ms} ms; stderr:\n${p.stderr()}`);
     child.send({ cmd, ...args });
     return reply;

@@ -270,7 +270,8 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
       ...OTLP_FAST,
       DD_SERVICE: 'otlp-rules',
       OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl,
-      OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+      // Long enough that a loaded agent's normal answer is not retried; the slow answer below is far later.
+      OTEL_EXPORTER_OTLP_TIMEOUT: '1500',
       TRACEWELL_DLQ_DIR: dir,
       TRACEWELL_FLUSH_INTERVAL_MS: '600000',
       TRACEWELL_BREAKER_FAILURES: '50',
@@ -295,14 +296,14 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
     await round('o502', [{ status: 502 }]);
     await round('o503', [{ status: 503 }, { status: 503 }]);
     await round('o504', [{ status: 504 }]);
-    // An answer much later than OTEL_EXPORTER_OTLP_TIMEOUT (300 ms): the attempt is given up and retried.
-    await round('oslow', [{ delayMs: 3000, destroy: true }]);
+    // An answer much later than OTEL_EXPORTER_OTLP_TIMEOUT (1500 ms): the attempt is given up and retried.
+    await round('oslow', [{ delayMs: 10_000, destroy: true }]);
     const [slow1, slow2] = sentWith('oslow');
     const gap = slow2.time - slow1.time;
-    assert.ok(gap >= 250, `the retry came ${gap} ms after the first attempt, before its timeout of 300 ms`);
+    assert.ok(gap >= 1000, `the retry came ${gap} ms after the first attempt, before its timeout of 1500 ms`);
     // The retry did not wait for the late answer: it arrived before the agent dropped the first
     // attempt's connection (an order of events, however slow the machine).
-    await agent.waitFor(() => agent.requests.some((r) => r.path === '/v1/traces' && r.status === 0), 30_000);
+    await agent.waitFor(() => agent.requests.some((r) => r.path === '/v1/traces' && r.status === 0), 60_000);
     const order = agent.requests.filter((r) => r.path === '/v1/traces' && (r.status === 0 || r.time >= slow2.time));
     assert.equal(order[0].status, 200, `the retry was answered before the first attempt's late answer was due: ${order.map((r) => r.status).join(' ')}`);
     // 413: split between spans, both halves sent.
@@ -331,7 +332,9 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
     assert.equal(s.dropped.rejected, 20);
     assert.equal(s.deadLetter.spansRejected, 20);
     assert.equal(s.deadLetter.payloadsRejected, 2);
-    assert.equal(s.retries, 6);
+    // Six attempts again: each a retry in place, or (a payload whose attempt outlived the
+    // flush) a replay from the dead-letter file.
+    assert.equal(s.retries + s.deadLetter.payloadsReplayed, 6, JSON.stringify({ retries: s.retries, deadLetter: s.deadLetter }));
     assert.equal(s.spansSent, 60);
     assert.equal(s.dropped.sendFailed + s.dropped.deadLetterFailed + s.dropped.bufferFull + s.dropped.encodeFailed, 0);
     // The rejected file holds both payloads, as sent, in OTLP records; nothing waits for replay.
