@@ -100,7 +100,7 @@ export function dlqRecords(dir, service, { rejected = false } = {}) {
  * Starts test/exporter/fixtures/emitter.cjs with the preload. Resolves once it is ready with
  * { child, pid, call(cmd, args), stderr(), stdout(), exited, waitEvent(name) }.
  */
-export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 60_000 } = {}) {
+export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 120_000 } = {}) {
   const p = launch(join(here, 'fixtures', 'emitter.cjs'), {
     ipc: true,
     execArgv: ['--require', 'tracewell/register'],

@@ -26,7 +26,7 @@ export function devAgentModule() {
  * (unless `preload: false`, for fixtures that call init() themselves).
  * Resolves with { port, child, stderr(), flush(), stats(), stop() } once it reported its port.
  */
-export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 60_000 } = {}) {
+export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 120_000 } = {}) {
   const p = launch(join(root, 'test', 'fixtures', file), {
     ipc: true,
     execArgv: !preload ? [] : esm ? ['--import', 'tracewell/register'] : ['--require', 'tracewell/register'],
