@@ -94,7 +94,7 @@ test('flapping, slow, 500, 503, 429 with Retry-After, 413 and 400: nothing lost 
 
 test("an app's own SIGTERM handler still decides: the process is not ended by the SDK, spans are flushed", async () => {
   const agent = await pool.newAgent();
-  const app = await startEmitter({ env: { DD_SERVICE: 'own-handler', DD_TRACE_AGENT_URL: agent.url, APP_SIGTERM: '1', TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_DLQ_DIR: tempDir() } });
+  const app = await startEmitter({ env: { DD_SERVICE: 'own-handler', DD_TRACE_AGENT_URL: agent.url, APP_SIGTERM: '1', TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '60000', TRACEWELL_DLQ_DIR: tempDir() } });
   try {
     await app.call('traces', { n: 3, prefix: 'handled' });
     const got = app.waitEvent('app-sigterm');
