@@ -109,7 +109,8 @@ test('a traced process in a container: the agent receives its id as Datadog-Cont
     via: ['/bin/sh', '-c', `echo $$ > ${join(cgroupDir, 'cgroup.procs')} && exec "$@"`, 'sh'],
   });
   try {
-    assert.match(readFileSync(`/proc/${app.pid}/cgroup`, 'utf8'), new RegExp(`/${CGROUP_ID}$`, 'm'), 'the process is in the cgroup');
+    const own = readFileSync(`/proc/${app.pid}/cgroup`, 'utf8');
+    assert.match(own, new RegExp(`/${CGROUP_ID}$`, 'm'), `the process is in the cgroup ${cgroupDir}: ${own}`);
     await app.call('traces', { n: 3, prefix: 'boxed' });
     await app.call('flush');
     await agent.waitFor(() => agent.allSpans().filter((x) => x.name.startsWith('boxed-')).length === 6, 30_000);
