@@ -14,7 +14,7 @@ test('tracewell agent --port 0 --otlp-port 0: both listeners answer, SIGTERM sto
   let out = '';
   child.stdout.setEncoding('utf8');
   const line = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no start line: ${out}`)), 10_000);
+    const t = setTimeout(() => reject(new Error(`no start line: ${out}`)), 60_000);
     child.stdout.on('data', (d) => {
       out += d;
       if (out.includes('\n')) {

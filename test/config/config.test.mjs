@@ -511,7 +511,8 @@ test("service and version default to the app's package.json", async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, ['--require', join(root, 'dist', 'cjs', 'register.js'), join(dir, 'app.js')], {
       cwd: dir,
-      env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: agent.url, DD_ENV: 'test' },
+      // The exit flush's deadline long enough for a loaded machine (the default is 2 s).
+      env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: agent.url, DD_ENV: 'test', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '30000' },
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool, startService } from '../helpers/apps.mjs';
-import { cleanup, deadPort, tempDir } from '../exporter/helpers.mjs';
+import { afterBacklogSettles, cleanup, deadPort, tempDir } from '../exporter/helpers.mjs';
 import { lineOf, postJson, waitForProbe } from '../dynamic/helpers.mjs';
 import { until } from '../helpers/common.mjs';
 
@@ -55,6 +55,8 @@ test('probe snapshots and statuses made while the agent refuses connections arri
     }, 'the snapshots replayed');
     await until(() => agent.probeDiagnostics.some((d) => d.probeId === id && d.status === 'INSTALLED'), 'the INSTALLED status at the agent');
     await svc.flush();
+    // ...after what the agent received stayed put: a payload sent once more lands before that.
+    await afterBacklogSettles(() => agent.snapshots.length, () => true);
     const mine = agent.snapshots.filter((s) => s.debugger.snapshot.probe.id === id);
     assert.equal(mine.length, N, 'each snapshot once');
     assert.deepEqual(mine.map((s) => s.message).sort(), Array.from({ length: N }, (_, i) => `member m${i}`).sort());

@@ -4,8 +4,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { agentPool } from '../helpers/apps.mjs';
-import { require, root } from '../helpers/common.mjs';
+import { agentPool, startService } from '../helpers/apps.mjs';
+import { lineOf, require, root } from '../helpers/common.mjs';
+import { afterBacklogSettles } from '../exporter/helpers.mjs';
+import { waitForProbe } from './helpers.mjs';
 
 const pool = agentPool();
 after(() => pool.closeAll());
@@ -65,6 +67,41 @@ test('snapshots are limited across probes (the global limit), probe logs without
   assert.deepEqual(queued.find((e) => e.debugger.snapshot.probe.id === 'c').message, 'member Cy');
   // The frame keeps no app value between hits.
   assert.deepEqual(a.frame, new Array(a.frame.length).fill(undefined));
+});
+
+test('end to end: two log probes hit in a tight loop send at most 100 snapshots a second between them, as the agent counts them', async () => {
+  const agent = await pool.newAgent();
+  const FILE = 'probes/burst.cjs';
+  // Each probe alone would allow 5000 a second: only the global limit holds them to 100.
+  const probe = (id, marker) => ({ id, version: 1, type: 'LOG_PROBE', where: { sourceFile: FILE, lines: [String(lineOf(FILE, marker))] }, template: 'hit {i}', captureSnapshot: true, sampling: { snapshotsPerSecond: 5000 } });
+  const svc = await startService(FILE, {
+    agentUrl: agent.url,
+    env: { TRACEWELL_PROBE_BUDGET_MS: '1000', TRACEWELL_PROBES: JSON.stringify([probe('burst-first', '// probe: burst-first'), probe('burst-second', '// probe: burst-second')]) },
+  });
+  try {
+    await waitForProbe(svc, 'burst-first', ['INSTALLED', 'EMITTING']);
+    await waitForProbe(svc, 'burst-second', ['INSTALLED', 'EMITTING']);
+    // The window the hits ran in, as this test sees it: from before the request to after the
+    // answer (a slow machine only widens it, and with it what the limit allows).
+    const started = performance.now();
+    const answer = await (await fetch(svc.url + '/burst/3000')).json();
+    const windowMs = performance.now() - started;
+    assert.equal(answer.n, 3000);
+    await svc.flush();
+    const mine = () => agent.snapshots.filter((e) => e.debugger.snapshot.probe.id.startsWith('burst-'));
+    await afterBacklogSettles(() => mine().length, () => mine().length >= 100);
+    const got = mine();
+    // A full bucket (100) to start with, refilled at 100 a second over the window.
+    const allowed = 100 + Math.ceil((100 * windowMs) / 1000);
+    assert.ok(got.length >= 100 && got.length <= allowed, `${got.length} snapshots reached the agent from 6000 hits in ${windowMs.toFixed(0)} ms; the limit allows ${allowed}`);
+    assert.ok(got.every((e) => e.debugger.snapshot.captures !== undefined), 'each a snapshot with captures');
+    const stats = await svc.stats();
+    const reports = stats.probes.statuses.filter((x) => x.id.startsWith('burst-'));
+    assert.equal(reports.reduce((a, r) => a + r.emitted, 0), got.length, 'what the probes emitted is what arrived');
+    assert.equal(reports.reduce((a, r) => a + r.emitted + r.rateLimited, 0), 6000, 'every other hit counted as rate limited');
+  } finally {
+    await svc.stop();
+  }
 });
 
 test('a hit never throws into its caller, even when the probe fails inside', async () => {

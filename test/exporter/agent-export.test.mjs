@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startService, agentPool } from '../helpers/apps.mjs';
 import { root } from '../helpers/common.mjs';
+import { afterBacklogSettles } from './helpers.mjs';
 
 const pool = agentPool();
 after(() => pool.closeAll());
@@ -84,8 +85,7 @@ test('an unreachable agent: one warning, drops counted, the app unaffected', asy
 test('with the dead-letter file off, the pending buffer is bounded and overflow is counted', async () => {
   // (With it on, overflow goes to the file: exactly-once.test.mjs.)
   const agent = await newAgent();
-  agent.setResponder(() => ({ delayMs: 1500, status: 200, body: '{}' }));
-  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'bounded', TRACEWELL_MAX_PENDING_SPANS: '5', TRACEWELL_FLUSH_INTERVAL_MS: '60000', TRACEWELL_DLQ_ENABLED: 'false' } });
+  const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: 'http', DD_SERVICE: 'bounded', TRACEWELL_MAX_PENDING_SPANS: '5', TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_DLQ_ENABLED: 'false' } });
   try {
     for (let i = 0; i < 12; i++) await (await fetch(app.url + '/status/200')).text();
     const stats = await app.stats();
@@ -93,8 +93,18 @@ test('with the dead-letter file off, the pending buffer is bounded and overflow 
     assert.equal(stats.dropped.bufferFull, 7);
     assert.equal(stats.spansPending, 5);
     assert.equal(app.stderr().split('\n').filter((l) => l.includes('TW_BUFFER_FULL')).length, 1, app.stderr());
+    // What the agent receives once the buffer is flushed: the five that were kept, no more
+    // (the dropped ones are gone, not merely counted), counted after nothing more arrives.
+    await app.flush();
+    const mine = () => agent.allSpans().filter((x) => x.service === 'bounded');
+    await afterBacklogSettles(() => mine().length, () => mine().length >= 5);
+    assert.equal(mine().length, 5, 'the agent received the kept spans and nothing dropped');
+    assert.ok(mine().every((x) => x.meta['http.status_code'] === '200'));
+    const after = await app.stats();
+    assert.equal(after.spansPending, 0);
+    assert.equal(after.spansSent, 5);
+    assert.equal(after.spansSent + after.dropped.bufferFull, 12, 'every finished span either arrived or is counted as dropped');
   } finally {
-    agent.setResponder(null);
     await app.stop();
   }
 });
@@ -137,19 +147,29 @@ test('an agent that never answers does not keep a finished process alive past th
   const dlq = mkdtempSync(join(tmpdir(), 'tw-silent-'));
   try {
     let out = '';
-    const { code, exitedAt } = await new Promise((resolve) => {
-      // The script prints when its work is done; from then on only the flush can hold it.
+    const { code, exitedAt } = await new Promise((resolve, reject) => {
+      // The script prints when its work is done; from then on only the flush can hold it. A
+      // request and retry timeout of ten minutes: only the flush deadline (2 s) can end the wait,
+      // and a process that ignored it would still be running at the outer limit below, however
+      // loaded the machine is.
       const child = spawn(process.execPath, ['--require', 'tracewell/register', '-e', "require('@opentelemetry/api').trace.getTracer('t').startSpan('job').end(); console.log(Date.now())"], {
         cwd: root,
-        env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: `http://127.0.0.1:${silent.address().port}`, DD_SERVICE: 'silent', DD_ENV: 'test', TRACEWELL_DLQ_DIR: dlq },
+        env: { PATH: process.env.PATH, DD_TRACE_AGENT_URL: `http://127.0.0.1:${silent.address().port}`, DD_SERVICE: 'silent', DD_ENV: 'test', TRACEWELL_DLQ_DIR: dlq, TRACEWELL_EXPORT_TIMEOUT_MS: '600000', TRACEWELL_EXPORT_RETRY_DEADLINE_MS: '600000' },
         stdio: ['ignore', 'pipe', 'ignore'],
       });
+      const outer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error('still running 60 s after its work was done: the flush deadline of 2 s did not end the wait'));
+      }, 60_000);
       child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-      child.on('exit', (c) => resolve({ code: c, exitedAt: Date.now() }));
+      child.on('exit', (c) => {
+        clearTimeout(outer);
+        resolve({ code: c, exitedAt: Date.now() });
+      });
     });
     const took = exitedAt - Number(out.trim());
     assert.equal(code, 0);
-    assert.ok(took >= 1500 && took < 3500, `exited ${took} ms after its work was done; the flush deadline is 2 s`);
+    assert.ok(took >= 1500, `exited ${took} ms after its work was done: it did not wait for the flush (deadline 2 s)`);
     // What was not acknowledged by then is in the dead-letter file.
     const files = readdirSync(join(dlq, 'silent')).filter((f) => f.endsWith('.dlq'));
     assert.equal(files.length, 1);

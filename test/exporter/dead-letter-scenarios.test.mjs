@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPool } from '../helpers/apps.mjs';
 import { until } from '../helpers/common.mjs';
-import { cleanup, deadPort, dlqFiles, dlqRecords, expectedNames, namesSeen, startEmitter, tempDir } from './helpers.mjs';
+import { afterBacklogSettles, assertEachOnce, cleanup, deadPort, dlqFiles, dlqRecords, namesSeen, spansReceived, startEmitter, tempDir } from './helpers.mjs';
 
 const pool = agentPool();
 after(() => Promise.all([pool.closeAll(), Promise.resolve(cleanup())]));
@@ -33,29 +33,16 @@ const EXPORTERS = [
     name: 'OTLP collector',
     file: /^otlp-\d{13}-\d+-[0-9a-f]{8}-\d{6}\.dlq$/,
     recordKind: 2,
-    env: (port) => ({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '500' }),
+    env: (port) => ({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '10000' }),
     up: (port) => pool.newAgent({ port: 0, otlpPort: port }),
     seen: otlpSeen,
   },
 ];
 
-/** Once nothing more arrives (the counts stay put over two polls after `settled`), each expected span exactly once. */
+/** Once the backlog settled and nothing more arrives, each expected span exactly once. */
 async function assertExactlyOnce(ex, agent, prefixes, settled) {
-  await until(settled, 'the backlog settled', 15_000, 40);
-  let before = -1;
-  await until(() => {
-    const now = prefixes.reduce((a, [p]) => a + [...ex.seen(agent, p + '-').values()].reduce((x, y) => x + y, 0), 0);
-    const same = now === before;
-    before = now;
-    return same;
-  }, 'the counts to stay put', 10_000, 300);
-  for (const [prefix, n] of prefixes) {
-    const seen = ex.seen(agent, prefix + '-');
-    const want = expectedNames(prefix, n);
-    assert.deepEqual(want.filter((x) => !seen.has(x)).slice(0, 5), [], `${prefix}: spans never arrived`);
-    assert.deepEqual([...seen].filter(([, c]) => c > 1).slice(0, 5), [], `${prefix}: spans arrived more than once`);
-    assert.equal(seen.size, want.length);
-  }
+  await afterBacklogSettles(spansReceived(agent), settled);
+  for (const [prefix, n] of prefixes) assertEachOnce(ex.seen(agent, prefix + '-'), prefix, n);
 }
 
 for (const ex of EXPORTERS) {

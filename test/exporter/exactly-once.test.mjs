@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentPool } from '../helpers/apps.mjs';
-import { cleanup, expectedNames, namesSeen, startEmitter, tempDir } from './helpers.mjs';
+import { afterBacklogSettles, assertEachOnce, cleanup, namesSeen, spansReceived, startEmitter, tempDir } from './helpers.mjs';
 import { until } from '../helpers/common.mjs';
 
 const pool = agentPool();
@@ -19,25 +19,18 @@ test('many payloads sealed mid-batch: every span arrives exactly once', async ()
     await app.call('flush');
     // A burst bigger than the in-memory bound goes to the dead-letter file and is replayed
     // right after, from the same process: either way each span arrives once.
-    const st = await until(
+    let st;
+    await afterBacklogSettles(
+      spansReceived(agent),
       async () => {
-        const s = await app.stats();
-        return s.spansPending === 0 && s.deadLetter.bytesOnDisk === 0 && s.spansSent >= 4 * n && s;
+        st = await app.stats();
+        return st.spansPending === 0 && st.deadLetter.bytesOnDisk === 0 && st.spansSent >= 4 * n;
       },
-      'every span sent',
-      15_000,
-      50,
-      async () => JSON.stringify(await app.stats()),
+      { describe: async () => JSON.stringify(await app.stats()) },
     );
     const payloads = agent.requests.filter((r) => /^\/v0\.[45]\/traces$/.test(r.path)).length;
     assert.ok(payloads >= 10, `the spans went out in ${payloads} payloads; the test needs many`);
-    for (const prefix of ['eo', 'ef']) {
-      const seen = namesSeen(agent, prefix + '-');
-      const want = expectedNames(prefix, n);
-      assert.equal(want.filter((x) => !seen.has(x)).length, 0, 'spans never arrived');
-      const twice = [...seen].filter(([, c]) => c > 1);
-      assert.equal(twice.length, 0, `${twice.length} spans arrived more than once, e.g. ${twice.slice(0, 3).map(([k, c]) => `${k} x${c}`).join(', ')}`);
-    }
+    for (const prefix of ['eo', 'ef']) assertEachOnce(namesSeen(agent, prefix + '-'), prefix, n);
     assert.equal(st.spansSent, 4 * n);
     assert.equal(st.deadLetter.spansReplayed, st.deadLetter.spansWritten);
   } finally {
@@ -58,23 +51,19 @@ test('a burst far past maxPendingSpans goes to the dead-letter file, not to the 
     const n = 10_000;
     await app.call('traces', { n, prefix: 'bu' });
     await app.call('flush');
-    const st = await until(
+    let st;
+    await afterBacklogSettles(
+      spansReceived(agent),
       async () => {
-        const s = await app.stats();
-        return s.spansPending === 0 && s.deadLetter.bytesOnDisk === 0 && s.spansSent >= 2 * n + 2 && s;
+        st = await app.stats();
+        return st.spansPending === 0 && st.deadLetter.bytesOnDisk === 0 && st.spansSent >= 2 * n + 2;
       },
-      'every span sent',
-      20_000,
-      50,
-      async () => JSON.stringify(await app.stats()),
+      { describe: async () => JSON.stringify(await app.stats()) },
     );
     assert.equal(st.dropped.bufferFull, 0, JSON.stringify(st.dropped));
     assert.ok(st.deadLetter.spansWritten > 0, 'the burst did not reach the dead-letter file: the test needs it to');
     assert.equal(st.deadLetter.spansReplayed, st.deadLetter.spansWritten);
-    const seen = namesSeen(agent, 'bu-');
-    const want = expectedNames('bu', n);
-    assert.equal(want.filter((x) => !seen.has(x)).length, 0, 'spans never arrived');
-    assert.equal([...seen].filter(([, c]) => c > 1).length, 0, 'spans arrived twice');
+    assertEachOnce(namesSeen(agent, 'bu-'), 'bu', n);
     assert.ok(agent.requests.some((r) => r.path === '/v0.5/traces'));
   } finally {
     await app.kill();
@@ -91,7 +80,7 @@ test('a child that starts after its root ended goes out once, as a chunk of its 
     await until(() => namesSeen(agent, 'late').size === 40, 'every root and late child');
     // Settled: nothing more arrives, then each span was received once.
     await app.call('flush');
-    await until(async () => (await app.stats()).spansPending === 0, 'nothing pending');
+    await afterBacklogSettles(spansReceived(agent), async () => (await app.stats()).spansPending === 0);
     const seen = namesSeen(agent, 'late');
     assert.deepEqual([...seen].filter(([, c]) => c !== 1), [], 'each span once');
     for (const [i, id] of ids.entries()) {

@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dist, launch } from '../helpers/common.mjs';
+import assert from 'node:assert/strict';
+import { dist, launch, until } from '../helpers/common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -25,13 +26,17 @@ export function decodeBoth(config, traces) {
 /** Timings short enough for tests; the behaviour is the same as with the defaults. */
 export const FAST = {
   TRACEWELL_FLUSH_INTERVAL_MS: '50',
-  TRACEWELL_EXPORT_TIMEOUT_MS: '500',
+  // Not short: a request still in flight when its timeout passes is sent again, and on a loaded
+  // machine the agent may have taken the first one (at least once, not exactly once). Tests of
+  // timeouts set their own.
+  TRACEWELL_EXPORT_TIMEOUT_MS: '10000',
   TRACEWELL_EXPORT_BACKOFF_MS: '20',
   TRACEWELL_EXPORT_RETRY_DEADLINE_MS: '3000',
   TRACEWELL_BREAKER_PROBE_MS: '50',
   TRACEWELL_BREAKER_PROBE_MAX_MS: '200',
   TRACEWELL_DLQ_REPLAY_BYTES_PER_SEC: '104857600',
-  TRACEWELL_SHUTDOWN_TIMEOUT_MS: '1000',
+  // Long enough for an exit's flush on a loaded machine; tests of the deadline set their own.
+  TRACEWELL_SHUTDOWN_TIMEOUT_MS: '10000',
 };
 
 /**
@@ -95,17 +100,18 @@ export function dlqRecords(dir, service, { rejected = false } = {}) {
  * Starts test/exporter/fixtures/emitter.cjs with the preload. Resolves once it is ready with
  * { child, pid, call(cmd, args), stderr(), stdout(), exited, waitEvent(name) }.
  */
-export function startEmitter({ env = {}, uid, gid, timeoutMs = 15_000 } = {}) {
+export function startEmitter({ env = {}, uid, gid, via, timeoutMs = 120_000 } = {}) {
   const p = launch(join(here, 'fixtures', 'emitter.cjs'), {
     ipc: true,
     execArgv: ['--require', 'tracewell/register'],
     env: { PATH: process.env.PATH, DD_ENV: 'test', ...FAST, ...env },
     uid,
     gid,
+    via,
   });
   const { child, exited } = p;
-  const waitEvent = (name, ms = 10_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);
-  const call = (cmd, args = {}, ms = 10_000) => {
+  const waitEvent = (name, ms = 30_000) => p.nextMessage((m) => m && m.event === name, ms, () => `no "${name}" from the emitter in ${ms} ms; stderr:\n${p.stderr()}`);
+  const call = (cmd, args = {}, ms = 60_000) => {
     const reply = p.nextMessage((m) => m && m.reply === cmd, ms, () => `no reply to ${cmd} in ${ms} ms; stderr:\n${p.stderr()}`);
     child.send({ cmd, ...args });
     return reply;
@@ -145,4 +151,45 @@ export function expectedNames(prefix, n) {
   const out = [];
   for (let i = 0; i < n; i++) out.push(`${prefix}-${i}`, `${prefix}-${i}.child`);
   return out;
+}
+
+/**
+ * Once the sender says it is done (`settled`: nothing pending, the backlog replayed), waits for
+ * what the agent received to stay put: `total()` (e.g. every span it decoded) unchanged over
+ * `quietMs`. A payload sent once more after the sender counted it (a replayed payload sent
+ * twice, a retry after an acknowledgement) lands before that, and is counted. Resolves with the
+ * last total.
+ */
+export async function afterBacklogSettles(total, settled, { quietMs = 1500, ms = 30_000, describe } = {}) {
+  await until(settled, 'the backlog settled', ms, 40, describe);
+  let last = total();
+  let since = Date.now();
+  await until(
+    () => {
+      const now = total();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    `what the agent received to stay put for ${quietMs} ms`,
+    ms,
+    100,
+  );
+  return last;
+}
+
+/** Every span the agent decoded, on both its Datadog and OTLP listeners (what `afterBacklogSettles` watches). */
+export const spansReceived = (agent) => () => agent.allSpans().length + agent.otlpSpans.length;
+
+/**
+ * Each span of `n` traces of `prefix` (as the emitter names them) counted once in `seen`
+ * (name -> count, as `namesSeen` returns), none missing, none extra.
+ */
+export function assertEachOnce(seen, prefix, n) {
+  const want = expectedNames(prefix, n);
+  assert.deepEqual(want.filter((x) => !seen.has(x)).slice(0, 5), [], `${prefix}: spans never arrived`);
+  assert.deepEqual([...seen].filter(([, c]) => c !== 1).slice(0, 5).map(([k, c]) => `${k} x${c}`), [], `${prefix}: spans arrived more than once`);
+  assert.equal(seen.size, want.length, `${prefix}: spans that were never sent arrived`);
 }

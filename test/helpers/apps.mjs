@@ -1,9 +1,24 @@
 // Starts fixture services as real child processes, traced by the preload alone.
 import { join } from 'node:path';
-import { launch, require, root } from './common.mjs';
+import { launch, PATIENCE_MS, require, root } from './common.mjs';
 
+/**
+ * The dev agent's module, its `startDevAgent` giving agents whose waits (`waitFor`,
+ * `waitForSpans`, ...) allow at least `PATIENCE_MS`: a wait returns as soon as its condition
+ * holds, so the limit only decides how long a hang takes to be reported, and a loaded machine
+ * (scripts/loaded-test.sh) must not reach it.
+ */
 export function devAgentModule() {
-  return require(join(root, 'dist/cjs/dev-agent/index.js'));
+  const m = require(join(root, 'dist/cjs/dev-agent/index.js'));
+  return {
+    ...m,
+    startDevAgent: async (opts) => {
+      const agent = await m.startDevAgent(opts);
+      const waitFor = agent.waitFor;
+      agent.waitFor = (predicate, timeoutMs) => waitFor(predicate, Math.max(timeoutMs ?? 0, PATIENCE_MS));
+      return agent;
+    },
+  };
 }
 
 /**
@@ -11,7 +26,7 @@ export function devAgentModule() {
  * (unless `preload: false`, for fixtures that call init() themselves).
  * Resolves with { port, child, stderr(), flush(), stats(), stop() } once it reported its port.
  */
-export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 15_000 } = {}) {
+export function startService(file, { esm = file.endsWith('.mjs'), preload = true, env = {}, agentUrl, timeoutMs = 120_000 } = {}) {
   const p = launch(join(root, 'test', 'fixtures', file), {
     ipc: true,
     execArgv: !preload ? [] : esm ? ['--import', 'tracewell/register'] : ['--require', 'tracewell/register'],
@@ -54,12 +69,15 @@ export function startService(file, { esm = file.endsWith('.mjs'), preload = true
         stdout: p.stdout,
         flush: () => request('flush', (x) => x === 'flushed'),
         stats: () => request('stats', (x) => x && typeof x === 'object' && 'stats' in x).then((x) => x.stats),
+        // A clean stop (flush, shutdown, exit) may take seconds on a loaded machine: SIGKILL
+        // only for a hang. Safe to call twice.
         stop: () =>
           new Promise((res) => {
-            if (child.exitCode !== null) return res(child.exitCode);
+            if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode);
             child.once('exit', (code) => res(code));
-            child.send('close');
-            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+            if (child.connected) child.send('close');
+            else child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
           }),
       });
     });

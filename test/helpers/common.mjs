@@ -14,12 +14,14 @@ export const dist = (p) => require(join(root, 'dist', 'cjs', p));
 
 /**
  * Starts `node [execArgv] file` with exactly `env`, stdout and stderr collected; with `ipc`, an
- * IPC channel (as `fork` makes). Returns { child, stdout(), stderr(), exited, nextMessage, kill }:
+ * IPC channel (as `fork` makes); with `via`, started by that command (which must exec it). Returns { child, stdout(), stderr(), exited, nextMessage, kill }:
  * `exited` resolves with { code, signal }; `nextMessage(match, ms, what)` resolves with the next
  * message `match` accepts, or rejects after `ms` (none: no limit) with `what()` as the error.
  */
-export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false, uid, gid } = {}) {
-  const child = spawn(process.execPath, [...execArgv, file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])], uid, gid });
+export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false, uid, gid, via = [] } = {}) {
+  // `via`: a command that execs its arguments (`sh -c '...; exec "$@"' sh`), run first.
+  const argv = [process.execPath, ...execArgv, file];
+  const child = spawn(via.length > 0 ? via[0] : argv[0], [...via.slice(1), ...(via.length > 0 ? argv : argv.slice(1))], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])], uid, gid });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -52,8 +54,16 @@ export function launch(file, { execArgv = [], env = {}, cwd = root, ipc = false,
   };
 }
 
-/** Polls `fn` until it returns truthy; rejects with `what` after `ms`. */
-export async function until(fn, what, ms = 10_000, every = 20, describe) {
+/**
+ * A wait's outer limit is at least this long: a wait ends as soon as its condition holds, so the
+ * limit only decides how soon a hang is reported, and a loaded machine (scripts/loaded-test.sh)
+ * must not reach it.
+ */
+export const PATIENCE_MS = 30_000;
+
+/** Polls `fn` until it returns truthy; rejects with `what` after `ms` (at least PATIENCE_MS). */
+export async function until(fn, what, ms = PATIENCE_MS, every = 20, describe) {
+  ms = Math.max(ms, PATIENCE_MS);
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

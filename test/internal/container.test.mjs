@@ -1,7 +1,13 @@
-// The container id sent as Datadog-Container-ID, read from /proc/self/cgroup.
-import { test } from 'node:test';
+// The container id sent as Datadog-Container-ID, read from /proc/self/cgroup: parsed from each
+// layout, and received by the agent from a process in a real cgroup.
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { agentPool } from '../helpers/apps.mjs';
+import { cleanup, startEmitter, tempDir } from '../exporter/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { parseContainerId, containerId } = require('../../dist/cjs/internal/container.js');
@@ -71,7 +77,67 @@ test('no container: a host, a systemd session, empty or garbage input', () => {
   }
 });
 
+// End to end: a traced process really in a cgroup named like a container (a cgroup whose
+// last path part is a 64-hex id, as docker and containerd name theirs), and the agent reading
+// the header. Putting a process into a new cgroup takes root and a writable cgroup hierarchy.
+const CGROUP_ID = randomBytes(32).toString('hex');
+const cgroupDir = (() => {
+  if (process.getuid?.() !== 0) return null;
+  for (const base of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
+    const d = join(base, CGROUP_ID);
+    try {
+      mkdirSync(d);
+      if (existsSync(join(d, 'cgroup.procs'))) return d;
+      rmdirSync(d);
+    } catch {}
+  }
+  return null;
+})();
+const NO_CGROUP = cgroupDir === null && 'cannot make a cgroup here (needs root and a writable cgroup hierarchy): the end-to-end container id is not checked on this machine';
+const pool = agentPool();
+after(async () => {
+  await pool.closeAll();
+  cleanup();
+  if (cgroupDir !== null) rmdirSync(cgroupDir);
+});
+
+test('a traced process in a container: the agent receives its id as Datadog-Container-ID on every trace payload', { skip: NO_CGROUP }, async () => {
+  const agent = await pool.newAgent();
+  const app = await startEmitter({
+    env: { DD_SERVICE: 'in-a-container', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir() },
+    // The shell moves itself into the cgroup, then becomes the traced process.
+    via: ['/bin/sh', '-c', `echo $$ > ${join(cgroupDir, 'cgroup.procs')} && exec "$@"`, 'sh'],
+  });
+  try {
+    const own = readFileSync(`/proc/${app.pid}/cgroup`, 'utf8');
+    assert.match(own, new RegExp(`/${CGROUP_ID}$`, 'm'), `the process is in the cgroup ${cgroupDir}: ${own}`);
+    await app.call('traces', { n: 3, prefix: 'boxed' });
+    await app.call('flush');
+    await agent.waitFor(() => agent.allSpans().filter((x) => x.name.startsWith('boxed-')).length === 6, 30_000);
+    const sends = agent.requests.filter((r) => /^\/v0\.[45]\/traces$/.test(r.path));
+    assert.ok(sends.length > 0);
+    assert.deepEqual(sends.map((r) => r.headers['datadog-container-id']), sends.map(() => CGROUP_ID));
+  } finally {
+    await app.kill();
+  }
+});
+
+test("a traced process in this machine's own cgroup sends the id found there, or no Datadog-Container-ID when there is none", async () => {
+  // This machine's own cgroup path, as the process reads it: a container id in it or not.
+  const own = parseContainerId(readFileSync('/proc/self/cgroup', 'utf8'));
+  const agent = await pool.newAgent();
+  const app = await startEmitter({ env: { DD_SERVICE: 'on-the-host', DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: tempDir() } });
+  try {
+    await app.call('traces', { n: 1, prefix: 'host' });
+    await app.call('flush');
+    await agent.waitFor(() => agent.allSpans().some((x) => x.name === 'host-0'), 30_000);
+    const sent = agent.requests.find((r) => /^\/v0\.[45]\/traces$/.test(r.path));
+    assert.equal(sent.headers['datadog-container-id'], own, own === undefined ? 'no container here: no header' : 'this machine is in a container: its id');
+  } finally {
+    await app.kill();
+  }
+});
+
 test('containerId() reads /proc/self/cgroup and never throws', () => {
-  const id = containerId();
-  assert.ok(id === undefined || (typeof id === 'string' && id.length >= 32), String(id));
+  assert.equal(containerId(), parseContainerId(readFileSync('/proc/self/cgroup', 'utf8')));
 });

@@ -9,11 +9,14 @@ import { startService, devAgentModule } from '../helpers/apps.mjs';
 import { existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { fixtures, profiler, runNode } from './helpers.mjs';
+import { fixtures, foreignDecode, profiler, runNode } from './helpers.mjs';
 import { require, compileTs, lineOf, root } from '../helpers/common.mjs';
 
-/** Profiles the tests below make, for the CLI tests at the end. */
-const made = {};
+/** `fn` run once, on first call; later calls get the same promise. */
+const once = (fn) => {
+  let p = null;
+  return () => (p ??= fn());
+};
 /** `tracewell profile ...` in this process (the command module itself); `viaBin` runs the real bin once. */
 const cli = (...args) => {
   const lines = [];
@@ -46,22 +49,30 @@ function profileFiles(dir, type) {
   return readdirSync(dir).filter((f) => f.startsWith(type + '-') && f.endsWith('.pb.gz'));
 }
 
-test('a CommonJS workload: the hottest lines of the profile are the marked lines, in the file and at the agent', async () => {
-  const file = join(fixtures, 'hot.cjs');
+/**
+ * The CommonJS workload, run once for whichever test asks first (each test also runs alone):
+ * { dir, wallFiles, spaceFiles, agentWall } (the wall profile as the agent received it).
+ */
+const cjsWorkload = once(async () => {
   const dir = tempDir('tw-prof-cjs-');
   agent.reset();
-  const r = await runNode(file, { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000' } });
+  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000' } });
   assert.equal(r.code, 0, r.stderr);
+  await agent.waitForProfiles(1, 30_000);
+  return { dir, wallFiles: profileFiles(dir, 'wall'), spaceFiles: profileFiles(dir, 'space'), agentWall: agent.profiles[0].raw['wall.pprof'] };
+});
+
+test('a CommonJS workload: the hottest lines of the profile are the marked lines, in the file and at the agent', async () => {
+  const file = join(fixtures, 'hot.cjs');
+  const { dir, wallFiles, spaceFiles, agentWall } = await cjsWorkload();
   const { decodePprof, top } = profiler();
-  const wallFiles = profileFiles(dir, 'wall');
   assert.equal(wallFiles.length, 1, `one wall profile (the last partial period): ${readdirSync(dir)}`);
-  assert.equal(profileFiles(dir, 'space').length, 1, 'and one heap profile');
-  made.cjs = join(dir, wallFiles[0]);
+  assert.equal(spaceFiles.length, 1, 'and one heap profile');
   const hotA = lineOf(file, 'HOT-A');
   const hotB = lineOf(file, 'HOT-B');
   for (const [where, bytes] of [
     ['file', readFileSync(join(dir, wallFiles[0]))],
-    ['agent', await agent.waitForProfiles(1, 8000).then(() => agent.profiles[0].raw['wall.pprof'])],
+    ['agent', agentWall],
   ]) {
     const wall = decodePprof(bytes);
     const { entries, weighed } = top(wall, { by: 'line' });
@@ -129,7 +140,11 @@ test('linked mode keeps no finished span alive: samples hold small contexts, not
   assert.ok(linked.alive <= off.alive + 1, `${linked.alive} of 20 finished spans alive with linked profiling, ${off.alive} with the profiler off`);
 });
 
-test('linked mode: samples under a traced request carry its span id, local root span id and endpoint; the upload has every part and tag', async () => {
+/**
+ * The linked-mode service, run once for whichever test asks first: { dir, file (its wall
+ * profile), p (the upload as the agent decoded it), upload (its request), burnSpans }.
+ */
+const linkedWorkload = once(async () => {
   agent.reset();
   const dir = tempDir('tw-prof-linked-');
   const svc = await startService('profiler/burn-service.cjs', {
@@ -141,13 +156,27 @@ test('linked mode: samples under a traced request carry its span id, local root 
       assert.equal((await fetch(svc.url + '/burn/60')).status, 200);
       assert.equal((await fetch(svc.url + '/idle')).status, 200);
     }
-    await agent.waitForSpans(6);
+    await agent.waitForSpans(6, 30_000);
   } finally {
     assert.equal(await svc.stop(), 0);
   }
-  await agent.waitForProfiles(1, 8000);
-  const [p] = agent.profiles;
-  const upload = agent.requests.find((r) => r.path === '/profiling/v1/input');
+  await agent.waitForProfiles(1, 30_000);
+  const burnSpans = agent.allSpans().filter((s) => s.resource === 'GET /burn/:ms');
+  return { dir, file: join(dir, profileFiles(dir, 'wall')[0]), p: agent.profiles[0], upload: agent.requests.find((r) => r.path === '/profiling/v1/input'), burnSpans };
+});
+
+/** The files the CLI tests read: the CommonJS workload's wall profile, and the linked one with a span of it. */
+const cjsProfile = async () => {
+  const { dir, wallFiles } = await cjsWorkload();
+  return join(dir, wallFiles[0]);
+};
+const linkedProfile = async () => {
+  const { file, burnSpans } = await linkedWorkload();
+  return { file, spanId: burnSpans[0].span_id.toString() };
+};
+
+test('linked mode: samples under a traced request carry its span id, local root span id and endpoint; the upload has every part and tag', async () => {
+  const { p, upload, burnSpans } = await linkedWorkload();
   assert.match(String(upload.headers['content-type']), /^multipart\/form-data; boundary=/);
   assert.deepEqual(p.event.attachments, ['wall.pprof', 'space.pprof']);
   assert.equal(p.event.family, 'node');
@@ -163,8 +192,6 @@ test('linked mode: samples under a traced request carry its span id, local root 
   const wall = p.profiles['wall.pprof'];
   assert.deepEqual(wall.sampleTypes.map((t) => t.type), ['sample', 'wall', 'cpu'], 'CPU time rides in the wall profile');
   const { framesOf, top } = { ...devAgentModule(), ...profiler() };
-  const burnSpans = agent.allSpans().filter((s) => s.resource === 'GET /burn/:ms');
-  made.linked = { file: join(dir, profileFiles(dir, 'wall')[0]), spanId: burnSpans[0].span_id.toString() };
   assert.equal(burnSpans.length, 3);
   for (const span of burnSpans) {
     const id = span.span_id.toString();
@@ -235,7 +262,7 @@ test('profiling configuration: DD_PROFILING_* names, defaults, and one message p
 });
 
 test('tracewell profile top: hottest lines or functions, filtered by span or endpoint', async () => {
-  assert.ok(made.cjs && made.linked, 'the profiles of the tests above');
+  const made = { cjs: await cjsProfile(), linked: await linkedProfile() };
   const hotA = lineOf(join(fixtures, 'hot.cjs'), 'HOT-A');
   const lines = viaBin('top', made.cjs, '--lines', '-n', '3');
   assert.equal(lines.status, 0, lines.stderr + lines.stdout);
@@ -266,7 +293,7 @@ test('tracewell profile top: hottest lines or functions, filtered by span or end
 
 test('tracewell profile flame: a self-contained page that renders the hot function in headless Chromium', { skip: CHROMIUM ? false : 'no /usr/bin/chromium on this machine (apt-get install chromium): CI machines may lack it' }, async () => {
   const out = join(tempDir('tw-flame-'), 'flame.html');
-  const r = await cli('flame', made.cjs, '-o', out, '--by', 'line');
+  const r = await cli('flame', await cjsProfile(), '-o', out, '--by', 'line');
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const html = readFileSync(out, 'utf8');
   assert.doesNotMatch(html, /\b(src|href)=|https?:\/\//, 'no external resources');
@@ -293,30 +320,35 @@ test('tracewell profile flame: a self-contained page that renders the hot functi
   }
 });
 
-test('span-lines mode: the hot lines under one span, exact where only that span ran them', async () => {
+/** The span-lines service, run once: { p (the upload as the agent decoded it), own (the /own span's id) }. */
+const spanLinesWorkload = once(async () => {
   agent.reset();
   const svc = await startService('profiler/burn-service.cjs', { agentUrl: agent.url, env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'span-lines' } });
   try {
     assert.equal((await fetch(svc.url + '/own/30000000')).status, 200);
     for (let i = 0; i < 2; i++) assert.equal((await fetch(svc.url + '/burn/40')).status, 200);
-    await agent.waitForSpans(3);
+    await agent.waitForSpans(3, 30_000);
   } finally {
     assert.equal(await svc.stop(), 0);
   }
-  await agent.waitForProfiles(1, 8000);
-  const wall = agent.profiles[0].profiles['wall.pprof'];
+  await agent.waitForProfiles(1, 30_000);
+  return { p: agent.profiles[0], own: agent.allSpans().find((s) => s.resource === 'GET /own/:n').span_id.toString() };
+});
+
+test('span-lines mode: the hot lines under one span, exact where only that span ran them', async () => {
+  const { p, own } = await spanLinesWorkload();
+  const wall = p.profiles['wall.pprof'];
   const { framesOf, top } = { ...devAgentModule(), ...profiler() };
   // Our encoder, read by protobufjs with the pprof schema: the same samples, values and strings.
   const protobuf = require('protobufjs');
   const Profile = protobuf.loadSync(join(fixtures, 'profile.proto')).lookupType('perftools.profiles.Profile');
-  const other = Profile.toObject(Profile.decode(gunzipSync(agent.profiles[0].raw['wall.pprof'])), { longs: Number, defaults: true });
+  const other = Profile.toObject(Profile.decode(gunzipSync(p.raw['wall.pprof'])), { longs: Number, defaults: true });
   assert.equal(other.stringTable[0], '');
   assert.equal(other.sample.length, wall.samples.length);
   assert.deepEqual(other.sample.map((s) => s.value.map(Number)), wall.samples.map((s) => s.values));
   assert.deepEqual(other.sampleType.map((t) => other.stringTable[t.type]), ['sample', 'wall']);
   const names = new Set(other.function.map((f) => other.stringTable[f.name]));
   assert.ok(names.has('ownBurn') && names.has('burnOnEndpoint'));
-  const own = agent.allSpans().find((s) => s.resource === 'GET /own/:n').span_id.toString();
   const ownLine = lineOf(join(fixtures, 'burn-service.cjs'), 'OWN-LINE');
   const mine = wall.samples.filter((s) => s.labels['span id'] === own);
   assert.ok(mine.length > 0, 'samples carry the span');
@@ -331,4 +363,21 @@ test('span-lines mode: the hot lines under one span, exact where only that span 
   const spin = wall.samples.filter((s) => s.labels['trace endpoint'] === 'GET /burn/:ms' && framesOf(wall, s).some((f) => f.name === 'burnOnEndpoint'));
   assert.ok(spin.length > 0);
   assert.ok(spin.every((s) => s.labels.lines === 'endpoint' || s.labels.lines === 'exact'), spin.map((s) => s.labels.lines).join());
+});
+
+// The line numbers read by a decoder that is not ours (nor protobufjs over our schema reading):
+// go tool pprof -raw, else protoc --decode with the pprof schema.
+const FOREIGN = spawnSync('go', ['version']).status === 0 || spawnSync('protoc', ['--version']).status === 0;
+test('span-lines mode read by go tool pprof (or protoc): the marked line holds most of the span\'s time', { skip: !FOREIGN && 'neither go (golang-go) nor protoc (protobuf-compiler) on this machine' }, async () => {
+  const { p, own } = await spanLinesWorkload();
+  const decoded = foreignDecode(p.raw['wall.pprof']);
+  assert.ok(decoded, 'a decoder ran');
+  const ownLine = lineOf(join(fixtures, 'burn-service.cjs'), 'OWN-LINE');
+  const mine = decoded.samples.filter((s) => s.labels['span id'] === own);
+  assert.ok(mine.length > 0, `${decoded.decoder}: samples carry the span id label (labels seen: ${JSON.stringify(decoded.samples.find((s) => Object.keys(s.labels).length > 0)?.labels)})`);
+  // Weighed by wall time (the second value), as pprof reads it: the leaf frame of most of the
+  // span's time is ownBurn at the marked line of burn-service.cjs.
+  const wallOf = (ss) => ss.reduce((a, s) => a + s.values[1], 0);
+  const onLine = mine.filter((s) => s.locations[0]?.name === 'ownBurn' && basename(s.locations[0].file) === 'burn-service.cjs' && s.locations[0].line === ownLine);
+  assert.ok(wallOf(onLine) > 0.5 * wallOf(mine), `${decoded.decoder}: ${wallOf(onLine)} of ${wallOf(mine)} ns of the span on burn-service.cjs:${ownLine}; leaves: ${[...new Set(mine.map((s) => `${s.locations[0]?.name} ${s.locations[0]?.file}:${s.locations[0]?.line}`))].slice(0, 5).join(', ')}`);
 });

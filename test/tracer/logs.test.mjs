@@ -39,8 +39,11 @@ for (const [file, logger] of [
       assert.equal(inside.trace_id, span.meta['_dd.p.tid'] + hex(span.trace_id));
       assert.equal(inside.span_id, hex(span.span_id));
       const outside = records.find((r) => (r.msg ?? r.message) === 'outside any span');
-      if (outside) assert.equal(outside.trace_id, undefined, 'no ids outside a span');
-      if (logger === 'winston' || file.endsWith('.cjs')) assert.equal(inside.where ?? 'handler', 'handler');
+      assert.ok(outside, `no record from outside any span in: ${app.stdout()}`);
+      assert.equal(outside.trace_id, undefined, 'no ids outside a span');
+      assert.equal(outside.dd, undefined, 'no ids outside a span');
+      // The app's own fields are kept beside the ids.
+      assert.equal(inside.where, 'handler');
     } finally {
       await app.stop();
     }
