@@ -272,7 +272,7 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
       DD_SERVICE: 'otlp-rules',
       OTEL_EXPORTER_OTLP_ENDPOINT: agent.otlpUrl,
       // Long enough that a loaded agent's normal answer is not retried; the slow answer below is far later.
-      OTEL_EXPORTER_OTLP_TIMEOUT: '1500',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '4000',
       TRACEWELL_DLQ_DIR: dir,
       TRACEWELL_FLUSH_INTERVAL_MS: '600000',
       TRACEWELL_BREAKER_FAILURES: '50',
@@ -297,11 +297,11 @@ test('OTLP retry rules: 429 with Retry-After, 502, 503, 504 and a timeout are re
     await round('o502', [{ status: 502 }]);
     await round('o503', [{ status: 503 }, { status: 503 }]);
     await round('o504', [{ status: 504 }]);
-    // An answer much later than OTEL_EXPORTER_OTLP_TIMEOUT (1500 ms): the attempt is given up and retried.
-    await round('oslow', [{ delayMs: 10_000, destroy: true }]);
+    // An answer much later than OTEL_EXPORTER_OTLP_TIMEOUT (4 s): the attempt is given up and retried.
+    await round('oslow', [{ delayMs: 20_000, destroy: true }]);
     const [slow1, slow2] = sentWith('oslow');
     const gap = slow2.time - slow1.time;
-    assert.ok(gap >= 1000, `the retry came ${gap} ms after the first attempt, before its timeout of 1500 ms`);
+    assert.ok(gap >= 3000, `the retry came ${gap} ms after the first attempt, before its timeout of 4 s`);
     // The retry did not wait for the late answer: it arrived before the agent dropped the first
     // attempt's connection (an order of events, however slow the machine).
     await agent.waitFor(() => agent.requests.some((r) => r.path === '/v1/traces' && r.status === 0), 60_000);
