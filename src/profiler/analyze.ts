@@ -78,7 +78,7 @@ export interface Weighed {
 }
 
 /** One profile, or several read as one (the periods of one service: same sample types). */
-export type Profiles = PprofProfile | readonly PprofProfile[];
+type Profiles = PprofProfile | readonly PprofProfile[];
 
 const listOf = (p: Profiles): readonly PprofProfile[] => (Array.isArray(p) ? p : [p as PprofProfile]);
 
