@@ -58,7 +58,14 @@ export async function runPairedScenario({ opts, unit = 'req', log = (s) => proce
     );
   }
   const other = summarize(Object.values(run.results).flatMap((r) => r.rows.map((x) => x.otherCpuPct)));
-  lines.push('', `CPU of other work on the machine during the pairs: median ${fmt(other.median, 0)}%, max ${fmt(other.max, 0)}% of one core.`);
+  const serversPct = summarize(Object.values(run.results).flatMap((r) => r.rows.map((x) => x.serversCpuPct)));
+  lines.push('', `CPU of other work on the machine during the pairs: median ${fmt(other.median, 0)}%, max ${fmt(other.max, 0)}% of one core; the two servers of a pair together: median ${fmt(serversPct.median, 0)}% [${fmt(serversPct.min, 0)}, ${fmt(serversPct.max, 0)}] of their CPU.`);
+  if (serversPct.median < 80) {
+    lines.push(
+      `WARNING: the servers got less than 80% of their CPU, so they were not what limited the pairs' rates (the load generators, starved as well, were): the throughput ratio then says little and tends to 1, ` +
+        `and CPU per ${unit} includes each process's fixed per-second work spread over few ${unit}s. Rerun on a machine with less other work.`,
+    );
+  }
   for (const name of names.slice(1)) {
     const r = run.results[name];
     if (!r) continue;

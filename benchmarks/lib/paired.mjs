@@ -58,7 +58,7 @@ export async function runPaired(opts) {
           const pair = first ? [servers[base], servers[name]] : [servers[name], servers[base]];
           const got = await Promise.all(pair.map((s) => window(s, windowMs)));
           const [b, x] = first ? got : [got[1], got[0]];
-          const row = { round: r + 1, baseFirst: first, baseCpu: b.server.cpuPerRequest, cpu: x.server.cpuPerRequest, baseMain: b.server.mainCpuPerRequest, main: x.server.mainCpuPerRequest, baseRps: b.rps, rps: x.rps, otherCpuPct: x.otherCpuPct, baseP99: b.latencyMs?.p99, p99: x.latencyMs?.p99 };
+          const row = { round: r + 1, baseFirst: first, baseCpu: b.server.cpuPerRequest, cpu: x.server.cpuPerRequest, baseMain: b.server.mainCpuPerRequest, main: x.server.mainCpuPerRequest, baseRps: b.rps, rps: x.rps, otherCpuPct: x.otherCpuPct, serversCpuPct: b.server.cpuPct + x.server.cpuPct, loadCpuPct: b.loadCpuPct + x.loadCpuPct, baseP99: b.latencyMs?.p99, p99: x.latencyMs?.p99 };
           rows[name].push(row);
           log(`round ${r + 1}/${rounds} ${base} + ${name} ${rate > 0 ? `at ${rate}/s each` : 'both saturated'}: ${row.baseCpu.toFixed(1)} vs ${row.cpu.toFixed(1)} µs CPU per request (${(row.cpu - row.baseCpu).toFixed(1)}; main thread ${row.baseMain.toFixed(1)} vs ${row.main.toFixed(1)}), ${row.baseRps.toFixed(0)} and ${row.rps.toFixed(0)} req/s`);
         } catch (err) {
