@@ -42,19 +42,19 @@ export async function runPairedScenario({ opts, unit = 'req', log = (s) => proce
       `${opts.rounds} pairs of ${opts.windowMs / 1000} s per variant; median [min, max] over the pairs of the per-pair values. ` +
       `RSS: each server alone at saturation for ${opts.rssMs / 1000} s after the pairs. Start-up: \`node -e 0\` with the variant's flags, ${opts.startupRuns} interleaved runs.\n`,
   );
-  lines.push(`| variant | pairs | throughput ratio (${unit}/s vs ${base}) | ratio implied by CPU/${unit} | CPU µs/${unit}: ${base}, variant | added µs/${unit} | RSS after saturation MB | RSS added MB | start-up ms | start-up added ms |`);
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  lines.push(`| ${base} | | 1 | 1 | | | ${fmt(baseRss, 0)} | | ${range(startup[base]?.ms, 0)} | |`);
+  lines.push(`| variant | pairs | throughput ratio (${unit}/s vs ${base}) | ratio implied by CPU/${unit} | CPU µs/${unit}: ${base}, variant | added µs/${unit} | RSS after saturation MB | RSS added MB | start-up ms | start-up added ms | start-up CPU added ms |`);
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(`| ${base} | | 1 | 1 | | | ${fmt(baseRss, 0)} | | ${range(startup[base]?.ms, 0)} | | |`);
   for (const name of names.slice(1)) {
     const r = run.results[name];
     const rss = run.rss[name]?.mb;
     const st = startup[name];
     if (!r) {
-      lines.push(`| ${name} | 0 | n/a (${run.failed[name] ?? 'did not run'}) | | | | ${fmt(rss, 0)} | | ${range(st?.ms, 0)} | ${range(st?.added, 0)} |`);
+      lines.push(`| ${name} | 0 | n/a (${run.failed[name] ?? 'did not run'}) | | | | ${fmt(rss, 0)} | | ${range(st?.ms, 0)} | ${range(st?.added, 0)} | ${range(st?.cpuAdded, 0)} |`);
       continue;
     }
     lines.push(
-      `| ${name} | ${r.rounds} | ${range(r.rpsRatio, 3)} | ${range(r.impliedThroughput, 3)} | ${range(r.baseCpu)}, ${range(r.cpu)} | ${range(r.added, 1)} | ${fmt(rss, 0)} | ${fmt(rss - baseRss, 1)} | ${range(st?.ms, 0)} | ${range(st?.added, 0)} |`,
+      `| ${name} | ${r.rounds} | ${range(r.rpsRatio, 3)} | ${range(r.impliedThroughput, 3)} | ${range(r.baseCpu)}, ${range(r.cpu)} | ${range(r.added, 1)} | ${fmt(rss, 0)} | ${fmt(rss - baseRss, 1)} | ${range(st?.ms, 0)} | ${range(st?.added, 0)} | ${range(st?.cpuAdded, 0)} |`,
     );
   }
   const other = summarize(Object.values(run.results).flatMap((r) => r.rows.map((x) => x.otherCpuPct)));
@@ -71,7 +71,7 @@ export async function runPairedScenario({ opts, unit = 'req', log = (s) => proce
     if (!r) continue;
     lines.push(
       `${name}: throughput ${fmt(r.rpsRatio.median, 3)} [${fmt(r.rpsRatio.min, 3)}, ${fmt(r.rpsRatio.max, 3)}] of ${base}, CPU +${fmt(r.added.median, 1)} [${fmt(r.added.min, 1)}, ${fmt(r.added.max, 1)}] µs/${unit}, ` +
-        `RSS +${fmt((run.rss[name]?.mb ?? NaN) - baseRss, 1)} MB, start-up +${fmt(startup[name]?.added.median, 0)} ms`,
+        `RSS +${fmt((run.rss[name]?.mb ?? NaN) - baseRss, 1)} MB, start-up +${fmt(startup[name]?.added.median, 0)} ms (CPU +${fmt(startup[name]?.cpuAdded.median, 0)} ms)`,
     );
   }
   return { text: lines.join('\n'), run, startup };
