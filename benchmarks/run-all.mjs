@@ -33,11 +33,12 @@ for (const [title, script] of [
 ]) {
   if (existsSync(join(benchRoot, script))) scenarios.push([title, script, []]);
 }
-// `--skip outage-soak,footprint` leaves scenarios out by folder name (their sections say so).
+// `--skip outage-soak,footprint` leaves scenarios out by folder name, or by the first word of
+// their title in lower case (`express`, `node:http`) (their sections say so).
 const skip = new Set(String(args.skip ?? '').split(',').filter(Boolean));
 const sections = [];
 for (const [title, script, extra] of scenarios) {
-  if (skip.has(script.split('/')[0])) {
+  if (skip.has(script.split('/')[0]) || skip.has(title.split(' ')[0].toLowerCase())) {
     sections.push(`## ${title}\n\n(left out of this run with --skip)\n`);
     continue;
   }
