@@ -2,7 +2,6 @@
  * `init()`: resolve configuration, build tracer core and exporter, register the OTel globals,
  * turn the integrations on. Called by the `--import`/`--require` preload or from code.
  */
-import { randomUUID } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
 import type { InstrumentationName, ResolvedConfig, TracewellOptions } from './config/options';
 import { reportConfig, resolveConfig } from './config/resolve';
@@ -75,7 +74,7 @@ export function init(options: TracewellOptions = {}): TracewellHandle {
 
 function start(config: ResolvedConfig): TracewellHandle {
   const core = new TracerCore(config);
-  const runtimeId = randomUUID();
+  const runtimeId = runtimeUuid();
   const exporter =
     config.exporter === 'otlp'
       ? loadOtlpExporter()({ config, info: { runtimeId } })
@@ -305,6 +304,19 @@ function disabledHandle(config: ResolvedConfig): TracewellHandle {
     shutdown: async () => undefined,
     stats: snapshot,
   };
+}
+
+/**
+ * The process's runtime id, a version 4 UUID drawn from `Math.random()` (which V8 seeds from the
+ * operating system's entropy in every process): an identifier, not a secret, so `node:crypto`
+ * is not loaded at start-up for it (the first span's ids load it).
+ */
+function runtimeUuid(): string {
+  const hex = (digits: number): string =>
+    Math.floor(Math.random() * 16 ** digits)
+      .toString(16)
+      .padStart(digits, '0');
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + Math.floor(Math.random() * 4)).toString(16)}${hex(3)}-${hex(12)}`;
 }
 
 /** The handle of the running tracer, if `init()` was called. */

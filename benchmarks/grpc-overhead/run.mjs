@@ -1,10 +1,13 @@
 // gRPC unary calls: untraced vs Tracewell (and peers), interleaved in one run; prints the
 // throughput ratio and the server CPU µs per call added. See README.md.
 // Usage: node benchmarks/grpc-overhead/run.mjs [--quick] [--variants baseline,tracewell,dd-trace,otel]
-//   [--rate 1500 (0: saturated only)] [--rounds 5] [--window-ms 5000] [--node 22]
+//   [--method paired|interleaved] [--rounds N] [--window-ms MS] [--rss-ms 60000] [--node 22]
+//   [--rate 1500 (interleaved: paced windows; 0: saturated only)]
+// --method paired (the default): as in http-overhead (lib/paired-scenario.mjs).
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headlines, intArg, machine, markdownTables, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
+import { pairedDefaults, runPairedScenario } from '../lib/paired-scenario.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let args;
@@ -12,12 +15,23 @@ let options;
 try {
   ({ args, options } = scenarioOptions(process.argv.slice(2), { variants: 'baseline,tracewell' }));
   options.rate = intArg(args, 'rate', 1500, 0, 1_000_000);
+  args.method ??= 'paired';
+  if (!['paired', 'interleaved'].includes(args.method)) throw new Error(`--method must be paired or interleaved, not ${args.method}`);
 } catch (err) {
   console.error(`grpc-overhead: ${err.message}`);
   process.exit(2);
 }
 const opts = { ...options, serverScript: join(here, 'server.cjs'), loadScript: join(here, 'load.cjs') };
 const names = opts.variants.map((v) => v.name);
+if (args.method === 'paired') {
+  const m = machine(opts.execPath);
+  const popts = { ...opts, ...pairedDefaults(opts, args) };
+  const { text, run, startup } = await runPairedScenario({ opts: popts, unit: 'call' });
+  console.log(`\n## grpc-overhead (unary), paired: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
+  console.log(text);
+  console.log(`\nraw results: ${saveJson('grpc-overhead', { scenario: 'grpc-overhead', method: 'paired', machine: m, options: popts, ...run, startup })}`);
+  process.exit(0);
+}
 process.stderr.write(`grpc-overhead: unary, ${names.join(' / ')}, ${opts.rounds} rounds\n`);
 const run = await runInterleaved(opts);
 const m = machine(opts.execPath);

@@ -1,8 +1,13 @@
 // What a tracer costs a hello-world web service per request: untraced, the AsyncLocalStorage
 // floor, Tracewell (and peers), interleaved in one run. See README.md.
 // Usage: node benchmarks/http-overhead/run.mjs [--quick] [--variants baseline,als-floor,tracewell]
-//   [--framework fastify|express|http|hono|koa] [--rate 5000 (0: saturated only)] [--rounds 5]
-//   [--window-ms 5000] [--warmup-ms 2000] [--connections 32] [--node 22] [--pin] [--paired RATE]
+//   [--framework fastify|express|http|hono|koa] [--method paired|interleaved] [--rounds N] [--window-ms MS]
+//   [--rss-ms 60000] [--startup-runs 15] [--warmup-ms 2000] [--connections 32] [--node 22] [--pin]
+//   [--paired RATE] [--rate 5000 (interleaved: paced windows; 0: saturated only)]
+// --method paired (the default): each variant saturated at the same time as the first one
+// listed, servers on one CPU and load on the other (lib/paired-scenario.mjs), then RSS after
+// --rss-ms alone at saturation and start-up per variant. --method interleaved: the windows one
+// variant after the other (lib/interleave.mjs), saturated and paced at --rate.
 // --paired RATE: instead of the interleaved windows, each variant is measured at the same time
 // as the first one listed, both servers held to RATE req/s (lib/paired.mjs): CPU per request
 // per pair. For small differences, e.g. a change against the build before it:
@@ -11,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, headlines, intArg, machine, markdownTables, range, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
 import { runPaired } from '../lib/paired.mjs';
+import { pairedDefaults, runPairedScenario } from '../lib/paired-scenario.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 let args;
@@ -21,6 +27,8 @@ try {
   // Paced windows run every variant at the same rate, below saturation (Express saturates lower).
   options.rate = intArg(args, 'rate', args.framework === 'express' ? 2000 : 5000, 0, 1_000_000);
   args.paired = intArg(args, 'paired', 0, 0, 1_000_000);
+  args.method ??= 'paired';
+  if (!['paired', 'interleaved'].includes(args.method)) throw new Error(`--method must be paired or interleaved, not ${args.method}`);
 } catch (err) {
   console.error(`http-overhead: ${err.message}`);
   process.exit(2);
@@ -51,6 +59,19 @@ if (args.paired > 0) {
   for (const [name, why] of Object.entries(run.failed)) console.log(`\n${name}: ${why}`);
   for (const [name, r] of Object.entries(run.results)) console.log(`\n${name} CPU µs/request added vs ${names[0]} (paired, ${args.paired} req/s): ${fmt(r.added.median, 2)} [${fmt(r.added.min, 2)}, ${fmt(r.added.max, 2)}]`);
   const file = saveJson('http-overhead', { scenario: 'http-overhead', machine: m, options: { ...opts, framework: args.framework, paired: args.paired }, ...run });
+  console.log(`\nraw results: ${file}`);
+  process.exit(0);
+}
+if (args.method === 'paired') {
+  if (names.length < 2) {
+    console.error('http-overhead: the paired method needs at least two variants, the first one the reference');
+    process.exit(2);
+  }
+  const popts = { ...opts, ...pairedDefaults(opts, args) };
+  const { text, run, startup } = await runPairedScenario({ opts: popts, unit: 'req' });
+  console.log(`\n## http-overhead (${args.framework}), paired: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
+  console.log(text);
+  const file = saveJson('http-overhead', { scenario: 'http-overhead', method: 'paired', machine: m, options: { ...popts, framework: args.framework }, ...run, startup });
   console.log(`\nraw results: ${file}`);
   process.exit(0);
 }

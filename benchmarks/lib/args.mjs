@@ -1,5 +1,7 @@
 // The command line every scenario shares:
-//   --quick                 3 rounds, 2 s windows, 1 s warm-up (default: 5 rounds, 5 s, 2 s)
+//   --quick                 3 rounds, 2 s windows, 1 s warm-up (default: 5 rounds, 5 s, 2 s);
+//                           paired server scenarios: 5 pairs of 3 s and 20 s for RSS (default:
+//                           7 pairs of 4 s, 60 s; lib/paired-scenario.mjs)
 //   --variants a,b,c        which variants, in the order each round runs them
 //   --rounds N  --window-ms MS  --warmup-ms MS  --ramp-ms MS  --connections N
 //   --max-other-pct P --noisy-retries N   remeasure a window when other processes took more

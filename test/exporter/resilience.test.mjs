@@ -166,12 +166,13 @@ test('the size limit: the oldest payloads are evicted and counted, one bigger th
     const names = dlqRecords(dir, 'capped').flatMap((r) => decodeTraces(r.body).flat().map((x) => x.name));
     assert.ok(names.includes('cap11-19'));
     assert.ok(!names.includes('cap0-0'));
-    // A payload larger than the whole limit cannot be kept.
-    await app.call('traces', { n: 400, prefix: 'huge' });
+    // A payload larger than the whole limit cannot be kept (600 spans, about 200 KB: one
+    // payload, below the 256 KiB a payload is sealed at).
+    await app.call('traces', { n: 300, prefix: 'huge' });
     await app.call('flush');
     const s2 = await until(async () => {
       const st = await app.stats();
-      return st.dropped.deadLetterFailed === 800 && st;
+      return st.dropped.deadLetterFailed === 600 && st;
     }, 'the oversized payload dropped');
     assert.equal(s2.deadLetter.spansWritten, 480);
     const err = app.stderr();

@@ -211,8 +211,14 @@ test('a request whose client goes away still ends its span, marked aborted', asy
   }
 });
 
-test('https servers and clients are traced like http', async () => {
-  const app = await startService('apps/https.cjs', { agentUrl: agent.url, env: { DD_SERVICE: 'tls' } });
+// The preload does not load node:https (start-up time): it patches https servers when the first
+// one listens, whether the app required or imported node:https.
+for (const [fixture, service] of [
+  ['apps/https.cjs', 'tls'],
+  ['apps/https-esm.mjs', 'tls-esm'],
+])
+test(`https servers and clients are traced like http (${fixture})`, async () => {
+  const app = await startService(fixture, { agentUrl: agent.url, env: { DD_SERVICE: service } });
   try {
     const { request } = await import('node:https');
     const { readFileSync } = await import('node:fs');
@@ -227,7 +233,7 @@ test('https servers and clients are traced like http', async () => {
         .end();
     });
     assert.equal(body.inner, 200);
-    const spans = await waitTrace((t) => t.filter((s) => s.service === 'tls').length === 3, 'of 3 https spans');
+    const spans = await waitTrace((t) => t.filter((s) => s.service === service).length === 3, 'of 3 https spans');
     const outer = spans.find((s) => s.meta['http.url'] === `https://127.0.0.1:${app.port}/out`);
     const client = spans.find((s) => s.name === 'http.request');
     const inner = spans.find((s) => s.meta['http.url'] === `https://127.0.0.1:${app.port}/in`);

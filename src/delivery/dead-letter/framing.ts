@@ -23,7 +23,11 @@
  * fails its length or CRC check: it is skipped, the scan resynchronises on the next magic,
  * and every record before it is kept.
  */
-import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+
+/** `node:zlib`, loaded with the first record written or read (start-up time: most processes never write one). */
+let zlib: typeof Zlib | null = null;
+const z = (): typeof Zlib => (zlib ??= require('node:zlib') as typeof Zlib);
 
 const HEADER_BYTES = 32;
 const MAGIC = 0x4c445754; // 'TWDL' read as u32 LE
@@ -74,6 +78,7 @@ interface ScanResult {
 }
 
 function checksum(header: Uint8Array, body: Uint8Array): number {
+  const { crc32 } = z();
   let c = crc32(header.subarray(4, 5));
   c = crc32(header.subarray(6, 28), c);
   return crc32(body, c);
@@ -84,7 +89,7 @@ export function encodeRecord(payload: Uint8Array, meta: RecordMeta, deflate = tr
   let body = payload;
   let flags = 0;
   if (deflate && payload.length >= DEFLATE_FROM) {
-    const packed = deflateRawSync(payload, { level: 1 });
+    const packed = z().deflateRawSync(payload, { level: 1 });
     if (packed.length < payload.length) {
       body = packed;
       flags = FLAG_DEFLATED;
@@ -117,7 +122,7 @@ function recordAt(buf: Buffer, off: number): ScannedRecord | null {
   let body = stored;
   if ((buf[off + 7] & FLAG_DEFLATED) !== 0) {
     try {
-      body = inflateRawSync(stored);
+      body = z().inflateRawSync(stored);
     } catch {
       return null;
     }

@@ -119,7 +119,7 @@ export class BodyPool {
     // Node 24, gRPC frames of the same process turned up inside payloads (and payload bytes,
     // presumably, inside gRPC frames).
     const ab = body.buffer;
-    if (body.byteOffset !== 0 || !this.own.has(ab) || ab.byteLength < 64 * 1024 || this.free.length >= 3) return;
+    if (body.byteOffset !== 0 || !this.own.has(ab) || ab.byteLength < 64 * 1024 || this.free.length >= 2) return;
     for (const f of this.free) if (f.buffer === ab) return;
     this.free.push(Buffer.from(ab, 0, ab.byteLength));
   }

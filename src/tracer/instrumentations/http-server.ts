@@ -7,9 +7,9 @@
  * Frameworks add the route and errors through the span stored on the request.
  */
 import http = require('node:http');
-import https = require('node:https');
+import type * as Https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
@@ -269,13 +269,65 @@ function ignored(paths: Glob, url: string | undefined): boolean {
 
 let restore: (() => void)[] = [];
 
+/**
+ * `node:https` is patched when the first TLS server starts listening, not at start-up: loading
+ * it loads `node:tls` and OpenSSL's TLS state (about 8 MB of RSS and a fifth of the preload's
+ * start-up time on Node 24), which a service behind a TLS-terminating proxy never needs.
+ * Every server listens through `net.Server#listen` (ES imports of `node:https` included, which
+ * no module hook sees); the check there runs once per `listen`, never per request. An https
+ * module loaded before `init()` is patched at once.
+ */
+let httpsPatched = false;
+
+function patchHttps(): void {
+  if (httpsPatched) return;
+  httpsPatched = true;
+  const https = require('node:https') as typeof Https;
+  restore.push(patchServer(https.Server.prototype as never, true), () => {
+    httpsPatched = false;
+  });
+}
+
+/** A TLS server (`tls.Server`, so `https.Server`): what `tls.Server`'s constructor sets, read without loading `node:tls`. */
+function isTlsServer(server: object): boolean {
+  return !(server instanceof http.Server) && Array.isArray((server as { _contexts?: unknown })._contexts);
+}
+
+function patchListen(): () => void {
+  const proto = Object.getPrototypeOf(http.Server.prototype) as NetServer & { listen: (...a: unknown[]) => unknown };
+  const original = proto.listen;
+  const ours = function listen(this: NetServer): unknown {
+    if (!httpsPatched && core !== null && isTlsServer(this)) {
+      try {
+        patchHttps();
+      } catch (err) {
+        counters.instrumentationErrors++;
+        logger.error('https server integration failed; https servers are not traced', err, 'http-server');
+      }
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return original.apply(this, arguments as unknown as unknown[]);
+  };
+  proto.listen = ours as typeof proto.listen;
+  return () => {
+    if (proto.listen === ours) proto.listen = original;
+  };
+}
+
+/** Whether the app (or anything before us) has loaded `node:https` already. */
+function httpsLoaded(): boolean {
+  const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  return !Array.isArray(list) || list.includes('NativeModule https');
+}
+
 export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean; ignorePaths: Glob | null; headerTags: HeaderTags | null }): void {
   core = c;
   urlQuery = options.urlQuery;
   ignorePaths = options.ignorePaths;
   headerTags = options.headerTags;
   if (restore.length > 0) return;
-  restore = [patchServer(http.Server.prototype, false), patchServer(https.Server.prototype as never, true)];
+  restore = [patchServer(http.Server.prototype, false), patchListen()];
+  if (httpsLoaded()) patchHttps();
   const proto = http.ServerResponse.prototype as unknown as { end: (...args: unknown[]) => unknown };
   originalEnd = proto.end;
   proto.end = end;
