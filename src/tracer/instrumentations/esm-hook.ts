@@ -5,7 +5,8 @@
  * exports. The hook is in the loading thread where `module.registerHooks` exists (22.15+, 24,
  * 26). Elsewhere (Node 20) only `module.register` is left, which starts a hooks thread and
  * sends every ES module load through it (a few hundred ms more start-up on a busy 2-core
- * machine): it is used only when the app's entry point is an ES module. A CommonJS app that
+ * machine): it is used only when the app's entry point is an ES module and Hono or NestJS is
+ * installed in a `node_modules` folder above it. A CommonJS app that
  * `require()`s an ES-module-only package is covered without it (`module-hook.ts`). It is put in
  * place once, when the first integration that needs it is turned on, and stays (a removed hook
  * would leave modules loaded later untraced after a re-init; with no subscriber the marked
@@ -13,7 +14,7 @@
  */
 import dc = require('node:diagnostics_channel');
 import Module = require('node:module');
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -56,6 +57,15 @@ function entryIsEsModule(): boolean {
   }
 }
 
+/** Whether a package of `ESM_FILES` is in a `node_modules` folder above the entry point (an app without one pays for no hooks thread). */
+function targetInstalled(): boolean {
+  const pkgs = new Set(ESM_FILES.map((f) => (f.startsWith('@') ? f.split('/').slice(0, 2).join('/') : f.split('/')[0])));
+  for (let dir = dirname(process.argv[1]); ; dir = dirname(dir)) {
+    for (const pkg of pkgs) if (existsSync(join(dir, 'node_modules', pkg, 'package.json'))) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
+
 /** Sends the namespace of each marked ES module to `onModule`, from now on. */
 export function watchEsModules(onModule: (namespace: unknown) => void): void {
   dc.subscribe(ESM_LOADED_CHANNEL, onModule);
@@ -65,7 +75,7 @@ export function watchEsModules(onModule: (namespace: unknown) => void): void {
   try {
     if (typeof M.registerHooks === 'function') {
       M.registerHooks.call(Module, { load: syncLoad });
-    } else if (typeof M.register === 'function' && entryIsEsModule()) {
+    } else if (typeof M.register === 'function' && entryIsEsModule() && targetInstalled()) {
       M.register.call(Module, pathToFileURL(join(__dirname, 'esm-loader.js')).href);
     }
   } catch (err) {
