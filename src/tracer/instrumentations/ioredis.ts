@@ -14,14 +14,10 @@
  * off with one message; the command runs on untouched.
  */
 import dc = require('node:diagnostics_channel');
-import type { TwSpan } from '../span';
 import type { TracerCore } from '../tracer';
 import { addPatcher, wrapMethod } from './module-hook';
 import { CHANNELS, type IoredisCommandMessage } from './channels';
-import { finishRedisSpan, startRedisSpan, type RedisEndpoint } from './redis-command';
-import { counters } from '../../internal/counters';
-import { logger } from '../../internal/logger';
-import { Codes } from '../../internal/errors';
+import { redisSubscriber, startRedisSpan, type RedisEndpoint } from './redis-command';
 
 // ---------------- the patch: publishes, knows nothing of spans ----------------
 
@@ -85,11 +81,6 @@ function patchIoredis(Redis: { prototype: object; Cluster?: unknown; Pipeline?: 
 
 // ---------------- the subscriber: makes the spans ----------------
 
-let core: TracerCore | null = null;
-let raw = false;
-let subscribed = false;
-/** The finish channel stays subscribed once it was: spans started before a disable still end. */
-let finishing = false;
 const kEndpoint = Symbol('tracewell.ioredis.endpoint');
 
 interface ClientLike {
@@ -116,47 +107,12 @@ function endpointOf(client: ClientLike): RedisEndpoint | null {
   return e;
 }
 
-function failed(err: unknown): void {
-  counters.instrumentationErrors++;
-  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the ioredis integration failed and is now off; commands run untraced`, err, 'ioredis');
-  disableIoredis();
-}
-
-function onStart(m: unknown): void {
-  const c = core;
-  if (c === null) return;
-  const message = m as IoredisCommandMessage;
-  try {
-    message.state = startRedisSpan(c, 'ioredis', message.name, message.args, 0, endpointOf(message.client as ClientLike), raw);
-  } catch (err) {
-    failed(err);
-  }
-}
-
-function onFinish(m: unknown): void {
-  const message = m as IoredisCommandMessage;
-  const span = message.state as TwSpan | undefined;
-  if (span === undefined) return;
-  try {
-    finishRedisSpan(span, message.error);
-  } catch (err) {
-    failed(err);
-  }
-}
+const subscriber = redisSubscriber<IoredisCommandMessage>('ioredis', { start: CHANNELS.ioredisCommandStart, finish: CHANNELS.ioredisCommandFinish }, (c, m, raw) => startRedisSpan(c, 'ioredis', m.name, m.args, 0, endpointOf(m.client as ClientLike), raw));
 
 let registered = false;
 
 export function enableIoredis(c: TracerCore, options: { rawCommands: boolean }): void {
-  core = c;
-  raw = options.rawCommands;
-  if (!subscribed) {
-    subscribed = true;
-    dc.subscribe(CHANNELS.ioredisCommandStart, onStart);
-  }
-  if (!finishing) {
-    finishing = true;
-    dc.subscribe(CHANNELS.ioredisCommandFinish, onFinish);
-  }
+  subscriber.enable(c, options.rawCommands);
   if (registered) return;
   registered = true;
   addPatcher({
@@ -173,8 +129,5 @@ export function enableIoredis(c: TracerCore, options: { rawCommands: boolean }):
 
 /** No new spans; those already started still finish. */
 export function disableIoredis(): void {
-  core = null;
-  if (!subscribed) return;
-  subscribed = false;
-  dc.unsubscribe(CHANNELS.ioredisCommandStart, onStart);
+  subscriber.disable();
 }

@@ -10,11 +10,15 @@
  * `MGET`, `EXPIRE`, `LRANGE`...). The rule of a command name is looked up once and kept, so a
  * call costs one map read and one string join.
  */
+import dc = require('node:diagnostics_channel');
 import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed } from '../context';
 import type { TwSpan } from '../span';
 import type { TracerCore } from '../tracer';
+import { counters } from '../../internal/counters';
+import { logger } from '../../internal/logger';
+import { Codes } from '../../internal/errors';
 
 /** How a command's arguments are obfuscated. */
 const enum Rule {
@@ -244,7 +248,7 @@ function leadingCode(message: string): string {
 }
 
 /** Ends a command span, with the server's or the client's error (its code when it has one: `WRONGTYPE`, `NOAUTH`, `ECONNREFUSED`). */
-export function finishRedisSpan(span: TwSpan, err: unknown): void {
+function finishRedisSpan(span: TwSpan, err: unknown): void {
   if (span.endAt >= 0) return;
   if (err !== undefined && err !== null) {
     span.fail(err);
@@ -255,4 +259,65 @@ export function finishRedisSpan(span: TwSpan, err: unknown): void {
     if (code !== '') span.setAttribute('db.response.status_code', code);
   }
   span.finish();
+}
+
+/**
+ * The span-making side both Redis integrations share: the start channel's message becomes a
+ * span (`start`), the finish channel's ends it. Turned off (by `disable()`, or by a failure
+ * inside it, with one message), no new span starts; the finish channel stays subscribed so
+ * spans already started still end.
+ */
+export function redisSubscriber<M extends { error: unknown; state: unknown }>(
+  integration: string,
+  channels: { start: string; finish: string },
+  start: (core: TracerCore, message: M, raw: boolean) => TwSpan | undefined,
+): { enable(core: TracerCore, raw: boolean): void; disable(): void } {
+  let core: TracerCore | null = null;
+  let raw = false;
+  let subscribed = false;
+  let finishing = false;
+  const failed = (err: unknown): void => {
+    counters.instrumentationErrors++;
+    logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the ${integration} integration failed and is now off; commands run untraced`, err, integration);
+    disable();
+  };
+  const onStart = (m: unknown): void => {
+    const c = core;
+    if (c === null) return;
+    try {
+      (m as M).state = start(c, m as M, raw);
+    } catch (err) {
+      failed(err);
+    }
+  };
+  const onFinish = (m: unknown): void => {
+    const span = (m as M).state as TwSpan | undefined;
+    if (span === undefined) return;
+    try {
+      finishRedisSpan(span, (m as M).error);
+    } catch (err) {
+      failed(err);
+    }
+  };
+  function disable(): void {
+    core = null;
+    if (!subscribed) return;
+    subscribed = false;
+    dc.unsubscribe(channels.start, onStart);
+  }
+  return {
+    enable(c, r) {
+      core = c;
+      raw = r;
+      if (!subscribed) {
+        subscribed = true;
+        dc.subscribe(channels.start, onStart);
+      }
+      if (!finishing) {
+        finishing = true;
+        dc.subscribe(channels.finish, onFinish);
+      }
+    },
+    disable,
+  };
 }

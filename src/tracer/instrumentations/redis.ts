@@ -17,14 +17,11 @@
  * integration turns itself off with one message; commands run on untouched.
  */
 import dc = require('node:diagnostics_channel');
-import type { TwSpan } from '../span';
 import type { TracerCore } from '../tracer';
 import { addPatcher, wrapMethod } from './module-hook';
 import { CHANNELS, type RedisCommandMessage } from './channels';
-import { finishRedisSpan, startRedisSpan, type RedisEndpoint } from './redis-command';
+import { redisSubscriber, startRedisSpan, type RedisEndpoint } from './redis-command';
 import { counters } from '../../internal/counters';
-import { logger } from '../../internal/logger';
-import { Codes } from '../../internal/errors';
 
 // ---------------- the patch: publishes, knows nothing of spans ----------------
 
@@ -91,10 +88,6 @@ function patchSocketModule(exp: { default: Ctor }): void {
 
 // ---------------- the subscriber: makes the spans ----------------
 
-let core: TracerCore | null = null;
-let raw = false;
-let subscribed = false;
-let finishing = false;
 const endpoints = new WeakMap<object, RedisEndpoint | null>();
 const DEFAULT_ENDPOINT: RedisEndpoint = { host: 'localhost', port: 6379, db: -1, dbText: '' };
 
@@ -110,49 +103,15 @@ function endpointOf(options: unknown): RedisEndpoint | null {
   return e;
 }
 
-function failed(err: unknown): void {
-  counters.instrumentationErrors++;
-  logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] the redis (node-redis) integration failed and is now off; commands run untraced`, err, 'redis');
-  disableRedis();
-}
-
-function onStart(m: unknown): void {
-  const c = core;
-  if (c === null) return;
-  const message = m as RedisCommandMessage;
-  try {
-    const args = message.args;
-    const name = typeof args[0] === 'string' ? args[0] : String(args[0]);
-    message.state = startRedisSpan(c, 'redis', name, args, 1, endpointOf(message.socketOptions), raw);
-  } catch (err) {
-    failed(err);
-  }
-}
-
-function onFinish(m: unknown): void {
-  const message = m as RedisCommandMessage;
-  const span = message.state as TwSpan | undefined;
-  if (span === undefined) return;
-  try {
-    finishRedisSpan(span, message.error);
-  } catch (err) {
-    failed(err);
-  }
-}
+const subscriber = redisSubscriber<RedisCommandMessage>('redis (node-redis)', { start: CHANNELS.redisCommandStart, finish: CHANNELS.redisCommandFinish }, (c, m, raw) => {
+  const args = m.args;
+  return startRedisSpan(c, 'redis', typeof args[0] === 'string' ? args[0] : String(args[0]), args, 1, endpointOf(m.socketOptions), raw);
+});
 
 let registered = false;
 
 export function enableRedis(c: TracerCore, options: { rawCommands: boolean }): void {
-  core = c;
-  raw = options.rawCommands;
-  if (!subscribed) {
-    subscribed = true;
-    dc.subscribe(CHANNELS.redisCommandStart, onStart);
-  }
-  if (!finishing) {
-    finishing = true;
-    dc.subscribe(CHANNELS.redisCommandFinish, onFinish);
-  }
+  subscriber.enable(c, options.rawCommands);
   if (registered) return;
   registered = true;
   const proto = (exp: any): any => (exp !== null && typeof exp === 'object' && typeof exp.default === 'function' ? exp.default.prototype : undefined);
@@ -175,8 +134,5 @@ export function enableRedis(c: TracerCore, options: { rawCommands: boolean }): v
 }
 
 export function disableRedis(): void {
-  core = null;
-  if (!subscribed) return;
-  subscribed = false;
-  dc.unsubscribe(CHANNELS.redisCommandStart, onStart);
+  subscriber.disable();
 }
