@@ -168,8 +168,9 @@ function onPublishStart(m: unknown): void {
   }
 }
 
-function onPublishFinish(m: unknown): void {
-  const message = m as AmqpPublishMessage;
+/** A publish's or a delivery's end: its span finishes, failed when the message carries an error. */
+function onFinish(m: unknown): void {
+  const message = m as AmqpPublishMessage | AmqpDeliverMessage;
   const span = message.state as TwSpan | undefined;
   if (span === undefined) return;
   try {
@@ -207,18 +208,6 @@ function deliverContext(m: unknown): Context {
   }
 }
 
-function onDeliverFinish(m: unknown): void {
-  const message = m as AmqpDeliverMessage;
-  const span = message.state as TwSpan | undefined;
-  if (span === undefined) return;
-  try {
-    if (message.error !== undefined) span.fail(message.error);
-    span.finish();
-  } catch (err) {
-    failed(err);
-  }
-}
-
 let registered = false;
 /** Finish events stay subscribed once they were: spans started before a disable still end. */
 let finishing = false;
@@ -232,8 +221,8 @@ export function enableAmqplib(c: TracerCore): void {
   }
   if (!finishing) {
     finishing = true;
-    dc.subscribe(CHANNELS.amqplibPublishFinish, onPublishFinish);
-    dc.subscribe(CHANNELS.amqplibDeliverFinish, onDeliverFinish);
+    dc.subscribe(CHANNELS.amqplibPublishFinish, onFinish);
+    dc.subscribe(CHANNELS.amqplibDeliverFinish, onFinish);
   }
   if (registered) return;
   registered = true;
