@@ -32,7 +32,31 @@ async function connect() {
       for (let i = 0; i < m.calls; i++) await client.get('bench:key');
       const wallNs = Number(process.hrtime.bigint() - t0);
       const cpu = process.cpuUsage(cpu0);
-      process.send({ type: 'ran', calls: m.calls, cpuUs: cpu.user + cpu.system, wallNs });
+      process.send({ type: 'ran', calls: m.calls, cpuUs: cpu.user + cpu.system, userUs: cpu.user, wallNs });
+    }
+    // Paired windows: GETs one after another until `ms` have passed, so that two workers
+    // started together overlap for the whole window.
+    if (m?.type === 'run-for') {
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      const end = t0 + BigInt(m.ms) * 1_000_000n;
+      // `inflight` loops at once: the client writes the GETs of several callers in one go,
+      // so the socket's system calls, which dwarf a tracer's work when each GET waits alone,
+      // are shared, and what differs between variants is the work per command.
+      let calls = 0;
+      const loop = async () => {
+        while (true) {
+          for (let i = 0; i < 20; i++) await client.get('bench:key');
+          calls += 20;
+          if (process.hrtime.bigint() >= end) return;
+        }
+      };
+      const loops = [];
+      for (let i = 0; i < (m.inflight ?? 1); i++) loops.push(loop());
+      await Promise.all(loops);
+      const wallNs = Number(process.hrtime.bigint() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      process.send({ type: 'ran', calls, cpuUs: cpu.user + cpu.system, userUs: cpu.user, wallNs });
     }
     if (m?.type === 'stop') {
       await client.quit();

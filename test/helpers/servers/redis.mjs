@@ -61,5 +61,5 @@ async function startOnce(timeoutMs) {
     await stop();
     throw new Error(`redis-server did not start: ${err.message}`);
   }
-  return { port, host: '127.0.0.1', url: `redis://127.0.0.1:${port}`, dir, stop, log: () => log };
+  return { port, host: '127.0.0.1', url: `redis://127.0.0.1:${port}`, dir, pid: child.pid, stop, log: () => log };
 }
