@@ -3,15 +3,18 @@
 // Usage: node benchmarks/http-overhead/run.mjs [--quick] [--variants baseline,als-floor,tracewell]
 //   [--framework fastify|express|http|hono|koa] [--method paired|interleaved] [--rounds N] [--window-ms MS]
 //   [--rss-ms 60000] [--startup-runs 15] [--warmup-ms 2000] [--connections 32] [--node 22] [--pin]
-//   [--paired RATE] [--rate 5000 (interleaved: paced windows; 0: saturated only)]
+//   [--paired RATE] [--rate 5000 (interleaved: paced windows; 0: saturated only)] [--load wrk|undici]
 // --method paired (the default): each variant saturated at the same time as the first one
 // listed, servers on one CPU and load on the other (lib/paired-scenario.mjs), then RSS after
-// --rss-ms alone at saturation and start-up per variant. --method interleaved: the windows one
+// --rss-ms alone at saturation and start-up per variant; its load is wrk (lib/load-wrk.mjs)
+// when installed, which needs a few µs per request where the undici generator needs about as
+// much as the server (`--load undici` for that one). --method interleaved: the windows one
 // variant after the other (lib/interleave.mjs), saturated and paced at --rate.
 // --paired RATE: instead of the interleaved windows, each variant is measured at the same time
 // as the first one listed, both servers held to RATE req/s (lib/paired.mjs): CPU per request
 // per pair. For small differences, e.g. a change against the build before it:
 // TRACEWELL_REF=/path/to/built/checkout ... --pin --paired 2000 --variants tracewell-ref,tracewell,tracewell-ref-aa
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, headlines, intArg, machine, markdownTables, range, runInterleaved, saveJson, scenarioOptions } from '../lib/harness.mjs';
@@ -28,6 +31,11 @@ try {
   options.rate = intArg(args, 'rate', args.framework === 'express' ? 2000 : 5000, 0, 1_000_000);
   args.paired = intArg(args, 'paired', 0, 0, 1_000_000);
   args.method ??= 'paired';
+  // Saturated paired windows: wrk when installed (see load-wrk.mjs); paced windows: undici.
+  const saturatedPaired = args.method === 'paired' && !(args.paired > 0);
+  args.load ??= saturatedPaired && !spawnSync('wrk', ['--version']).error ? 'wrk' : 'undici';
+  if (!['wrk', 'undici'].includes(args.load)) throw new Error(`--load must be wrk or undici, not ${args.load}`);
+  if (args.load === 'wrk' && !saturatedPaired) throw new Error('--load wrk is for the saturated paired method only (no --paired RATE, no --method interleaved)');
   if (!['paired', 'interleaved'].includes(args.method)) throw new Error(`--method must be paired or interleaved, not ${args.method}`);
 } catch (err) {
   console.error(`http-overhead: ${err.message}`);
@@ -37,7 +45,7 @@ const opts = {
   ...options,
   serverScript: join(here, 'server.mjs'),
   serverEnv: { FRAMEWORK: args.framework },
-  loadScript: join(here, '..', 'lib', 'load.mjs'),
+  loadScript: join(here, '..', 'lib', args.load === 'wrk' ? 'load-wrk.mjs' : 'load.mjs'),
 };
 const names = opts.variants.map((v) => v.name);
 const m = machine(opts.execPath);
@@ -67,7 +75,7 @@ if (args.method === 'paired') {
     console.error('http-overhead: the paired method needs at least two variants, the first one the reference');
     process.exit(2);
   }
-  const popts = { ...opts, ...pairedDefaults(opts, args) };
+  const popts = { ...opts, ...pairedDefaults(opts, args), loadName: args.load };
   const { text, run, startup } = await runPairedScenario({ opts: popts, unit: 'req' });
   console.log(`\n## http-overhead (${args.framework}), paired: Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
   console.log(text);

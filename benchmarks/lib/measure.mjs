@@ -59,8 +59,10 @@ export async function measureWindow(server, { loadScript, loadArgs = [], connect
     const serverCpuPct = u1.hrMicros > u0.hrMicros ? (cpuMicros / (u1.hrMicros - u0.hrMicros)) * 100 : NaN;
     // % of one core, like serverCpuPct and loadCpuPct.
     const machineCpuPct = sys1.total > sys0.total ? ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * sys1.cores * 100 : NaN;
+    const windowS = (u1.hrMicros - u0.hrMicros) / 1e6;
     return {
-      rps: result.rps,
+      // A load generator that does not count per window (load-wrk.mjs): the server's count.
+      rps: result.rps ?? (windowS > 0 ? served / windowS : NaN),
       requests: result.requests,
       errors: result.errors,
       errorSamples: result.errorSamples,

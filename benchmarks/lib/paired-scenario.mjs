@@ -38,7 +38,7 @@ export async function runPairedScenario({ opts, unit = 'req', log = (s) => proce
   const baseRss = run.rss[base]?.mb;
   const lines = [];
   lines.push(
-    `Paired: each variant served at the same time as ${base}, both saturated (${Math.max(1, opts.connections >> 1)} connections each), both servers on CPU ${opts.pin.server}, both load generators on CPU ${opts.pin.load}; ` +
+    `Paired: each variant served at the same time as ${base}, both saturated (${Math.max(1, opts.connections >> 1)} connections each${opts.loadName ? `, load from ${opts.loadName}` : ''}), both servers on CPU ${opts.pin.server}, both load generators on CPU ${opts.pin.load}; ` +
       `${opts.rounds} pairs of ${opts.windowMs / 1000} s per variant; median [min, max] over the pairs of the per-pair values. ` +
       `RSS: each server alone at saturation for ${opts.rssMs / 1000} s after the pairs. Start-up: \`node -e 0\` with the variant's flags, ${opts.startupRuns} interleaved runs.\n`,
   );
