@@ -20,7 +20,7 @@ import { loadBinding, type PprofBinding } from './binding';
 import { asyncContextFrameActive, FrameWallProfiler, PlainWallProfiler } from './binding-internals';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
-import { TimeProfileWriter, type LabelsOf, type RawTimeProfile } from './serialize';
+import { ProfileWriter, type LabelsOf, type RawHeapNode, type RawTimeProfile } from './serialize';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
 
@@ -48,8 +48,9 @@ interface Collected {
    * message (span-lines; and once written, the others), or the cut profile still to write in
    * slices (`writeWall`).
    */
-  wall: Profile | Buffer | TimeProfileWriter;
-  heap: Profile | null;
+  wall: Profile | Buffer | ProfileWriter;
+  /** The heap profile still to write in slices, then written. */
+  heap: ProfileWriter | Buffer | null;
   endpointCounts: Record<string, number>;
 }
 
@@ -251,7 +252,7 @@ export class ContinuousProfiler {
       if (!last && this.spanLines === null) this.checkV8Bug();
       // The last cut: nothing may call into the stopped profiler while the profile is finished.
       if (last) this.labeler?.uninstall();
-      if (!(wall instanceof TimeProfileWriter)) this.labeler?.clear();
+      if (!(wall instanceof ProfileWriter)) this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
       const c: Collected = { start: this.periodStart, end, wall, heap: null, endpointCounts };
@@ -268,8 +269,8 @@ export class ContinuousProfiler {
   }
 
   /** The writer of a cut profile, with this period's labels (a cache of its own). */
-  private writer(raw: RawTimeProfile): TimeProfileWriter {
-    return new TimeProfileWriter(raw, {
+  private writer(raw: RawTimeProfile): ProfileWriter {
+    return ProfileWriter.time(raw, {
       intervalMicros: this.config.profilingIntervalMs * 1000,
       sourceMapper: this.mapper,
       labels: this.labeler?.labelsForOneProfile() as LabelsOf | undefined,
@@ -279,46 +280,44 @@ export class ContinuousProfiler {
   }
 
   /**
-   * A cut profile written in slices of about WRITE_SLICE_MS, one per event-loop turn, each
-   * timed as a pause of its own; false when that failed (counted, said).
+   * A profile written in slices of about WRITE_SLICE_MS, one per event-loop turn, each timed as
+   * a pause of its own; null when that failed (counted, said).
    */
-  private async writeWall(c: Collected): Promise<boolean> {
-    const w = c.wall;
-    if (!(w instanceof TimeProfileWriter)) return true;
+  private async writeInSlices(w: ProfileWriter, what: 'wall' | 'heap'): Promise<Buffer | null> {
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const t0 = performance.now();
       try {
-        if (w.step(WRITE_SLICE_MS)) {
-          c.wall = w.bytes();
-          return true;
-        }
+        if (w.step(WRITE_SLICE_MS)) return w.bytes();
       } catch (err) {
-        counters.profiler.dropped.collectFailed++;
-        logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be serialized`, err, 'profile-collect');
-        return false;
+        this.writeFailed(what, err);
+        return null;
       } finally {
-        this.stall(t0, 'wall profile write slice');
+        this.stall(t0, `${what} profile write slice`);
       }
     }
   }
 
-  /** At exit: a cut profile written in one go; false when that failed (counted, said). */
-  private writeWallNow(c: Collected): boolean {
-    const w = c.wall;
-    if (!(w instanceof TimeProfileWriter)) return true;
+  /** At exit: a profile written in one go; null when that failed (counted, said). */
+  private writeNow(w: ProfileWriter, what: 'wall' | 'heap'): Buffer | null {
     const t0 = performance.now();
     try {
       w.step(Infinity);
-      c.wall = w.bytes();
-      return true;
+      return w.bytes();
     } catch (err) {
+      this.writeFailed(what, err);
+      return null;
+    } finally {
+      this.stall(t0, `${what} profile write`);
+    }
+  }
+
+  /** A wall profile that cannot be written drops the upload (counted); a heap profile only itself (the wall profile goes alone). */
+  private writeFailed(what: 'wall' | 'heap', err: unknown): void {
+    if (what === 'wall') {
       counters.profiler.dropped.collectFailed++;
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be serialized`, err, 'profile-collect');
-      return false;
-    } finally {
-      this.stall(t0, 'wall profile write');
-    }
+    } else logger.error(`[${Codes.PROFILE_FAILED}] a heap profile could not be serialized; the wall profile is sent alone`, err, 'profile-heap');
   }
 
   /**
@@ -345,7 +344,10 @@ export class ContinuousProfiler {
     if (!this.config.profilingHeap) return;
     const t0 = performance.now();
     try {
-      c.heap = this.pprof.heap.profile(undefined, this.mapper);
+      // V8's allocation profile (the native step), written in slices afterwards; the binding's
+      // `heap.profile()` would convert and serialize it in this same tick.
+      const root = this.pprof.heap.v8Profile() as unknown as RawHeapNode;
+      c.heap = ProfileWriter.heap(root, { intervalBytes: HEAP_INTERVAL_BYTES, sourceMapper: this.mapper, timeNanos: Date.now() * 1e6, external: process.memoryUsage().external });
     } catch (err) {
       logger.error(`[${Codes.PROFILE_FAILED}] a heap profile could not be collected; the wall profile is sent alone`, err, 'profile-heap');
     } finally {
@@ -371,20 +373,26 @@ export class ContinuousProfiler {
       if (last) this.teardown();
       return;
     }
-    if (!(await this.writeWall(c))) {
-      if (last) this.teardown();
-      return;
+    if (c.wall instanceof ProfileWriter) {
+      const bytes = await this.writeInSlices(c.wall, 'wall');
+      if (bytes === null) {
+        if (last) this.teardown();
+        return;
+      }
+      c.wall = bytes;
     }
     if (this.config.profilingHeap) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.collectHeap(c);
+      // Without the heap profile the wall profile is still sent (as when it cannot be taken).
+      if (c.heap instanceof ProfileWriter) c.heap = await this.writeInSlices(c.heap, 'heap');
     }
     if (last) this.teardown();
     let parts: FilePart[];
     try {
       const wall = c.wall as Profile | Buffer;
       parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(wall) ? await gzip(wall) : await this.pprof.encode(wall) }];
-      if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
+      if (c.heap !== null) parts.push({ name: 'space.pprof', body: await gzip(c.heap as Buffer) });
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be encoded`, err, 'profile-encode');
@@ -453,8 +461,15 @@ export class ContinuousProfiler {
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
   persistNow(): void {
     let c = this.collectWall(true);
-    if (c !== null && !this.writeWallNow(c)) c = null;
-    if (c !== null) this.collectHeap(c);
+    if (c !== null && c.wall instanceof ProfileWriter) {
+      const bytes = this.writeNow(c.wall, 'wall');
+      if (bytes === null) c = null;
+      else c.wall = bytes;
+    }
+    if (c !== null) {
+      this.collectHeap(c);
+      if (c.heap instanceof ProfileWriter) c.heap = this.writeNow(c.heap, 'heap');
+    }
     this.teardown();
     if (c === null) {
       this.uploader?.persist(null);
@@ -463,7 +478,7 @@ export class ContinuousProfiler {
     try {
       const wall = c.wall as Profile | Buffer;
       const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(wall) ? wall : wall.encode()) }];
-      if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
+      if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap as Buffer) });
       this.deliver(c, parts, true);
     } catch (err) {
       counters.profiler.dropped.collectFailed++;

@@ -48,6 +48,25 @@ export interface RawTimeProfile {
   totalHitCount?: number;
 }
 
+export interface RawHeapNode {
+  name?: string;
+  scriptName: string;
+  scriptId?: number;
+  lineNumber?: number;
+  columnNumber?: number;
+  allocations: { sizeBytes: number; count: number }[];
+  children: RawHeapNode[];
+}
+
+export interface HeapSerializeOptions {
+  intervalBytes: number;
+  sourceMapper?: SourceMapperLike;
+  /** The profile's `time_nanos` (the binding takes the time it is converted). */
+  timeNanos: number;
+  /** Bytes outside V8's heap (`process.memoryUsage().external`), added as an `(external)` node when above 0. */
+  external: number;
+}
+
 export type LabelSet = Record<string, string | number | bigint>;
 export type LabelsOf = (args: { node: RawNode; context?: RawContext }) => LabelSet;
 
@@ -74,7 +93,7 @@ export interface TimeSerializeOptions {
 
 /** One node still to write: its location id once written, and its parent's entry. */
 interface Entry {
-  node: RawNode;
+  node: RawNode | RawHeapNode;
   parent: Entry | null;
   loc: number;
 }
@@ -112,7 +131,7 @@ function isZero(v: number | bigint): boolean {
  * A wall profile being written. `step(budgetMs)` writes for about that long and says whether
  * it is done; `bytes()` then gives the encoded pprof message (not compressed).
  */
-export class TimeProfileWriter {
+export class ProfileWriter {
   private readonly strings: string[] = [];
   private readonly stringIds = new Map<string, number>();
   private readonly samples = new ProtoWriter(64 * 1024);
@@ -123,6 +142,11 @@ export class TimeProfileWriter {
   private readonly sampleTypes: [number, number][];
   private readonly pending: Entry[];
   private readonly intervalNanos: number;
+  private readonly period: number;
+  private readonly periodType: [number, number];
+  private readonly durationNanos: number;
+  private readonly timeNanos: number;
+  private readonly heap: boolean;
   private readonly hasCpu: boolean;
   private readonly labelsOf: LabelsOf | undefined;
   private readonly mapper: SourceMapperLike | undefined;
@@ -134,58 +158,59 @@ export class TimeProfileWriter {
   private work = 0;
   private out: Buffer | null = null;
 
-  constructor(
-    private readonly raw: RawTimeProfile,
-    private readonly options: TimeSerializeOptions,
-  ) {
+  private constructor(time: { raw: RawTimeProfile; options: TimeSerializeOptions } | null, heap: { root: RawHeapNode; options: HeapSerializeOptions } | null) {
     this.str('');
-    for (const l of options.lowCardinalityLabels ?? []) this.str(l);
-    let interval = options.intervalMicros;
-    const total = raw.totalHitCount ?? totalHits(raw.topDownRoot);
-    if (total > 0) interval = Math.min(Math.max(Math.floor((raw.endTime - raw.startTime) / total), interval), 2 * interval);
-    this.intervalNanos = interval * 1000;
-    this.hasCpu = raw.hasCpuTime === true;
-    this.sampleTypes = [
-      [this.str('sample'), this.str('count')],
-      [this.str('wall'), this.str('nanoseconds')],
-    ];
-    if (this.hasCpu) this.sampleTypes.push([this.str('cpu'), this.str('nanoseconds')]);
-    this.labelsOf = options.labels;
-    this.mapper = options.sourceMapper;
-    // The walk pops from the end: top-level nodes in reverse order, as the binding's does.
-    this.pending = this.topLevel().map((node) => ({ node, parent: null, loc: 0 }));
+    if (time !== null) {
+      const { raw, options } = time;
+      this.heap = false;
+      for (const l of options.lowCardinalityLabels ?? []) this.str(l);
+      let interval = options.intervalMicros;
+      const total = raw.totalHitCount ?? totalHits(raw.topDownRoot);
+      if (total > 0) interval = Math.min(Math.max(Math.floor((raw.endTime - raw.startTime) / total), interval), 2 * interval);
+      this.intervalNanos = interval * 1000;
+      this.period = this.intervalNanos;
+      this.hasCpu = raw.hasCpuTime === true;
+      this.sampleTypes = [
+        [this.str('sample'), this.str('count')],
+        [this.str('wall'), this.str('nanoseconds')],
+      ];
+      if (this.hasCpu) this.sampleTypes.push([this.str('cpu'), this.str('nanoseconds')]);
+      this.periodType = this.sampleTypes[1];
+      this.durationNanos = (raw.endTime - raw.startTime) * 1000;
+      this.timeNanos = options.timeNanos;
+      this.labelsOf = options.labels;
+      this.mapper = options.sourceMapper;
+      // The walk pops from the end: top-level nodes in reverse order, as the binding's does.
+      this.pending = topLevel(raw, this.hasCpu).map((node) => ({ node, parent: null, loc: 0 }));
+    } else {
+      const { root, options } = heap!;
+      this.heap = true;
+      this.intervalNanos = 0;
+      this.period = options.intervalBytes;
+      this.hasCpu = false;
+      this.sampleTypes = [
+        [this.str('inuse_objects'), this.str('count')],
+        [this.str('inuse_space'), this.str('bytes')],
+      ];
+      this.periodType = this.sampleTypes[1];
+      this.durationNanos = 0;
+      this.timeNanos = options.timeNanos;
+      this.labelsOf = undefined;
+      this.mapper = options.sourceMapper;
+      const children: RawHeapNode[] = root.children.slice();
+      if (options.external > 0) children.push({ name: '(external)', scriptName: '', children: [], allocations: [{ sizeBytes: options.external, count: 1 }] });
+      this.pending = children.map((node) => ({ node, parent: null, loc: 0 }));
+    }
   }
 
-  /** The top-level nodes as the binding rewrites them (see the module comment). */
-  private topLevel(): RawNode[] {
-    const out: RawNode[] = [];
-    let runtime: RawNode | null = null;
-    const runtimeNode = (): RawNode => {
-      if (runtime === null) {
-        runtime = { name: 'Node.js', scriptName: '', scriptId: 0, lineNumber: 0, columnNumber: 0, children: [], hitCount: 0 };
-        out.push(runtime);
-      }
-      return runtime;
-    };
-    for (const child of this.raw.topDownRoot.children) {
-      if (child.name === '(program)') continue;
-      if (child.name === '(idle)' && child.contexts?.length === 0) continue;
-      if (child.name === '(garbage collector)') runtimeNode().children.push({ ...child, name: GC_NAME });
-      else out.push(child);
-    }
-    if (this.hasCpu && this.raw.nonJSThreadsCpuTime) {
-      runtimeNode().children.push({
-        name: NON_JS_NAME,
-        scriptName: '',
-        scriptId: 0,
-        lineNumber: 0,
-        columnNumber: 0,
-        children: [],
-        hitCount: 0,
-        contexts: [{ context: {}, cpuTime: this.raw.nonJSThreadsCpuTime }],
-      });
-    }
-    return out;
+  /** A wall profile (the addon's raw tree) to write. */
+  static time(raw: RawTimeProfile, options: TimeSerializeOptions): ProfileWriter {
+    return new ProfileWriter({ raw, options }, null);
+  }
+
+  /** A heap profile (V8's allocation profile, `heap.v8Profile()`) to write, as the binding's `heap.profile()` would. */
+  static heap(root: RawHeapNode, options: HeapSerializeOptions): ProfileWriter {
+    return new ProfileWriter(null, { root, options });
   }
 
   private str(s: string): number {
@@ -210,7 +235,7 @@ export class TimeProfileWriter {
         entry.loc = this.location(entry.node);
         const stack: number[] = [];
         for (let e: Entry | null = entry; e !== null; e = e.parent) stack.push(e.loc);
-        this.current = { entry, next: 0, hits: entry.node.hitCount, cpu: 0, stack };
+        this.current = { entry, next: 0, hits: this.heap ? 0 : (entry.node as RawNode).hitCount, cpu: 0, stack };
         this.work += stack.length + SAMPLE_COST;
       }
       if (!this.writeContexts(deadline)) return false;
@@ -229,7 +254,13 @@ export class TimeProfileWriter {
   /** The current node's samples; false when the budget ran out before its last context. */
   private writeContexts(deadline: number): boolean {
     const c = this.current!;
-    const node = c.entry.node;
+    if (this.heap) {
+      const allocations = (c.entry.node as RawHeapNode).allocations;
+      for (const a of allocations) this.sample(c.stack, [a.count, a.sizeBytes * a.count], []);
+      this.work += allocations.length * (c.stack.length + SAMPLE_COST);
+      return true;
+    }
+    const node = c.entry.node as RawNode;
     const idle = node.name === '(idle)';
     const contexts = node.contexts ?? [];
     while (c.next < contexts.length) {
@@ -304,7 +335,7 @@ export class TimeProfileWriter {
   }
 
   /** The location id of a node (made, with its function, on first sight). */
-  private location(node: RawNode): number {
+  private location(node: RawNode | RawHeapNode): number {
     const scriptName = node.scriptName.startsWith('file://') ? node.scriptName.slice(7) : node.scriptName;
     let loc: MappedLocation = { file: scriptName || '', line: node.lineNumber, column: node.columnNumber, name: node.name };
     if (loc.line && this.mapper !== undefined && loc.column !== undefined && loc.line > 0) {
@@ -384,20 +415,18 @@ export class TimeProfileWriter {
       w.buf.write(s, w.pos, n, 'utf8');
       w.pos += n;
     }
-    const timeNanos = this.options.timeNanos;
-    if (timeNanos) {
+    if (this.timeNanos) {
       w.tag(9, WIRE_VARINT);
-      writeInt(w, timeNanos);
+      writeInt(w, this.timeNanos);
     }
-    const duration = (this.raw.endTime - this.raw.startTime) * 1000;
-    if (duration) {
+    if (this.durationNanos) {
       w.tag(10, WIRE_VARINT);
-      writeInt(w, duration);
+      writeInt(w, this.durationNanos);
     }
-    this.valueType(w, 11, this.sampleTypes[1][0], this.sampleTypes[1][1]);
-    if (this.intervalNanos) {
+    this.valueType(w, 11, this.periodType[0], this.periodType[1]);
+    if (this.period) {
       w.tag(12, WIRE_VARINT);
-      writeInt(w, this.intervalNanos);
+      writeInt(w, this.period);
     }
     if (comment !== 0) {
       const p = w.begin(13);
@@ -431,4 +460,36 @@ function totalHits(root: RawNode): number {
     for (const c of n.children) stack.push(c);
   }
   return total;
+}
+
+/** The top-level nodes of a wall profile as the binding rewrites them (see the module comment). */
+function topLevel(raw: RawTimeProfile, hasCpu: boolean): RawNode[] {
+  const out: RawNode[] = [];
+  let runtime: RawNode | null = null;
+  const runtimeNode = (): RawNode => {
+    if (runtime === null) {
+      runtime = { name: 'Node.js', scriptName: '', scriptId: 0, lineNumber: 0, columnNumber: 0, children: [], hitCount: 0 };
+      out.push(runtime);
+    }
+    return runtime;
+  };
+  for (const child of raw.topDownRoot.children) {
+    if (child.name === '(program)') continue;
+    if (child.name === '(idle)' && child.contexts?.length === 0) continue;
+    if (child.name === '(garbage collector)') runtimeNode().children.push({ ...child, name: GC_NAME });
+    else out.push(child);
+  }
+  if (hasCpu && raw.nonJSThreadsCpuTime) {
+    runtimeNode().children.push({
+      name: NON_JS_NAME,
+      scriptName: '',
+      scriptId: 0,
+      lineNumber: 0,
+      columnNumber: 0,
+      children: [],
+      hitCount: 0,
+      contexts: [{ context: {}, cpuTime: raw.nonJSThreadsCpuTime }],
+    });
+  }
+  return out;
 }
