@@ -98,9 +98,11 @@ for (const s of servers) {
     const lags = s.events.filter((e) => e.lag !== undefined && e.t >= g.t - 300 && e.t <= g.t + 1500).map((e) => e.lag);
     const steps = g.steps.filter((e) => e.t - g.t < 2000);
     const longest = Math.max(...steps.map((e) => e.ms));
-    const slices = steps.filter((e) => /slice/.test(e.step));
     const named = steps.filter((e) => !/slice/.test(e.step)).map((e) => `${e.step} ${e.ms}`);
-    if (slices.length > 0) named.push(`${slices.length} serializer slices, longest ${Math.max(...slices.map((e) => e.ms))}, sum ${Math.round(slices.reduce((a, e) => a + e.ms, 0) * 100) / 100}`);
+    for (const kind of ['wall', 'heap']) {
+      const slices = steps.filter((e) => e.step === `${kind} profile write slice`);
+      if (slices.length > 0) named.push(`${kind}: ${slices.length} write slices, longest ${Math.max(...slices.map((e) => e.ms))}, sum ${Math.round(slices.reduce((a, e) => a + e.ms, 0) * 100) / 100}`);
+    }
     console.log(`profile ${i + 1}: longest step ${longest} ms; event-loop delay max ${Math.max(0, ...lags)} ms | ${named.join('; ')}`);
   });
 }
