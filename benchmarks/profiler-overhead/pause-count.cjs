@@ -1,13 +1,17 @@
-// Instruction counts (valgrind --tool=callgrind: the same whatever else runs on the machine) of
-// serializing one recorded raw wall profile the binding's way and ours.
+// Serializing one recorded raw wall profile the binding's way and ours, cold (in a fresh
+// process, as a process's first profile meets it) and warm.
 //
 //   node benchmarks/profiler-overhead/pause-count.cjs capture lines|linked DIR
 //     records two raw profiles into DIR: `first` (Fastify and undici loaded while profiling, then
 //     1.5 s of requests: a first profile with the start-up's frames) and `later` (3 s of requests)
-//   valgrind --tool=callgrind --smc-check=all-non-file node pause-count.cjs run FILE none|binding|ours REPS
-//     loads FILE and serializes it REPS times: `binding` = serializeTimeProfile + pprof-format's
-//     encode (what `time.stop` + `encode` do synchronously, before), `ours` = ProfileWriter in one
-//     go; `none` loads only. Per serialization: (Collected(REPS) - Collected(none)) / REPS.
+//   node benchmarks/profiler-overhead/pause-count.cjs run FILE binding|ours
+//     loads FILE and serializes it: `binding` = serializeTimeProfile + pprof-format's encode
+//     (what `time.stop` + `encode` do synchronously before this change), `ours` = ProfileWriter
+//     in 3 ms slices. Prints JSON: the cold run (the longest synchronous step: the whole call for
+//     the binding, the longest slice for ours, and the total) and the minimum of 10 warm runs.
+//   node benchmarks/profiler-overhead/pause-count.cjs compare FILE [N=10] [NODE]
+//     N fresh processes of each, alternating, pinned to CPU 1: the minimum over them (a loaded
+//     machine only adds to a synchronous step's wall time, so the minimum is the least inflated).
 'use strict';
 const { join } = require('node:path');
 const { readFileSync, writeFileSync, mkdirSync } = require('node:fs');
@@ -65,21 +69,56 @@ if (cmd === 'capture') {
   })();
 } else if (cmd === 'run') {
   const raw = JSON.parse(readFileSync(a, 'utf8'));
-  const reps = Number(c);
   const linked = raw.hasCpuTime === true;
+  const now = () => performance.now();
+  let once;
   if (b === 'binding') {
     const { serializeTimeProfile } = require('@datadog/pprof/out/src/profile-serializer');
-    for (let i = 0; i < reps; i++) serializeTimeProfile(raw, 10_000, undefined, true, linked ? labels : undefined, ['trace endpoint']).encode();
-  } else if (b === 'ours') {
-    const { ProfileWriter } = require(join(root, 'dist/cjs/profiler/serialize.js'));
-    for (let i = 0; i < reps; i++) {
-      const w = ProfileWriter.time(raw, { intervalMicros: 10_000, labels: linked ? labels : undefined, lowCardinalityLabels: ['trace endpoint'], timeNanos: 1 });
-      w.step(Infinity);
-      w.bytes();
-    }
+    once = () => {
+      const t0 = now();
+      serializeTimeProfile(raw, 10_000, undefined, true, linked ? labels : undefined, ['trace endpoint']).encode();
+      const ms = now() - t0;
+      return { longest: ms, total: ms, slices: 1 };
+    };
   } else {
-    // Load the same modules, serialize nothing.
-    require('@datadog/pprof/out/src/profile-serializer');
-    require(join(root, 'dist/cjs/profiler/serialize.js'));
+    const { ProfileWriter } = require(join(root, 'dist/cjs/profiler/serialize.js'));
+    once = () => {
+      const w = ProfileWriter.time(raw, { intervalMicros: 10_000, labels: linked ? labels : undefined, lowCardinalityLabels: ['trace endpoint'], timeNanos: 1 });
+      let longest = 0;
+      let total = 0;
+      let slices = 0;
+      // As the profiler does: 3 ms slices, then the parts put together in a turn of their own.
+      for (let done = false, last = false; !last; slices++) {
+        const t0 = now();
+        if (done) {
+          w.bytes();
+          last = true;
+        } else done = w.step(3);
+        const ms = now() - t0;
+        longest = Math.max(longest, ms);
+        total += ms;
+      }
+      return { longest, total, slices };
+    };
+  }
+  const cold = once();
+  let warm = Infinity;
+  for (let i = 0; i < 10; i++) warm = Math.min(warm, once().longest);
+  console.log(JSON.stringify({ cold, warmLongest: warm }));
+} else if (cmd === 'compare') {
+  const { execFileSync } = require('node:child_process');
+  const n = Number(b ?? 10);
+  const node = c ?? process.execPath;
+  const res = { binding: [], ours: [] };
+  for (let i = 0; i < n; i++) {
+    for (const v of i % 2 === 0 ? ['binding', 'ours'] : ['ours', 'binding']) {
+      res[v].push(JSON.parse(execFileSync('taskset', ['-c', '1', node, __filename, 'run', a, v], { encoding: 'utf8' })));
+    }
+  }
+  const min = (xs) => Math.round(Math.min(...xs) * 100) / 100;
+  const med = (xs) => Math.round(xs.slice().sort((p, q) => p - q)[xs.length >> 1] * 100) / 100;
+  for (const v of ['binding', 'ours']) {
+    const r = res[v];
+    console.log(`${a} ${v}: cold longest step min ${min(r.map((x) => x.cold.longest))} (median ${med(r.map((x) => x.cold.longest))}), cold total min ${min(r.map((x) => x.cold.total))}, slices ${r[0].cold.slices}; warm longest min ${min(r.map((x) => x.warmLongest))} ms`);
   }
 }

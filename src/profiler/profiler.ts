@@ -284,11 +284,13 @@ export class ContinuousProfiler {
    * a pause of its own; null when that failed (counted, said).
    */
   private async writeInSlices(w: ProfileWriter, what: 'wall' | 'heap'): Promise<Buffer | null> {
-    for (;;) {
+    for (let done = false; ; ) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const t0 = performance.now();
       try {
-        if (w.step(WRITE_SLICE_MS)) return w.bytes();
+        // The parts put together (copies) in a turn of their own.
+        if (done) return w.bytes();
+        done = w.step(WRITE_SLICE_MS);
       } catch (err) {
         this.writeFailed(what, err);
         return null;

@@ -23,12 +23,12 @@
  */
 import { ProtoWriter, WIRE_LEN, WIRE_VARINT } from '../exporter/encoders/protobuf';
 
-export interface RawContext {
+interface RawContext {
   context?: object;
   cpuTime?: number;
 }
 
-export interface RawNode {
+interface RawNode {
   name?: string;
   scriptName: string;
   scriptId?: number;
@@ -58,7 +58,7 @@ export interface RawHeapNode {
   children: RawHeapNode[];
 }
 
-export interface HeapSerializeOptions {
+interface HeapSerializeOptions {
   intervalBytes: number;
   sourceMapper?: SourceMapperLike;
   /** The profile's `time_nanos` (the binding takes the time it is converted). */
@@ -67,7 +67,7 @@ export interface HeapSerializeOptions {
   external: number;
 }
 
-export type LabelSet = Record<string, string | number | bigint>;
+type LabelSet = Record<string, string | number | bigint>;
 export type LabelsOf = (args: { node: RawNode; context?: RawContext }) => LabelSet;
 
 interface MappedLocation {
@@ -78,11 +78,11 @@ interface MappedLocation {
   missingMapFile?: boolean;
 }
 
-export interface SourceMapperLike {
+interface SourceMapperLike {
   mappingInfo(location: { file: string; line: number; column: number; name?: string }): MappedLocation;
 }
 
-export interface TimeSerializeOptions {
+interface TimeSerializeOptions {
   intervalMicros: number;
   sourceMapper?: SourceMapperLike;
   labels?: LabelsOf;
@@ -102,11 +102,12 @@ const GC_NAME = 'Garbage Collection';
 const NON_JS_NAME = 'Non JS threads activity';
 /**
  * Work between two looks at the clock, in frames written (a sample writes its whole stack): a
- * few hundred microseconds, so a slice runs little over its budget.
+ * few tens of microseconds in warm code, so a slice runs little over its budget even while its
+ * code is still cold (a first profile); reading the clock costs far less.
  */
-const CHECK_EVERY_FRAMES = 4096;
+const CHECK_EVERY_FRAMES = 512;
 /** What a sample or a node costs beyond its frames (its labels, its location), in frames. */
-const SAMPLE_COST = 32;
+const SAMPLE_COST = 16;
 
 /** An integer field value as pprof-format writes it: 64-bit two's complement when negative. */
 function writeInt(w: ProtoWriter, v: number | bigint): void {
@@ -132,7 +133,8 @@ function isZero(v: number | bigint): boolean {
  * it is done; `bytes()` then gives the encoded pprof message (not compressed).
  */
 export class ProfileWriter {
-  private readonly strings: string[] = [];
+  /** The string table, written as strings are first seen. */
+  private readonly strings = new ProtoWriter(16 * 1024);
   private readonly stringIds = new Map<string, number>();
   private readonly samples = new ProtoWriter(64 * 1024);
   private readonly locations = new ProtoWriter(16 * 1024);
@@ -141,8 +143,10 @@ export class ProfileWriter {
   private readonly functionIds = new Map<string, number>();
   private readonly sampleTypes: [number, number][];
   private readonly pending: Entry[];
-  private readonly intervalNanos: number;
-  private readonly period: number;
+  /** The wall profile's interval, worked out in the first step (it walks the whole tree). */
+  private intervalNanos = -1;
+  private period: number;
+  private readonly timeRaw: { raw: RawTimeProfile; intervalMicros: number } | null;
   private readonly periodType: [number, number];
   private readonly durationNanos: number;
   private readonly timeNanos: number;
@@ -164,11 +168,8 @@ export class ProfileWriter {
       const { raw, options } = time;
       this.heap = false;
       for (const l of options.lowCardinalityLabels ?? []) this.str(l);
-      let interval = options.intervalMicros;
-      const total = raw.totalHitCount ?? totalHits(raw.topDownRoot);
-      if (total > 0) interval = Math.min(Math.max(Math.floor((raw.endTime - raw.startTime) / total), interval), 2 * interval);
-      this.intervalNanos = interval * 1000;
-      this.period = this.intervalNanos;
+      this.timeRaw = { raw, intervalMicros: options.intervalMicros };
+      this.period = 0;
       this.hasCpu = raw.hasCpuTime === true;
       this.sampleTypes = [
         [this.str('sample'), this.str('count')],
@@ -185,7 +186,7 @@ export class ProfileWriter {
     } else {
       const { root, options } = heap!;
       this.heap = true;
-      this.intervalNanos = 0;
+      this.timeRaw = null;
       this.period = options.intervalBytes;
       this.hasCpu = false;
       this.sampleTypes = [
@@ -216,9 +217,15 @@ export class ProfileWriter {
   private str(s: string): number {
     let id = this.stringIds.get(s);
     if (id === undefined) {
-      id = this.strings.length;
-      this.strings.push(s);
+      id = this.stringIds.size;
       this.stringIds.set(s, id);
+      const w = this.strings;
+      w.tag(6, WIRE_LEN);
+      const n = Buffer.byteLength(s, 'utf8');
+      w.varint(n);
+      w.ensure(n);
+      w.buf.write(s, w.pos, n, 'utf8');
+      w.pos += n;
     }
     return id;
   }
@@ -227,6 +234,18 @@ export class ProfileWriter {
   step(budgetMs: number): boolean {
     if (this.done) return true;
     const deadline = performance.now() + budgetMs;
+    if (this.intervalNanos < 0) {
+      // The interval recomputed from the duration and the hits, kept between the configured
+      // interval and twice it (the binding's rule).
+      const t = this.timeRaw;
+      if (t !== null) {
+        let interval = t.intervalMicros;
+        const total = t.raw.totalHitCount ?? totalHits(t.raw.topDownRoot);
+        if (total > 0) interval = Math.min(Math.max(Math.floor((t.raw.endTime - t.raw.startTime) / total), interval), 2 * interval);
+        this.intervalNanos = interval * 1000;
+        this.period = this.intervalNanos;
+      } else this.intervalNanos = 0;
+    }
     this.work = 0;
     for (;;) {
       if (this.current === null) {
@@ -400,21 +419,13 @@ export class ProfileWriter {
     const samples = this.samples.take(16);
     const locations = this.locations.take(16);
     const functions = this.functions.take(16);
-    let stringBytes = 0;
-    for (const s of this.strings) stringBytes += Buffer.byteLength(s, 'utf8') + 6;
-    const w = new ProtoWriter(samples.length + locations.length + functions.length + stringBytes + 256);
+    const strings = this.strings.take(16);
+    const w = new ProtoWriter(samples.length + locations.length + functions.length + strings.length + 256);
     for (const [type, unit] of this.sampleTypes) this.valueType(w, 1, type, unit);
     w.raw(samples);
     w.raw(locations);
     w.raw(functions);
-    for (const s of this.strings) {
-      w.tag(6, WIRE_LEN);
-      const n = Buffer.byteLength(s, 'utf8');
-      w.varint(n);
-      w.ensure(n);
-      w.buf.write(s, w.pos, n, 'utf8');
-      w.pos += n;
-    }
+    w.raw(strings);
     if (this.timeNanos) {
       w.tag(9, WIRE_VARINT);
       writeInt(w, this.timeNanos);
