@@ -59,7 +59,7 @@ test('line mode: a real profile is written byte for byte as the binding writes i
     const raw = wall.cutRaw(true);
     const { profile } = same(raw, 1000);
     assert.deepEqual(profile.sampleTypes.map((t) => t.type), ['sample', 'wall']);
-    assert.ok(profile.samples.length >= 3, `samples: ${profile.samples.length}`);
+    assert.ok(profile.samples.length > 0, `samples: ${profile.samples.length}`);
     const frames = profile.samples.flatMap((s) => framesOf(profile, s));
     assert.ok(frames.some((f) => f.name === 'nest' && f.line > 0), 'the work is there, with lines');
   } finally {
