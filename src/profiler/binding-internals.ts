@@ -22,6 +22,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import type { PprofBinding } from './binding';
+import type { RawTimeProfile } from './serialize';
 
 export const PINNED_PPROF_VERSION = '5.20.0';
 
@@ -33,9 +34,10 @@ type LabelsFn = NonNullable<Parameters<PprofBinding['time']['stop']>[1]>;
 interface NativeWallProfiler {
   start(): void;
   stop(restart: boolean): unknown;
+  dispose(): void;
   createContextHolder(value: object): object;
   v8ProfilerStuckEventLoopDetected(): number;
-  readonly context: unknown;
+  context: unknown;
   readonly metrics: { usedAsyncContextCount: number };
 }
 
@@ -65,6 +67,8 @@ function load(): Internals | { error: string } {
         const { serializeTimeProfile } = require('@datadog/pprof/out/src/profile-serializer') as { serializeTimeProfile: Internals['serializeTimeProfile'] };
         if (typeof TimeProfiler !== 'function' || typeof TimeProfiler.prototype.createContextHolder !== 'function' || typeof serializeTimeProfile !== 'function') {
           internals = { error: `@datadog/pprof ${version} lacks TimeProfiler.createContextHolder or serializeTimeProfile` };
+        } else if (typeof TimeProfiler.prototype.dispose !== 'function') {
+          internals = { error: `@datadog/pprof ${version} lacks TimeProfiler.dispose` };
         } else internals = { TimeProfiler, serializeTimeProfile };
       }
     } catch (err) {
@@ -176,23 +180,25 @@ export class FrameWallProfiler {
    * pauses do not add up.
    */
   cut(restart: boolean): (labels: LabelsFn | undefined, lowCardinality: string[]) => Profile {
+    const raw = this.cutRaw(restart);
+    const { intervalMicros, sourceMapper } = this.options;
+    return (labels, lowCardinality) => this.serialize(raw, intervalMicros, sourceMapper, true, labels, lowCardinality);
+  }
+
+  /**
+   * The native half alone: the profile since the last cut, as the addon's tree of nodes (with
+   * their sample contexts and CPU times), for `TimeProfileWriter` to write in slices.
+   */
+  cutRaw(restart: boolean): RawTimeProfile {
     const native = this.native;
     if (native === null) throw new Error('the wall profiler is not started');
-    const raw = native.stop(restart);
-    if (restart) {
-      // As the binding does: a profiler found stuck (an empty profile) is restarted afresh.
-      this.stuck = native.v8ProfilerStuckEventLoopDetected();
-      if (this.stuck > 0) {
-        native.stop(false);
-        native.start();
-      }
-    }
+    const raw = native.stop(restart) as RawTimeProfile;
+    if (restart) this.stuck = restartIfStuck(native);
     if (!restart) {
       this.native = null;
       this.entry.owner = null;
     }
-    const { intervalMicros, sourceMapper } = this.options;
-    return (labels, lowCardinality) => this.serialize(raw, intervalMicros, sourceMapper, true, labels, lowCardinality);
+    return raw;
   }
 
   /** 0: fine; 1: possibly, 2: certainly stuck at the last cut (and restarted). */
@@ -207,6 +213,95 @@ export class FrameWallProfiler {
     if (native !== null) {
       this.entry.owner = null;
       native.stop(false);
+    }
+  }
+}
+
+/** As the binding does after a cut: a profiler found stuck (an empty profile) is restarted afresh. */
+function restartIfStuck(native: NativeWallProfiler): number {
+  const stuck = native.v8ProfilerStuckEventLoopDetected();
+  if (stuck > 0) {
+    native.stop(false);
+    native.start();
+  }
+  return stuck;
+}
+
+interface PlainWallOptions {
+  intervalMicros: number;
+  /** Line mode: every sample names its line (no contexts then: the addon refuses both). */
+  lineNumbers: boolean;
+  /** Linked mode without frames: one current sample context, set by `setContext`, and CPU time. */
+  withContexts: boolean;
+  workaroundV8Bug: boolean;
+}
+
+/**
+ * The addon's wall profiler driven as the binding's public `time.start` / `time.stop` drive it
+ * (line mode, or linked mode with one current context), except that a cut returns the raw tree:
+ * the public `time.stop` serializes it in the same synchronous call, which we write in slices
+ * (`TimeProfileWriter`). Unlike `FrameWallProfiler`, it reads no store, so disposing it at the
+ * end is safe (what the binding does). Throws when it cannot start.
+ */
+export class PlainWallProfiler {
+  private native: NativeWallProfiler | null;
+  private stuck = 0;
+
+  constructor(options: PlainWallOptions) {
+    const i = load();
+    if ('error' in i) throw new Error(i.error);
+    const native = new i.TimeProfiler({
+      intervalMicros: options.intervalMicros,
+      durationMillis: 60_000,
+      lineNumbers: options.lineNumbers,
+      withContexts: options.withContexts,
+      workaroundV8Bug: options.workaroundV8Bug,
+      collectCpuTime: options.withContexts,
+      collectAsyncId: false,
+      useCPED: false,
+      isMainThread,
+    });
+    native.start();
+    // As `time.start` does with contexts and no frames: an empty context to begin with.
+    if (options.withContexts) native.context = {};
+    this.native = native;
+  }
+
+  /** The one current sample context (linked mode on Node 20 and 22); ignored once stopped. */
+  setContext(ctx: object): void {
+    const native = this.native;
+    if (native !== null) native.context = ctx;
+  }
+
+  isStarted(): boolean {
+    return this.native !== null;
+  }
+
+  /** The profile since the last cut, raw; `restart`: go on profiling, else the profiler is disposed. */
+  cutRaw(restart: boolean): RawTimeProfile {
+    const native = this.native;
+    if (native === null) throw new Error('the wall profiler is not started');
+    const raw = native.stop(restart) as RawTimeProfile;
+    if (restart) this.stuck = restartIfStuck(native);
+    else {
+      this.native = null;
+      this.stuck = 0;
+      native.dispose();
+    }
+    return raw;
+  }
+
+  /** 0: fine; 1: possibly, 2: certainly stuck at the last cut (and restarted). */
+  v8ProfilerStuckEventLoopDetected(): number {
+    return this.stuck;
+  }
+
+  dispose(): void {
+    const native = this.native;
+    this.native = null;
+    if (native !== null) {
+      native.stop(false);
+      native.dispose();
     }
   }
 }

@@ -196,6 +196,21 @@ export class SpanLabeler {
     return set;
   };
 
+  /**
+   * The labels of one profile's samples, with a cache of its own: a profile written in slices
+   * keeps it until it is done, and the next period's profile never shares it.
+   */
+  labelsForOneProfile(): (args: { context?: { context?: object } }) => LabelSet {
+    const cache = new Map<object, LabelSet>();
+    return ({ context }) => {
+      const ctx = context?.context;
+      if (!(ctx instanceof SampleContext)) return {};
+      let set = cache.get(ctx);
+      if (set === undefined) cache.set(ctx, (set = labelsOfSpan(ctx)));
+      return set;
+    };
+  }
+
   /** After a serialization: forget the spans it referenced. */
   clear(): void {
     this.cache.clear();

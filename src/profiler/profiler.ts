@@ -17,9 +17,10 @@ import { describeError, logger } from '../internal/logger';
 import { TRACER_VERSION } from '../internal/version';
 import { contextStore, profilerHooks, type ProfiledSpan } from '../tracer/profiler-hooks';
 import { loadBinding, type PprofBinding } from './binding';
-import { asyncContextFrameActive, FrameWallProfiler } from './binding-internals';
+import { asyncContextFrameActive, FrameWallProfiler, PlainWallProfiler } from './binding-internals';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
+import { ProfileWriter, type LabelsOf, type RawHeapNode, type RawTimeProfile } from './serialize';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
 
@@ -33,16 +34,23 @@ const HEAP_INTERVAL_BYTES = 512 * 1024;
 const HEAP_STACK_DEPTH = 64;
 /** Labels with few values: the binding shares one label object per value. */
 const LOW_CARDINALITY_LABELS = [LABEL_TRACE_ENDPOINT];
+/**
+ * A cut wall profile is written in slices of about this many milliseconds, one per event-loop
+ * turn (the clock is read every few nodes, so a slice can run a little over).
+ */
+const WRITE_SLICE_MS = 3;
 
 interface Collected {
   start: Date;
   end: Date;
   /**
-   * The binding's profile, or (span-lines) an encoded pprof message, or (linked mode reading the
-   * tracer's store) the cut profile still to serialize (`serializeWall`, in a tick of its own).
+   * The binding's profile (where only its public API could be used), or an encoded pprof
+   * message (span-lines; and once written, the others), or the cut profile still to write in
+   * slices (`writeWall`).
    */
-  wall: Profile | Buffer | (() => Profile);
-  heap: Profile | null;
+  wall: Profile | Buffer | ProfileWriter;
+  /** The heap profile still to write in slices, then written. */
+  heap: ProfileWriter | Buffer | null;
   endpointCounts: Record<string, number>;
 }
 
@@ -51,6 +59,8 @@ export class ContinuousProfiler {
   private labeler: SpanLabeler | null = null;
   /** Linked mode with async context frames: the wall profiler reading the tracer's own store. */
   private frameWall: FrameWallProfiler | null = null;
+  /** Line mode, and linked mode without frames: the addon's wall profiler, cut raw. */
+  private plainWall: PlainWallProfiler | null = null;
   private spanLines: SpanLinesProfiler | null = null;
   private readonly uploader: ProfileUploader | null;
   private timer: NodeJS.Timeout | null = null;
@@ -127,6 +137,12 @@ export class ContinuousProfiler {
         this.labeler = new SpanLabeler(() => {});
         const wall = this.frameWall!;
         this.labeler.installHolders((sample) => wall.holder(sample));
+      } else if (this.startPlainWall(linked)) {
+        if (linked) {
+          const wall = this.plainWall!;
+          this.labeler = new SpanLabeler((ctx) => wall.setContext(ctx));
+          this.labeler.install(false);
+        }
       } else {
         this.pprof.time.start({
           useCPED: frames,
@@ -160,6 +176,26 @@ export class ContinuousProfiler {
     } catch (err) {
       logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] profiling is off: the profiler could not start (${describeError(err)}); tracing is not affected`);
       this.teardown();
+    }
+  }
+
+  /**
+   * Line mode, or linked mode without frames, on the addon's profiler directly (so that a cut
+   * can be written in slices); false (said once) where that cannot start: then the binding's
+   * public API serializes each cut in one go, as before.
+   */
+  private startPlainWall(linked: boolean): boolean {
+    try {
+      this.plainWall = new PlainWallProfiler({
+        intervalMicros: this.config.profilingIntervalMs * 1000,
+        lineNumbers: !linked,
+        withContexts: linked,
+        workaroundV8Bug: this.config.profilingV8BugWorkaround,
+      });
+      return true;
+    } catch (err) {
+      logger.warn(`[${Codes.PROFILER_UNAVAILABLE}] the wall profile cannot be written in slices here (${describeError(err)}); each profile is serialized in one go, a longer pause`, 'profiler-plain');
+      return false;
     }
   }
 
@@ -206,16 +242,17 @@ export class ContinuousProfiler {
     const t0 = performance.now();
     try {
       const end = new Date();
+      const raw = this.frameWall ?? this.plainWall;
       const wall =
         this.spanLines !== null
           ? this.spanLines.collect(last)
-          : this.frameWall !== null
-            ? this.deferSerialize(this.frameWall.cut(!last))
+          : raw !== null
+            ? this.writer(raw.cutRaw(!last))
             : this.pprof.time.stop(!last, this.labeler?.labels, LOW_CARDINALITY_LABELS);
       if (!last && this.spanLines === null) this.checkV8Bug();
       // The last cut: nothing may call into the stopped profiler while the profile is finished.
       if (last) this.labeler?.uninstall();
-      if (typeof wall !== 'function') this.labeler?.clear();
+      if (!(wall instanceof ProfileWriter)) this.labeler?.clear();
       const endpointCounts = Object.fromEntries(this.endpointCounts);
       this.endpointCounts = new Map();
       const c: Collected = { start: this.periodStart, end, wall, heap: null, endpointCounts };
@@ -227,36 +264,62 @@ export class ContinuousProfiler {
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be collected`, err, 'profile-collect');
       return null;
     } finally {
-      this.stall(t0, 'wall profile stop + serialize');
+      this.stall(t0, this.frameWall !== null || this.plainWall !== null ? 'wall profile cut' : 'wall profile stop + serialize');
     }
   }
 
-  /** The serializer of a cut profile, with this period's labels (cleared after it ran). */
-  private deferSerialize(serialize: (labels: SpanLabeler['labels'] | undefined, low: string[]) => Profile): () => Profile {
-    const labeler = this.labeler;
-    return () => {
-      try {
-        return serialize(labeler?.labels, LOW_CARDINALITY_LABELS);
-      } finally {
-        labeler?.clear();
-      }
-    };
+  /** The writer of a cut profile, with this period's labels (a cache of its own). */
+  private writer(raw: RawTimeProfile): ProfileWriter {
+    return ProfileWriter.time(raw, {
+      intervalMicros: this.config.profilingIntervalMs * 1000,
+      sourceMapper: this.mapper,
+      labels: this.labeler?.labelsForOneProfile() as LabelsOf | undefined,
+      lowCardinalityLabels: LOW_CARDINALITY_LABELS,
+      timeNanos: Date.now() * 1e6,
+    });
   }
 
-  /** A cut profile serialized (timed as a pause of its own); false when that failed (counted, said). */
-  private serializeWall(c: Collected): boolean {
-    if (typeof c.wall !== 'function') return true;
+  /**
+   * A profile written in slices of about WRITE_SLICE_MS, one per event-loop turn, each timed as
+   * a pause of its own; null when that failed (counted, said).
+   */
+  private async writeInSlices(w: ProfileWriter, what: 'wall' | 'heap'): Promise<Buffer | null> {
+    for (let done = false; ; ) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const t0 = performance.now();
+      try {
+        // The parts put together (copies) in a turn of their own.
+        if (done) return w.bytes();
+        done = w.step(WRITE_SLICE_MS);
+      } catch (err) {
+        this.writeFailed(what, err);
+        return null;
+      } finally {
+        this.stall(t0, `${what} profile write slice`);
+      }
+    }
+  }
+
+  /** At exit: a profile written in one go; null when that failed (counted, said). */
+  private writeNow(w: ProfileWriter, what: 'wall' | 'heap'): Buffer | null {
     const t0 = performance.now();
     try {
-      c.wall = c.wall();
-      return true;
+      w.step(Infinity);
+      return w.bytes();
     } catch (err) {
+      this.writeFailed(what, err);
+      return null;
+    } finally {
+      this.stall(t0, `${what} profile write`);
+    }
+  }
+
+  /** A wall profile that cannot be written drops the upload (counted); a heap profile only itself (the wall profile goes alone). */
+  private writeFailed(what: 'wall' | 'heap', err: unknown): void {
+    if (what === 'wall') {
       counters.profiler.dropped.collectFailed++;
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be serialized`, err, 'profile-collect');
-      return false;
-    } finally {
-      this.stall(t0, 'wall profile serialize');
-    }
+    } else logger.error(`[${Codes.PROFILE_FAILED}] a heap profile could not be serialized; the wall profile is sent alone`, err, 'profile-heap');
   }
 
   /**
@@ -266,7 +329,8 @@ export class ContinuousProfiler {
   private checkV8Bug(): void {
     let detected = 0;
     try {
-      detected = this.frameWall !== null ? this.frameWall.v8ProfilerStuckEventLoopDetected() : this.pprof.time.v8ProfilerStuckEventLoopDetected();
+      const raw = this.frameWall ?? this.plainWall;
+      detected = raw !== null ? raw.v8ProfilerStuckEventLoopDetected() : this.pprof.time.v8ProfilerStuckEventLoopDetected();
     } catch {
       return;
     }
@@ -282,7 +346,10 @@ export class ContinuousProfiler {
     if (!this.config.profilingHeap) return;
     const t0 = performance.now();
     try {
-      c.heap = this.pprof.heap.profile(undefined, this.mapper);
+      // V8's allocation profile (the native step), written in slices afterwards; the binding's
+      // `heap.profile()` would convert and serialize it in this same tick.
+      const root = this.pprof.heap.v8Profile() as unknown as RawHeapNode;
+      c.heap = ProfileWriter.heap(root, { intervalBytes: HEAP_INTERVAL_BYTES, sourceMapper: this.mapper, timeNanos: Date.now() * 1e6, external: process.memoryUsage().external });
     } catch (err) {
       logger.error(`[${Codes.PROFILE_FAILED}] a heap profile could not be collected; the wall profile is sent alone`, err, 'profile-heap');
     } finally {
@@ -308,23 +375,26 @@ export class ContinuousProfiler {
       if (last) this.teardown();
       return;
     }
-    if (typeof c.wall === 'function') {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (!this.serializeWall(c)) {
+    if (c.wall instanceof ProfileWriter) {
+      const bytes = await this.writeInSlices(c.wall, 'wall');
+      if (bytes === null) {
         if (last) this.teardown();
         return;
       }
+      c.wall = bytes;
     }
     if (this.config.profilingHeap) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.collectHeap(c);
+      // Without the heap profile the wall profile is still sent (as when it cannot be taken).
+      if (c.heap instanceof ProfileWriter) c.heap = await this.writeInSlices(c.heap, 'heap');
     }
     if (last) this.teardown();
     let parts: FilePart[];
     try {
       const wall = c.wall as Profile | Buffer;
       parts = [{ name: 'wall.pprof', body: Buffer.isBuffer(wall) ? await gzip(wall) : await this.pprof.encode(wall) }];
-      if (c.heap !== null) parts.push({ name: 'space.pprof', body: await this.pprof.encode(c.heap) });
+      if (c.heap !== null) parts.push({ name: 'space.pprof', body: await gzip(c.heap as Buffer) });
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be encoded`, err, 'profile-encode');
@@ -393,8 +463,15 @@ export class ContinuousProfiler {
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
   persistNow(): void {
     let c = this.collectWall(true);
-    if (c !== null && !this.serializeWall(c)) c = null;
-    if (c !== null) this.collectHeap(c);
+    if (c !== null && c.wall instanceof ProfileWriter) {
+      const bytes = this.writeNow(c.wall, 'wall');
+      if (bytes === null) c = null;
+      else c.wall = bytes;
+    }
+    if (c !== null) {
+      this.collectHeap(c);
+      if (c.heap instanceof ProfileWriter) c.heap = this.writeNow(c.heap, 'heap');
+    }
     this.teardown();
     if (c === null) {
       this.uploader?.persist(null);
@@ -403,7 +480,7 @@ export class ContinuousProfiler {
     try {
       const wall = c.wall as Profile | Buffer;
       const parts: FilePart[] = [{ name: 'wall.pprof', body: gzipSync(Buffer.isBuffer(wall) ? wall : wall.encode()) }];
-      if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap.encode()) });
+      if (c.heap !== null) parts.push({ name: 'space.pprof', body: gzipSync(c.heap as Buffer) });
       this.deliver(c, parts, true);
     } catch (err) {
       counters.profiler.dropped.collectFailed++;
@@ -435,6 +512,7 @@ export class ContinuousProfiler {
       this.running = false;
       try {
         if (this.frameWall !== null) this.frameWall.dispose();
+        else if (this.plainWall !== null) this.plainWall.dispose();
         else if (this.pprof.time.isStarted()) this.pprof.time.stop(false);
       } catch {
         /* already stopped */

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dist, require, root } from '../helpers/common.mjs';
 
-const { PINNED_PPROF_VERSION, FrameWallProfiler, asyncContextFrameActive } = dist('profiler/binding-internals.js');
+const { PINNED_PPROF_VERSION, FrameWallProfiler, PlainWallProfiler, asyncContextFrameActive } = dist('profiler/binding-internals.js');
 const major = Number(process.versions.node.split('.')[0]);
 const frames = asyncContextFrameActive();
 
@@ -117,4 +117,52 @@ test('with holders installed, the tracer store hands out the span, never the hol
     assert.ok(rawGet.call(contextStore) === made[0]);
     assert.equal(contextStore.getStore(), made[0][HOLDS]);
   });
+});
+
+test('the raw profile a cut returns has the shape our writer reads (serialize.ts: RawTimeProfile), line mode and one current context', () => {
+  const shape = (raw, what) => {
+    assert.equal(typeof raw.startTime, 'number', `${what}: startTime`);
+    assert.equal(typeof raw.endTime, 'number', `${what}: endTime`);
+    assert.ok(raw.endTime > raw.startTime, `${what}: endTime after startTime`);
+    assert.ok(Array.isArray(raw.topDownRoot?.children), `${what}: topDownRoot.children`);
+    let nodes = 0;
+    const walk = (n) => {
+      nodes++;
+      assert.equal(typeof n.scriptName, 'string');
+      assert.equal(typeof n.hitCount, 'number');
+      assert.ok(n.lineNumber === undefined || typeof n.lineNumber === 'number');
+      for (const c of n.children) walk(c);
+    };
+    walk(raw.topDownRoot);
+    assert.ok(nodes > 3, `${what}: ${nodes} nodes`);
+    return raw;
+  };
+  const lines = new PlainWallProfiler({ intervalMicros: 2000, lineNumbers: true, withContexts: false, workaroundV8Bug: false });
+  try {
+    spin(100);
+    const raw = shape(lines.cutRaw(true), 'line mode');
+    assert.notEqual(raw.hasCpuTime, true, 'no CPU time without contexts');
+  } finally {
+    lines.dispose();
+  }
+  assert.equal(lines.isStarted(), false);
+  const linked = new PlainWallProfiler({ intervalMicros: 2000, lineNumbers: false, withContexts: true, workaroundV8Bug: false });
+  const mine = { span: 'mine' };
+  linked.setContext(mine);
+  spin(300);
+  linked.setContext({});
+  const raw = shape(linked.cutRaw(false), 'one current context');
+  assert.equal(linked.isStarted(), false, 'a last cut disposes it');
+  assert.equal(raw.hasCpuTime, true);
+  const contexts = [];
+  const walk = (n) => {
+    for (const c of n.contexts ?? []) contexts.push(c);
+    n.children.forEach(walk);
+  };
+  walk(raw.topDownRoot);
+  const ours = contexts.filter((c) => c.context === mine);
+  // At least one (a loaded machine may give the thread few sampling signals).
+  assert.ok(ours.length >= 1, `${ours.length} samples carry the context set`);
+  assert.ok(ours.every((c) => typeof c.cpuTime === 'number'), 'each with its CPU time');
+  assert.doesNotThrow(() => linked.setContext({}), 'setting a context once stopped is ignored');
 });
