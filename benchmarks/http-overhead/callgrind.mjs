@@ -43,7 +43,8 @@ const execPath = args.node ? nodeBinary(args.node) : process.execPath;
 const variants = pickVariants(tracerVariants(), args.variants ?? 'baseline,als-floor,tracewell');
 mkdirSync(out, { recursive: true });
 // --cpu-prof: no valgrind; the server writes a V8 CPU profile (250 µs interval) of warm-up and
-// window into <out>/<variant>/, for attribution to JS functions.
+// window into <out>/<variant>/, for attribution to JS functions, and on Node 26+ the bytes V8
+// allocated per request in the window are printed (lib/alloc-probe.cjs).
 const cpuProf = args['cpu-prof'] !== undefined;
 // --node-flags '--trace-gc ...': more flags for the server's node, before the variant's.
 const nodeFlags = args['node-flags'] ? args['node-flags'].split(' ').filter(Boolean) : [];
@@ -88,6 +89,21 @@ function totalIr(file) {
   return Number(m[1]);
 }
 
+/** V8's bytes allocated so far in the server (Node 26+), null where it does not say. */
+let allocIds = 0;
+function allocated(child) {
+  const id = ++allocIds;
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (m?.type !== 'alloc' || m.id !== id) return;
+      child.off('message', on);
+      resolve(m.bytes);
+    };
+    child.on('message', on);
+    child.send({ type: 'alloc', id });
+  });
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(variant, sinkUrl) {
@@ -96,7 +112,7 @@ async function measure(variant, sinkUrl) {
   const child = spawn(
     cpuProf ? execPath : 'valgrind',
     cpuProf
-      ? ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', join(out, variant.name), ...nodeArgs]
+      ? ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', join(out, variant.name), '--require', join(here, '..', 'lib', 'alloc-probe.cjs'), ...nodeArgs]
       : ['--tool=callgrind', `--callgrind-out-file=${prefix}.%p`, '--dump-line=no', execPath, ...nodeArgs],
     {
       cwd: repoRoot,
@@ -114,7 +130,10 @@ async function measure(variant, sinkUrl) {
   await load(port, warmup);
   await sleep(1500); // the export of the warm-up's spans, outside the window
   if (cpuProf) {
+    const before = await allocated(child);
     await load(port, requests);
+    const after = await allocated(child);
+    if (before !== null && after !== null) process.stderr.write(`${variant.name}: ${((after - before) / requests).toFixed(0)} bytes allocated per request\n`);
     child.send({ type: 'exit' });
     await new Promise((r) => child.once('exit', r));
     return { ir: NaN, file: join(out, variant.name) };
