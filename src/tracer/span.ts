@@ -166,7 +166,9 @@ export class TwSpan implements Span, Context, FinishedSpan {
     this.name = name;
     this.kind = kind;
     this.start = start;
-    trace.spans.push(this);
+    const spans = trace.spans;
+    if (spans.length === 0) trace.spans = [this];
+    else spans.push(this);
     trace.root ??= this;
     trace.open++;
   }

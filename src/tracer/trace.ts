@@ -15,13 +15,20 @@ export const MECHANISM_DEFAULT = 0;
 export const MECHANISM_AGENT_RATE = 1;
 export const MECHANISM_RULE = 3;
 
+/**
+ * The list of a trace without spans waiting: shared and frozen, never pushed to. A trace's
+ * first span (and the first after a chunk went out) makes a list of exactly one, `[span]`:
+ * most traces of a server are its one span, and `[]` then `push` makes room for 17.
+ */
+export const NO_SPANS: TwSpan[] = Object.freeze([]) as unknown as TwSpan[];
+
 export class LocalTrace {
   /**
    * Spans not yet handed to the exporter, in start order. The list itself is handed over when
    * the trace's open spans are all ended (no copy), and a new one starts for spans that come
-   * later: a late child goes out as a chunk of its own, once.
+   * later: a late child goes out as a chunk of its own, once. `NO_SPANS` when empty.
    */
-  spans: TwSpan[] = [];
+  spans: TwSpan[] = NO_SPANS;
   /** The first span of the trace in this process (the local root); null until one starts. */
   root: TwSpan | null = null;
   open = 0;

@@ -21,7 +21,7 @@ import { filterTracestate, Propagator, type Extracted, type InjectSource } from 
 import { PrioritySampler, SpanSampler } from './sampler';
 import { TwSpan, type SpanSink } from './span';
 import type { FinishedSpan } from './finished-span';
-import { LocalTrace } from './trace';
+import { LocalTrace, NO_SPANS } from './trace';
 import { makeResource, toReadableSpan } from './readable';
 import { profilerHooks } from './profiler-hooks';
 import type { SpanProcessor } from '../config/options';
@@ -220,7 +220,7 @@ export class TracerCore implements SpanSink {
     // into a new one: they must not join a chunk already handed over.
     const spans = trace.spans;
     if (spans.length === 0) return;
-    trace.spans = [];
+    trace.spans = NO_SPANS;
     // Decided when the root ended; a chunk never goes out undecided (the check costs nothing).
     this.decide(trace);
     if (this.spanSampler !== null && trace.priority <= 0) this.spanSampler.sample(spans);

@@ -212,3 +212,52 @@ test('remembered attribute indices stay right across payloads, reordered keys, r
   }
   assert.equal(payloads, 9);
 });
+
+test('remembered URL, client address and user agent indices stay right across payloads and a chunk that failed to encode', () => {
+  const { c, traces } = core();
+  const e5 = new DatadogV05Encoder(config, info);
+  const e4 = new DatadogEncoder(config, info);
+  const server = (i, extra) => {
+    const s = c.startSpan('web.request', SpanKind.SERVER, ROOT_CONTEXT, undefined, performance.now());
+    // Values made per span (as a server joins its URL per request), repeating in runs.
+    Object.assign(s, { component: 'http', httpMethod: 'GET', httpUrl: 'http://h/' + ['a', 'a', 'b', 'a'][i % 4] + '/' + (i >> 3), clientIp: ['10.0.0.', '10.0.0.', '::1'][i % 3].replace(/\.$/, '.' + (i % 2)), userAgent: 'ua/' + (i % 5 < 3 ? 1 : i) });
+    extra?.(s);
+    return s;
+  };
+  let failed = 0;
+  for (let i = 0; i < 80; i++) {
+    traces.length = 0;
+    const root = server(i);
+    if (i % 9 === 4) {
+      // A chunk whose second span cannot be encoded (an attribute JSON cannot write): its
+      // first span's new strings leave the table again, so must what was remembered of them.
+      root.httpUrl = 'http://h/only-in-a-failed-chunk/' + i;
+      root.userAgent = 'ua/failed/' + i;
+      const bad = c.startSpan('child', SpanKind.INTERNAL, root, undefined, performance.now());
+      bad.setAttribute('bad', [1n]);
+      bad.end();
+    }
+    root.end();
+    for (const t of traces) {
+      const ok = e5.append(t);
+      assert.equal(e4.append(t), ok);
+      if (!ok) failed++;
+    }
+    // The next span reuses the failed chunk's strings: the table must have them again.
+    if (i % 9 === 4) {
+      traces.length = 0;
+      const again = server(i);
+      again.httpUrl = 'http://h/only-in-a-failed-chunk/' + i;
+      again.userAgent = 'ua/failed/' + i;
+      again.end();
+      for (const t of traces) assert.equal(e5.append(t), true), assert.equal(e4.append(t), true);
+    }
+    if (i % 11 === 10 || i === 79) {
+      const b5 = decodeTraces(e5.seal().body, '0.5');
+      const b4 = decodeTraces(e4.seal().body, '0.4');
+      assert.deepEqual(b5, b4);
+      assert.ok(b5.length > 0);
+    }
+  }
+  assert.ok(failed >= 8, `chunks that failed: ${failed}`);
+});

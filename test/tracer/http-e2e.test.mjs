@@ -151,6 +151,43 @@ for (const framework of ['fastify', 'fastify4', 'express', 'express4', 'http']) 
   }
 }
 
+for (const framework of ['express', 'express4']) {
+  test(`${framework}: one router mounted at two paths, one route with two methods: each request named after its own mount path and method`, async () => {
+    const service = `mounts-${framework}`;
+    const app = await startService('apps/service.cjs', { agentUrl: agent.url, env: { FRAMEWORK: framework, DD_SERVICE: service } });
+    try {
+      // Alternating, so a name kept from the request before would show.
+      const requests = [
+        ['GET', '/api/v1/things/1', 'GET /api/v1/things/:thingId'],
+        ['GET', '/api/v2/things/2', 'GET /api/v2/things/:thingId'],
+        ['POST', '/api/v2/things/3', 'POST /api/v2/things/:thingId'],
+        ['GET', '/api/v2/things/4', 'GET /api/v2/things/:thingId'],
+        ['POST', '/api/v1/things/5', 'POST /api/v1/things/:thingId'],
+        ['GET', '/api/v1/things/6', 'GET /api/v1/things/:thingId'],
+        ['GET', '/api/v2/items/7', 'GET /api/v2/items/:itemId'],
+        ['GET', '/api/v1/items/8', 'GET /api/v1/items/:itemId'],
+      ];
+      for (const [method, path] of requests) {
+        const res = await fetch(app.url + path, { method });
+        await res.arrayBuffer();
+        assert.equal(res.status, method === 'POST' ? 201 : 200, `${method} ${path}`);
+      }
+      await agent.waitFor(() => agent.allSpans().filter((s) => s.service === service).length >= requests.length);
+      const servers = agent.allSpans().filter((s) => s.service === service);
+      for (const [method, path, resource] of requests) {
+        const span = servers.find((s) => s.meta['http.url'] === app.url + path);
+        assert.ok(span, `a span for ${method} ${path}`);
+        assert.equal(span.resource, resource, `${method} ${path}`);
+        assert.equal(span.meta['http.route'], resource.slice(resource.indexOf(' ') + 1));
+        assert.equal(span.meta['http.method'], method);
+        assert.equal(span.meta.component, 'express');
+      }
+    } finally {
+      await app.stop();
+    }
+  });
+}
+
 test('an incoming traceparent is continued, and the query string never reaches the span', async () => {
   const app = await startService('apps/service.mjs', { agentUrl: agent.url, env: { FRAMEWORK: 'fastify', DD_SERVICE: 'w3c-in' } });
   try {

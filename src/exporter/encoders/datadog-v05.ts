@@ -125,6 +125,13 @@ export class DatadogV05Encoder {
   /** The head tags as index pairs for this payload (`headGen`). */
   private headBytes: Uint8Array = new Uint8Array(0);
   private headGen = -1;
+  /** The last `http.url`, `http.client_ip` and `http.useragent` values and their indices in this payload's table ('': none). */
+  private lastUrl = '';
+  private lastUrlIdx = 0;
+  private lastIp = '';
+  private lastIpIdx = 0;
+  private lastUa = '';
+  private lastUaIdx = 0;
 
   constructor(config: ResolvedConfig, info: EncoderInfo) {
     this.common = commonTags(config);
@@ -147,7 +154,13 @@ export class DatadogV05Encoder {
     this.table.pos = 0;
     this.gen++;
     this.keyIdx.fill(-1);
+    this.forgetLast();
     this.s('');
+  }
+
+  /** The remembered values' indices belong to one table: forgotten when it starts again or loses strings. */
+  private forgetLast(): void {
+    this.lastUrl = this.lastIp = this.lastUa = '';
   }
 
   /** The table index of KEYS[k]. */
@@ -201,6 +214,7 @@ export class DatadogV05Encoder {
         for (const [k, v] of this.index) if (v >= strings) this.index.delete(k);
         this.gen++;
         this.keyIdx.fill(-1);
+        this.forgetLast();
       }
       this.table.pos = tableMark;
       return false;
@@ -369,10 +383,35 @@ export class DatadogV05Encoder {
     p += 3;
     p = wraw(buf, p, tpl.meta);
     let m = tpl.metaCount;
-    if (s.httpUrl !== '') (p = this.kpair(buf, p, K_URL, s.httpUrl)), m++;
+    if (s.httpUrl !== '') {
+      // The last URL, client address and user agent and their indices: requests in a row
+      // often share them, and a string made per request (a URL joined from its parts, a
+      // header value) must be flattened and hashed to be looked up. Comparing stops at the
+      // first different character; the table is looked up only when they differ.
+      if (s.httpUrl !== this.lastUrl) {
+        this.lastUrl = s.httpUrl;
+        this.lastUrlIdx = this.s(s.httpUrl);
+      }
+      p = wuint(buf, wuint(buf, p, this.key(K_URL)), this.lastUrlIdx);
+      m++;
+    }
     if (s.httpStatus !== 0) (p = this.kpair(buf, p, K_STATUS, STATUS_STRINGS[s.httpStatus] ?? String(s.httpStatus))), m++;
-    if (s.clientIp !== '') (p = this.kpair(buf, p, K_CLIENT_IP, s.clientIp)), m++;
-    if (s.userAgent !== '') (p = this.kpair(buf, p, K_USER_AGENT, s.userAgent)), m++;
+    if (s.clientIp !== '') {
+      if (s.clientIp !== this.lastIp) {
+        this.lastIp = s.clientIp;
+        this.lastIpIdx = this.s(s.clientIp);
+      }
+      p = wuint(buf, wuint(buf, p, this.key(K_CLIENT_IP)), this.lastIpIdx);
+      m++;
+    }
+    if (s.userAgent !== '') {
+      if (s.userAgent !== this.lastUa) {
+        this.lastUa = s.userAgent;
+        this.lastUaIdx = this.s(s.userAgent);
+      }
+      p = wuint(buf, wuint(buf, p, this.key(K_USER_AGENT)), this.lastUaIdx);
+      m++;
+    }
     if (s.peerHost !== '') (p = this.kpair(buf, p, K_OUT_HOST, s.peerHost)), m++;
     if (s.error === 1) {
       if (s.errorType !== '') (p = this.kpair(buf, p, K_ERROR_TYPE, s.errorType)), m++;

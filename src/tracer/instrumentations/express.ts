@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { addPatcher, wrapMethod } from './module-hook';
-import { setRoute, spanOf } from './http-server';
+import { spanOf } from './http-server';
 import { counters } from '../../internal/counters';
 
 interface ExpressRoute {
@@ -31,12 +31,40 @@ function joinPath(base: string, path: string): string {
 
 let active = false;
 
+/**
+ * A route's template and span name for the last mount path and method it served, kept on the
+ * Route: built once per route, not per request. The same strings each time also let the
+ * encoder find its cached template by identity (a string built per request is hashed anew).
+ */
+const kNames = Symbol('tracewell.expressNames');
+interface RouteNames {
+  path: ExpressRoute['path'];
+  base: string;
+  method: string;
+  route: string;
+  name: string;
+}
+type NamedRoute = ExpressRoute & { [kNames]?: RouteNames };
+
+function routeNames(self: NamedRoute, base: string, method: string): RouteNames {
+  let names = self[kNames];
+  if (names === undefined || names.base !== base || names.method !== method || names.path !== self.path) {
+    const route = joinPath(base, routePath(self.path));
+    names = { path: self.path, base, method, route, name: method + ' ' + route };
+    self[kNames] = names;
+  }
+  return names;
+}
+
 function wrapDispatch(original: (this: ExpressRoute, req: ExpressRequest, res: unknown, done: (err?: unknown) => void) => void) {
   return function dispatch(this: ExpressRoute, req: ExpressRequest, res: unknown, done: (err?: unknown) => void): void {
     const span = active ? spanOf(req) : undefined;
     if (span === undefined) return original.call(this, req, res, done);
     try {
-      setRoute(span, joinPath(req.baseUrl ?? '', routePath(this.path)), 'express');
+      const names = routeNames(this, req.baseUrl ?? '', span.httpMethod);
+      span.httpRoute = names.route;
+      span.name = names.name;
+      span.component = 'express';
     } catch {
       counters.instrumentationErrors++;
     }

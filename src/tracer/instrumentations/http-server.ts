@@ -10,7 +10,7 @@ import http = require('node:http');
 import type * as Https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, type Context } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
 import type { Glob } from '../glob';
@@ -112,10 +112,10 @@ function end(this: ServerResponse): unknown {
   return originalEnd!.apply(this, arguments as unknown as unknown[]);
 }
 
-function startSpan(c: TracerCore, req: IncomingMessage, res: ServerResponse, secure: boolean): TwSpan {
+function startSpan(c: TracerCore, parent: Context, req: IncomingMessage, res: ServerResponse, secure: boolean): TwSpan {
   const headers = req.headers;
   const remote = c.propagator.extract(headers, getHeader);
-  const span = c.startSpan('web.request', SpanKind.SERVER, activeContext(), remote, now());
+  const span = c.startSpan('web.request', SpanKind.SERVER, parent, remote, now());
   const method = req.method ?? 'GET';
   span.opName = 'web.request';
   span.component = 'http';
@@ -240,14 +240,16 @@ function patchServer(proto: { emit: (...a: any[]) => boolean }, secure: boolean)
     }
     let span: TwSpan;
     try {
-      if (isSuppressed(activeContext())) return original.call(this, type, req, res);
+      // Read once: whether tracing is suppressed here, and the parent of the span if not.
+      const parent = activeContext();
+      if (isSuppressed(parent)) return original.call(this, type, req, res);
       if (ignorePaths !== null && ignored(ignorePaths, req.url)) {
         // Left out: no span, and nothing the handler does is traced or propagates a context
         // of ours (its outgoing calls carry no new trace).
         counters.ignored.inbound++;
         return storage.run(SUPPRESSED_CONTEXT, callEmit, this, original, type, req, res);
       }
-      span = startSpan(c, req, res, secure);
+      span = startSpan(c, parent, req, res, secure);
     } catch (err) {
       counters.instrumentationErrors++;
       logger.error('http server integration failed; request not traced', err, 'http-server');

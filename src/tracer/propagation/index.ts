@@ -30,12 +30,30 @@ const INJECTORS: Partial<Record<PropagationStyle, Injector>> = {
   baggage: injectBaggage,
 };
 
+/**
+ * A getter may hand back what its carrier holds (a number, an array, a Buffer) or throw: only
+ * a string is a header value (the first of an array); anything else is treated as absent.
+ */
+function checkedGetter<C>(getter: HeaderGetter<C>): HeaderGetter<C> {
+  return (c, k) => {
+    try {
+      const v: unknown = getter(c, k);
+      return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 export class Propagator {
   private readonly extractors: Extractor[];
   private readonly injectors: Injector[];
   private readonly readsBaggage: boolean;
   private readonly readsTracecontext: boolean;
   readonly fields: string[];
+  /** The getter `extract` was last called with, and its checked form. */
+  private lastGetter: HeaderGetter<unknown> | null = null;
+  private lastChecked: HeaderGetter<unknown> | null = null;
 
   constructor(extract: readonly PropagationStyle[], inject: readonly PropagationStyle[]) {
     this.extractors = extract.map((s) => EXTRACTORS[s]).filter((e): e is Extractor => e !== undefined);
@@ -54,16 +72,14 @@ export class Propagator {
   }
 
   extract<C>(carrier: C, getter: HeaderGetter<C>): Extracted | undefined {
-    // A getter may hand back what its carrier holds (a number, an array, a Buffer) or throw:
-    // only a string is a header value; anything else is treated as absent.
-    const get: HeaderGetter<C> = (c, k) => {
-      try {
-        const v: unknown = getter(c, k);
-        return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
-      } catch {
-        return undefined;
-      }
-    };
+    // The integrations pass one module-level getter each: its checked form is made when the
+    // getter changes, not per request.
+    let get = this.lastChecked as HeaderGetter<C>;
+    if (getter !== this.lastGetter) {
+      get = checkedGetter(getter);
+      this.lastGetter = getter as HeaderGetter<unknown>;
+      this.lastChecked = get as HeaderGetter<unknown>;
+    }
     let found: Extracted | undefined;
     const extractors = this.extractors;
     for (let i = 0; i < extractors.length; i++) {
