@@ -136,6 +136,14 @@ export interface IgnoredCounts {
   outbound: number;
 }
 
+/** Spans whose statement or command had something hidden before it was encoded (values replaced by `?`, comments removed). */
+export interface ObfuscatedCounts {
+  /** SQL spans (pg, mysql2) whose resource had a literal replaced by `?` or a comment removed. */
+  sqlStatements: number;
+  /** Redis command spans whose `redis.raw_command` had an argument value replaced by `?`. */
+  redisCommands: number;
+}
+
 export interface TracewellStats {
   spansStarted: number;
   spansFinished: number;
@@ -156,6 +164,8 @@ export interface TracewellStats {
   instrumentationErrors: number;
   /** New attribute keys not kept because their span already had the most it keeps (128). */
   attributesDropped: number;
+  /** Statements and commands whose values were hidden by obfuscation, one per span. */
+  obfuscated: ObfuscatedCounts;
   /** Obfuscated SQL statements evicted from the per-text cache (2000 per driver) to make room: a count that keeps growing means statements with values written into their text. */
   statementCacheEvictions: number;
   /** Export attempts that were a retry of a payload (its second attempt and later). */
@@ -183,6 +193,7 @@ export const counters: TracewellStats = {
   logLinesSuppressed: 0,
   instrumentationErrors: 0,
   attributesDropped: 0,
+  obfuscated: { sqlStatements: 0, redisCommands: 0 },
   statementCacheEvictions: 0,
   retries: 0,
   deadLetter: { spansWritten: 0, payloadsWritten: 0, spansReplayed: 0, payloadsReplayed: 0, spansRejected: 0, payloadsRejected: 0, recordsSkipped: 0, bytesOnDisk: 0, filesRefused: 0 },
@@ -209,6 +220,7 @@ export function snapshot(): TracewellStats {
     ...counters,
     dropped: { ...counters.dropped },
     ignored: { ...counters.ignored },
+    obfuscated: { ...counters.obfuscated },
     deadLetter: { ...counters.deadLetter },
     profiler: { ...counters.profiler, dropped: { ...counters.profiler.dropped }, stallsMs: [...counters.profiler.stallsMs] },
     probes: { ...counters.probes, statuses: counters.probes.statuses.map((r) => ({ ...r })) },

@@ -115,3 +115,4 @@ test('DD_TRACE_AMQPLIB_ENABLED=false: no amqp spans and no trace headers in the 
   assert.deepEqual(spansOf('amqp-producer-off').filter((s) => s.name === 'amqp.command'), []);
   assert.deepEqual(spansOf('amqp-consumer-off').filter((s) => s.name === 'amqp.command'), []);
 });
+

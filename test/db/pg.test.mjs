@@ -109,6 +109,19 @@ test('literals, lists of values, dollar-quoted strings and comments never reach 
   for (const secret of ['grace@example.com', 'hunter2', 's3cr3t', 'IN (2, 3, 4)']) assert.ok(!everything.includes(secret), `${secret} reached the agent`);
 });
 
+test('statements whose values were hidden are counted in stats().obfuscated.sqlStatements, once per query; raw statements are not', async () => {
+  const before = (await cjs.stats()).obfuscated;
+  await get(cjs, '/pg/literal');
+  await get(cjs, '/pg/literal');
+  await get(cjs, '/pg/promise?id=1');
+  const after = (await cjs.stats()).obfuscated;
+  assert.equal(after.sqlStatements - before.sqlStatements, 2, 'two statements with literals; a bind placeholder hides nothing');
+  assert.equal(after.redisCommands, before.redisCommands);
+  const rawBefore = (await esm.stats()).obfuscated.sqlStatements;
+  await get(esm, '/pg/literal');
+  assert.equal((await esm.stats()).obfuscated.sqlStatements, rawBefore, 'sqlRawStatements: nothing hidden, nothing counted');
+});
+
 test('sqlRawStatements: the statement as written (ES module app)', async () => {
   const out = await get(esm, '/pg/literal');
   const { queries } = await spansOf(out);

@@ -23,9 +23,9 @@ import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage } from '../context';
 import type { TwSpan } from '../span';
-import type { TracerCore } from '../tracer';
+import { RemoteSpan, type TracerCore } from '../tracer';
 import { addPatcher, wrapMethod } from './module-hook';
-import { CHANNELS, type AmqpDeliverMessage, type AmqpPublishMessage } from './channels';
+import { CHANNELS, type AmqpDeliverMessage, type AmqpGetMessage, type AmqpPublishMessage } from './channels';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
@@ -36,22 +36,93 @@ const publishStart = dc.channel(CHANNELS.amqplibPublishStart);
 const publishFinish = dc.channel(CHANNELS.amqplibPublishFinish);
 const deliverStart = dc.channel(CHANNELS.amqplibDeliverStart);
 const deliverFinish = dc.channel(CHANNELS.amqplibDeliverFinish);
+const getStart = dc.channel(CHANNELS.amqplibGetStart);
+const getFinish = dc.channel(CHANNELS.amqplibGetFinish);
+
+/** On a confirm channel: the confirmation the next `sendMessage` belongs to (set by `pushConfirmCallback`, which publish calls just before). */
+const kConfirm = Symbol('tracewell.amqplib.confirm');
+interface PendingConfirm {
+  message: AmqpPublishMessage | undefined;
+}
+type ChannelLike = { [kConfirm]?: PendingConfirm };
+
+/**
+ * A confirm channel's publish with a callback: the publish's finish waits for the broker's
+ * answer (ack; nack or the channel closing, e.g. on a missing exchange: an error). Publishes
+ * without a callback keep amqplib's `false` slot (its close handler stops at the first one),
+ * so theirs finish when written, as on a plain channel.
+ */
+function wrapPushConfirm(original: (this: ChannelLike, cb: unknown) => unknown) {
+  return function pushConfirmCallback(this: ChannelLike, cb: unknown): unknown {
+    if (!publishStart.hasSubscribers || typeof cb !== 'function') {
+      if (this[kConfirm] !== undefined) this[kConfirm] = undefined;
+      return original.call(this, cb);
+    }
+    const pending: PendingConfirm = { message: undefined };
+    this[kConfirm] = pending;
+    return original.call(this, function confirmed(this: unknown, err: unknown) {
+      const m = pending.message;
+      if (m !== undefined) {
+        pending.message = undefined;
+        if (err !== null && err !== undefined) m.error = err;
+        publishFinish.publish(m);
+      }
+      return (cb as (...a: unknown[]) => unknown).apply(this, arguments as unknown as unknown[]);
+    });
+  };
+}
 
 function wrapSendMessage(original: (this: unknown, fields: object, properties: object, content: unknown) => unknown) {
-  return function sendMessage(this: unknown, fields: object, properties: object, content: unknown): unknown {
+  return function sendMessage(this: ChannelLike, fields: object, properties: object, content: unknown): unknown {
+    const pending = this[kConfirm];
+    if (pending !== undefined) this[kConfirm] = undefined;
     if (!publishStart.hasSubscribers || fields === null || typeof fields !== 'object') return original.call(this, fields, properties, content);
     const message: AmqpPublishMessage = { channel: this, fields: fields as AmqpPublishMessage['fields'], properties: (properties ?? fields) as AmqpPublishMessage['properties'], error: undefined, state: undefined };
     publishStart.publish(message);
+    let threw = true;
     try {
-      return original.call(this, fields, properties, content);
+      const result = original.call(this, fields, properties, content);
+      threw = false;
+      return result;
     } catch (err) {
       message.error = err;
       throw err;
     } finally {
-      publishFinish.publish(message);
+      // Confirmed later (the broker's answer finishes it), unless writing failed now.
+      if (pending !== undefined && !threw) pending.message = message;
+      else publishFinish.publish(message);
     }
   };
 }
+
+/** `channel.get(queue[, options][, callback])` of the promise and callback APIs: basic.get. */
+function wrapGet(original: (this: unknown, ...args: unknown[]) => unknown) {
+  return function get(this: unknown, queue: unknown, options?: unknown, cb?: unknown): unknown {
+    if (!getStart.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
+    const message: AmqpGetMessage = { channel: this, queue: typeof queue === 'string' ? queue : String(queue), message: undefined, error: undefined, state: undefined };
+    getStart.publish(message);
+    const done = (err: unknown, msg: unknown): void => {
+      if (err !== null && err !== undefined) message.error = err;
+      else message.message = msg as AmqpGetMessage['message'];
+      getFinish.publish(message);
+    };
+    if (typeof cb === 'function' || this instanceof callbackChannel) {
+      // The callback API: its callback (or one of ours) learns the outcome.
+      const callback = function (this: unknown, err: unknown, msg: unknown): unknown {
+        done(err, msg);
+        return typeof cb === 'function' ? cb.apply(this, arguments as unknown as unknown[]) : undefined;
+      };
+      return original.call(this, queue, options, callback);
+    }
+    const result = original.call(this, queue, options);
+    if (isThenable(result)) result.then((msg) => done(null, msg), (err: unknown) => done(err, undefined));
+    else done(null, undefined);
+    return result;
+  };
+}
+
+/** The callback API's Channel class, once its module was patched: its `get` takes a callback. */
+let callbackChannel: new (...args: never[]) => unknown = class Never {};
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -87,7 +158,14 @@ function wrapDispatch(original: (this: unknown, fields: object, message: unknown
 
 function patchChannel(exp: { Channel: { prototype: object }; BaseChannel: { prototype: object } }): void {
   wrapMethod(exp.Channel.prototype, 'sendMessage', wrapSendMessage);
+  wrapMethod(exp.Channel.prototype, 'pushConfirmCallback', wrapPushConfirm);
   wrapMethod(exp.BaseChannel.prototype, 'dispatchMessage', wrapDispatch);
+}
+
+/** The promise API's (`channel_model`) and the callback API's (`callback_model`) Channel: `get` is theirs. */
+function patchModel(exp: { Channel: { prototype: object }; CallbackModel?: unknown }): void {
+  if (typeof exp.CallbackModel === 'function') callbackChannel = exp.Channel as typeof callbackChannel;
+  wrapMethod(exp.Channel.prototype, 'get', wrapGet);
 }
 
 // ---------------- the subscriber: makes the spans ----------------
@@ -168,6 +246,57 @@ function onPublishStart(m: unknown): void {
   }
 }
 
+/** basic.get: a consumer span under the caller's, from the call until the answer. */
+function onGetStart(m: unknown): void {
+  const c = core;
+  if (c === null) return;
+  const message = m as AmqpGetMessage;
+  try {
+    const parent = activeContext();
+    if (isSuppressed(parent)) return;
+    const span = c.startSpan('amqp.command', SpanKind.CONSUMER, parent, undefined, now());
+    span.name = resource('basic.get', '', message.queue);
+    span.resource = span.name;
+    span.type = 'worker';
+    describe(span, message.channel, '', message.queue, 'receive');
+    message.state = span;
+  } catch (err) {
+    failed(err);
+  }
+}
+
+/** basic.get answered: what came (the producer's context as a link, where it came from), then the span ends. */
+function onGetFinish(m: unknown): void {
+  const message = m as AmqpGetMessage;
+  const span = message.state as TwSpan | undefined;
+  if (span === undefined) return;
+  try {
+    const got = message.message;
+    if (message.error !== undefined) {
+      span.fail(message.error);
+    } else if (got === false) {
+      span.setAttribute('amqp.empty', true);
+    } else if (got !== undefined && got !== null) {
+      const fields = got.fields;
+      if (fields !== undefined) {
+        if (typeof fields.exchange === 'string') span.setAttribute('amqp.source.exchange', fields.exchange);
+        if (typeof fields.routingKey === 'string') span.setAttribute('amqp.source.routingKey', fields.routingKey);
+        if (fields.redelivered === true) span.setAttribute('amqp.redelivered', true);
+      }
+      const headers = got.properties?.headers;
+      const c = core;
+      if (c !== null && headers !== undefined && headers !== null) {
+        // The caller's trace goes on; the message's producer is linked, not made the parent.
+        const remote = c.propagator.extract(headers, getHeader);
+        if (remote !== undefined) span.addLink({ context: new RemoteSpan(remote).spanContext(), attributes: { 'messaging.operation.type': 'send' } });
+      }
+    }
+    span.finish();
+  } catch (err) {
+    failed(err);
+  }
+}
+
 /** A publish's or a delivery's end: its span finishes, failed when the message carries an error. */
 function onFinish(m: unknown): void {
   const message = m as AmqpPublishMessage | AmqpDeliverMessage;
@@ -217,12 +346,14 @@ export function enableAmqplib(c: TracerCore): void {
   if (!on) {
     on = true;
     dc.subscribe(CHANNELS.amqplibPublishStart, onPublishStart);
+    dc.subscribe(CHANNELS.amqplibGetStart, onGetStart);
     deliverStart.bindStore(storage, deliverContext);
   }
   if (!finishing) {
     finishing = true;
     dc.subscribe(CHANNELS.amqplibPublishFinish, onFinish);
     dc.subscribe(CHANNELS.amqplibDeliverFinish, onFinish);
+    dc.subscribe(CHANNELS.amqplibGetFinish, onGetFinish);
   }
   if (registered) return;
   registered = true;
@@ -238,6 +369,16 @@ export function enableAmqplib(c: TracerCore): void {
       typeof exp.BaseChannel.prototype?.dispatchMessage === 'function',
     patch: patchChannel,
   });
+  addPatcher({
+    name: 'amqplib channel model',
+    matches: (exp: any) =>
+      typeof exp === 'object' &&
+      exp !== null &&
+      (typeof exp.ChannelModel === 'function' || typeof exp.CallbackModel === 'function') &&
+      typeof exp.ConfirmChannel === 'function' &&
+      typeof exp.Channel?.prototype?.get === 'function',
+    patch: patchModel,
+  });
 }
 
 export function disableAmqplib(): void {
@@ -245,5 +386,6 @@ export function disableAmqplib(): void {
   if (!on) return;
   on = false;
   dc.unsubscribe(CHANNELS.amqplibPublishStart, onPublishStart);
+  dc.unsubscribe(CHANNELS.amqplibGetStart, onGetStart);
   deliverStart.unbindStore(storage);
 }

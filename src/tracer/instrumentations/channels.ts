@@ -28,8 +28,12 @@ export const CHANNELS = {
   redisCommandFinish: 'tracewell:redis:command:finish',
   /** Our amqplib patch: an `AmqpPublishMessage`, in the caller's context, before a message is published; headers can still be added. */
   amqplibPublishStart: 'tracewell:amqplib:publish:start',
-  /** Our amqplib patch: the same message, once the publish was written (or failed). */
+  /** Our amqplib patch: the same message, once the publish was written (or failed); on a confirm channel with a callback, once the broker confirmed it (or it failed: `error`). */
   amqplibPublishFinish: 'tracewell:amqplib:publish:finish',
+  /** Our amqplib patch: an `AmqpGetMessage`, in the caller's context, when `channel.get(queue)` (basic.get) is called. */
+  amqplibGetStart: 'tracewell:amqplib:get:start',
+  /** Our amqplib patch: the same message, with the message got (or false) or the error, once the get answered. */
+  amqplibGetFinish: 'tracewell:amqplib:get:finish',
   /** Our amqplib patch: an `AmqpDeliverMessage`, before a consumer's callback runs with a delivered message. */
   amqplibDeliverStart: 'tracewell:amqplib:deliver:start',
   /** Our amqplib patch: the same message (with `error` if the callback threw), once the callback returned. */
@@ -60,6 +64,8 @@ export interface IoredisCommandMessage {
   readonly name: string;
   /** The arguments after the name (strings, Buffers, numbers). */
   readonly args: unknown[];
+  /** The connection the command was last handed on to (a Cluster's node), if it was. */
+  node: unknown;
   /** Set before the finish event when the command failed. */
   error: unknown;
   /** The subscriber's own (the span). */
@@ -74,6 +80,19 @@ export interface AmqpPublishMessage {
   /** The message properties; `headers` may be added to (they are written after the start event). */
   readonly properties: { headers?: Record<string, unknown> | null };
   /** Set before the finish event when writing threw. */
+  error: unknown;
+  /** The subscriber's own (the span). */
+  state: unknown;
+}
+
+/** What our amqplib patch publishes for a `channel.get(queue)` (basic.get). */
+export interface AmqpGetMessage {
+  /** The amqplib channel. */
+  readonly channel: unknown;
+  readonly queue: string;
+  /** Set before the finish event: the message got, or false when the queue was empty. */
+  message: false | { fields?: { exchange?: string; routingKey?: string; redelivered?: boolean; messageCount?: number }; properties?: { headers?: Record<string, unknown> | null } } | undefined;
+  /** Set before the finish event when the get failed. */
   error: unknown;
   /** The subscriber's own (the span). */
   state: unknown;

@@ -17,7 +17,7 @@ import dc = require('node:diagnostics_channel');
 import type { TracerCore } from '../tracer';
 import { addPatcher, wrapMethod } from './module-hook';
 import { CHANNELS, type IoredisCommandMessage } from './channels';
-import { redisSubscriber, startRedisSpan, type RedisEndpoint } from './redis-command';
+import { redisSubscriber, setRedisEndpoint, startRedisSpan, type RedisEndpoint } from './redis-command';
 
 // ---------------- the patch: publishes, knows nothing of spans ----------------
 
@@ -29,28 +29,48 @@ interface IoredisCommand {
 }
 
 const kMessage = Symbol('tracewell.ioredis.message');
-type Marked = IoredisCommand & { [kMessage]?: IoredisCommandMessage };
+
+/** The patch's message, with the command's own resolve and reject it stands in for. */
+interface Published extends IoredisCommandMessage {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+type Marked = IoredisCommand & { [kMessage]?: Published };
 
 const startChannel = dc.channel(CHANNELS.ioredisCommandStart);
 const finishChannel = dc.channel(CHANNELS.ioredisCommandFinish);
 
-/** Publishes the command's start, and its end from its own resolve/reject (which every outcome passes). */
+/*
+ * A published command's resolve and reject are these two shared functions (no closures per
+ * command): ioredis calls them as methods of the command (`command.resolve(reply)`,
+ * `reject.call(command, err)` in Cluster), so `this` finds the message, and through it the
+ * command's own functions. Called any other way, they cannot know the command: a rule ioredis 4
+ * and 5 keep, and which the Cluster and auto-pipelining tests exercise.
+ */
+function resolveTraced(this: Marked, value: unknown): unknown {
+  const message = this[kMessage]!;
+  finishChannel.publish(message);
+  return message.resolve.call(this, value);
+}
+
+function rejectTraced(this: Marked, err: unknown): unknown {
+  const message = this[kMessage]!;
+  message.error = err;
+  finishChannel.publish(message);
+  return message.reject.call(this, err);
+}
+
+/** Publishes the command's start, and its end from its resolve/reject (which every outcome passes). */
 function publish(client: unknown, command: Marked): void {
-  const message: IoredisCommandMessage = { client, name: command.name, args: command.args, error: undefined, state: undefined };
-  command[kMessage] = message;
-  startChannel.publish(message);
   const resolve = command.resolve;
   const reject = command.reject;
+  const message: Published = { client, name: command.name, args: command.args, node: undefined, error: undefined, state: undefined, resolve, reject };
+  command[kMessage] = message;
+  startChannel.publish(message);
   if (typeof resolve !== 'function' || typeof reject !== 'function') return;
-  command.resolve = function (value: unknown) {
-    finishChannel.publish(message);
-    return resolve.call(this, value);
-  };
-  command.reject = function (err: unknown) {
-    message.error = err;
-    finishChannel.publish(message);
-    return reject.call(this, err);
-  };
+  command.resolve = resolveTraced;
+  command.reject = rejectTraced;
 }
 
 /** What ioredis sends by itself while a connection is being set up (status `connect`): not the app's commands. */
@@ -58,15 +78,15 @@ const HANDSHAKE = new Set(['auth', 'select', 'client', 'info', 'readonly', 'hell
 
 function wrapSend(original: (this: unknown, command: Marked, ...rest: unknown[]) => unknown) {
   return function sendCommand(this: { redis?: unknown; status?: string }, command: Marked): unknown {
-    if (
-      startChannel.hasSubscribers &&
-      command !== null &&
-      typeof command === 'object' &&
-      command[kMessage] === undefined &&
-      !(this.status === 'connect' && HANDSHAKE.has(command.name))
-    ) {
-      // A pipeline's commands belong to its client.
-      publish(this.redis !== undefined ? this.redis : this, command);
+    if (startChannel.hasSubscribers && command !== null && typeof command === 'object') {
+      const message = command[kMessage];
+      if (message === undefined) {
+        // A pipeline's commands belong to its client.
+        if (!(this.status === 'connect' && HANDSHAKE.has(command.name))) publish(this.redis !== undefined ? this.redis : this, command);
+      } else if (this.redis === undefined && this !== message.client) {
+        // Handed on to another connection (a Cluster's node): the one that answers, last.
+        message.node = this;
+      }
     }
     // sendCommand(command, stream[, node]), as the caller gave them.
     return original.apply(this, arguments as unknown as [Marked]);
@@ -107,7 +127,18 @@ function endpointOf(client: ClientLike): RedisEndpoint | null {
   return e;
 }
 
-const subscriber = redisSubscriber<IoredisCommandMessage>('ioredis', { start: CHANNELS.ioredisCommandStart, finish: CHANNELS.ioredisCommandFinish }, (c, m, raw) => startRedisSpan(c, 'ioredis', m.name, m.args, 0, endpointOf(m.client as ClientLike), raw));
+const subscriber = redisSubscriber<IoredisCommandMessage>(
+  'ioredis',
+  { start: CHANNELS.ioredisCommandStart, finish: CHANNELS.ioredisCommandFinish },
+  (c, m, raw) => startRedisSpan(c, 'ioredis', m.name, m.args, 0, endpointOf(m.client as ClientLike), raw),
+  // A Cluster has no host of its own: its command spans get the node's.
+  (span, m) => {
+    if (span.peerHost === '' && m.node !== undefined && m.node !== null && typeof m.node === 'object') {
+      const e = endpointOf(m.node as ClientLike);
+      if (e !== null) setRedisEndpoint(span, e);
+    }
+  },
+);
 
 let registered = false;
 

@@ -107,6 +107,9 @@ function upper(a: unknown): string {
   return typeof a === 'string' ? a.toUpperCase() : a instanceof Uint8Array ? Buffer.from(a).toString('latin1').toUpperCase() : '';
 }
 
+/** The last `rawCommand` replaced at least one value by `?`. */
+let hidden = false;
+
 /**
  * The command as `redis.raw_command`: `name` (as sent) then the arguments from `from` on, each
  * value the rule hides as `?`. `raw`: every value kept (the `redisRawCommands` option).
@@ -114,6 +117,7 @@ function upper(a: unknown): string {
 function rawCommand(info: CommandInfo, args: ArrayLike<unknown>, from: number, raw: boolean): string {
   const n = args.length - from;
   let out = info.resource;
+  hidden = false;
   if (n <= 0) return out;
   let rule = raw ? Rule.Keep : info.rule;
   let nth = info.n;
@@ -123,6 +127,7 @@ function rawCommand(info: CommandInfo, args: ArrayLike<unknown>, from: number, r
   let setAt = -1;
   switch (rule) {
     case Rule.All:
+      hidden = true;
       return out + ' ?';
     case Rule.AfterFirst:
       if (n > 1) cut = 2;
@@ -177,7 +182,12 @@ function rawCommand(info: CommandInfo, args: ArrayLike<unknown>, from: number, r
       default:
         hide = i > 0;
     }
-    out += hide ? ' ?' : ' ' + argText(args[from + i]);
+    if (hide) {
+      out += ' ?';
+      hidden = true;
+    } else {
+      out += ' ' + argText(args[from + i]);
+    }
     if (out.length > MAX_COMMAND) return out.slice(0, MAX_COMMAND) + '...';
   }
   return out;
@@ -219,6 +229,7 @@ export function startRedisSpan(core: TracerCore, component: string, name: string
   a[3] = 'redis';
   a[4] = 'redis.raw_command';
   a[5] = rawCommand(info, args, from, raw);
+  if (hidden) counters.obfuscated.redisCommands++;
   let n = 6;
   if (endpoint !== null) {
     span.peerHost = endpoint.host;
@@ -235,6 +246,14 @@ export function startRedisSpan(core: TracerCore, component: string, name: string
   span.attrs = a;
   span.attrLen = n;
   return span;
+}
+
+/** Puts a connection's host, port and database on a span that started without them (a Cluster's command, once a node took it). */
+export function setRedisEndpoint(span: TwSpan, e: RedisEndpoint): void {
+  span.peerHost = e.host;
+  span.peerPort = e.port;
+  if (e.host !== '') span.setAttribute('peer.service', e.host);
+  if (e.db >= 0) span.setAttribute('db.name', e.dbText);
 }
 
 /** `WRONGTYPE` of `WRONGTYPE Operation against a key...`; '' when the message does not start with an upper-case word. */
@@ -271,6 +290,7 @@ export function redisSubscriber<M extends { error: unknown; state: unknown }>(
   integration: string,
   channels: { start: string; finish: string },
   start: (core: TracerCore, message: M, raw: boolean) => TwSpan | undefined,
+  beforeFinish?: (span: TwSpan, message: M) => void,
 ): { enable(core: TracerCore, raw: boolean): void; disable(): void } {
   let core: TracerCore | null = null;
   let raw = false;
@@ -294,6 +314,7 @@ export function redisSubscriber<M extends { error: unknown; state: unknown }>(
     const span = (m as M).state as TwSpan | undefined;
     if (span === undefined) return;
     try {
+      if (beforeFinish !== undefined) beforeFinish(span, m as M);
       finishRedisSpan(span, (m as M).error);
     } catch (err) {
       failed(err);

@@ -122,12 +122,16 @@ function numberEnd(sql: string, i: number): number {
   return j;
 }
 
+/** Literals the last `obfuscateSql` call replaced by `?`, and comments it removed. */
+let hiddenParts = 0;
+
 /**
  * The statement with every literal replaced by `?` and comments removed (see the module
  * comment). Never throws on malformed SQL: an unterminated string or comment runs to the end
  * and is replaced or removed whole.
  */
 function obfuscateSql(sql: string, dialect: SqlDialect): string {
+  hiddenParts = 0;
   const pg = dialect === 'postgres';
   const n = sql.length;
   let out = '';
@@ -146,6 +150,12 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
     out += s;
     spaced = false;
   };
+  /** A literal (string, number, dollar-quoted text) written as `?`. */
+  const value = (): void => {
+    out += '?';
+    spaced = false;
+    hiddenParts++;
+  };
   while (i < n) {
     const c = sql.charCodeAt(i);
     if (isSpace(c)) {
@@ -158,12 +168,14 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
       space();
+      hiddenParts++;
       continue;
     }
     if (c === HASH && !pg) {
       const nl = sql.indexOf('\n', i);
       i = nl < 0 ? n : nl + 1;
       space();
+      hiddenParts++;
       continue;
     }
     if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
@@ -182,18 +194,20 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
       }
       i = j;
       space();
+      hiddenParts++;
       continue;
     }
     // strings
     if (c === QUOTE) {
       i = quotedEnd(sql, i, QUOTE, !pg);
-      put('?');
+      value();
       continue;
     }
     if (c === DQUOTE) {
       const end = quotedEnd(sql, i, DQUOTE, !pg);
       // PostgreSQL: an identifier. MySQL: a string (unless ANSI_QUOTES, which apps rarely set).
-      put(pg ? sql.slice(i, end) : '?');
+      if (pg) put(sql.slice(i, end));
+      else value();
       i = end;
       continue;
     }
@@ -216,7 +230,7 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
       if (tag !== '') {
         const close = sql.indexOf(tag, i + tag.length);
         i = close < 0 ? n : close + tag.length;
-        put('?');
+        value();
         continue;
       }
     }
@@ -225,7 +239,7 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
       const q = prefixedQuote(sql, i);
       if (q >= 0) {
         i = quotedEnd(sql, q, QUOTE, pg ? (c | 32) === 101 : true);
-        put('?');
+        value();
         continue;
       }
       let j = i + 1;
@@ -237,7 +251,7 @@ function obfuscateSql(sql: string, dialect: SqlDialect): string {
     // numbers (an identifier's digits were taken with it above)
     if (isDigit(c) || (c === DOT && isDigit(sql.charCodeAt(i + 1)))) {
       i = numberEnd(sql, i);
-      put('?');
+      value();
       continue;
     }
     if (c === LPAREN) {
@@ -309,6 +323,8 @@ const MAX_CACHED_TEXT = 16 * 1024;
 interface Statement {
   readonly resource: string;
   readonly operation: string;
+  /** Something was hidden in `resource`: a value replaced by `?` or a comment removed (false when there was none, or with `sqlRawStatements`). */
+  readonly obfuscated: boolean;
 }
 
 /**
@@ -331,7 +347,7 @@ export class StatementCache {
     const clean = obfuscateSql(text, this.dialect);
     let resource = this.raw ? text.trim() : clean;
     if (resource.length > MAX_RESOURCE) resource = resource.slice(0, MAX_RESOURCE - 3) + '...';
-    const st: Statement = { resource, operation: sqlOperation(clean) };
+    const st: Statement = { resource, operation: sqlOperation(clean), obfuscated: !this.raw && hiddenParts > 0 };
     if (text.length <= MAX_CACHED_TEXT) {
       if (this.map.size >= this.max) {
         const oldest = this.map.keys().next().value as string;

@@ -138,6 +138,7 @@ class SqlIntegration {
   private startSpan(msg: SqlQuery, parent: ReturnType<typeof activeContext>): void {
     const sys = this.sys;
     const st = this.cache.get(msg.text);
+    if (st.obfuscated) counters.obfuscated.sqlStatements++;
     const span = this.core.startSpan(sys.opName, SpanKind.CLIENT, parent, undefined, now());
     span.opName = sys.opName;
     span.resource = st.resource;
