@@ -26,15 +26,8 @@ import { Outbox } from '../delivery/outbox';
  * what is left of one at the next flush: no timer of its own. A timer a few ms after a burst
  * woke the process a second time for every burst of work, and on a virtual machine one
  * wake-up from idle costs 100-200 µs of CPU (measured here: more than encoding 300 spans).
- *
- * 16, not 128: whatever the batch holds when a scavenge runs survives it (a hello-world
- * server span with its trace and strings is ~750 bytes), and V8 doubles its young generation
- * each time the bytes that survived scavenges since the last doubling add up to its size, then
- * keeps it. At saturation a 128-span batch was half of what survived each scavenge of a traced
- * Fastify server (106 KB, 57 KB encoding each trace as it ended, 66 KB at 16: `--trace-gc-nvp`,
- * docs/hot-path.md "Memory under load"); 16 spans still encode in one loop.
  */
-const BATCH_SPANS = 16;
+const BATCH_SPANS = 128;
 /**
  * A payload is sent once it holds this much, without waiting for the flush timer. 256 KiB,
  * not 1 MiB: at saturation the payload being filled, the ones in flight, the pool of accepted
