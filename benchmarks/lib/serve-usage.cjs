@@ -4,6 +4,9 @@
 //   (mainCpuMicros: the main thread's own CPU time, from /proc/thread-self/schedstat; NaN
 //   where there is none. A Node server's throughput is bounded by its main thread as long as
 //   its other threads (GC helpers, a profiler's sampling threads) find a core of their own.)
+//   parent { type: 'memory', id, snapshot? } -> { type: 'memory', id, usage: process.memoryUsage(),
+//                             spaces: v8.getHeapSpaceStatistics(), cpu, requests } (and a heap snapshot
+//                             written to `snapshot` first, when given: benchmarks/http-overhead/memory.mjs)
 //   parent { type: 'exit' }   -> the process exits; so does losing the parent.
 // The parent reads usage at a window's start and end and divides the CPU difference by the
 // requests difference. Readings are raw and cumulative; no state lives here.
@@ -31,6 +34,14 @@ function serveUsage(requests) {
         requests: requests(),
         hrMicros: Number(process.hrtime.bigint() / 1000n),
       });
+    } else if (m.type === 'memory') {
+      // Read before a snapshot: writing one allocates, and may collect.
+      const v8 = require('node:v8');
+      const usage = process.memoryUsage();
+      const spaces = v8.getHeapSpaceStatistics();
+      const heap = v8.getHeapStatistics();
+      if (typeof m.snapshot === 'string') v8.writeHeapSnapshot(m.snapshot);
+      process.send({ type: 'memory', id: m.id, usage, spaces, heap, cpu: process.cpuUsage(), requests: requests() });
     } else if (m.type === 'exit') {
       process.exit(0);
     }
