@@ -5,16 +5,18 @@
 import type { Tracer } from '@opentelemetry/api';
 import type { InstrumentationName, ResolvedConfig, TracewellOptions } from './config/options';
 import { reportConfig, resolveConfig } from './config/resolve';
-import { snapshot, type TracewellStats } from './internal/counters';
+import { counters, snapshot, type TracewellStats } from './internal/counters';
 import { containerId } from './internal/container';
 import { Codes } from './internal/errors';
 import { logger } from './internal/logger';
-import { createAgentExporter } from './exporter/agent-exporter';
+import type { createAgentExporter } from './exporter/agent-exporter';
 import type { createOtlpExporter } from './exporter/otlp-exporter';
+import type { TraceExporter } from './exporter/trace-exporter';
 import { installExitHooks, type Flushable } from './exporter/exit-hooks';
 import type { startHealthMetrics } from './exporter/health-metrics';
 import type { startRuntimeMetrics } from './exporter/runtime-metrics';
-import { TracerCore } from './tracer/tracer';
+import { TracerCore, type TraceSink } from './tracer/tracer';
+import type { FinishedSpan } from './tracer/finished-span';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import { disableHttpServer, enableHttpServer } from './tracer/instrumentations/http-server';
 import { disableHttpClient, enableHttpClient } from './tracer/instrumentations/http-client';
@@ -75,15 +77,16 @@ export function init(options: TracewellOptions = {}): TracewellHandle {
 function start(config: ResolvedConfig): TracewellHandle {
   const core = new TracerCore(config);
   const runtimeId = runtimeUuid();
-  const exporter =
+  const exporter = new DeferredExporter(core, () =>
     config.exporter === 'otlp'
       ? loadOtlpExporter()({ config, info: { runtimeId } })
-      : createAgentExporter({
+      : loadAgentExporter()({
           config,
           info: { runtimeId },
           containerId: containerId(),
           onRates: (rates) => core.sampler.updateAgentRates(rates),
-        });
+        }),
+  );
   core.setSink(exporter);
   const provider = registerGlobals(core);
 
@@ -293,6 +296,77 @@ function together(parts: (Flushable | null)[]): Flushable {
   };
 }
 
+/**
+ * How long after start-up the exporter is built when no trace has ended by then: its outbox looks
+ * for dead-letter files that exited processes of the service left (1.5-3 s after it is made,
+ * outbox.ts), which a process that makes no spans should still send.
+ */
+const BUILD_EXPORTER_AFTER_MS = 1000;
+
+/**
+ * The trace exporter (encoders, the delivery layer, the dead-letter store: a third of what the
+ * preload used to load) is made when the first trace ends, when the app calls `flush()`, or a
+ * second after start-up, whichever comes first; not while the app's own modules load. Until
+ * then nothing is pending, so the exit hooks and `shutdown()` have nothing to send.
+ */
+class DeferredExporter implements TraceSink, Flushable {
+  private real: TraceExporter | null = null;
+  private timer: NodeJS.Timeout | null;
+  private closed = false;
+
+  constructor(
+    private readonly core: TracerCore,
+    private readonly make: () => TraceExporter,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.get();
+    }, BUILD_EXPORTER_AFTER_MS);
+    this.timer.unref();
+  }
+
+  /** The exporter, made now if it was not; the tracer then hands traces to it directly. */
+  get(): TraceExporter | null {
+    if (this.real !== null || this.closed) return this.real;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      this.real = this.make();
+      this.core.setSink(this.real);
+    } catch (err) {
+      // As when start-up failed: no exporter, and the spans that would have gone to it are counted.
+      this.closed = true;
+      logger.error('tracewell could not start its exporter; spans are dropped', err);
+    }
+    return this.real;
+  }
+
+  enqueue(spans: readonly FinishedSpan[]): void {
+    const real = this.get();
+    if (real !== null) real.enqueue(spans as never);
+    else counters.dropped.shutdown += spans.length;
+  }
+
+  flush(): Promise<void> {
+    return this.get()?.flush() ?? Promise.resolve();
+  }
+
+  flushWithin(deadlineMs: number): Promise<void> {
+    return this.real?.flushWithin(deadlineMs) ?? Promise.resolve();
+  }
+
+  persistNow(): void {
+    this.real?.persistNow();
+  }
+
+  shutdown(deadlineMs: number): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.closed = true;
+    return this.real?.shutdown(deadlineMs) ?? Promise.resolve();
+  }
+}
+
 function disabledHandle(config: ResolvedConfig): TracewellHandle {
   logger.info(`tracing is disabled (${config.sources.enabled})`);
   // The OTel API's own no-op tracer: manual spans cost nothing and go nowhere.
@@ -322,6 +396,11 @@ function runtimeUuid(): string {
 /** The handle of the running tracer, if `init()` was called. */
 export function getHandle(): TracewellHandle | null {
   return current;
+}
+
+/** The Datadog exporter, its encoders and the delivery layer: loaded when the first trace ends (`DeferredExporter`). */
+function loadAgentExporter(): typeof createAgentExporter {
+  return (require('./exporter/agent-exporter') as { createAgentExporter: typeof createAgentExporter }).createAgentExporter;
 }
 
 /** The OTLP exporter and its protobuf encoder are loaded only when they are used (start-up time). */

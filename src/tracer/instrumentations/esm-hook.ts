@@ -17,9 +17,9 @@ import Module = require('node:module');
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 import { ESM_FILES, ESM_LOADED_CHANNEL, isMarked, markSource, sourceText } from './esm-mark';
 import { logger } from '../../internal/logger';
+import { isMainThread } from '../../internal/thread';
 
 interface LoadResult {
   format?: string;
@@ -69,7 +69,7 @@ function targetInstalled(): boolean {
 /** Sends the namespace of each marked ES module to `onModule`, from now on. */
 export function watchEsModules(onModule: (namespace: unknown) => void): void {
   dc.subscribe(ESM_LOADED_CHANNEL, onModule);
-  if (installed || !isMainThread) return;
+  if (installed || !isMainThread()) return;
   installed = true;
   const M = Module as unknown as { registerHooks?: RegisterHooks; register?: Register };
   try {
