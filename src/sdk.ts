@@ -339,6 +339,11 @@ function enableIntegrations(core: TracerCore, config: ResolvedConfig): void {
   }
 }
 
+/** Whether the app's code may be ES modules: an ES module entry point, or `-e` code run as one (`--input-type=module`). */
+function mayImport(): boolean {
+  return entryIsEsModule() || /--(input-type|experimental-default-type)[= ]module/.test(process.execArgv.join(' '));
+}
+
 /** Channels Node publishes on before a server emits `'request'` and (22+) when a client request is made. */
 const HTTP_SERVER_START = 'http.server.request.start';
 const HTTP_CLIENT_CREATED = 'http.client.request.created';
@@ -368,7 +373,7 @@ function whenHttpLoaded(fire: () => void): void {
   };
   const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList;
   if (!Array.isArray(loaded) || loaded.includes('NativeModule http') || loaded.includes('NativeModule https')) return once();
-  if (!onBuiltin(['http', 'https'], once) && entryIsEsModule()) return once();
+  if (!onBuiltin(['http', 'https'], once) && mayImport()) return once();
   dc.subscribe(HTTP_SERVER_START, once);
   dc.subscribe(HTTP_CLIENT_CREATED, once);
 }
