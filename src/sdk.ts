@@ -77,6 +77,9 @@ function start(config: ResolvedConfig): TracewellHandle {
         }),
   );
   core.setSink(exporter);
+  // The OTLP exporter is made at once, as before: deferred, a process's second dead-lettered
+  // payload did not land in the first one's file (test/cli/dlq.test.mjs), not understood yet.
+  if (config.exporter === 'otlp') exporter.get();
   const provider = registerGlobals(core);
 
   enableIntegrations(core, config);
