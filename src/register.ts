@@ -2,10 +2,9 @@
  * The preload: `node --import tracewell/register app.js` or `node --require tracewell/register app.js`
  * starts tracing from the environment alone, before the app's first line runs.
  */
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { isAppThread } from './internal/thread';
 import { init } from './sdk';
 
 // Not in Node's module-hooks thread (`module.register`, where `--require` preloads run too,
-// on Node 20): it runs no app code, and a tracer there would be a second one. It is the one
-// worker thread without a parent port.
-if (isMainThread || parentPort !== null) init();
+// on Node 20): it runs no app code, and a tracer there would be a second one.
+if (isAppThread()) init();

@@ -17,9 +17,9 @@ import Module = require('node:module');
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 import { ESM_FILES, ESM_LOADED_CHANNEL, isMarked, markSource, sourceText } from './esm-mark';
 import { logger } from '../../internal/logger';
+import { isMainThread } from '../../internal/thread';
 
 interface LoadResult {
   format?: string;
@@ -30,9 +30,19 @@ type Register = (specifier: string, parentURL?: string) => void;
 
 let installed = false;
 
+/** `node:` URLs -> what to call when an ES module first imports them (`watchBuiltinImports`). */
+const builtinImports = new Map<string, () => void>();
+
 function syncLoad(url: string, context: unknown, nextLoad: (u: string, c: unknown) => LoadResult): LoadResult {
   const result = nextLoad(url, context);
   try {
+    if (builtinImports.size !== 0 && url.startsWith('node:')) {
+      const fire = builtinImports.get(url);
+      if (fire !== undefined) {
+        builtinImports.delete(url);
+        fire();
+      }
+    }
     if (result === null || typeof result !== 'object' || result.format !== 'module' || !isMarked(url, ESM_FILES)) return result;
     const text = sourceText(result.source);
     return text === undefined ? result : { ...result, source: markSource(url, text) };
@@ -42,7 +52,7 @@ function syncLoad(url: string, context: unknown, nextLoad: (u: string, c: unknow
 }
 
 /** Whether the app's entry point (`node app.mjs`) is an ES module: `.mjs`, or `.js` under a package.json of `"type": "module"`. */
-function entryIsEsModule(): boolean {
+export function entryIsEsModule(): boolean {
   const main = process.argv[1];
   if (typeof main !== 'string' || main === '') return false;
   if (main.endsWith('.mjs')) return true;
@@ -66,15 +76,41 @@ function targetInstalled(): boolean {
   }
 }
 
+/** The in-thread load hook, once (`module.registerHooks`: 22.15+, 24, 26); false where there is none. */
+let inThread = false;
+function installInThread(): boolean {
+  if (inThread) return true;
+  const M = Module as unknown as { registerHooks?: RegisterHooks };
+  if (typeof M.registerHooks !== 'function' || !isMainThread()) return false;
+  M.registerHooks.call(Module, { load: syncLoad });
+  inThread = true;
+  return true;
+}
+
+/**
+ * Calls `fire` when an ES module first imports one of the built-in modules `urls` (`node:http`),
+ * where the load hook runs in the loading thread. False where it cannot (Node 20, 22 before
+ * 22.15: the off-thread hook cannot call back into this thread): the caller decides then.
+ */
+export function watchBuiltinImports(urls: readonly string[], fire: () => void): boolean {
+  try {
+    if (!installInThread()) return false;
+  } catch {
+    return false;
+  }
+  for (const u of urls) builtinImports.set(u, fire);
+  return true;
+}
+
 /** Sends the namespace of each marked ES module to `onModule`, from now on. */
 export function watchEsModules(onModule: (namespace: unknown) => void): void {
   dc.subscribe(ESM_LOADED_CHANNEL, onModule);
-  if (installed || !isMainThread) return;
+  if (installed || !isMainThread()) return;
   installed = true;
   const M = Module as unknown as { registerHooks?: RegisterHooks; register?: Register };
   try {
     if (typeof M.registerHooks === 'function') {
-      M.registerHooks.call(Module, { load: syncLoad });
+      installInThread();
     } else if (typeof M.register === 'function' && entryIsEsModule() && targetInstalled()) {
       M.register.call(Module, pathToFileURL(join(__dirname, 'esm-loader.js')).href);
     }

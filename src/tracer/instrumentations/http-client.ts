@@ -4,7 +4,7 @@
  * context is written into the request headers. Requests to our own agent are skipped.
  */
 import dc = require('node:diagnostics_channel');
-import http = require('node:http');
+import type * as Http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
@@ -87,7 +87,7 @@ function onClientClose(this: ClientRequest): void {
  * starts where the headers are stored, `ClientRequest#_storeHeader`, which runs synchronously
  * in the caller's context when the request is first written or ended, on every Node line.
  */
-const kOutHeaders = Object.getOwnPropertySymbols(new http.OutgoingMessage()).find((s) => s.description === 'kOutHeaders');
+let kOutHeaders: symbol | undefined;
 type StoreHeader = (this: ClientRequest, firstLine: string, headers: unknown) => unknown;
 let originalStoreHeader: StoreHeader | null = null;
 
@@ -128,8 +128,15 @@ function storeHeader(this: ClientRequest, firstLine: string, headers: unknown): 
   return originalStoreHeader!.call(this, firstLine, headers);
 }
 
+/**
+ * `node:http` is required here, not at start-up: `sdk.ts` calls `patchHttpRequests` when the app
+ * loads `node:http` or `node:https` (or at once if it was loaded before), so a process that
+ * makes no HTTP requests and serves none never loads it for us.
+ */
 function patchStoreHeader(): void {
   if (originalStoreHeader !== null) return;
+  const http = require('node:http') as typeof Http;
+  kOutHeaders = Object.getOwnPropertySymbols(new http.OutgoingMessage()).find((s) => s.description === 'kOutHeaders');
   const proto = http.ClientRequest.prototype as unknown as { _storeHeader: StoreHeader };
   originalStoreHeader = proto._storeHeader;
   proto._storeHeader = storeHeader;
@@ -137,7 +144,7 @@ function patchStoreHeader(): void {
 
 function unpatchStoreHeader(): void {
   if (originalStoreHeader === null) return;
-  const proto = http.ClientRequest.prototype as unknown as { _storeHeader?: StoreHeader };
+  const proto = (require('node:http') as typeof Http).ClientRequest.prototype as unknown as { _storeHeader?: StoreHeader };
   // The method lives on OutgoingMessage.prototype; ours was an own property of ClientRequest's.
   delete proto._storeHeader;
   originalStoreHeader = null;
@@ -245,8 +252,9 @@ export function enableHttpClient(c: TracerCore, options: ClientOptions): void {
   ignoreUrls = options.ignoreUrls;
   headerTags = options.headerTags;
   if (subscriptions.length > 0) return;
+  httpWanted = options.http;
   if (options.http) {
-    patchStoreHeader();
+    if (httpLoadedAlready()) patchStoreHeader();
     sub(CHANNELS.httpClientResponseFinish, onHttpResponseFinish);
     sub(CHANNELS.httpClientRequestError, onHttpError);
   }
@@ -258,7 +266,21 @@ export function enableHttpClient(c: TracerCore, options: ClientOptions): void {
   }
 }
 
+/** Whether `node:http` was loaded before us (another preload, or `init()` called late). */
+function httpLoadedAlready(): boolean {
+  const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  return !Array.isArray(list) || list.includes('NativeModule http');
+}
+
+let httpWanted = false;
+
+/** The app loaded `node:http` (or `node:https`): outgoing requests are traced from now on. */
+export function patchHttpRequests(): void {
+  if (httpWanted && core !== null) patchStoreHeader();
+}
+
 export function disableHttpClient(): void {
+  httpWanted = false;
   core = null;
   ignoreUrls = null;
   headerTags = null;

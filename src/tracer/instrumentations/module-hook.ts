@@ -10,7 +10,7 @@ import Module = require('node:module');
 import { types } from 'node:util';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
-import { watchEsModules } from './esm-hook';
+import { watchBuiltinImports, watchEsModules } from './esm-hook';
 import { ESM_FILES } from './esm-mark';
 
 interface Patcher {
@@ -31,7 +31,10 @@ interface ModuleInternals {
 }
 
 const M = Module as unknown as ModuleInternals;
-const patchers: Patcher[] = [];
+/** Replaced, never changed in place: a trigger that fires while `consider` runs the list must not shift it. */
+let patchers: Patcher[] = [];
+/** The exports each patcher has patched: a trigger's integration patches what it finds in the cache, then the exports that fired it, once each. */
+const patchedBy = new WeakMap<Patcher, WeakSet<object>>();
 const seen = new WeakSet<object>();
 let installed = false;
 let watchingEsm = false;
@@ -50,43 +53,106 @@ function consider(exports: unknown): void {
   if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return;
   if (seen.has(exports as object) || stillLoading(exports as object)) return;
   seen.add(exports as object);
-  for (const p of patchers) {
-    let hit = false;
-    try {
-      hit = p.matches(exports);
-    } catch {
-      hit = false;
-    }
-    if (!hit) continue;
-    try {
-      p.patch(exports);
-      logger.debug(`instrumented ${p.name}`);
-    } catch (err) {
-      logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${p.name}; it stays untraced`, err);
-    }
+  for (const p of patchers) apply(p, exports);
+}
+
+/** Patches `exports` with `p` if it matches and `p` has not patched it yet. */
+function apply(p: Patcher, exports: object): void {
+  let hit = false;
+  try {
+    hit = p.matches(exports);
+  } catch {
+    hit = false;
+  }
+  if (!hit) return;
+  const done = patchedBy.get(p);
+  if (done !== undefined) {
+    if (done.has(exports)) return;
+    done.add(exports);
+  }
+  try {
+    p.patch(exports);
+    logger.debug(`instrumented ${p.name}`);
+  } catch (err) {
+    logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${p.name}; it stays untraced`, err);
   }
 }
 
+/**
+ * Calls `fire` once, the first time a module's exports match `matches` (a module loaded before
+ * counts too): `sdk.ts` loads an integration there, whose `addPatcher` calls patch what is in
+ * the require cache, and the exports that fired it (an ES module's namespace is in no cache).
+ */
+export function addTrigger(t: { name: string; matches(exports: unknown): boolean; fire(): void; esm?: boolean }): void {
+  const trigger: Patcher = {
+    name: t.name,
+    esm: t.esm,
+    matches: t.matches,
+    patch(exports: object) {
+      if (!patchers.includes(trigger)) return;
+      patchers = patchers.filter((p) => p !== trigger);
+      const before = new Set(patchers);
+      t.fire();
+      for (const p of patchers) if (!before.has(p)) apply(p, exports);
+    },
+  };
+  addPatcher(trigger);
+}
+
 export function addPatcher(p: Patcher): void {
-  patchers.push(p);
+  patchedBy.set(p, new WeakSet());
+  patchers = [...patchers, p];
   for (const key of Object.keys(M._cache)) {
     const mod = M._cache[key];
-    if (mod === undefined || (typeof mod.exports === 'object' && mod.exports !== null && stillLoading(mod.exports))) continue;
-    try {
-      if (p.matches(mod.exports)) p.patch(mod.exports);
-    } catch (err) {
-      logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${p.name}; it stays untraced`, err);
-    }
+    if (mod === undefined || mod.exports === null || (typeof mod.exports !== 'object' && typeof mod.exports !== 'function') || stillLoading(mod.exports as object)) continue;
+    apply(p, mod.exports as object);
+    if (!patchers.includes(p)) break;
   }
   if (p.esm === true && !watchingEsm) {
     watchingEsm = true;
     watchEsModules(consider);
   }
+  install();
+}
+
+/** `require()` names of built-in modules (with and without `node:`) -> what to call the first time one is required. */
+const builtinTriggers = new Map<string, () => void>();
+
+/**
+ * Calls `fire` once, when the app first requires one of the built-in modules `names` (`http`,
+ * `node:http`...): a CommonJS `require`, or an ES module's import on lines whose load hook runs
+ * in the loading thread (`esm-hook.ts`). Returns whether ES imports are seen too.
+ */
+export function onBuiltin(names: readonly string[], fire: () => void): boolean {
+  let fired = false;
+  const once = (): void => {
+    if (fired) return;
+    fired = true;
+    for (const n of names) {
+      builtinTriggers.delete(n);
+      builtinTriggers.delete('node:' + n);
+    }
+    try {
+      fire();
+    } catch (err) {
+      logger.error(`[${Codes.INSTRUMENTATION_DISABLED}] could not instrument ${names.join(', ')}; it stays untraced`, err);
+    }
+  };
+  for (const n of names) {
+    builtinTriggers.set(n, once);
+    builtinTriggers.set('node:' + n, once);
+  }
+  install();
+  return watchBuiltinImports(names.map((n) => 'node:' + n), once);
+}
+
+function install(): void {
   if (installed) return;
   installed = true;
   const original = M._load;
   M._load = function load(this: unknown, ...args: [request: string, parent: unknown, isMain: boolean]): unknown {
     const exports = original.apply(this, args);
+    if (builtinTriggers.size !== 0) builtinTriggers.get(args[0])?.();
     consider(exports);
     if (watchingEsm && !esmHookSeesRequire && types.isModuleNamespaceObject(exports)) considerCompanions(args);
     return exports;
