@@ -10,9 +10,14 @@ import { launch, require, root } from '../helpers/common.mjs';
 export const fixtures = join(root, 'test', 'fixtures', 'profiler');
 export const profiler = () => require(join(root, 'dist/cjs/profiler/index.js'));
 
-/** Runs `file` with `node [execArgv] file`, resolves { code, stdout, stderr }. */
-export function runNode(file, { env = {}, execArgv = ['--require', 'tracewell/register'], timeoutMs = 30_000 } = {}) {
-  const p = launch(file, { execArgv, env: { PATH: process.env.PATH, HOME: process.env.HOME, DD_ENV: 'test', DD_SERVICE: 'profiled', ...env } });
+/**
+ * Runs `file` with `node [execArgv] file`, resolves { code, stdout, stderr }. The limit is for a
+ * hang: the workloads burn a set amount of CPU time, which one loaded core stretches many times.
+ */
+export function runNode(file, { env = {}, execArgv = ['--require', 'tracewell/register'], timeoutMs = 120_000 } = {}) {
+  // The flush at exit may take a minute (default 2 s): on a loaded machine the last period's
+  // upload took longer than that and was kept for the next run instead of reaching the agent.
+  const p = launch(file, { execArgv, env: { PATH: process.env.PATH, HOME: process.env.HOME, DD_ENV: 'test', DD_SERVICE: 'profiled', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '60000', ...env } });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       p.child.kill('SIGKILL');

@@ -53,10 +53,12 @@ function profileFiles(dir, type) {
  * The CommonJS workload, run once for whichever test asks first (each test also runs alone):
  * { dir, wallFiles, spaceFiles, agentWall } (the wall profile as the agent received it).
  */
+// The workloads burn a set CPU time; one period of an hour holds all of it however long a loaded
+// machine stretches that (with the default 60 s, a second period was cut).
 const cjsWorkload = once(async () => {
   const dir = tempDir('tw-prof-cjs-');
   agent.reset();
-  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000' } });
+  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000', DD_PROFILING_UPLOAD_PERIOD: '3600' } });
   assert.equal(r.code, 0, r.stderr);
   await agent.waitForProfiles(1, 30_000);
   return { dir, wallFiles: profileFiles(dir, 'wall'), spaceFiles: profileFiles(dir, 'space'), agentWall: agent.profiles[0].raw['wall.pprof'] };
@@ -92,7 +94,7 @@ test('a TypeScript workload compiled with a source map is reported at its .ts li
   const out = compileTs(join(fixtures, 'hot.ts'));
   dirs.push(out);
   const dir = tempDir('tw-prof-ts-');
-  const r = await runNode(join(out, 'hot.js'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, TRACEWELL_PROFILING_UPLOAD: 'false', PROFILE_MS: '1000' } });
+  const r = await runNode(join(out, 'hot.js'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, TRACEWELL_PROFILING_UPLOAD: 'false', PROFILE_MS: '1000', DD_PROFILING_UPLOAD_PERIOD: '3600' } });
   assert.equal(r.code, 0, r.stderr);
   const { decodePprof, top } = profiler();
   const wall = decodePprof(readFileSync(join(dir, profileFiles(dir, 'wall')[0])));
