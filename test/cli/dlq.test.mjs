@@ -13,10 +13,13 @@ import { root, until } from '../helpers/common.mjs';
 const pool = agentPool();
 const bin = join(root, 'bin', 'tracewell.js');
 
-/** Runs the bin; resolves with its exit code and output (never rejects on a non-zero code). */
+/**
+ * Runs the bin; resolves with its exit code and output (never rejects on a non-zero code). The
+ * limit is for a hang: a replay to a dead agent (two retries) took more than 20 s on a loaded core.
+ */
 export function tracewell(args, env = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
