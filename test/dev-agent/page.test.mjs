@@ -95,7 +95,10 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   const placed = (a) => [probes.caller, probes.lookup].every((id) => [...a.store.probes.values()].some((p) => p.probeId === id && ['INSTALLED', 'EMITTING'].includes(p.latest.status)));
   await agent.waitFor(placed, 30_000).catch((err) => assert.fail(`${err.message}; statuses: ${JSON.stringify([...agent.store.probes.values()].map((p) => [p.probeId, p.history]))}\n${stderr}`));
 
-  for (let i = 0; i < 16; i++) assert.equal((await get(services.users, `/users/${1 + (i % 2)}`)).status, 200);
+  for (let i = 0; i < 16; i++) {
+    const r = await get(services.users, `/users/${1 + (i % 2)}`);
+    assert.equal(r.status, 200, `${r.body}\n${stderr}`);
+  }
   assert.equal((await get(services.users, '/users/boom')).status, 500);
   const full = (t) => new Set(t.spans.map((s) => s.service)).size === 3 && t.spans.some((s) => s.meta.caller !== undefined);
   await agent.waitFor((a) => [...a.store.traces.values()].filter(full).length >= 10 && a.snapshots.length >= 1, 60_000);
