@@ -66,7 +66,7 @@ function profileFiles(dir, type) {
 const cjsWorkload = once(async () => {
   const dir = tempDir('tw-prof-cjs-');
   agent.reset();
-  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000', DD_PROFILING_UPLOAD_PERIOD: '3600' } });
+  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000', PROFILE_CLOCK: 'cpu', DD_PROFILING_UPLOAD_PERIOD: '3600' } });
   assert.equal(r.code, 0, r.stderr);
   await agent.waitForProfiles(1, 30_000);
   return { dir, wallFiles: profileFiles(dir, 'wall'), spaceFiles: profileFiles(dir, 'space'), agentWall: agent.profiles[0].raw['wall.pprof'] };
