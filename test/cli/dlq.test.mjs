@@ -13,10 +13,13 @@ import { root, until } from '../helpers/common.mjs';
 const pool = agentPool();
 const bin = join(root, 'bin', 'tracewell.js');
 
-/** Runs the bin; resolves with its exit code and output (never rejects on a non-zero code). */
+/**
+ * Runs the bin; resolves with its exit code and output (never rejects on a non-zero code). The
+ * limit is for a hang: a replay to a dead agent (two retries) took more than 20 s on a loaded core.
+ */
 export function tracewell(args, env = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
@@ -27,9 +30,16 @@ let dead;
 let live;
 const pids = {};
 
-/** A traced process of `service` that dead-letters `bursts` payloads of 5 traces (10 spans), then is killed. */
+/**
+ * A traced process of `service` that dead-letters `bursts` payloads of 5 traces (10 spans), then
+ * is killed. Its circuit opens at the first failed send, so every payload goes to the one file
+ * being written: with the default three failures, a first send slow enough to run past the
+ * retry deadline (a loaded machine: process start, the first connection) left the circuit
+ * closed, the flush then tried a replay, which seals the file being written, and the next burst
+ * started a second file (two files of one record where the checks below read one of two).
+ */
 async function producer(service, bursts, env = {}, { tear = false, keep = false } = {}) {
-  const app = await startEmitter({ env: { DD_SERVICE: service, DD_TRACE_AGENT_URL: dead, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000', ...env } });
+  const app = await startEmitter({ env: { DD_SERVICE: service, DD_TRACE_AGENT_URL: dead, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000', TRACEWELL_BREAKER_FAILURES: '1', ...env } });
   pids[service] = app.pid;
   for (let i = 0; i < bursts; i++) {
     await app.call('traces', { n: 5, prefix: `${service}${i}` });

@@ -74,7 +74,10 @@ function treeOrder(spans) {
   return out;
 }
 
-test("the page while the demo's three services run: waterfall, probe capture, hottest frame on the first screen, probes, export health, live updates", { skip: noChromium, timeout: 150_000 }, async () => {
+// The two Chromium tests take their own limit, past npm test's 120 s: on one loaded core the
+// demo's services and the browser need minutes (150 s was seen to run out); every wait inside
+// has a deadline of its own (60 s at most), so only a hang of the test itself reaches this one.
+test("the page while the demo's three services run: waterfall, probe capture, hottest frame on the first screen, probes, export health, live updates", { skip: noChromium, timeout: 600_000 }, async () => {
   // One dead-letter file in the folder the page reads, as a traced process leaves it.
   const dlq = tempDir('tw-page-dlq-');
   const store = new DeadLetterStore({ root: dlq, service: 'old-service', kind: 'dd', maxBytes: 1 << 20 });
@@ -92,27 +95,33 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   const placed = (a) => [probes.caller, probes.lookup].every((id) => [...a.store.probes.values()].some((p) => p.probeId === id && ['INSTALLED', 'EMITTING'].includes(p.latest.status)));
   await agent.waitFor(placed, 30_000).catch((err) => assert.fail(`${err.message}; statuses: ${JSON.stringify([...agent.store.probes.values()].map((p) => [p.probeId, p.history]))}\n${stderr}`));
 
-  for (let i = 0; i < 16; i++) assert.equal((await get(services.users, `/users/${1 + (i % 2)}`)).status, 200);
+  for (let i = 0; i < 16; i++) {
+    const r = await get(services.users, `/users/${1 + (i % 2)}`);
+    assert.equal(r.status, 200, `${r.body}\n${stderr}`);
+  }
   assert.equal((await get(services.users, '/users/boom')).status, 500);
   const full = (t) => new Set(t.spans.map((s) => s.service)).size === 3 && t.spans.some((s) => s.meta.caller !== undefined);
-  await agent.waitFor((a) => [...a.store.traces.values()].filter(full).length >= 10 && a.snapshots.length >= 1, 20_000);
+  await agent.waitFor((a) => [...a.store.traces.values()].filter(full).length >= 10 && a.snapshots.length >= 1, 60_000);
   const trafficEnd = Date.now();
   const usersProfiles = () => agent.store.profiles.filter((p) => p.profile.tags.service === 'users-api').map((p) => p.profile.profiles['wall.pprof']);
   const endpoint = 'GET /users/:id';
   // Every sample of the requests above: an upload whose period ends after them.
-  await agent.waitFor(() => agent.store.profiles.some((p) => p.profile.tags.service === 'users-api' && Date.parse(p.profile.event.end) > trafficEnd), 20_000);
+  await agent.waitFor(() => agent.store.profiles.some((p) => p.profile.tags.service === 'users-api' && Date.parse(p.profile.event.end) > trafficEnd), 60_000);
   // What the page will outline: the hottest function under the endpoint (the demo's hot spot) and in all.
   assert.equal(top(usersProfiles(), { endpoint, by: 'function' }).entries[0].name, 'suggestions', 'the demo spends its CPU in suggestions()');
 
   // The terminal: each request one tree across the services, with the probe's capture, and the
   // probe log line with the same 128-bit id.
+  // A tree is printed once its chunks stopped coming for a moment (1.5 s); on a loaded machine
+  // a service's chunk may come later than that, and the tree is printed again whole, saying so.
   await agent.whenPrinted();
-  const trees = printed.filter((p) => p.startsWith('trace ') && p.includes('(5 spans, 3 services)'));
+  const whole = (id = '[0-9a-f]{32}') => new RegExp(`^trace ${id} \\(5 spans, 3 services(; [1-4] arrived after it was printed)?\\)\n`);
+  const trees = printed.filter((p) => whole().test(p));
   assert.ok(trees.length >= 10, printed.join('\n'));
   assert.match(trees[0], /^│  probe caller = \{ client: 'demo-client', apiKey: '\[redacted\]', scopes: \[ 'users:read' \] \}/m);
   const logLine = printed.find((p) => p.startsWith(`probe ${probes.lookup}: profile lookup for user`));
   const logTrace = / \(trace ([0-9a-f]{32}) span [0-9a-f]{16}\)$/.exec(logLine ?? '')?.[1];
-  assert.ok(logTrace && printed.some((p) => p.startsWith(`trace ${logTrace} (5 spans, 3 services)`)), `${logLine}\n${printed.join('\n')}`);
+  assert.ok(logTrace && printed.some((p) => whole(logTrace).test(p)), `${logLine}\n${printed.join('\n')}`);
 
   const browser = await launch({ width: 1280, height: 800 });
   cleanups.push(() => browser.close());
@@ -125,7 +134,8 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   const high = agent.store.traces.get(traceId.slice(16)).high;
   assert.ok(high === traceId.slice(0, 16) && high !== '0'.repeat(16), `the 128-bit id, its high half from _dd.p.tid (${high})`);
   await page.click(`tr[data-trace="${traceId}"] a`);
-  await page.waitFor(`location.pathname === '/ui/trace/${traceId}' && document.querySelectorAll('.row[data-span]').length > 0`);
+  // Parsed to the end (its script has run): a slow machine otherwise reads a page half parsed.
+  await page.waitFor(`location.pathname === '/ui/trace/${traceId}' && document.readyState !== 'loading' && document.querySelectorAll('.row[data-span]').length > 0`);
 
   // Every span the three services sent for it, in tree order, bars nested in their parents'.
   const sent = agent.allSpans().filter((s) => hex(s.trace_id) === traceId.slice(16));
@@ -169,7 +179,10 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   assert.equal(await page.evaluate(`new URL(location.href).searchParams.get('endpoint')`), endpoint);
   let geometry = await page.evaluate(visibleHot);
   assert.ok(geometry !== null, 'a frame is outlined');
-  assert.ok(geometry.boxes.every((b) => b.name === 'suggestions'), JSON.stringify(geometry));
+  // The hottest function as the profiles read now (the services keep uploading every 3 s; under
+  // heavy load the endpoint's garbage collection was seen to outweigh suggestions() by then).
+  const hottest = top(usersProfiles(), { endpoint, by: 'function' }).entries[0].name;
+  assert.ok(geometry.boxes.every((b) => b.name === hottest), `${JSON.stringify(geometry)}, hottest ${hottest}`);
   assert.ok(onScreen(geometry), `the hottest frame is in the first screen: ${JSON.stringify(geometry)}`);
   // By line too, and the service's whole profile: whatever is hottest there is on screen as well.
   for (const [query, sel] of [
@@ -191,7 +204,9 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   const [, linkedTrace, linkedSpan] = /^\/ui\/trace\/([0-9a-f]{32})\?span=([0-9a-f]{16})$/.exec(link) ?? [];
   assert.ok(linkedTrace, link);
   await page.click('tr.log-line a');
-  await page.waitFor(`document.querySelector('#detail .snapshot')`);
+  // Parsed to the end: the script that marks the selected row runs last (a loaded machine read
+  // the detail before the row was marked).
+  await page.waitFor(`location.pathname === '/ui/trace/${linkedTrace}' && document.readyState !== 'loading' && document.querySelector('#detail .snapshot')`);
   assert.equal(await page.evaluate(`document.querySelector('.trace-id').textContent`), linkedTrace);
   assert.equal(await page.evaluate(`document.querySelector('.row.sel').getAttribute('data-span')`), linkedSpan);
   assert.equal(await page.evaluate(`document.querySelector('.row.sel').getAttribute('data-service')`), 'profiles');
@@ -209,11 +224,11 @@ test("the page while the demo's three services run: waterfall, probe capture, ho
   await page.navigate(agent.uiUrl);
   await page.evaluate('window.stillHere = true');
   assert.equal((await get(services.users, '/users/1/visits')).status, 200);
-  await page.waitFor(`[...document.querySelectorAll('tr[data-trace]')].some((r) => r.textContent.includes('GET /users/:id/visits'))`, 15_000);
+  await page.waitFor(`[...document.querySelectorAll('tr[data-trace]')].some((r) => r.textContent.includes('GET /users/:id/visits'))`, 60_000);
   assert.equal(await page.evaluate('window.stillHere'), true, 'updated in place');
 });
 
-test('span names, tags, captured values and probe messages are rendered as text, never as markup', { skip: noChromium, timeout: 60_000 }, async () => {
+test('span names, tags, captured values and probe messages are rendered as text, never as markup', { skip: noChromium, timeout: 600_000 }, async () => {
   const agent = await startAgent({});
   const evil = `<img src=x onerror="window.pwned=1">`;
   await put(agent, [
@@ -406,7 +421,10 @@ test('OTLP spans join the Datadog chunks of their trace: one tree, one waterfall
   const protoDir = join(root, 'test', 'exporter', 'fixtures', 'otlp-proto');
   const Request = protobuf.loadSync(['trace_service.proto', 'trace.proto', 'resource.proto', 'common.proto'].map((f) => join(protoDir, f))).lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
   const printed = [];
-  const agent = await startAgent({ otlpPort: 0, print: (t) => printed.push(t), printDelayMs: 300 });
+  // The printer waits for more chunks longer than this test runs: the tree can only be printed
+  // when the agent closes (it prints what waits then), after both parts arrived, however slowly
+  // (with a short wait, a loaded machine printed the Datadog part alone first).
+  const agent = await startAgent({ otlpPort: 0, print: (t) => printed.push(t), printDelayMs: 600_000 });
   const t0 = BigInt(Date.now()) * 1_000_000n;
   await put(agent, [[span({ service: 'dd-front', span_id: 0x10n, start: t0, duration: 5_000_000n, metrics: { process_id: 111 }, meta: { '_dd.p.tid': TID, 'runtime-id': 'rt-front' } })]]);
   const str = (key, value) => ({ key, value: { stringValue: value } });
@@ -422,9 +440,6 @@ test('OTLP spans join the Datadog chunks of their trace: one tree, one waterfall
   ).finish();
   const res = await fetch(`${agent.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
   assert.equal(res.status, 200);
-  await agent.whenPrinted();
-  assert.equal(printed.length, 1, printed.join('\n'));
-  assert.match(printed[0], new RegExp(`^trace ${TID}000000000000007b \\(2 spans, 2 services\\)\\ndd-front {2}web\\.request {2}GET /x {2}5\\.0 ms\\n└─ otel-back {2}GET /back {2}GET /back {2}2\\.0 ms$`));
   const trace = agent.store.trace(TID + hex(123n));
   assert.deepEqual(trace.spans.map((s) => [s.service, s.via, s.pid, s.runtimeId]), [['dd-front', 'datadog', 111, 'rt-front'], ['otel-back', 'otlp', 4242, 'inst-1']]);
   const page = await (await fetch(`${agent.uiUrl}/trace/${TID}${hex(123n)}`)).text();
@@ -433,4 +448,8 @@ test('OTLP spans join the Datadog chunks of their trace: one tree, one waterfall
   assert.match(detail, /pid 4242 <span class="muted small">inst-1<\/span> <span class="muted small">via OTLP<\/span>/);
   const health = await (await fetch(`${agent.uiUrl}/health`)).text();
   assert.match(health, /<tr data-service="otel-back"><td>otel-back<div class="muted small">otlp<\/div><\/td><td class="num">1<\/td>/);
+  assert.equal(printed.length, 0, `nothing printed before the agent closes: ${printed.join('\n')}`);
+  await agent.close();
+  assert.equal(printed.length, 1, printed.join('\n'));
+  assert.match(printed[0], new RegExp(`^trace ${TID}000000000000007b \\(2 spans, 2 services\\)\\ndd-front {2}web\\.request {2}GET /x {2}5\\.0 ms\\n└─ otel-back {2}GET /back {2}GET /back {2}2\\.0 ms$`));
 });

@@ -121,7 +121,10 @@ for (const ex of EXPORTERS) {
     const port = await deadPort();
     const service = `torn-${ex.recordKind}`;
     const env = { ...ex.env(port), DD_SERVICE: service, TRACEWELL_DLQ_DIR: dir, TRACEWELL_FLUSH_INTERVAL_MS: '600000' };
-    const first = await startEmitter({ env });
+    // Its circuit opens at the first failure, so every record goes to the one file being written
+    // (with three, a first send slow enough to pass the retry deadline left the circuit closed; a
+    // replay then sealed the file and the torn record was in a second one).
+    const first = await startEmitter({ env: { ...env, TRACEWELL_BREAKER_FAILURES: '1' } });
     for (let i = 0; i < 4; i++) {
       await first.call('traces', { n: 10, prefix: `kept${i}` });
       await first.call('flush');

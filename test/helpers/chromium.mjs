@@ -118,7 +118,7 @@ export async function launch({ width = 1280, height = 800, timeoutMs = 30_000 } 
         await loaded;
       },
       /** Resolves with the first truthy value of `expression`, polled. */
-      async waitFor(expression, ms = 10_000) {
+      async waitFor(expression, ms = 60_000) {
         const until = Date.now() + ms;
         for (;;) {
           const v = await evaluate(expression);

@@ -10,9 +10,18 @@ import { launch, require, root } from '../helpers/common.mjs';
 export const fixtures = join(root, 'test', 'fixtures', 'profiler');
 export const profiler = () => require(join(root, 'dist/cjs/profiler/index.js'));
 
-/** Runs `file` with `node [execArgv] file`, resolves { code, stdout, stderr }. */
-export function runNode(file, { env = {}, execArgv = ['--require', 'tracewell/register'], timeoutMs = 30_000 } = {}) {
-  const p = launch(file, { execArgv, env: { PATH: process.env.PATH, HOME: process.env.HOME, DD_ENV: 'test', DD_SERVICE: 'profiled', ...env } });
+/**
+ * Runs `file` with `node [execArgv] file`, resolves { code, stdout, stderr }. The limit is for a
+ * hang: the workloads burn a set amount of CPU time, which one loaded core stretches many times.
+ */
+export function runNode(file, { env = {}, execArgv = ['--require', 'tracewell/register'], timeoutMs = 120_000 } = {}) {
+  // The flush at exit may take a minute (default 2 s): on a loaded machine the last period's
+  // upload took longer than that and was kept for the next run instead of reaching the agent.
+  // A dead-letter folder of its own unless the test names one: the default one in $HOME is
+  // shared with every earlier run, and a profile an earlier run kept there was replayed to this
+  // test's agent (before this run's own, when the burn outlasted the adoption delay).
+  const dlq = env.TRACEWELL_DLQ_DIR === undefined ? mkdtempSync(join(tmpdir(), 'tw-prof-run-dlq-')) : null;
+  const p = launch(file, { execArgv, env: { PATH: process.env.PATH, HOME: process.env.HOME, DD_ENV: 'test', DD_SERVICE: 'profiled', TRACEWELL_SHUTDOWN_TIMEOUT_MS: '60000', ...(dlq ? { TRACEWELL_DLQ_DIR: dlq } : {}), ...env } });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       p.child.kill('SIGKILL');
@@ -20,6 +29,7 @@ export function runNode(file, { env = {}, execArgv = ['--require', 'tracewell/re
     }, timeoutMs);
     p.exited.then(({ code }) => {
       clearTimeout(timer);
+      if (dlq) rmSync(dlq, { recursive: true, force: true });
       resolve({ code, stdout: p.stdout(), stderr: p.stderr() });
     });
   });

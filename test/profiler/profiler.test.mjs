@@ -45,6 +45,14 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * For each service: a dead-letter folder of its own (the default one in $HOME is shared with
+ * every other run, whose kept spans and profiles of service "fixture" were replayed to this
+ * file's agent), and up to a minute for the last upload at stop (the 2 s default ran out on a
+ * loaded core and the profile waited was kept instead of sent).
+ */
+const own = () => ({ TRACEWELL_DLQ_DIR: tempDir('tw-prof-svc-dlq-'), TRACEWELL_SHUTDOWN_TIMEOUT_MS: '60000' });
+
 function profileFiles(dir, type) {
   return readdirSync(dir).filter((f) => f.startsWith(type + '-') && f.endsWith('.pb.gz'));
 }
@@ -53,10 +61,12 @@ function profileFiles(dir, type) {
  * The CommonJS workload, run once for whichever test asks first (each test also runs alone):
  * { dir, wallFiles, spaceFiles, agentWall } (the wall profile as the agent received it).
  */
+// The workloads burn a set CPU time; one period of an hour holds all of it however long a loaded
+// machine stretches that (with the default 60 s, a second period was cut).
 const cjsWorkload = once(async () => {
   const dir = tempDir('tw-prof-cjs-');
   agent.reset();
-  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000' } });
+  const r = await runNode(join(fixtures, 'hot.cjs'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, DD_TRACE_AGENT_URL: agent.url, PROFILE_MS: '1000', PROFILE_CLOCK: 'cpu', DD_PROFILING_UPLOAD_PERIOD: '3600' } });
   assert.equal(r.code, 0, r.stderr);
   await agent.waitForProfiles(1, 30_000);
   return { dir, wallFiles: profileFiles(dir, 'wall'), spaceFiles: profileFiles(dir, 'space'), agentWall: agent.profiles[0].raw['wall.pprof'] };
@@ -92,7 +102,7 @@ test('a TypeScript workload compiled with a source map is reported at its .ts li
   const out = compileTs(join(fixtures, 'hot.ts'));
   dirs.push(out);
   const dir = tempDir('tw-prof-ts-');
-  const r = await runNode(join(out, 'hot.js'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, TRACEWELL_PROFILING_UPLOAD: 'false', PROFILE_MS: '1000' } });
+  const r = await runNode(join(out, 'hot.js'), { env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_DIR: dir, TRACEWELL_PROFILING_UPLOAD: 'false', PROFILE_MS: '1000', DD_PROFILING_UPLOAD_PERIOD: '3600' } });
   assert.equal(r.code, 0, r.stderr);
   const { decodePprof, top } = profiler();
   const wall = decodePprof(readFileSync(join(dir, profileFiles(dir, 'wall')[0])));
@@ -111,7 +121,7 @@ test('linked mode keeps no finished span alive: samples hold small contexts, not
   /** Spans of 20 finished requests still alive after a flush and a few collections. */
   async function aliveAfter(env) {
     agent.reset();
-    const svc = await startService('profiler/retain-service.cjs', { agentUrl: agent.url, env });
+    const svc = await startService('profiler/retain-service.cjs', { agentUrl: agent.url, env: { ...own(), ...env } });
     try {
       for (let i = 0; i < 20; i++) assert.equal((await fetch(svc.url + '/burn/15')).status, 200);
       await agent.waitForSpans(20);
@@ -149,7 +159,7 @@ const linkedWorkload = once(async () => {
   const dir = tempDir('tw-prof-linked-');
   const svc = await startService('profiler/burn-service.cjs', {
     agentUrl: agent.url,
-    env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'linked', DD_VERSION: '2.3.4', DD_TAGS: 'team:perf', TRACEWELL_PROFILING_DIR: dir },
+    env: { ...own(), DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'linked', DD_VERSION: '2.3.4', DD_TAGS: 'team:perf', TRACEWELL_PROFILING_DIR: dir },
   });
   try {
     for (let i = 0; i < 3; i++) {
@@ -221,7 +231,7 @@ test('without a loadable binding, profiling is off with one message and tracing 
   agent.reset();
   const svc = await startService('apps/service.cjs', {
     agentUrl: agent.url,
-    env: { FRAMEWORK: 'http', DD_PROFILING_ENABLED: 'true', NODE_OPTIONS: `--require ${join(fixtures, 'no-binding.cjs')}` },
+    env: { ...own(), FRAMEWORK: 'http', DD_PROFILING_ENABLED: 'true', NODE_OPTIONS: `--require ${join(fixtures, 'no-binding.cjs')}` },
   });
   let stats;
   try {
@@ -323,7 +333,7 @@ test('tracewell profile flame: a self-contained page that renders the hot functi
 /** The span-lines service, run once: { p (the upload as the agent decoded it), own (the /own span's id) }. */
 const spanLinesWorkload = once(async () => {
   agent.reset();
-  const svc = await startService('profiler/burn-service.cjs', { agentUrl: agent.url, env: { DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'span-lines' } });
+  const svc = await startService('profiler/burn-service.cjs', { agentUrl: agent.url, env: { ...own(), DD_PROFILING_ENABLED: 'true', TRACEWELL_PROFILING_MODE: 'span-lines' } });
   try {
     assert.equal((await fetch(svc.url + '/own/30000000')).status, 200);
     for (let i = 0; i < 2; i++) assert.equal((await fetch(svc.url + '/burn/40')).status, 200);
