@@ -2,7 +2,7 @@
 // redis-server (Debian's package, started on a free port). Usage:
 //   node benchmarks/redis-overhead/run.mjs [--quick] [--rounds N] [--window-ms MS]
 //        [--clients ioredis,redis] [--variants baseline,tracewell,dd-trace,otel] [--node 22]
-//        [--method paired|interleaved] [--inflight N]
+//        [--method paired|interleaved] [--inflight N] [--pin CLIENT_CPUS:SERVER_CPUS]
 // One long-lived process per variant and client (worker.cjs), all exporting to one local
 // sink.
 // paired (default): every variant is measured at the same time as the untraced baseline, the
@@ -47,7 +47,10 @@ if (paired) {
 }
 const clients = String(args.clients).split(',');
 // Clients on CPU 0, the server and the sink on CPU 1 (one CPU: everything on it).
-const pin = cpus().length >= 2 ? { clients: '0', rest: '1' } : { clients: '0', rest: '0' };
+// `--pin C:R` puts the clients on CPUs C and the server and sink on R (e.g. 1:1, all on CPU 1).
+const pinFlag = typeof args.pin === 'string' ? /^([\d,-]+):([\d,-]+)$/.exec(args.pin) : null;
+if (args.pin !== undefined && pinFlag === null) throw new Error(`--pin takes CLIENT_CPUS:SERVER_CPUS like 0:1, not ${args.pin}`);
+const pin = pinFlag ? { clients: pinFlag[1], rest: pinFlag[2] } : cpus().length >= 2 ? { clients: '0', rest: '1' } : { clients: '0', rest: '0' };
 const pinPid = (pid) => spawnSync('taskset', ['-a', '-cp', pin.rest, String(pid)], { stdio: 'ignore' });
 
 const redis = await startRedis();
@@ -163,7 +166,7 @@ async function pairedRounds(kind, workers) {
 const label = { ioredis: 'ioredis 5', redis: 'node-redis 5' };
 if (paired) {
   console.log('## Redis GET overhead\n');
-  console.log(`GETs on one connection to a local redis-server, ${inflight} in flight, each its own trace. Paired: each variant's client process measured at the same time as the untraced one for ${windowMs / 1000} s, both on CPU 0, redis-server and the sink on CPU 1; ${rounds} pairs per variant. CPU µs per GET of the client process (export included), median [min, max] over pairs; "added" is the variant minus the untraced process of the same pair (all CPU, and user CPU alone); \`untraced-2\` is a second untraced process: the noise floor. "export B/GET": what the variant sent to the sink, per GET.\n`);
+  console.log(`GETs on one connection to a local redis-server, ${inflight} in flight, each its own trace. Paired: each variant's client process measured at the same time as the untraced one for ${windowMs / 1000} s, both on CPU ${pin.clients}, redis-server and the sink on CPU ${pin.rest}; ${rounds} pairs per variant. CPU µs per GET of the client process (export included), median [min, max] over pairs; "added" is the variant minus the untraced process of the same pair (all CPU, and user CPU alone); \`untraced-2\` is a second untraced process: the noise floor. "export B/GET": what the variant sent to the sink, per GET.\n`);
   console.log('| client | variant | untraced CPU µs/GET | variant CPU µs/GET | added µs/GET | added user µs/GET | export B/GET |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const kind of clients) {
