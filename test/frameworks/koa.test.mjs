@@ -19,7 +19,7 @@ const requests = ['/api/users/3', '/api/v1/items/8', '/api/boom', '/api/handled/
 for (const router of ['@koa/router', 'koa-router']) {
   for (const entry of ['koa.mjs', 'koa.cjs']) {
     test(`Koa with ${router} (${entry}): routes, errors`, async () => {
-      const service = `koa-${router.replace(/\W/g, '')}-${entry.replace('.', '-')}`;
+      const service = `koa-${router.replace('@', 'at').replace(/\W/g, '')}-${entry.replace('.', '-')}`;
       const { byPath, responses, spans } = await h.run(entry, { service, env: { ROUTER: router }, requests });
       assert.equal(responses.get('/api/users/3').status, 200);
 

@@ -6,7 +6,7 @@
  * run in the span's context too, whatever emitted the event (see `messageEmit`).
  * Frameworks add the route and errors through the span stored on the request.
  */
-import http = require('node:http');
+import type * as Http from 'node:http';
 import type * as Https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
@@ -32,7 +32,7 @@ let ignorePaths: Glob | null = null;
 /** `headerTags`, compiled; null when none. */
 let headerTags: HeaderTags | null = null;
 
-function getHeader(headers: http.IncomingHttpHeaders, key: string): string | undefined {
+function getHeader(headers: Http.IncomingHttpHeaders, key: string): string | undefined {
   const v = headers[key];
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
 }
@@ -60,7 +60,7 @@ function getResponseHeader(res: ServerResponse, key: string): unknown {
   return typeof head === 'string' ? fromFlatList(head, key) : undefined;
 }
 
-function getRequestHeader(headers: http.IncomingHttpHeaders, key: string): unknown {
+function getRequestHeader(headers: Http.IncomingHttpHeaders, key: string): unknown {
   return headers[key];
 }
 
@@ -322,7 +322,16 @@ function httpsLoaded(): boolean {
   return !Array.isArray(list) || list.includes('NativeModule https');
 }
 
+/**
+ * `node:http`, required when the integration is turned on (the app has loaded it by then), not
+ * when this module loads: the framework integrations import this module, and a `node:http`
+ * loaded from inside it would fire the HTTP trigger while this module's own bindings are not yet
+ * initialised.
+ */
+let http: typeof Http;
+
 export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean; ignorePaths: Glob | null; headerTags: HeaderTags | null }): void {
+  http = require('node:http') as typeof Http;
   core = c;
   urlQuery = options.urlQuery;
   ignorePaths = options.ignorePaths;
