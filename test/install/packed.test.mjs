@@ -127,7 +127,10 @@ async function startApp(name, args, env) {
   const child = spawn(process.execPath, args, {
     cwd: dirs[name],
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: cleanEnv({ DD_ENV: 'install', DD_SERVICE: `install-${name}`, DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: join(work, 'dlq'), ...env }),
+    // The flush at SIGTERM may take up to a minute: a loaded machine can take longer than the
+    // 2 s default to load the exporter and send (what is left would go to the dead-letter file,
+    // which no later process of the test replays); a product that never sends still fails.
+    env: cleanEnv({ DD_ENV: 'install', DD_SERVICE: `install-${name}`, DD_TRACE_AGENT_URL: agent.url, TRACEWELL_DLQ_DIR: join(work, 'dlq'), TRACEWELL_SHUTDOWN_TIMEOUT_MS: '60000', ...env }),
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
