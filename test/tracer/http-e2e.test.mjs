@@ -231,11 +231,13 @@ test('a request whose client goes away still ends its span, marked aborted', asy
     const { request } = await import('node:http');
     await new Promise((resolve) => {
       // The handler would answer after ten minutes: the span can only arrive (within the
-      // generous outer limit below) if it ends when the client leaves.
-      const req = request(`${app.url}/slow?ms=600000`, () => {});
+      // generous outer limit below) if it ends when the client leaves. The client leaves once
+      // the server has sent the status line (head=1), so the request has surely arrived: on a
+      // loaded machine a client that left after a fixed 50 ms could leave before that.
+      const req = request(`${app.url}/slow?ms=600000&head=1`, () => req.destroy());
       req.on('error', resolve);
+      req.on('close', resolve);
       req.end();
-      setTimeout(() => req.destroy(), 50);
     });
     const [span] = await waitTrace((t) => t.some((s) => s.service === 'aborted'), 'from the aborted request (ended when the client left, not when the handler answered)', 60_000);
     assert.equal(span.meta['http.aborted'], 'true');
