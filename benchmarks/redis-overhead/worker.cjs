@@ -29,7 +29,17 @@ async function connect() {
     if (m?.type === 'run') {
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < m.calls; i++) await client.get('bench:key');
+      // `inflight` loops share the calls (1: each GET waits for the one before).
+      let left = m.calls;
+      const loop = async () => {
+        while (left > 0) {
+          left--;
+          await client.get('bench:key');
+        }
+      };
+      const loops = [];
+      for (let i = 0; i < (m.inflight ?? 1); i++) loops.push(loop());
+      await Promise.all(loops);
       const wallNs = Number(process.hrtime.bigint() - t0);
       const cpu = process.cpuUsage(cpu0);
       process.send({ type: 'ran', calls: m.calls, cpuUs: cpu.user + cpu.system, userUs: cpu.user, wallNs });

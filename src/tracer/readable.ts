@@ -4,13 +4,14 @@
  * can be plugged in with the `spanProcessors` option. Integration fields come out under
  * OpenTelemetry semantic-convention names. Built only when a processor is configured.
  */
-import { SpanKind, type Attributes, type AttributeValue, type Link, type SpanContext } from '@opentelemetry/api';
+import { type Attributes, type AttributeValue, type Link, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { TracerConfig } from '../config/slices';
 import { toHrTime } from './clock';
 import { hex32 } from './ids';
 import type { FinishedSpan } from './finished-span';
 import { TRACER_VERSION } from '../internal/version';
+import { KIND_SERVER } from './kinds';
 
 type Resource = ReadableSpan['resource'];
 
@@ -38,7 +39,7 @@ const OTEL_NAMES: Record<string, string> = {
 /** Semantic-convention attributes of a span (integration fields + user attributes). */
 export function semconvAttributes(s: FinishedSpan): Attributes {
   const a: Attributes = {};
-  const server = s.kind === SpanKind.SERVER;
+  const server = s.kind === KIND_SERVER;
   if (s.httpMethod) a['http.request.method'] = s.httpMethod;
   if (s.httpRoute) a['http.route'] = s.httpRoute;
   if (s.httpUrl) {

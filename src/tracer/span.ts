@@ -25,6 +25,7 @@ import { counters } from '../internal/counters';
 import { hex32 } from './ids';
 import type { LocalTrace } from './trace';
 import { isNamingAttr, type FinishedSpan, type SpanEvent } from './finished-span';
+import { STATUS_ERROR, STATUS_OK, STATUS_UNSET } from './kinds';
 
 /** `[key, value, key, value, ...]`: keys at even indices, values (never undefined or null) after them; used up to `TwSpan#attrLen`. */
 type AttrList = (string | AttributeValue)[];
@@ -105,7 +106,7 @@ export class TwSpan implements Span, Context, FinishedSpan {
 
   // --- outcome ---
   error = 0;
-  statusCode: SpanStatusCode = SpanStatusCode.UNSET;
+  statusCode: SpanStatusCode = STATUS_UNSET;
   statusMessage = '';
   errorType = '';
   errorMessage = '';
@@ -288,10 +289,10 @@ export class TwSpan implements Span, Context, FinishedSpan {
     if (this.endAt >= 0) return this;
     this.statusCode = status.code;
     this.statusMessage = status.message ?? '';
-    if (status.code === SpanStatusCode.ERROR) {
+    if (status.code === STATUS_ERROR) {
       this.error = 1;
       if (this.errorMessage === '' && status.message) this.errorMessage = status.message;
-    } else if (status.code === SpanStatusCode.OK) {
+    } else if (status.code === STATUS_OK) {
       this.error = 0;
     }
     return this;
@@ -334,7 +335,7 @@ export class TwSpan implements Span, Context, FinishedSpan {
   fail(err: unknown): void {
     this.recordException(err as Exception);
     this.error = 1;
-    if (this.statusCode !== SpanStatusCode.OK) this.statusCode = SpanStatusCode.ERROR;
+    if (this.statusCode !== STATUS_OK) this.statusCode = STATUS_ERROR;
   }
 
   /** Ends the span once; later calls do nothing. */

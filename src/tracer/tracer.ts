@@ -3,8 +3,7 @@
  * for new traces, and hands a trace's spans to the exporter once all of them have ended.
  */
 import {
-  SpanKind,
-  TraceFlags,
+  type SpanKind,
   type Context,
   type Span,
   type SpanContext,
@@ -25,6 +24,7 @@ import { LocalTrace, NO_SPANS } from './trace';
 import { makeResource, toReadableSpan } from './readable';
 import { profilerHooks } from './profiler-hooks';
 import type { SpanProcessor } from '../config/options';
+import { FLAGS_NONE, FLAGS_SAMPLED, KIND_INTERNAL } from './kinds';
 
 /** Where finished traces go: the tracer hands on read-only finished spans, never its own span type. */
 export interface TraceSink {
@@ -45,7 +45,7 @@ export class RemoteSpan implements Span {
     this.ctx = {
       traceId: hex32(e.t0) + hex32(e.t1) + hex32(e.t2) + hex32(e.t3),
       spanId: hex32(e.spanHi) + hex32(e.spanLo),
-      traceFlags: (e.priority > 0 ? TraceFlags.SAMPLED : TraceFlags.NONE) | (e.random ? RANDOM_FLAG : 0),
+      traceFlags: (e.priority > 0 ? FLAGS_SAMPLED : FLAGS_NONE) | (e.random ? RANDOM_FLAG : 0),
       isRemote: true,
     };
   }
@@ -95,7 +95,7 @@ function fromSpanContext(sc: SpanContext): Extracted | undefined {
     t3: parseHex32(t, 24),
     spanHi: parseHex32(s, 0),
     spanLo: parseHex32(s, 8),
-    priority: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? 1 : 0,
+    priority: (sc.traceFlags & FLAGS_SAMPLED) === FLAGS_SAMPLED ? 1 : 0,
     random: (sc.traceFlags & RANDOM_FLAG) === RANDOM_FLAG,
     origin: '',
     ptags: '',
@@ -262,7 +262,7 @@ export class TwTracer implements Tracer {
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
     const parent = options?.root ? activeRootFree(ctx) : (ctx ?? activeContext());
     const start = options?.startTime === undefined ? now() : fromTimeInput(options.startTime);
-    const span = this.core.startSpan(name, options?.kind ?? SpanKind.INTERNAL, parent, undefined, start);
+    const span = this.core.startSpan(name, options?.kind ?? KIND_INTERNAL, parent, undefined, start);
     if (options?.attributes) span.setAttributes(options.attributes);
     if (options?.links) span.addLinks(options.links);
     return span;

@@ -5,13 +5,13 @@
  * bytes, not objects. Keys and the tags common to every span are encoded once at start-up;
  * a span is written in one pass with a local offset after one capacity check.
  */
-import { SpanKind } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { hex32 } from '../../tracer/ids';
 import { isNamingAttr, resolveNames, type FinishedSpan, type SpanNames } from '../../tracer/finished-span';
 import { encodedString, MsgpackWriter } from './msgpack-writer';
 import { strBound, wf64, wi32, wi64, wraw, wstr, wu64, type Utf8Buffer } from './msgpack-fast';
 import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, STATUS_STRINGS, type EncoderInfo } from './datadog-common';
+import { KIND_CLIENT, KIND_SERVER } from '../../tracer/kinds';
 
 export type { EncoderInfo } from './datadog-common';
 
@@ -398,7 +398,7 @@ export class DatadogEncoder {
     buf[p] = 0xde;
     p += 3;
     let n = 0;
-    if (s.kind === SpanKind.SERVER || s.kind === SpanKind.CLIENT) {
+    if (s.kind === KIND_SERVER || s.kind === KIND_CLIENT) {
       p = wraw(buf, p, MEASURED);
       n++;
     }

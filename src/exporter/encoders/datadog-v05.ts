@@ -10,13 +10,13 @@
  * kind of span are looked up once per payload through its cached template) and written in
  * front of the spans when the payload is sealed. Used when the agent lists `/v0.5/traces`.
  */
-import { SpanKind } from '@opentelemetry/api';
 import type { ResolvedConfig } from '../../config/options';
 import { hex32 } from '../../tracer/ids';
 import { isNamingAttr, resolveNames, type FinishedSpan, type SpanNames } from '../../tracer/finished-span';
 import { MsgpackWriter } from './msgpack-writer';
 import { wf64, wi64, wraw, wu64, wuint, type Utf8Buffer } from './msgpack-fast';
 import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, STATUS_STRINGS, type EncoderInfo } from './datadog-common';
+import { KIND_CLIENT, KIND_SERVER } from '../../tracer/kinds';
 
 const MAX_TEMPLATES = 1024;
 /** Attribute positions per template whose last key and value indices are remembered. */
@@ -482,7 +482,7 @@ export class DatadogV05Encoder {
     buf[p] = 0xde;
     p += 3;
     let n = 0;
-    if (s.kind === SpanKind.SERVER || s.kind === SpanKind.CLIENT) (p = this.kmetric(buf, p, K_MEASURED, 1)), n++;
+    if (s.kind === KIND_SERVER || s.kind === KIND_CLIENT) (p = this.kmetric(buf, p, K_MEASURED, 1)), n++;
     if (s.peerPort !== 0) (p = this.kmetric(buf, p, K_PORT, s.peerPort)), n++;
     if (head) {
       p = this.kmetric(buf, p, K_PRIORITY, Number.isNaN(t.priority) ? 1 : t.priority);

@@ -19,7 +19,6 @@
  */
 import dc = require('node:diagnostics_channel');
 import type { Context } from '@opentelemetry/api';
-import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage } from '../context';
 import type { TwSpan } from '../span';
@@ -29,6 +28,7 @@ import { CHANNELS, type AmqpDeliverMessage, type AmqpGetMessage, type AmqpPublis
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
+import { KIND_CONSUMER, KIND_PRODUCER } from '../kinds';
 
 // ---------------- the patch: publishes, knows nothing of spans ----------------
 
@@ -231,7 +231,7 @@ function onPublishStart(m: unknown): void {
     const parent = activeContext();
     if (isSuppressed(parent)) return;
     const { exchange = '', routingKey = '' } = message.fields;
-    const span = c.startSpan('amqp.command', SpanKind.PRODUCER, parent, undefined, now());
+    const span = c.startSpan('amqp.command', KIND_PRODUCER, parent, undefined, now());
     span.name = resource('basic.publish', exchange, routingKey);
     span.resource = span.name;
     span.type = 'queue';
@@ -254,7 +254,7 @@ function onGetStart(m: unknown): void {
   try {
     const parent = activeContext();
     if (isSuppressed(parent)) return;
-    const span = c.startSpan('amqp.command', SpanKind.CONSUMER, parent, undefined, now());
+    const span = c.startSpan('amqp.command', KIND_CONSUMER, parent, undefined, now());
     span.name = resource('basic.get', '', message.queue);
     span.resource = span.name;
     span.type = 'worker';
@@ -322,7 +322,7 @@ function deliverContext(m: unknown): Context {
     const remote = headers !== undefined && headers !== null ? c.propagator.extract(headers, getHeader) : undefined;
     const exchange = fields?.exchange ?? '';
     const routingKey = fields?.routingKey ?? '';
-    const span = c.startSpan('amqp.command', SpanKind.CONSUMER, current, remote, now());
+    const span = c.startSpan('amqp.command', KIND_CONSUMER, current, remote, now());
     span.name = resource('basic.deliver', exchange, routingKey);
     span.resource = span.name;
     span.type = 'worker';

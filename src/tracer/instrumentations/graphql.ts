@@ -12,7 +12,6 @@
  * `graphqlResolverDepth` fields deep: schema fields are wrapped once per schema.
  */
 import dc = require('node:diagnostics_channel');
-import { SpanKind } from '@opentelemetry/api';
 import { addPatcher } from './module-hook';
 import { CHANNELS } from './channels';
 import { Subscribers } from './subscribers';
@@ -23,6 +22,7 @@ import type { TracerCore } from '../tracer';
 import { Codes } from '../../internal/errors';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
+import { KIND_INTERNAL } from '../kinds';
 
 /** What `execute` receives, as much as we read of it. */
 interface ExecuteArgs {
@@ -232,7 +232,7 @@ function startExecute(msg: ExecuteMessage): unknown {
     const parent = activeContext();
     if (isSuppressed(parent)) return store;
     const op = operationOf(msg.args);
-    const span = c.startSpan(op.resource, SpanKind.INTERNAL, parent, undefined, now());
+    const span = c.startSpan(op.resource, KIND_INTERNAL, parent, undefined, now());
     span.opName = 'graphql.execute';
     span.resource = op.resource;
     span.type = 'graphql';
@@ -304,7 +304,7 @@ function wrapResolver(resolve: Resolver): Resolver {
       while (parentPath !== undefined && typeof parentPath.key !== 'string') parentPath = parentPath.prev;
       const parentSpan = parentPath === undefined ? undefined : fieldSpans.get(parentPath);
       const type = String(info.returnType);
-      span = c.startSpan('graphql.resolve', SpanKind.INTERNAL, parentSpan ?? activeContext(), undefined, now());
+      span = c.startSpan('graphql.resolve', KIND_INTERNAL, parentSpan ?? activeContext(), undefined, now());
       span.opName = 'graphql.resolve';
       span.resource = info.fieldName + ':' + type;
       span.type = 'graphql';

@@ -14,7 +14,6 @@
  * listener runs in the caller's context, so the user's callbacks and stream events do too.
  */
 import type { Context } from '@opentelemetry/api';
-import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage } from '../context';
 import type { TwSpan } from '../span';
@@ -23,6 +22,7 @@ import { addPatcher, wrapMethod } from './module-hook';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 import { tagHeaders, type HeaderTags } from './header-tags';
+import { KIND_CLIENT, KIND_SERVER } from '../kinds';
 
 /** grpc status codes by number, for `error.type`. */
 const STATUS_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
@@ -132,7 +132,7 @@ function wrapHandler(handler: Handler, path: string, type: string): Handler {
       try {
         const md = call.metadata;
         const remote = md ? c.propagator.extract(md, getMetadata) : undefined;
-        span = c.startSpan(path, SpanKind.SERVER, activeContext(), remote, now());
+        span = c.startSpan(path, KIND_SERVER, activeContext(), remote, now());
         span.opName = 'grpc.server';
         span.type = 'web';
         describe(span, path, kind);
@@ -227,7 +227,7 @@ function patchChannel(Channel: { prototype: object }): void {
       try {
         const parent = activeContext();
         if (isSuppressed(parent)) return call;
-        const span = c.startSpan(method, SpanKind.CLIENT, parent, undefined, now());
+        const span = c.startSpan(method, KIND_CLIENT, parent, undefined, now());
         span.opName = 'grpc.client';
         span.type = 'http';
         describe(span, method, 'rpc');

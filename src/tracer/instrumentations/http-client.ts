@@ -6,7 +6,6 @@
 import dc = require('node:diagnostics_channel');
 import type * as Http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed } from '../context';
 import type { TwSpan } from '../span';
@@ -17,6 +16,7 @@ import { logger } from '../../internal/logger';
 import { isOwnOrigin } from '../../internal/own-io';
 import type { Glob } from '../glob';
 import { fromFlatList, tagHeaders, type HeaderTags } from './header-tags';
+import { KIND_CLIENT } from '../kinds';
 
 const kSpan = Symbol('tracewell.clientSpan');
 type WithSpan = { [kSpan]?: TwSpan };
@@ -42,7 +42,7 @@ function failed(err: unknown): void {
 }
 
 function startClientSpan(c: TracerCore, method: string, protocol: string, host: string, path: string, component: string): TwSpan {
-  const span = c.startSpan('http.request', SpanKind.CLIENT, activeContext(), undefined, now());
+  const span = c.startSpan('http.request', KIND_CLIENT, activeContext(), undefined, now());
   span.opName = 'http.request';
   span.component = component;
   span.httpMethod = method;

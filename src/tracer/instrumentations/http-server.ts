@@ -10,7 +10,7 @@ import type * as Http from 'node:http';
 import type * as Https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
-import { SpanKind, type Context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
 import type { Glob } from '../glob';
@@ -19,6 +19,7 @@ import type { TwSpan } from '../span';
 import type { TracerCore } from '../tracer';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
+import { KIND_SERVER } from '../kinds';
 
 /** The server span of a request, on the IncomingMessage (read on every event of every traced request). */
 const kSpan: unique symbol = Symbol('tracewell.span') as never;
@@ -115,7 +116,7 @@ function end(this: ServerResponse): unknown {
 function startSpan(c: TracerCore, parent: Context, req: IncomingMessage, res: ServerResponse, secure: boolean): TwSpan {
   const headers = req.headers;
   const remote = c.propagator.extract(headers, getHeader);
-  const span = c.startSpan('web.request', SpanKind.SERVER, parent, remote, now());
+  const span = c.startSpan('web.request', KIND_SERVER, parent, remote, now());
   const method = req.method ?? 'GET';
   span.opName = 'web.request';
   span.component = 'http';

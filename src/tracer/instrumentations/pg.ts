@@ -73,23 +73,54 @@ function queued(client: PgClient, text: string): PgQuery | undefined {
   return active != null && active.text === text && active[MSG] === undefined ? active : undefined;
 }
 
-/** Completion hooks on one query object (own properties: a submittable's methods are its own). */
+/** pg's Query.prototype once its completion methods are hooked (`hookQuery`). */
+let hookedQuery: object | null = null;
+
+/**
+ * Completion hooks on pg's Query class, installed once: a query object the patch published
+ * carries its message (`MSG`), and its `handleReadyForQuery` / `handleError` end the span and
+ * run the app's callback in the caller's context. Hooks on the prototype instead of two
+ * closures on every query object: no function made per statement.
+ */
+function hookQuery(proto: object): void {
+  wrapMethod(proto, 'handleReadyForQuery', (ready: (this: PgQuery, con: unknown) => unknown) =>
+    function handleReadyForQuery(this: PgQuery, con: unknown): unknown {
+      const msg = this[MSG];
+      if (msg === undefined) return ready.apply(this, arguments as unknown as [unknown]);
+      // A row that could not be parsed: pg reports it through handleError, called from here.
+      if (!this._canceledDueToError) done(msg, undefined);
+      return callbackCh.runStores(msg, ready, this, con);
+    },
+  );
+  wrapMethod(proto, 'handleError', (failed: (this: PgQuery, err: unknown, con: unknown) => unknown) =>
+    function handleError(this: PgQuery, err: unknown, con: unknown): unknown {
+      const msg = this[MSG];
+      if (msg === undefined) return failed.apply(this, arguments as unknown as [unknown, unknown]);
+      done(msg, err);
+      return callbackCh.runStores(msg, failed, this, err, con);
+    },
+  );
+  hookedQuery = proto;
+}
+
+/** Completion hooks on one query object: pg's own Query through its hooked prototype; a submittable's methods are its own. */
 function watch(q: PgQuery, msg: SqlQuery): void {
   q[MSG] = msg;
+  if (hookedQuery !== null && Object.getPrototypeOf(q) === hookedQuery) return;
   const ready = q.handleReadyForQuery;
   const failed = q.handleError;
   if (typeof ready !== 'function' || typeof failed !== 'function') {
     done(msg, undefined);
     return;
   }
-  q.handleReadyForQuery = function (this: PgQuery, ...args: unknown[]) {
+  q.handleReadyForQuery = function (this: PgQuery) {
     // A row that could not be parsed: pg reports it through handleError, called from here.
     if (!this._canceledDueToError) done(msg, undefined);
-    return callbackCh.runStores(msg, ready, this, ...args);
+    return callbackCh.runStores(msg, ready, this, ...(arguments as unknown as unknown[]));
   };
-  q.handleError = function (this: PgQuery, err: unknown, ...args: unknown[]) {
+  q.handleError = function (this: PgQuery, err: unknown) {
     done(msg, err);
-    return callbackCh.runStores(msg, failed, this, err, ...args);
+    return callbackCh.runStores(msg, failed, this, ...(arguments as unknown as unknown[]));
   };
 }
 
@@ -186,8 +217,9 @@ function wrapConnect(original: (...args: unknown[]) => unknown) {
     const wait: PoolWait = { parent: undefined };
     poolCh.publish(wait);
     const fn = cb as (...a: unknown[]) => unknown;
-    return original.call(this, function (this: unknown, ...args: unknown[]) {
-      return callbackCh.runStores(wait, fn, this, ...args);
+    // pg-pool calls back with (err, client, release).
+    return original.call(this, function (this: unknown, err: unknown, client: unknown, release: unknown) {
+      return callbackCh.runStores(wait, fn, this, err, client, release);
     });
   };
 }
@@ -204,7 +236,11 @@ export function patchPg(): void {
     name: 'pg',
     matches: (exp: any) =>
       typeof exp === 'function' && typeof exp.Query === 'function' && typeof exp.prototype?.query === 'function' && typeof exp.prototype._pulseQueryQueue === 'function',
-    patch: (Client: any) => wrapMethod(Client.prototype, 'query', wrapQuery),
+    patch: (Client: any) => {
+      const proto = Client.Query.prototype;
+      if (typeof proto?.handleReadyForQuery === 'function' && typeof proto.handleError === 'function') hookQuery(proto);
+      wrapMethod(Client.prototype, 'query', wrapQuery);
+    },
   });
   addPatcher({
     name: 'pg-pool',

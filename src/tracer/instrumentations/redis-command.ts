@@ -11,7 +11,6 @@
  * call costs one map read and one string join.
  */
 import dc = require('node:diagnostics_channel');
-import { SpanKind } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed } from '../context';
 import type { TwSpan } from '../span';
@@ -19,6 +18,7 @@ import type { TracerCore } from '../tracer';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
+import { KIND_CLIENT } from '../kinds';
 
 /** How a command's arguments are obfuscated. */
 const enum Rule {
@@ -45,6 +45,14 @@ interface CommandInfo {
   readonly rule: Rule;
   readonly n: number;
   readonly step: number;
+  /**
+   * The last one-argument command whose argument was kept (`GET key`): that argument and the
+   * text made of it. The same key again gets the same string, which the encoder then finds
+   * equal to the one before by identity, where a new string would be compared (and first
+   * flattened, a call into the runtime) character by character. Hidden values are not kept.
+   */
+  lastArg: string;
+  lastText: string;
 }
 
 const RULES = new Map<string, [Rule, number?, number?]>();
@@ -84,7 +92,7 @@ function infoOf(name: string): CommandInfo {
   if (info !== undefined) return info;
   const resource = name.toUpperCase();
   const r = RULES.get(resource);
-  info = r === undefined ? { resource, rule: Rule.Unknown, n: 0, step: 0 } : { resource, rule: r[0], n: r[1] ?? 0, step: r[2] ?? 0 };
+  info = r === undefined ? { resource, rule: Rule.Unknown, n: 0, step: 0, lastArg: '', lastText: '' } : { resource, rule: r[0], n: r[1] ?? 0, step: r[2] ?? 0, lastArg: '', lastText: '' };
   if (infos.size < MAX_INFOS) infos.set(name, info);
   return info;
 }
@@ -115,6 +123,22 @@ let hidden = false;
  * value the rule hides as `?`. `raw`: every value kept (the `redisRawCommands` option).
  */
 function rawCommand(info: CommandInfo, args: ArrayLike<unknown>, from: number, raw: boolean): string {
+  if (args.length - from !== 1) return buildRawCommand(info, args, from, raw);
+  const a = args[from];
+  if (typeof a !== 'string' || a.length > MAX_ARG) return buildRawCommand(info, args, from, raw);
+  if (a === info.lastArg && info.lastText !== '') {
+    hidden = false;
+    return info.lastText;
+  }
+  const text = buildRawCommand(info, args, from, raw);
+  if (!hidden) {
+    info.lastArg = a;
+    info.lastText = text;
+  }
+  return text;
+}
+
+function buildRawCommand(info: CommandInfo, args: ArrayLike<unknown>, from: number, raw: boolean): string {
   const n = args.length - from;
   let out = info.resource;
   hidden = false;
@@ -216,7 +240,7 @@ export function startRedisSpan(core: TracerCore, component: string, name: string
   const parent = activeContext();
   if (isSuppressed(parent)) return undefined;
   const info = infoOf(name);
-  const span = core.startSpan('redis.command', SpanKind.CLIENT, parent, undefined, now());
+  const span = core.startSpan('redis.command', KIND_CLIENT, parent, undefined, now());
   span.opName = 'redis.command';
   span.type = 'redis';
   span.resource = info.resource;

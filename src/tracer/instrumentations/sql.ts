@@ -16,7 +16,7 @@
  * the driver straight through); the query itself never sees it.
  */
 import dc = require('node:diagnostics_channel');
-import { SpanKind, SpanStatusCode, type AttributeValue } from '@opentelemetry/api';
+import type { AttributeValue } from '@opentelemetry/api';
 import { now } from '../clock';
 import { activeContext, isSuppressed, storage } from '../context';
 import type { TwSpan } from '../span';
@@ -27,6 +27,7 @@ import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
 import { Codes } from '../../internal/errors';
 import type { DbmPropagationMode } from '../../config/options';
+import { KIND_CLIENT, STATUS_ERROR } from '../kinds';
 
 interface SqlOptions {
   /** Resources are the statements as written, not obfuscated. */
@@ -101,8 +102,10 @@ class SqlIntegration {
   private readonly onStart = (m: unknown): void => {
     const msg = m as SqlQuery;
     try {
+      // The store as it is (undefined outside any context), for the callback channel's bound
+      // store: a callback that already runs in it then enters no new context frame.
+      msg.parent = storage.getStore();
       const parent = activeContext();
-      msg.parent = parent;
       if (isSuppressed(parent)) return;
       this.startSpan(msg, parent);
     } catch (err) {
@@ -119,7 +122,7 @@ class SqlIntegration {
         const err = msg.error as { message?: unknown; stack?: unknown };
         const [type, status] = errorCodes(err);
         span.error = 1;
-        span.statusCode = SpanStatusCode.ERROR;
+        span.statusCode = STATUS_ERROR;
         span.errorType = type;
         span.errorMessage = typeof err.message === 'string' ? err.message : String(err);
         span.errorStack = typeof err.stack === 'string' ? err.stack : '';
@@ -132,14 +135,14 @@ class SqlIntegration {
   };
 
   private readonly onPool = (m: unknown): void => {
-    (m as PoolWait).parent = activeContext();
+    (m as PoolWait).parent = storage.getStore();
   };
 
   private startSpan(msg: SqlQuery, parent: ReturnType<typeof activeContext>): void {
     const sys = this.sys;
     const st = this.cache.get(msg.text);
     if (st.obfuscated) counters.obfuscated.sqlStatements++;
-    const span = this.core.startSpan(sys.opName, SpanKind.CLIENT, parent, undefined, now());
+    const span = this.core.startSpan(sys.opName, KIND_CLIENT, parent, undefined, now());
     span.opName = sys.opName;
     span.resource = st.resource;
     span.type = 'sql';
@@ -209,7 +212,7 @@ class SqlIntegration {
   enable(): void {
     if (this.on) return;
     this.on = true;
-    this.callbackCh.bindStore(storage, (m: unknown) => (m as { parent: ReturnType<typeof activeContext> }).parent);
+    this.callbackCh.bindStore(storage, (m: unknown) => (m as { parent: ReturnType<typeof activeContext> | undefined }).parent as ReturnType<typeof activeContext>);
     this.poolCh.subscribe(this.onPool);
     this.finishCh.subscribe(this.onFinish);
     this.startCh.subscribe(this.onStart);
