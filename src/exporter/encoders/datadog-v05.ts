@@ -132,6 +132,17 @@ export class DatadogV05Encoder {
   private lastIpIdx = 0;
   private lastUa = '';
   private lastUaIdx = 0;
+  /** The same for `out.host`, the trace id's high half and the decision maker. */
+  private lastHost = '';
+  private lastHostIdx = 0;
+  private tidIdx = -1;
+  private lastMechanism = NaN;
+  private lastMechanismIdx = 0;
+  /** `_dd.measured: 1`, `process_id: <pid>` and `_dd.top_level: 1` as index + float64 for this payload (`metricsGen`). */
+  private measuredBytes: Uint8Array = EMPTY;
+  private pidBytes: Uint8Array = EMPTY;
+  private topLevelBytes: Uint8Array = EMPTY;
+  private metricsGen = -1;
 
   constructor(config: ResolvedConfig, info: EncoderInfo) {
     this.common = commonTags(config);
@@ -160,7 +171,19 @@ export class DatadogV05Encoder {
 
   /** The remembered values' indices belong to one table: forgotten when it starts again or loses strings. */
   private forgetLast(): void {
-    this.lastUrl = this.lastIp = this.lastUa = '';
+    this.lastUrl = this.lastIp = this.lastUa = this.lastHost = '';
+    this.tidIdx = -1;
+    this.lastMechanism = NaN;
+  }
+
+  /** The constant metrics' bytes in this payload's table. */
+  private metricBlocks(): void {
+    const w = this.scratch;
+    const buf = w.buf;
+    this.measuredBytes = Uint8Array.prototype.slice.call(buf, 0, this.kmetric(buf, 0, K_MEASURED, 1));
+    this.pidBytes = Uint8Array.prototype.slice.call(buf, 0, this.kmetric(buf, 0, K_PID, this.pid));
+    this.topLevelBytes = Uint8Array.prototype.slice.call(buf, 0, this.kmetric(buf, 0, K_TOP_LEVEL, 1));
+    this.metricsGen = this.gen;
   }
 
   /** The table index of KEYS[k]. */
@@ -412,7 +435,14 @@ export class DatadogV05Encoder {
       p = wuint(buf, wuint(buf, p, this.key(K_USER_AGENT)), this.lastUaIdx);
       m++;
     }
-    if (s.peerHost !== '') (p = this.kpair(buf, p, K_OUT_HOST, s.peerHost)), m++;
+    if (s.peerHost !== '') {
+      if (s.peerHost !== this.lastHost) {
+        this.lastHost = s.peerHost;
+        this.lastHostIdx = this.s(s.peerHost);
+      }
+      p = wuint(buf, wuint(buf, p, this.key(K_OUT_HOST)), this.lastHostIdx);
+      m++;
+    }
     if (s.error === 1) {
       if (s.errorType !== '') (p = this.kpair(buf, p, K_ERROR_TYPE, s.errorType)), m++;
       if (s.errorMessage !== '') (p = this.kpair(buf, p, K_ERROR_MESSAGE, s.errorMessage)), m++;
@@ -426,11 +456,20 @@ export class DatadogV05Encoder {
           this.tidT0 = t.t0;
           this.tidT1 = t.t1;
           this.tidHex = hex32(t.t0) + hex32(t.t1);
+          this.tidIdx = -1;
         }
-        p = this.kpair(buf, p, K_TID, this.tidHex);
+        if (this.tidIdx < 0) this.tidIdx = this.s(this.tidHex);
+        p = wuint(buf, wuint(buf, p, this.key(K_TID)), this.tidIdx);
         m++;
       }
-      if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) (p = this.kpair(buf, p, K_DM, DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism)), m++;
+      if (t.mechanism >= 0 && t.priority > 0 && (t.ptags === '' || !t.ptags.includes('_dd.p.dm='))) {
+        if (t.mechanism !== this.lastMechanism) {
+          this.lastMechanism = t.mechanism;
+          this.lastMechanismIdx = this.s(DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism);
+        }
+        p = wuint(buf, wuint(buf, p, this.key(K_DM)), this.lastMechanismIdx);
+        m++;
+      }
       if (t.ptags !== '') {
         for (const kv of t.ptags.split(',')) {
           const eq = kv.indexOf('=');
@@ -482,13 +521,14 @@ export class DatadogV05Encoder {
     buf[p] = 0xde;
     p += 3;
     let n = 0;
-    if (s.kind === KIND_SERVER || s.kind === KIND_CLIENT) (p = this.kmetric(buf, p, K_MEASURED, 1)), n++;
+    if (this.metricsGen !== this.gen) this.metricBlocks();
+    if (s.kind === KIND_SERVER || s.kind === KIND_CLIENT) (p = wraw(buf, p, this.measuredBytes)), n++;
     if (s.peerPort !== 0) (p = this.kmetric(buf, p, K_PORT, s.peerPort)), n++;
     if (head) {
       p = this.kmetric(buf, p, K_PRIORITY, Number.isNaN(t.priority) ? 1 : t.priority);
-      p = this.kmetric(buf, p, K_PID, this.pid);
+      p = wraw(buf, p, this.pidBytes);
       n += 2;
-      if (!s.localParent) (p = this.kmetric(buf, p, K_TOP_LEVEL, 1)), n++;
+      if (!s.localParent) (p = wraw(buf, p, this.topLevelBytes)), n++;
       if (!Number.isNaN(t.agentRate)) (p = this.kmetric(buf, p, K_AGENT_PSR, t.agentRate)), n++;
       if (!Number.isNaN(t.ruleRate)) (p = this.kmetric(buf, p, K_RULE_PSR, t.ruleRate)), n++;
       if (!Number.isNaN(t.limitRate)) (p = this.kmetric(buf, p, K_LIMIT_PSR, t.limitRate)), n++;
