@@ -16,6 +16,7 @@ import { installExitHooks, type Flushable } from './exporter/exit-hooks';
 import type { startHealthMetrics } from './exporter/health-metrics';
 import type { startRuntimeMetrics } from './exporter/runtime-metrics';
 import { TracerCore, type TraceSink } from './tracer/tracer';
+import { followWallClock } from './tracer/clock';
 import type { FinishedSpan } from './tracer/finished-span';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import dc = require('node:diagnostics_channel');
@@ -88,6 +89,8 @@ function start(config: ResolvedConfig): TracewellHandle {
   const probes = startDynamicProbes(config, runtimeId);
 
   let stopped = false;
+  // Span times are monotonic; their epoch follows the wall clock if it is stepped after start-up.
+  const stopClock = followWallClock();
   // The profiler (off by default) loads its native binding here, lazily; without it, tracing carries on.
   const profiler = config.profiling ? startProfiler(config, runtimeId) : null;
   // beforeExit, SIGTERM/SIGINT and exit: flush within the deadline, the rest to the dead-letter file.
@@ -105,6 +108,7 @@ function start(config: ResolvedConfig): TracewellHandle {
       if (stopped) return;
       stopped = true;
       exitHooks.remove();
+      stopClock();
       await Promise.all([exporter.shutdown(deadlineMs), core.shutdownProcessors(), profiler?.shutdown(deadlineMs), probes?.stop()]);
       health?.stop();
       runtime?.stop();

@@ -5,8 +5,43 @@
 import { performance } from 'node:perf_hooks';
 import type { HrTime, TimeInput } from '@opentelemetry/api';
 
-/** Epoch ms of performance.now() === 0. */
-export const TIME_ORIGIN_MS = performance.timeOrigin;
+/**
+ * Epoch ms of performance.now() === 0: `performance.timeOrigin` (read to the microsecond at
+ * start-up) until the wall clock is seen to have moved against the monotonic one.
+ */
+export let TIME_ORIGIN_MS = performance.timeOrigin;
+
+/** How far below the origin a reading may fall before it counts as the wall clock stepped back (a reading is up to 1 ms low). */
+const BACK_STEP_MS = 2;
+const FOLLOW_EVERY_MS = 1000;
+
+/**
+ * Reads the wall clock against the monotonic one. A process that keeps its start-up origin
+ * keeps any later step of the system clock (NTP stepping it, a VM resumed or restored from a
+ * snapshot) as an offset against every other process for as long as it runs: a server span
+ * in one service then starts outside its client span in another. Date.now() is truncated to
+ * the millisecond, so one reading is the true origin minus [0, 1) ms: a reading above the
+ * origin moves it up at once; one more than BACK_STEP_MS below resets it, and later readings
+ * raise it back towards the truth. Returns the origin's change in ms.
+ */
+export function resyncClock(wall: () => number = Date.now): number {
+  let reading = -Infinity;
+  // Three readings, the highest kept: a preemption between the two calls makes one low.
+  for (let i = 0; i < 3; i++) {
+    const r = wall() - performance.now();
+    if (r > reading) reading = r;
+  }
+  const before = TIME_ORIGIN_MS;
+  if (reading > TIME_ORIGIN_MS || reading < TIME_ORIGIN_MS - BACK_STEP_MS) TIME_ORIGIN_MS = reading;
+  return TIME_ORIGIN_MS - before;
+}
+
+/** Follows the wall clock once a second (timer unref'd); the returned function stops it. */
+export function followWallClock(): () => void {
+  const timer = setInterval(resyncClock, FOLLOW_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 export const now: () => number = performance.now.bind(performance);
 
