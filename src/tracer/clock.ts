@@ -24,7 +24,7 @@ const FOLLOW_EVERY_MS = 1000;
  * origin moves it up at once; one more than BACK_STEP_MS below resets it, and later readings
  * raise it back towards the truth. Returns the origin's change in ms.
  */
-export function resyncClock(wall: () => number = Date.now): number {
+function resyncClock(wall: () => number = Date.now): number {
   let reading = -Infinity;
   // Three readings, the highest kept: a preemption between the two calls makes one low.
   for (let i = 0; i < 3; i++) {
