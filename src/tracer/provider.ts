@@ -2,7 +2,8 @@
  * The OTel API face of the tracer: a TracerProvider and a TextMapPropagator that use the same
  * core as the integrations, registered as the OTel globals with the context manager.
  */
-import { context, propagation, trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter, Tracer, TracerProvider } from '@opentelemetry/api';
+import { registerWithoutApi, unregisterWithoutApi } from './otel-globals';
 import { AlsContextManager, SPAN_KEY } from './context';
 import { RemoteSpan, TwTracer, type TracerCore } from './tracer';
 import { TwSpan } from './span';
@@ -39,21 +40,31 @@ class TwPropagator implements TextMapPropagator {
   }
 }
 
-/** Registers context manager, provider and propagator as the OTel globals. */
+type Api = typeof import('@opentelemetry/api');
+
+/**
+ * Registers context manager, provider and propagator as the OTel globals: written directly
+ * while no copy of the API is loaded (otel-globals.ts: start-up without its 44 modules),
+ * through the API otherwise.
+ */
 export function registerGlobals(core: TracerCore): TwTracerProvider {
   const provider = new TwTracerProvider(core);
-  const ok = [
-    context.setGlobalContextManager(new AlsContextManager()),
-    trace.setGlobalTracerProvider(provider),
-    propagation.setGlobalPropagator(new TwPropagator(core)),
-  ];
-  if (ok.includes(false)) {
+  const contextManager = new AlsContextManager();
+  const propagator = new TwPropagator(core);
+  let all = registerWithoutApi({ context: contextManager, trace: provider, propagation: propagator });
+  if (all === undefined) {
+    const { context, propagation, trace } = require('@opentelemetry/api') as Api;
+    all = [context.setGlobalContextManager(contextManager), trace.setGlobalTracerProvider(provider), propagation.setGlobalPropagator(propagator)].every(Boolean);
+  }
+  if (!all) {
     logger.warn('another OpenTelemetry SDK registered the global tracer provider, context manager or propagator first; spans made through @opentelemetry/api may not reach Tracewell');
   }
   return provider;
 }
 
 export function unregisterGlobals(): void {
+  if (unregisterWithoutApi()) return;
+  const { context, propagation, trace } = require('@opentelemetry/api') as Api;
   trace.disable();
   context.disable();
   propagation.disable();
