@@ -15,30 +15,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from '../lib/sink.mjs';
 import { tracerVariants, pickVariants } from '../lib/variants.mjs';
+import { parseArgs, intArg } from '../lib/args.mjs';
 import { nodeBinary } from '../lib/node-bin.mjs';
 import { startRedis } from '../../test/helpers/servers/redis.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(here, '..', '..');
 
-function flags(argv) {
-  const out = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (!argv[i].startsWith('--')) throw new Error(`unexpected argument ${argv[i]}`);
-    out[argv[i].slice(2)] = argv[i + 1];
-    i++;
-  }
-  return out;
-}
-
-const args = flags(process.argv.slice(2));
-const clients = (args.clients ?? 'ioredis,redis').split(',');
-const calls = Number(args.calls ?? 20000);
-const warmup = Number(args.warmup ?? 20000);
-const inflight = Number(args.inflight ?? 32);
+const args = parseArgs(process.argv.slice(2), { clients: 'ioredis,redis', variants: 'baseline,tracewell' });
+const clients = String(args.clients).split(',');
+const calls = intArg(args, 'calls', 20000, 1);
+const warmup = intArg(args, 'warmup', 20000, 0);
+const inflight = intArg(args, 'inflight', 32, 1);
 const out = args.out ?? join('/tmp', `tracewell-redis-callgrind-${process.pid}`);
-const execPath = nodeBinary(args.node ?? 24);
-const variants = pickVariants(tracerVariants(), args.variants ?? 'baseline,tracewell');
+const execPath = nodeBinary(args.node);
+const variants = pickVariants(tracerVariants(), args.variants);
 mkdirSync(out, { recursive: true });
 
 function totalIr(file) {
