@@ -22,18 +22,16 @@ const FOLLOW_EVERY_MS = 1000;
  * in one service then starts outside its client span in another. Date.now() is truncated to
  * the millisecond, so one reading is the true origin minus [0, 1) ms: a reading above the
  * origin moves it up at once; one more than BACK_STEP_MS below resets it, and later readings
- * raise it back towards the truth. Returns the origin's change in ms.
+ * raise it back towards the truth.
  */
-function resyncClock(wall: () => number = Date.now): number {
+function resyncClock(): void {
   let reading = -Infinity;
   // Three readings, the highest kept: a preemption between the two calls makes one low.
   for (let i = 0; i < 3; i++) {
-    const r = wall() - performance.now();
+    const r = Date.now() - performance.now();
     if (r > reading) reading = r;
   }
-  const before = TIME_ORIGIN_MS;
   if (reading > TIME_ORIGIN_MS || reading < TIME_ORIGIN_MS - BACK_STEP_MS) TIME_ORIGIN_MS = reading;
-  return TIME_ORIGIN_MS - before;
 }
 
 /** Follows the wall clock once a second (timer unref'd); the returned function stops it. */
