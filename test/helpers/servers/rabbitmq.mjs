@@ -4,7 +4,9 @@
 // distribution port and its own Erlang port mapper (epmd) on a free port, which we start in
 // the foreground so that `stop()` ends it too (RabbitMQ would otherwise start a daemon that
 // outlives the test). The node takes seconds to boot: start it once per test file, in `before`.
-// When it cannot start, `startRabbit()` rejects with the reason and the node's log.
+// When it cannot start, `startRabbit()` rejects with the reason and the node's log. When one of
+// its three ports was taken between our look and the node's bind, it starts again on new ports
+// (at most 3 tries; `attempts` on the result says how many it took).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,12 +22,32 @@ function installed() {
   return existsSync(SERVER) || spawnSync('sh', ['-c', `command -v ${SERVER}`]).status === 0;
 }
 
-/** Starts a node; resolves with { port, url, dir, stop(), log() }. */
-export async function startRabbit({ timeoutMs = 60_000 } = {}) {
+// What the node or epmd print when a port they were given is in use.
+const PORT_TAKEN = /dist_port_already_used|eaddrinuse|address already in use|failed to bind|cannot listen/i;
+
+/**
+ * Starts a node; resolves with { port, distPort, epmdPort, attempts, url, dir, stop(), log() }.
+ * `ports` ({ port, distPort, epmdPort }) fixes the first try's ports (the harness's own test
+ * hands it a taken one); later tries always draw new ones.
+ */
+export async function startRabbit({ timeoutMs = 60_000, ports = {} } = {}) {
   if (!installed()) {
     throw new Error(`rabbitmq-server could not be found (${SERVER}): install Debian's rabbitmq-server package (apt-get install rabbitmq-server) or set RABBITMQ_SERVER_BIN`);
   }
-  const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const node = await startOnce(timeoutMs, attempt === 1 ? ports : {});
+      return { ...node, attempts: attempt };
+    } catch (err) {
+      if (attempt >= 3 || !PORT_TAKEN.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startOnce(timeoutMs, given) {
+  const port = given.port ?? (await freePort());
+  const distPort = given.distPort ?? (await freePort());
+  const epmdPort = given.epmdPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tw-rabbit-'));
   const home = join(dir, 'home');
   mkdirSync(home);
@@ -116,5 +138,5 @@ export async function startRabbit({ timeoutMs = 60_000 } = {}) {
     await stop();
     throw new Error(`RabbitMQ did not start: ${err.message}\n${detail}`);
   }
-  return { port, host: '127.0.0.1', url: `amqp://guest:guest@127.0.0.1:${port}`, dir, stop, log: () => log + nodeLog() };
+  return { port, distPort, epmdPort, host: '127.0.0.1', url: `amqp://guest:guest@127.0.0.1:${port}`, dir, stop, log: () => log + nodeLog() };
 }
