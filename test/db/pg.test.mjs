@@ -157,11 +157,12 @@ test('errors: the span is an error with the SQLSTATE, the app gets the driver er
   }
 });
 
-test('concurrent requests on a pool of one connection: each query under its own request, callbacks in their own context', async () => {
+test('concurrent requests on a pool of one connection: each query under its own request, callbacks in their own context (ours and the app\'s own AsyncLocalStorage)', async () => {
   const outs = await Promise.all(Array.from({ length: 12 }, (_, i) => get(cjs, `/pg/poolCallback?id=${100 + i}`)));
   for (const [i, out] of outs.entries()) {
     assert.equal(out.rows[0].id, 100 + i);
     assert.equal(out.callbackSpan, out.requestSpan, `request ${i}: the callback ran in another request's context`);
+    assert.equal(out.callbackAppId, 100 + i, `request ${i}: the app's own AsyncLocalStorage had another request's value in the callback`);
     const { request, queries } = await spansOf(out);
     assert.equal(queries.length, 1, `request ${i}: one query span under it`);
     assert.equal(queries[0].trace_id, request.trace_id);

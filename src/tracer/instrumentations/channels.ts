@@ -3,6 +3,8 @@
  * publish on these; we subscribe only to what an enabled integration needs, so a disabled
  * integration costs nothing.
  */
+import type { AsyncResource } from 'node:async_hooks';
+
 export const CHANNELS = {
   /** Node: `{ request, error }`. */
   httpClientRequestError: 'http.client.request.error',
@@ -135,16 +137,10 @@ export const SQL_CHANNELS = {
     start: 'tracewell:pg:query:start',
     /** `SqlQuery` with `error` set on failure, once, when the driver reports the outcome. */
     finish: 'tracewell:pg:query:finish',
-    /** `SqlQuery`: bound to the context store, so the app's callbacks run in the caller's context. */
-    callback: 'tracewell:pg:query:callback',
-    /** `PoolWait`: a pool's connect callback, run in the caller's context (not the releasing query's). */
-    poolConnect: 'tracewell:pg:pool:connect',
   },
   mysql2: {
     start: 'tracewell:mysql2:query:start',
     finish: 'tracewell:mysql2:query:finish',
-    callback: 'tracewell:mysql2:query:callback',
-    poolConnect: 'tracewell:mysql2:pool:connect',
   },
 } as const;
 
@@ -162,14 +158,10 @@ export interface SqlQuery {
   readonly prepared: boolean;
   /** Set by the subscriber: the text to send instead (with the Database Monitoring comment). */
   send: string | undefined;
-  /** Set by the subscriber: its span, and the context the app's callbacks run in. */
+  /** The patch's: the caller's async context, which the app's callbacks and events run in. */
+  readonly caller: AsyncResource;
+  /** Set by the subscriber: its span. */
   span: unknown;
-  parent: unknown;
   /** Set by the patch on failure. */
   error: unknown;
-}
-
-/** What a pool's connect wait carries: the caller's context, set by the subscriber. */
-export interface PoolWait {
-  parent: unknown;
 }

@@ -7,8 +7,8 @@
  *   with the statement as written (before mysql2 substitutes `?` values into a `query`'s text,
  *   so the text is the same every call and no value is in it); the subscriber may give a text
  *   to send instead (the Database Monitoring comment). `finish` once with the outcome, before
- *   the app's callback, which runs in the caller's context (the `callback` channel is bound to
- *   the context store). A query without a callback (events, `.stream()`) finishes at its `end`
+ *   the app's callback, which runs in the caller's async context (`msg.caller`, an
+ *   AsyncResource made when the statement was issued, as in pg.ts). A query without a callback (events, `.stream()`) finishes at its `end`
  *   event, its events emitted in the caller's context; its errors are watched with
  *   `errorMonitor`, so an unhandled one still throws.
  * - `Pool#getConnection`: a busy pool hands a released connection to the next waiter from the
@@ -19,7 +19,8 @@
  */
 import dc = require('node:diagnostics_channel');
 import { errorMonitor } from 'node:events';
-import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
+import { AsyncResource } from 'node:async_hooks';
+import { SQL_CHANNELS, type SqlQuery } from './channels';
 import { addPatcher, wrapMethod } from './module-hook';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
@@ -27,8 +28,9 @@ import { Codes } from '../../internal/errors';
 
 const startCh = dc.channel(SQL_CHANNELS.mysql2.start);
 const finishCh = dc.channel(SQL_CHANNELS.mysql2.finish);
-const callbackCh = dc.channel(SQL_CHANNELS.mysql2.callback);
-const poolCh = dc.channel(SQL_CHANNELS.mysql2.poolConnect);
+
+/** The async resource type of the callers' contexts the patch keeps (as `async_hooks` shows them). */
+const RESOURCE = 'tracewell.mysql2.caller';
 
 type Callback = (...args: unknown[]) => unknown;
 
@@ -63,7 +65,7 @@ function done(msg: SqlQuery, error: unknown): void {
 function finishing(msg: SqlQuery, cb: Callback): Callback {
   return function (this: unknown, ...args: unknown[]) {
     done(msg, args[0]);
-    return callbackCh.runStores(msg, cb, this, ...args);
+    return msg.caller.runInAsyncScope(cb, this, ...args);
   };
 }
 
@@ -99,9 +101,9 @@ function prepare(conn: Mysql2Connection, prepared: boolean, sql: unknown, values
     user: cfg.user,
     conn: conn.config,
     prepared,
+    caller: new AsyncResource(RESOURCE),
     send: undefined,
     span: undefined,
-    parent: undefined,
     error: undefined,
   };
   startCh.publish(msg);
@@ -138,7 +140,7 @@ function watchEvents(msg: SqlQuery, result: unknown): void {
   const emit = emitter.emit;
   if (typeof emit === 'function') {
     emitter.emit = function (this: unknown, ...args: unknown[]) {
-      return callbackCh.runStores(msg, emit, this, ...args) as boolean;
+      return msg.caller.runInAsyncScope(emit, this, ...args) as boolean;
     };
   }
 }
@@ -177,11 +179,10 @@ function wrapStatement(prepared: boolean) {
 function wrapGetConnection(original: (...args: unknown[]) => unknown) {
   return function getConnection(this: unknown, cb?: unknown): unknown {
     if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
-    const wait: PoolWait = { parent: undefined };
-    poolCh.publish(wait);
+    const caller = new AsyncResource(RESOURCE);
     const fn = cb as Callback;
     return original.call(this, function (this: unknown, ...args: unknown[]) {
-      return callbackCh.runStores(wait, fn, this, ...args);
+      return caller.runInAsyncScope(fn, this, ...args);
     });
   };
 }

@@ -8,14 +8,21 @@
  *   `pg-query-stream`): `start` before the driver sees it (the subscriber may give a text to
  *   send instead: the Database Monitoring comment), `finish` once when the driver hands the
  *   query its outcome (`handleReadyForQuery` or `handleError`), before the app's callback,
- *   which then runs in the caller's context (the `callback` channel is bound to the context
- *   store): pg calls it from its socket's events, the context of whoever opened the connection.
+ *   which then runs in the caller's async context (`msg.caller`, an AsyncResource made when
+ *   the statement was issued): pg calls it from its socket's events, the context of whoever
+ *   opened the connection.
  * - `Pool#connect` (pg-pool): a busy pool hands a released client to the next waiter from
  *   inside the releasing query's callback; the waiter's callback (and so `Pool#query`'s query)
  *   runs in the waiter's own context instead.
+ *
+ * The caller's context is restored whole (every AsyncLocalStorage, the app's own too), with an
+ * AsyncResource rather than a channel bound to our store: `runStores` with a store value that
+ * differs makes two closures and copies the context frame twice on Node 24 (about 450 ns a
+ * call, against about 130 for making and entering a resource; docs/hot-path.md).
  */
 import dc = require('node:diagnostics_channel');
-import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
+import { AsyncResource } from 'node:async_hooks';
+import { SQL_CHANNELS, type SqlQuery } from './channels';
 import { addPatcher, wrapMethod } from './module-hook';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
@@ -23,8 +30,9 @@ import { Codes } from '../../internal/errors';
 
 const startCh = dc.channel(SQL_CHANNELS.pg.start);
 const finishCh = dc.channel(SQL_CHANNELS.pg.finish);
-const callbackCh = dc.channel(SQL_CHANNELS.pg.callback);
-const poolCh = dc.channel(SQL_CHANNELS.pg.poolConnect);
+
+/** The async resource type of the callers' contexts the patch keeps (as `async_hooks` shows them). */
+const RESOURCE = 'tracewell.pg.caller';
 
 /** The statement a pg query object carries, set once it is published. */
 const MSG = Symbol('tracewell.pg.query');
@@ -89,7 +97,7 @@ function hookQuery(proto: object): void {
       if (msg === undefined) return ready.apply(this, arguments as unknown as [unknown]);
       // A row that could not be parsed: pg reports it through handleError, called from here.
       if (!this._canceledDueToError) done(msg, undefined);
-      return callbackCh.runStores(msg, ready, this, con);
+      return msg.caller.runInAsyncScope(ready, this, con);
     },
   );
   wrapMethod(proto, 'handleError', (failed: (this: PgQuery, err: unknown, con: unknown) => unknown) =>
@@ -97,7 +105,7 @@ function hookQuery(proto: object): void {
       const msg = this[MSG];
       if (msg === undefined) return failed.apply(this, arguments as unknown as [unknown, unknown]);
       done(msg, err);
-      return callbackCh.runStores(msg, failed, this, err, con);
+      return msg.caller.runInAsyncScope(failed, this, err, con);
     },
   );
   hookedQuery = proto;
@@ -116,11 +124,11 @@ function watch(q: PgQuery, msg: SqlQuery): void {
   q.handleReadyForQuery = function (this: PgQuery) {
     // A row that could not be parsed: pg reports it through handleError, called from here.
     if (!this._canceledDueToError) done(msg, undefined);
-    return callbackCh.runStores(msg, ready, this, ...(arguments as unknown as unknown[]));
+    return msg.caller.runInAsyncScope(ready, this, ...(arguments as unknown as unknown[]));
   };
   q.handleError = function (this: PgQuery, err: unknown) {
     done(msg, err);
-    return callbackCh.runStores(msg, failed, this, ...(arguments as unknown as unknown[]));
+    return msg.caller.runInAsyncScope(failed, this, ...(arguments as unknown as unknown[]));
   };
 }
 
@@ -147,9 +155,9 @@ function prepare(client: PgClient, config: unknown): Prepared | undefined {
     user: p.user,
     conn: client.connectionParameters,
     prepared: typeof (config as PgQuery).name === 'string' && (config as PgQuery).name !== '',
+    caller: new AsyncResource(RESOURCE),
     send: undefined,
     span: undefined,
-    parent: undefined,
     error: undefined,
   };
   startCh.publish(msg);
@@ -214,12 +222,11 @@ function wrapQuery(original: (...args: unknown[]) => unknown) {
 function wrapConnect(original: (...args: unknown[]) => unknown) {
   return function connect(this: unknown, cb?: unknown): unknown {
     if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
-    const wait: PoolWait = { parent: undefined };
-    poolCh.publish(wait);
+    const caller = new AsyncResource(RESOURCE);
     const fn = cb as (...a: unknown[]) => unknown;
     // pg-pool calls back with (err, client, release).
     return original.call(this, function (this: unknown, err: unknown, client: unknown, release: unknown) {
-      return callbackCh.runStores(wait, fn, this, err, client, release);
+      return caller.runInAsyncScope(fn, this, err, client, release);
     });
   };
 }

@@ -18,10 +18,10 @@
 import dc = require('node:diagnostics_channel');
 import type { AttributeValue } from '@opentelemetry/api';
 import { now } from '../clock';
-import { activeContext, isSuppressed, storage } from '../context';
+import { activeContext, isSuppressed } from '../context';
 import type { TwSpan } from '../span';
 import type { TracerCore } from '../tracer';
-import { SQL_CHANNELS, type PoolWait, type SqlQuery } from './channels';
+import { SQL_CHANNELS, type SqlQuery } from './channels';
 import { StatementCache, type SqlDialect } from './sql-obfuscate';
 import { counters } from '../../internal/counters';
 import { logger } from '../../internal/logger';
@@ -81,8 +81,6 @@ class SqlIntegration {
   private readonly service: string;
   private readonly startCh: dc.Channel;
   private readonly finishCh: dc.Channel;
-  private readonly callbackCh: dc.Channel;
-  private readonly poolCh: dc.Channel;
   private on = false;
 
   constructor(
@@ -95,16 +93,11 @@ class SqlIntegration {
     const names = SQL_CHANNELS[sys.integration];
     this.startCh = dc.channel(names.start);
     this.finishCh = dc.channel(names.finish);
-    this.callbackCh = dc.channel(names.callback);
-    this.poolCh = dc.channel(names.poolConnect);
   }
 
   private readonly onStart = (m: unknown): void => {
     const msg = m as SqlQuery;
     try {
-      // The store as it is (undefined outside any context), for the callback channel's bound
-      // store: a callback that already runs in it then enters no new context frame.
-      msg.parent = storage.getStore();
       const parent = activeContext();
       if (isSuppressed(parent)) return;
       this.startSpan(msg, parent);
@@ -132,10 +125,6 @@ class SqlIntegration {
     } catch (err) {
       this.failed(err);
     }
-  };
-
-  private readonly onPool = (m: unknown): void => {
-    (m as PoolWait).parent = storage.getStore();
   };
 
   private startSpan(msg: SqlQuery, parent: ReturnType<typeof activeContext>): void {
@@ -212,8 +201,6 @@ class SqlIntegration {
   enable(): void {
     if (this.on) return;
     this.on = true;
-    this.callbackCh.bindStore(storage, (m: unknown) => (m as { parent: ReturnType<typeof activeContext> | undefined }).parent as ReturnType<typeof activeContext>);
-    this.poolCh.subscribe(this.onPool);
     this.finishCh.subscribe(this.onFinish);
     this.startCh.subscribe(this.onStart);
   }
@@ -223,8 +210,6 @@ class SqlIntegration {
     this.on = false;
     this.startCh.unsubscribe(this.onStart);
     this.finishCh.unsubscribe(this.onFinish);
-    this.poolCh.unsubscribe(this.onPool);
-    this.callbackCh.unbindStore(storage);
   }
 
   /** One message, then the integration is off: the patch calls the driver straight through. */
