@@ -9,11 +9,12 @@
 //   [--variants baseline,tracewell] [--calls 20000] [--warmup 20000] [--inflight 32] [--node 24] [--out DIR]
 // `callgrind_annotate <out>/<client>-<variant>.<pid>.2` attributes the window to functions
 // (V8's generated code shows as addresses; --cpu-prof of the same worker names JS functions).
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSink } from '../lib/sink.mjs';
+import { countInstructions } from '../lib/callgrind.mjs';
 import { tracerVariants, pickVariants } from '../lib/variants.mjs';
 import { parseArgs, intArg } from '../lib/args.mjs';
 import { nodeBinary } from '../lib/node-bin.mjs';
@@ -32,64 +33,19 @@ const execPath = nodeBinary(args.node);
 const variants = pickVariants(tracerVariants(), args.variants);
 mkdirSync(out, { recursive: true });
 
-function totalIr(file) {
-  const m = /^(?:totals|summary): (\d+)/m.exec(readFileSync(file, 'utf8'));
-  if (!m) throw new Error(`no totals in ${file}`);
-  return Number(m[1]);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function ask(child, message, answer) {
-  return new Promise((resolve, reject) => {
-    const on = (m) => {
-      if (m?.type !== answer) return;
-      child.off('message', on);
-      resolve(m);
-    };
-    child.on('message', on);
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
-    if (message) child.send(message);
-  });
-}
-
-async function measure(kind, variant, sinkUrl, redisPort) {
-  const name = `${kind}-${variant.name}`;
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${join(out, name)}.%p`, '--dump-line=no', execPath, ...(variant.execArgv ?? []), join(here, 'worker.cjs')], {
+function measure(kind, variant, sinkUrl, redisPort) {
+  return countInstructions({
+    name: `${kind}-${variant.name}`,
+    worker: join(here, 'worker.cjs'),
+    variant,
+    env: { BENCH_CLIENT: kind, REDIS_PORT: String(redisPort), DD_TRACE_AGENT_URL: sinkUrl },
+    execPath,
     cwd: repoRoot,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: {
-      ...process.env,
-      ...(variant.env ?? {}),
-      BENCH_CLIENT: kind,
-      REDIS_PORT: String(redisPort),
-      DD_TRACE_AGENT_URL: sinkUrl,
-      DD_SERVICE: 'bench',
-      DD_TRACE_STARTUP_LOGS: 'false',
-      DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false',
-      DD_REMOTE_CONFIGURATION_ENABLED: 'false',
-    },
+    out,
+    warmup,
+    calls,
+    inflight,
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  try {
-    await ask(child, null, 'ready');
-    await ask(child, { type: 'run', calls: warmup, inflight }, 'ran');
-    await sleep(1500); // the warm-up's export, outside the window
-    execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
-    await ask(child, { type: 'run', calls, inflight }, 'ran');
-    await sleep(1500); // their export, inside the window
-    execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
-  } catch (err) {
-    throw new Error(`${name}: ${err.message}\n${stderr.slice(-2000)}`);
-  }
-  child.send({ type: 'stop' });
-  await new Promise((r) => child.once('exit', r));
-  const dumps = readdirSync(out)
-    .filter((f) => f.startsWith(`${name}.${child.pid}.`))
-    .sort();
-  const file = join(out, dumps[dumps.length - 1]);
-  return { ir: totalIr(file), file };
 }
 
 const redis = await startRedis();
@@ -98,11 +54,13 @@ const rows = [];
 try {
   for (const kind of clients) {
     let base = NaN;
+    let baseMain = NaN;
     for (const v of variants) {
       const r = await measure(kind, v, sink.urls[`${kind}-${v.name}`], redis.port);
       const per = r.ir / calls;
-      if (v === variants[0]) base = per;
-      rows.push({ kind, name: v.name, per, added: per - base, file: r.file });
+      const main = r.mainIr / calls;
+      if (v === variants[0]) [base, baseMain] = [per, main];
+      rows.push({ kind, name: v.name, per, added: per - base, main, addedMain: main - baseMain, file: r.file });
       process.stderr.write(`${kind} ${v.name}: ${per.toFixed(0)} instructions/GET (${r.file})\n`);
     }
   }
@@ -112,6 +70,9 @@ try {
 }
 const node = execFileSync(execPath, ['--version']).toString().trim();
 console.log(`\nRedis GET, Node ${node}, ${calls} GETs after ${warmup} warm-up, ${inflight} in flight, each its own trace; callgrind instructions per GET (client process, export included):\n`);
-console.log(`| client | variant | instructions/GET | added vs ${variants[0].name} |`);
-console.log('| --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.kind} | ${r.name} | ${r.per.toFixed(0)} | ${r.name === variants[0].name ? '' : r.added.toFixed(0)} |`);
+console.log(`| client | variant | instructions/GET | added vs ${variants[0].name} | main thread | added |`);
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of rows) {
+  const first = r.name === variants[0].name;
+  console.log(`| ${r.kind} | ${r.name} | ${r.per.toFixed(0)} | ${first ? '' : r.added.toFixed(0)} | ${r.main.toFixed(0)} | ${first ? '' : r.addedMain.toFixed(0)} |`);
+}

@@ -75,7 +75,7 @@ function window(name, ms) {
   workers[name].send({ type: 'window', id, ms, rate });
   return reply.then((r) => {
     if (r.error) throw new Error(r.error);
-    return { ...r, cpuPerQuery: r.cpuUs / r.queries, qps: (r.queries * 1000) / r.ms };
+    return { ...r, cpuPerQuery: r.cpuUs / r.queries, userPerQuery: r.userUs / r.queries, qps: (r.queries * 1000) / r.ms };
   });
 }
 
@@ -100,8 +100,8 @@ try {
         const pair = first ? [base, name] : [name, base];
         const got = await Promise.all(pair.map((n) => window(n, windowMs)));
         const [b, x] = first ? got : [got[1], got[0]];
-        rows[name].push({ round: r + 1, baseCpu: b.cpuPerQuery, cpu: x.cpuPerQuery, added: x.cpuPerQuery - b.cpuPerQuery, baseQps: b.qps, qps: x.qps });
-        log(`round ${r + 1}/${rounds} ${base} + ${name} at ${rate}/s each: ${b.cpuPerQuery.toFixed(1)} vs ${x.cpuPerQuery.toFixed(1)} µs CPU per query (+${(x.cpuPerQuery - b.cpuPerQuery).toFixed(1)}), ${b.qps.toFixed(0)} and ${x.qps.toFixed(0)} queries/s`);
+        rows[name].push({ round: r + 1, baseCpu: b.cpuPerQuery, cpu: x.cpuPerQuery, added: x.cpuPerQuery - b.cpuPerQuery, addedUser: x.userPerQuery - b.userPerQuery, baseQps: b.qps, qps: x.qps });
+        log(`round ${r + 1}/${rounds} ${base} + ${name} at ${rate}/s each: ${b.cpuPerQuery.toFixed(1)} vs ${x.cpuPerQuery.toFixed(1)} µs CPU per query (+${(x.cpuPerQuery - b.cpuPerQuery).toFixed(1)}; user time +${(x.userPerQuery - b.userPerQuery).toFixed(2)}), ${b.qps.toFixed(0)} and ${x.qps.toFixed(0)} queries/s`);
       } catch (err) {
         failed[name] = `round ${r + 1}: ${err.message}`;
         log(`!! ${name}: ${failed[name]}`);
@@ -120,18 +120,18 @@ const m = machine(execPath);
 const summary = {};
 for (const name of names.slice(1)) {
   const rs = rows[name];
-  summary[name] = { added: summarize(rs.map((x) => x.added)), cpu: summarize(rs.map((x) => x.cpu)), baseCpu: summarize(rs.map((x) => x.baseCpu)), ratio: summarize(rs.map((x) => x.cpu / x.baseCpu)) };
+  summary[name] = { added: summarize(rs.map((x) => x.added)), addedUser: summarize(rs.map((x) => x.addedUser)), cpu: summarize(rs.map((x) => x.cpu)), baseCpu: summarize(rs.map((x) => x.baseCpu)), ratio: summarize(rs.map((x) => x.cpu / x.baseCpu)) };
 }
 console.log(`\n## sql-overhead (pg select by key, ${rate} queries/s per client): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-console.log('| variant | client CPU µs/query | baseline in the same windows | added µs/query | ratio to baseline |');
-console.log('|---|---|---|---|---|');
+console.log('| variant | client CPU µs/query | baseline in the same windows | added µs/query | of which user time | ratio to baseline |');
+console.log('|---|---|---|---|---|---|');
 for (const name of names.slice(1)) {
   const s = summary[name];
   if (!s || s.added.n === 0) {
-    console.log(`| ${name} | failed: ${failed[name] ?? 'no rounds'} | | | |`);
+    console.log(`| ${name} | failed: ${failed[name] ?? 'no rounds'} | | | | |`);
     continue;
   }
-  console.log(`| ${name} | ${range(s.cpu)} | ${range(s.baseCpu)} | ${range(s.added)} | ${range(s.ratio, 2)} |`);
+  console.log(`| ${name} | ${range(s.cpu)} | ${range(s.baseCpu)} | ${range(s.added)} | ${range(s.addedUser)} | ${range(s.ratio, 2)} |`);
 }
 const tw = summary.tracewell?.added.median;
 const peers = ['dd-trace', 'otel'].filter((n) => summary[n]?.added.n > 0).map((n) => [n, summary[n].added.median]);

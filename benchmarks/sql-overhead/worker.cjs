@@ -50,7 +50,7 @@ function window(ms, rate) {
         clearInterval(tick);
         const cpu = process.cpuUsage(cpu0);
         if (failed) reject(failed);
-        else resolve({ queries: done, cpuUs: cpu.user + cpu.system, ms: performance.now() - t0 });
+        else resolve({ queries: done, cpuUs: cpu.user + cpu.system, userUs: cpu.user, ms: performance.now() - t0 });
       }
     }, 10);
   });
@@ -65,7 +65,7 @@ function window(ms, rate) {
 const dc = require('node:diagnostics_channel');
 const TRACER = process.env.BENCH_TRACER || 'none';
 const CHANNELS = {
-  tracewell: ['tracewell:pg:query:start', 'tracewell:pg:query:finish', 'tracewell:pg:query:callback', 'tracewell:pg:pool:connect'],
+  tracewell: ['tracewell:pg:query:start', 'tracewell:pg:query:finish'],
 };
 const saved = new Map();
 let tracing = true;
@@ -101,7 +101,8 @@ function setTracing(on) {
 }
 
 async function flushTracer() {
-  if (TRACER === 'tracewell') await require('../../dist/cjs/index.js').getHandle()?.flush();
+  // BENCH_TRACEWELL_INDEX: another checkout's build (the tracewell-ref variants).
+  if (TRACER === 'tracewell') await require(process.env.BENCH_TRACEWELL_INDEX || '../../dist/cjs/index.js').getHandle()?.flush();
   else if (TRACER === 'dd-trace') {
     const exporter = require('dd-trace')._tracer?._exporter;
     if (exporter && typeof exporter.flush === 'function') await new Promise((r) => exporter.flush(r));
@@ -199,7 +200,29 @@ process.on('message', async (m) => {
       process.send({ type: 'result', id: m.id, error: String(err?.stack ?? err) });
     }
   }
-  if (m?.type === 'exit') {
+  // callgrind.mjs: `calls` queries, `inflight` at a time (each its own trace), then a flush.
+  // With BENCH_PER_PARENT=N each loop runs N queries inside a parent span at a time.
+  if (m?.type === 'run') {
+    let left = m.calls;
+    const loop = async () => {
+      while (left > 0) {
+        if (PER_PARENT > 0) {
+          const n = Math.min(PER_PARENT, left);
+          left -= n;
+          await inParent(() => group(n));
+        } else {
+          left--;
+          await nextQuery();
+        }
+      }
+    };
+    const loops = [];
+    for (let i = 0; i < (m.inflight ?? 1); i++) loops.push(loop());
+    await Promise.all(loops);
+    await flushTracer();
+    process.send({ type: 'ran', calls: m.calls });
+  }
+  if (m?.type === 'exit' || m?.type === 'stop') {
     await pool.end().catch(() => {});
     process.exit(0);
   }
