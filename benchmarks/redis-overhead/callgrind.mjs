@@ -34,18 +34,8 @@ const variants = pickVariants(tracerVariants(), args.variants);
 mkdirSync(out, { recursive: true });
 
 function measure(kind, variant, sinkUrl, redisPort) {
-  return countInstructions({
-    name: `${kind}-${variant.name}`,
-    worker: join(here, 'worker.cjs'),
-    variant,
-    env: { BENCH_CLIENT: kind, REDIS_PORT: String(redisPort), DD_TRACE_AGENT_URL: sinkUrl },
-    execPath,
-    cwd: repoRoot,
-    out,
-    warmup,
-    calls,
-    inflight,
-  });
+  const env = { BENCH_CLIENT: kind, REDIS_PORT: String(redisPort), DD_TRACE_AGENT_URL: sinkUrl };
+  return countInstructions({ name: `${kind}-${variant.name}`, worker: join(here, 'worker.cjs'), variant, env, execPath, cwd: repoRoot, out, warmup, calls, inflight });
 }
 
 const redis = await startRedis();

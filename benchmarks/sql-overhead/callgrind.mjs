@@ -39,6 +39,7 @@ const v8Flags = args.v8Flags === undefined ? ['--single-threaded'] : String(args
 const variants = pickVariants(all, args.variants).map((v) => ({ ...v, execArgv: [...v8Flags, ...(v.execArgv ?? [])] }));
 mkdirSync(out, { recursive: true });
 
+const common = { worker: join(here, 'worker.cjs'), execPath, cwd: repoRoot, out, warmup, calls, inflight };
 const db = await startPostgres();
 const sink = await startSink(variants.map((v) => v.name));
 const rows = [];
@@ -47,20 +48,21 @@ try {
   let baseMain = NaN;
   for (const v of variants) {
     const r = await countInstructions({
+      ...common,
       name: `pg-${v.name}`,
-      worker: join(here, 'worker.cjs'),
       variant: v,
       // The flush timer pushed out (valgrind's slowdown would multiply its share of the
       // window, docs/hot-path.md); the worker flushes at the end of each run instead.
-      env: { ...db.env, DD_TRACE_AGENT_URL: sink.urls[v.name], TRACEWELL_DLQ_ENABLED: 'false', TRACEWELL_FLUSH_INTERVAL_MS: '600000', BENCH_PER_PARENT: String(perParent), BENCH_TRACER: v.name.startsWith('tracewell') ? 'tracewell' : v.name,
+      env: {
+        ...db.env,
+        DD_TRACE_AGENT_URL: sink.urls[v.name],
+        TRACEWELL_DLQ_ENABLED: 'false',
+        TRACEWELL_FLUSH_INTERVAL_MS: '600000',
+        OTEL_BENCH_PG: '1',
+        BENCH_PER_PARENT: String(perParent),
+        BENCH_TRACER: v.name.startsWith('tracewell') ? 'tracewell' : v.name,
         ...(v.name.startsWith('tracewell-ref') ? { BENCH_TRACEWELL_INDEX: join(process.env.TRACEWELL_REF, 'dist', 'cjs', 'index.js') } : {}),
       },
-      execPath,
-      cwd: repoRoot,
-      out,
-      warmup,
-      calls,
-      inflight,
     });
     const per = r.ir / calls;
     const main = r.mainIr / calls;
