@@ -6,7 +6,7 @@
 // API (a request doing N queries); the variant `tracewell-pg-off` makes the same parents with
 // the pg integration off, so tracewell minus tracewell-pg-off is what tracing a query adds.
 // Usage: node benchmarks/sql-overhead/callgrind.mjs [--variants baseline,tracewell]
-//   [--calls 4000] [--warmup 16000] [--inflight 1] [--per-parent 0] [--v8-flags '--single-threaded'] [--node 24] [--out DIR]
+//   [--calls 4000] [--warmup 16000] [--inflight 1] [--per-parent 0] [--v8-flags='--single-threaded'] [--node 24] [--out DIR]
 // TRACEWELL_REF=<checkout with a build> adds the variants tracewell-ref and tracewell-ref-aa.
 // `callgrind_annotate <out>/pg-<variant>.<pid>.2` attributes the window to functions.
 import { execFileSync } from 'node:child_process';
