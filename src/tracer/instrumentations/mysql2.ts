@@ -8,9 +8,10 @@
  *   so the text is the same every call and no value is in it); the subscriber may give a text
  *   to send instead (the Database Monitoring comment). `finish` once with the outcome, before
  *   the app's callback, which runs in the caller's async context (`msg.caller`, an
- *   AsyncResource made when the statement was issued, as in pg.ts). A query without a callback (events, `.stream()`) finishes at its `end`
- *   event, its events emitted in the caller's context; its errors are watched with
- *   `errorMonitor`, so an unhandled one still throws.
+ *   AsyncResource made when the statement was issued, as in pg.ts). A query without a
+ *   callback (events, `.stream()`) finishes at its `end` event, its events emitted in the
+ *   caller's context; its errors are watched with `errorMonitor`, so an unhandled one still
+ *   throws.
  * - `Pool#getConnection`: a busy pool hands a released connection to the next waiter from the
  *   releasing query's callback; the waiter's callback runs in the waiter's own context instead.
  *
