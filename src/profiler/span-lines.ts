@@ -186,8 +186,12 @@ export class SpanLinesProfiler {
     };
     let t = p.startTime;
     for (let i = 0; i < p.samples.length; i++) {
-      const dt = p.timeDeltas[i] ?? 0;
-      t += dt;
+      const delta = p.timeDeltas[i] ?? 0;
+      t += delta;
+      // V8 orders samples as it processed them: a delta can be negative (the sample was taken
+      // before the one listed ahead of it). Its time stands; its weight is none (a negative
+      // weight would also be a negative pprof value, which a varint cannot carry).
+      const dt = delta > 0 ? delta : 0;
       const node = byId.get(p.samples[i]);
       if (node === undefined) continue;
       const name = node.callFrame.functionName;
@@ -318,7 +322,9 @@ function encode(paths: Map<string, PathStats>, startNs: number, endNs: number, p
     for (const [owner, o] of p.owners) {
       for (const [line, share] of lines) {
         const ns = Math.round(o.us * 1000 * share);
-        if (ns === 0) continue;
+        // A line's share that rounds to nothing is left out; an owner whose samples all weigh
+        // nothing (out-of-order ones) keeps them, counted, at 0 ns.
+        if (ns === 0 && o.us > 0) continue;
         const m = w.begin(2);
         const ids = [location(leaf, line), ...callers];
         const pm = w.begin(1);
