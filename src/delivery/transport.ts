@@ -1,13 +1,18 @@
 /**
- * HTTP to the agent (or an OTLP endpoint) through one undici Pool per agent, shared by every
- * producer: keep-alive, bounded connections, a timeout on every request, and requests that are
- * never traced (they run in a suppressed context and their origin is marked as ours).
+ * HTTP to the agent (or an OTLP endpoint) through one `node:http` Agent per agent, shared by
+ * every producer: keep-alive, bounded connections, a timeout on every request, and requests
+ * that are never traced (they run in a suppressed context and their origin is marked as ours).
+ *
+ * `node:http`, not undici: loading undici 7 added 32 MB of RSS to a process (its HTTP parser is
+ * WebAssembly, compiled on load), most of what a traced service held above an untraced one
+ * (docs/hot-path.md, "Memory: the export's HTTP client"). A service that serves HTTP has
+ * `node:http` loaded already; one that does not pays about 4 MB for it.
  *
  * Our sockets never hold the process open, not even while a request is in flight: a process
  * whose work is done reaches `beforeExit`, where the pipeline flushes within its deadline
  * while holding a timer of its own. So an agent that never answers cannot keep an app alive.
  */
-import type { Pool } from 'undici';
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { storage, SUPPRESSED_CONTEXT } from '../tracer/context';
 import { markOwnOrigin } from '../internal/own-io';
@@ -30,71 +35,83 @@ interface TransportRequest {
   signal?: AbortSignal;
 }
 
-type Undici = typeof import('undici');
+type Http = typeof import('node:http');
 
-/**
- * undici is loaded on the first request, not at start-up: it is most of what the preload
- * would otherwise add to a process's start (about 60 ms of the ~100).
- */
-let undiciModule: Undici | null = null;
-function undici(): Undici {
-  return (undiciModule ??= require('undici') as Undici);
+/** `node:http` (or `node:https`), loaded on the first request: the preload loads neither. */
+let httpModule: Http | null = null;
+let httpsModule: Http | null = null;
+function http(tls: boolean): Http {
+  if (tls) return (httpsModule ??= require('node:https') as Http);
+  return (httpModule ??= require('node:http') as Http);
 }
 
 /** Longest answer body kept (agents answer a few hundred bytes; errors are cut for logs). */
 const MAX_RESPONSE_BODY = 64 * 1024;
 
-/** A pool shared by every Transport to one origin, and how many of them use it. */
-interface SharedPool {
-  pool: Pool;
+/** An idle kept-alive connection is closed after this long (agents close theirs later). */
+const KEEP_ALIVE_MS = 4_000;
+
+/** A request's failure with the code `retry.ts` classifies by. */
+function codedError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** An Agent shared by every Transport to one origin, and how many of them use it. */
+interface SharedAgent {
+  agent: Agent;
   users: number;
 }
 
 /**
- * One undici Pool per agent (origin, or unix socket): traces, profiles and probe output to the
- * same agent share its keep-alive connections. Each Transport takes a reference on its first
- * request and gives it back on `destroy()`; the last one closes the pool.
+ * One Agent per agent (origin, or unix socket): traces, profiles and probe output to the same
+ * agent share its keep-alive connections. Each Transport takes a reference on its first
+ * request and gives it back on `destroy()`; the last one closes the Agent's sockets.
  */
-const pools = new Map<string, SharedPool>();
+const agents = new Map<string, SharedAgent>();
 
 /** Connections per agent: a trace payload, a profile upload and a probe batch can be in flight together. */
 const CONNECTIONS = 4;
 
-function acquirePool(key: string, origin: string, socketPath: string | undefined, connectTimeoutMs: number): SharedPool {
-  let shared = pools.get(key);
+function acquireAgent(key: string, tls: boolean): SharedAgent {
+  let shared = agents.get(key);
   if (shared === undefined) {
-    const { Pool: P, buildConnector } = undici();
-    const base = buildConnector({ socketPath: socketPath ?? null, timeout: Math.min(connectTimeoutMs, 10_000), keepAlive: true });
-    const connect: typeof base = (opts, cb) =>
-      base(opts, (err, socket) => {
-        if (socket) {
-          // undici refs a socket while requests are pending; ours must never hold the
-          // process (see the module comment), so ref() is made a no-op on our sockets.
-          const s = socket as Socket;
-          s.unref();
-          s.ref = () => s;
-        }
-        (cb as (e: Error | null, s: Socket | null) => void)(err, socket as Socket | null);
-      });
-    shared = { pool: new P(origin, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 4_000, connect }), users: 0 };
-    pools.set(key, shared);
+    const agent = new (http(tls).Agent)({ keepAlive: true, maxSockets: CONNECTIONS, maxFreeSockets: CONNECTIONS, timeout: KEEP_ALIVE_MS, scheduling: 'lifo' });
+    // The Agent refs a socket while a request is on it; ours must never hold the process
+    // (see the module comment), so each is unref'd and its ref() made a no-op.
+    type Connect = (options: object, cb: (err: Error | null, s?: Socket) => void) => Socket | undefined;
+    const a = agent as unknown as { createConnection: Connect };
+    const connect = a.createConnection.bind(agent);
+    a.createConnection = (options, cb) => {
+      const socket = connect(options, cb);
+      if (socket) {
+        socket.unref();
+        socket.ref = () => socket;
+      }
+      return socket;
+    };
+    shared = { agent, users: 0 };
+    agents.set(key, shared);
   }
   shared.users++;
   return shared;
 }
 
-function releasePool(key: string, shared: SharedPool): Promise<void> {
+function releaseAgent(key: string, shared: SharedAgent): Promise<void> {
   if (--shared.users > 0) return Promise.resolve();
-  if (pools.get(key) === shared) pools.delete(key);
-  return shared.pool.destroy().catch(() => undefined);
+  if (agents.get(key) === shared) agents.delete(key);
+  shared.agent.destroy();
+  return Promise.resolve();
 }
 
 export class Transport {
-  private shared: SharedPool | null = null;
+  private shared: SharedAgent | null = null;
   readonly origin: string;
   private readonly key: string;
   private readonly basePath: string;
   private readonly socketPath: string | undefined;
+  private readonly hostname: string;
+  private readonly port: number;
+  private readonly tls: boolean;
 
   constructor(
     url: string,
@@ -105,51 +122,90 @@ export class Transport {
       this.origin = 'http://localhost';
       this.basePath = '';
       this.socketPath = u.pathname;
+      this.hostname = 'localhost';
+      this.port = 80;
+      this.tls = false;
     } else {
       this.origin = u.origin;
       this.basePath = u.pathname.replace(/\/+$/, '');
+      // `new URL` keeps IPv6 hosts in brackets; node:http wants them bare.
+      this.hostname = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+      this.tls = u.protocol === 'https:';
+      this.port = u.port === '' ? (this.tls ? 443 : 80) : Number(u.port);
     }
     this.key = this.socketPath !== undefined ? `unix:${this.socketPath}` : this.origin;
     markOwnOrigin(this.origin);
   }
 
-  private getPool(): Pool {
-    this.shared ??= acquirePool(this.key, this.origin, this.socketPath, this.defaultTimeoutMs);
-    return this.shared.pool;
+  private getAgent(): Agent {
+    this.shared ??= acquireAgent(this.key, this.tls);
+    return this.shared.agent;
   }
 
   request(req: TransportRequest): Promise<TransportResponse> {
-    return storage.run(SUPPRESSED_CONTEXT, () => this.send(req));
+    return storage.run(SUPPRESSED_CONTEXT, () => this.send(req, true));
   }
 
-  private async send(req: TransportRequest): Promise<TransportResponse> {
+  private send(req: TransportRequest, mayRetryReset: boolean): Promise<TransportResponse> {
     const timeout = req.timeoutMs ?? this.defaultTimeoutMs;
-    const res = await this.getPool().request({
+    const body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
+    const headers: Record<string, string | number> = { ...req.headers };
+    if (body !== undefined) headers['content-length'] = body.byteLength;
+    const options: RequestOptions = {
+      agent: this.getAgent(),
       method: req.method,
       path: this.basePath + req.path,
-      headers: req.headers,
-      body: req.body,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+      headers,
       signal: req.signal,
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      if (size < MAX_RESPONSE_BODY) {
-        chunks.push(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
+    };
+    if (this.socketPath !== undefined) options.socketPath = this.socketPath;
+    else {
+      options.hostname = this.hostname;
+      options.port = this.port;
     }
-    const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    const kept = raw.length > MAX_RESPONSE_BODY ? raw.subarray(0, MAX_RESPONSE_BODY) : raw;
-    return { status: res.statusCode, headers: res.headers, body: kept.toString('utf8'), raw: kept };
+    return new Promise<TransportResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error, r: ClientRequest): void => {
+        if (settled) return;
+        settled = true;
+        // A kept-alive connection the agent closed as we reused it: the request never reached
+        // it, so it goes once more on a new connection before anything counts it as failed.
+        if (mayRetryReset && r.reusedSocket && (err as { code?: string }).code === 'ECONNRESET' && !req.signal?.aborted) {
+          resolve(this.send(req, false));
+          return;
+        }
+        reject(err);
+      };
+      const r = http(this.tls).request(options, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (size < MAX_RESPONSE_BODY) {
+            chunks.push(chunk);
+            size += chunk.length;
+          }
+        });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          const kept = raw.length > MAX_RESPONSE_BODY ? raw.subarray(0, MAX_RESPONSE_BODY) : raw;
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: kept.toString('utf8'), raw: kept });
+        });
+        res.on('error', (err) => fail(err, r));
+        res.on('aborted', () => fail(codedError('the agent closed the connection during the answer', 'ECONNRESET'), r));
+      });
+      r.on('error', (err) => fail(err, r));
+      // No byte either way for `timeout` ms (connecting, sending, or waiting for the answer).
+      r.setTimeout(timeout, () => r.destroy(codedError(`no answer within ${timeout} ms`, 'ETIMEDOUT')));
+      r.end(body);
+    });
   }
 
-  /** Gives this Transport's reference on its agent's pool back; the last one closes it. */
+  /** Gives this Transport's reference on its agent's connections back; the last one closes them. */
   destroy(): Promise<void> {
     const shared = this.shared;
     this.shared = null;
-    return shared === null ? Promise.resolve() : releasePool(this.key, shared);
+    return shared === null ? Promise.resolve() : releaseAgent(this.key, shared);
   }
 }
