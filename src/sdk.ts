@@ -17,6 +17,7 @@ import type { startHealthMetrics } from './exporter/health-metrics';
 import type { startRuntimeMetrics } from './exporter/runtime-metrics';
 import { TracerCore, type TraceSink } from './tracer/tracer';
 import { followWallClock } from './tracer/clock';
+import { outsideRequests } from './tracer/context';
 import type { FinishedSpan } from './tracer/finished-span';
 import { registerGlobals, unregisterGlobals } from './tracer/provider';
 import dc = require('node:diagnostics_channel');
@@ -450,7 +451,8 @@ class DeferredExporter implements TraceSink, Flushable {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     try {
-      this.real = this.make();
+      // Made on the first finished trace, often inside a request: its timers must not keep that request's context.
+      this.real = outsideRequests(this.make);
       this.core.setSink(this.real);
     } catch (err) {
       // As when start-up failed: no exporter, and the spans that would have gone to it are counted.

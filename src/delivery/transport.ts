@@ -14,7 +14,7 @@
  */
 import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import { storage, SUPPRESSED_CONTEXT } from '../tracer/context';
+import { outsideRequests, storage, SUPPRESSED_CONTEXT } from '../tracer/context';
 import { markOwnOrigin } from '../internal/own-io';
 
 export interface TransportResponse {
@@ -143,7 +143,9 @@ export class Transport {
   }
 
   request(req: TransportRequest): Promise<TransportResponse> {
-    return storage.run(SUPPRESSED_CONTEXT, () => this.send(req, true));
+    // Sockets, timers and retries made here outlive the caller (a payload sealed at its size is
+    // sent from inside the request that filled it): none of them keeps the caller's context.
+    return outsideRequests(() => storage.run(SUPPRESSED_CONTEXT, () => this.send(req, true)));
   }
 
   private send(req: TransportRequest, mayRetryReset: boolean): Promise<TransportResponse> {

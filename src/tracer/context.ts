@@ -48,9 +48,20 @@ class EmptyContext implements Context {
   }
 }
 
-const EMPTY_CONTEXT: Context = new EmptyContext();
+/** No value set: the context outside every span. */
+export const EMPTY_CONTEXT: Context = new EmptyContext();
 
 export const storage = new AsyncLocalStorage<Context>();
+
+/**
+ * Runs a function in the async context this module was loaded in (the preload's, or `init()`'s
+ * at start-up): no request's, with none of the app's AsyncLocalStorage values. For what
+ * Tracewell makes that outlives the call that made it (the exporter and its timers, sockets,
+ * retries): a timer or socket keeps the context it was made in, so one made on a request's
+ * behalf kept that request's span and the app's values of it alive for the process's life, and
+ * ran its callbacks in them.
+ */
+export const outsideRequests: <R>(fn: () => R) => R = AsyncLocalStorage.snapshot();
 
 export function activeContext(): Context {
   return storage.getStore() ?? EMPTY_CONTEXT;

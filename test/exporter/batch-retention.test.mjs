@@ -25,3 +25,16 @@ test('finished traces are not kept as objects beyond a batch of 16 spans waiting
   // And none lost: every span reaches the agent at exit.
   await agent.waitFor(() => agent.allSpans().filter((s) => s.service === 'batch-retention').length === made, 10_000);
 });
+
+test("a finished request's span is not kept alive by its idle keep-alive connection", async () => {
+  const agent = await pool.newAgent();
+  const r = await runNode(join(root, 'test', 'exporter', 'fixtures', 'keep-alive-spans.cjs'), {
+    env: { DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: 'keep-alive-retention', REQUESTS: '20' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const { made, collected } = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(made, 20);
+  // Flushed and collected: only the server's own keep-alive timers could still hold a span.
+  assert.equal(made - collected, 0, `${made - collected} of ${made} server spans still held after the flush (by their idle connections, or by a timer made in a request)`);
+  await agent.waitFor(() => agent.allSpans().filter((s) => s.service === 'keep-alive-retention' && s.meta['span.kind'] === 'server').length === made, 10_000);
+});

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Context } from '@opentelemetry/api';
 import { now } from '../clock';
-import { activeContext, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
+import { activeContext, EMPTY_CONTEXT, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
 import type { Glob } from '../glob';
 import { fromFlatList, tagHeaders, type HeaderTags } from './header-tags';
 import type { TwSpan } from '../span';
@@ -197,9 +197,26 @@ function messageEmit(this: IncomingMessage & WithSpan, type: string | symbol): b
   return originalMessageEmit!.apply(this, arguments as unknown as [string]);
 }
 
+/**
+ * `'finish'` with Node's own listener alone: emitted outside every span. That listener arms
+ * the connection's keep-alive timer, and a timer keeps the async context it was made in until
+ * it is replaced, at the connection's next request: made in the span's context, it kept each
+ * idle connection's last span (its trace, its strings) alive, and a server at saturation
+ * copied those at every young-generation collection, which grew the young generation. Node
+ * adds its listener before the server's `'request'` event, so a lone function is Node's; with
+ * the app's listeners there (an array), all of them run in the span as before.
+ */
+function emitFinishOutsideSpan(self: ServerResponse, args: unknown[]): boolean {
+  return storage.run(EMPTY_CONTEXT, applyEmit, originalResponseEmit!, self, args);
+}
+
 function responseEmit(this: ServerResponse, type: string | symbol): boolean {
   const req = this.req as (IncomingMessage & WithSpan) | null | undefined;
   const span = req == null ? undefined : req[kSpan];
+  if (span !== undefined && type === 'finish' && typeof (this as Listened)._events?.finish === 'function') {
+    // eslint-disable-next-line prefer-rest-params
+    return emitFinishOutsideSpan(this, Array.prototype.slice.call(arguments));
+  }
   if (span !== undefined && outsideSpan(this as Listened, span, type)) {
     // eslint-disable-next-line prefer-rest-params
     return responseEmitInSpan.apply(this, arguments as unknown as unknown[]);
