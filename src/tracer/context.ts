@@ -48,8 +48,7 @@ class EmptyContext implements Context {
   }
 }
 
-/** No value set: the context outside every span. */
-export const EMPTY_CONTEXT: Context = new EmptyContext();
+const EMPTY_CONTEXT: Context = new EmptyContext();
 
 export const storage = new AsyncLocalStorage<Context>();
 
@@ -61,7 +60,7 @@ export const storage = new AsyncLocalStorage<Context>();
  * behalf kept that request's span and the app's values of it alive for the process's life, and
  * ran its callbacks in them.
  */
-export const outsideRequests: <R>(fn: () => R) => R = AsyncLocalStorage.snapshot();
+export const outsideRequests: <R, A extends unknown[]>(fn: (...args: A) => R, ...args: A) => R = AsyncLocalStorage.snapshot();
 
 export function activeContext(): Context {
   return storage.getStore() ?? EMPTY_CONTEXT;

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Context } from '@opentelemetry/api';
 import { now } from '../clock';
-import { activeContext, EMPTY_CONTEXT, isSuppressed, storage, SUPPRESSED_CONTEXT } from '../context';
+import { activeContext, isSuppressed, outsideRequests, storage, SUPPRESSED_CONTEXT } from '../context';
 import type { Glob } from '../glob';
 import { fromFlatList, tagHeaders, type HeaderTags } from './header-tags';
 import type { TwSpan } from '../span';
@@ -101,6 +101,34 @@ function onSocketClose(this: WatchedSocket): void {
   if (span !== undefined && span.endAt < 0) complete(span, res, true);
 }
 
+/**
+ * The idle timer of a kept-alive connection is armed outside every request. Node arms it when a
+ * response has finished (`socket.setTimeout(keepAliveTimeout)`, the response just detached),
+ * in the context the response finished in, and a timer keeps the async context it was made in
+ * until it is replaced, at the connection's next request: each idle connection kept its last
+ * request's span (its trace, its strings) and the app's values of that request alive, and a
+ * server at saturation copied those at every young-generation collection, which grew the young
+ * generation (docs/hot-path.md). A call made while a response is on the socket (an app's
+ * `req.setTimeout(ms, cb)`) keeps its context, so its callback runs in the request.
+ */
+type SetTimeout = (this: Socket, ms: number, cb?: () => void) => Socket;
+let socketSetTimeout: SetTimeout | null = null;
+function setIdleTimeout(socket: Socket, ms: number): Socket {
+  return socketSetTimeout!.call(socket, ms);
+}
+function setTimeoutOfWatched(this: Socket & { _httpMessage?: unknown }, ms: number, cb?: () => void): Socket {
+  if (this._httpMessage == null && cb === undefined) return outsideRequests(setIdleTimeout, this, ms);
+  // eslint-disable-next-line prefer-rest-params
+  return socketSetTimeout!.apply(this, arguments as unknown as [number]);
+}
+
+/** Once per connection: its 'close' listener, and its idle timer armed outside requests. */
+function watchSocket(socket: WatchedSocket): void {
+  socket.on('close', onSocketClose);
+  socketSetTimeout ??= socket.setTimeout as SetTimeout;
+  if (socket.setTimeout === socketSetTimeout) socket.setTimeout = setTimeoutOfWatched as never;
+}
+
 let originalEnd: ((...args: unknown[]) => unknown) | null = null;
 function end(this: ServerResponse): unknown {
   const span = (this.req as (IncomingMessage & WithSpan) | undefined)?.[kSpan];
@@ -137,7 +165,7 @@ function startSpan(c: TracerCore, parent: Context, req: IncomingMessage, res: Se
   if (headerTags !== null) tagHeaders(span, headerTags, false, headers, getRequestHeader);
   (req as IncomingMessage & WithSpan)[kSpan] = span;
   const socket = req.socket as WatchedSocket;
-  if (socket[kCurrent] === undefined) socket.on('close', onSocketClose);
+  if (socket[kCurrent] === undefined) watchSocket(socket);
   socket[kCurrent] = res;
   return span;
 }
@@ -197,26 +225,9 @@ function messageEmit(this: IncomingMessage & WithSpan, type: string | symbol): b
   return originalMessageEmit!.apply(this, arguments as unknown as [string]);
 }
 
-/**
- * `'finish'` with Node's own listener alone: emitted outside every span. That listener arms
- * the connection's keep-alive timer, and a timer keeps the async context it was made in until
- * it is replaced, at the connection's next request: made in the span's context, it kept each
- * idle connection's last span (its trace, its strings) alive, and a server at saturation
- * copied those at every young-generation collection, which grew the young generation. Node
- * adds its listener before the server's `'request'` event, so a lone function is Node's; with
- * the app's listeners there (an array), all of them run in the span as before.
- */
-function emitFinishOutsideSpan(self: ServerResponse, args: unknown[]): boolean {
-  return storage.run(EMPTY_CONTEXT, applyEmit, originalResponseEmit!, self, args);
-}
-
 function responseEmit(this: ServerResponse, type: string | symbol): boolean {
   const req = this.req as (IncomingMessage & WithSpan) | null | undefined;
   const span = req == null ? undefined : req[kSpan];
-  if (span !== undefined && type === 'finish' && typeof (this as Listened)._events?.finish === 'function') {
-    // eslint-disable-next-line prefer-rest-params
-    return emitFinishOutsideSpan(this, Array.prototype.slice.call(arguments));
-  }
   if (span !== undefined && outsideSpan(this as Listened, span, type)) {
     // eslint-disable-next-line prefer-rest-params
     return responseEmitInSpan.apply(this, arguments as unknown as unknown[]);
