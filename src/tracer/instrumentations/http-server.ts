@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Context } from '@opentelemetry/api';
 import { now } from '../clock';
-import { activeContext, isSuppressed, outsideRequests, storage, SUPPRESSED_CONTEXT } from '../context';
+import { activeContext, isSuppressed, ROOT_SCOPE, storage, SUPPRESSED_CONTEXT } from '../context';
 import type { Glob } from '../glob';
 import { fromFlatList, tagHeaders, type HeaderTags } from './header-tags';
 import type { TwSpan } from '../span';
@@ -109,26 +109,20 @@ function onSocketClose(this: WatchedSocket): void {
  * request's span (its trace, its strings) and the app's values of that request alive, and a
  * server at saturation copied those at every young-generation collection, which grew the young
  * generation (docs/hot-path.md). A call made while a response is on the socket (an app's
- * `req.setTimeout(ms, cb)`) keeps its context, so its callback runs in the request. Costs a
- * context switch per request (250 ns on Node 24, 190 on Node 20, measured in a loop).
+ * `req.setTimeout(ms, cb)`) keeps its context, so its callback runs in the request. Costs one
+ * `runInAsyncScope` per request (about 30 ns; `context.ts`).
  */
 type SetTimeout = (this: Socket, ms: number, cb?: () => void) => Socket;
 let socketSetTimeout: SetTimeout | null = null;
 function setIdleTimeout(socket: Socket, ms: number): Socket {
   return socketSetTimeout!.call(socket, ms);
 }
-function setTimeoutOfWatched(this: Socket & { _httpMessage?: unknown }, ms: number, cb?: () => void): Socket {
+/** `net.Socket.prototype.setTimeout` (patched there, not per socket: an own property on each socket made Node's own socket code slower). */
+function setTimeoutPatched(this: WatchedSocket & { _httpMessage?: unknown }, ms: number, cb?: () => void): Socket {
   // (`setTimeout(0)`, at the next request, makes no timer: nothing to keep.)
-  if (ms > 0 && this._httpMessage == null && cb === undefined) return outsideRequests(setIdleTimeout, this, ms);
+  if (ms > 0 && cb === undefined && this[kCurrent] !== undefined && this._httpMessage == null) return ROOT_SCOPE.runInAsyncScope(setIdleTimeout, null, this, ms);
   // eslint-disable-next-line prefer-rest-params
   return socketSetTimeout!.apply(this, arguments as unknown as [number]);
-}
-
-/** Once per connection: its 'close' listener, and its idle timer armed outside requests. */
-function watchSocket(socket: WatchedSocket): void {
-  socket.on('close', onSocketClose);
-  socketSetTimeout ??= socket.setTimeout as SetTimeout;
-  if (socket.setTimeout === socketSetTimeout) socket.setTimeout = setTimeoutOfWatched as never;
 }
 
 let originalEnd: ((...args: unknown[]) => unknown) | null = null;
@@ -167,7 +161,7 @@ function startSpan(c: TracerCore, parent: Context, req: IncomingMessage, res: Se
   if (headerTags !== null) tagHeaders(span, headerTags, false, headers, getRequestHeader);
   (req as IncomingMessage & WithSpan)[kSpan] = span;
   const socket = req.socket as WatchedSocket;
-  if (socket[kCurrent] === undefined) watchSocket(socket);
+  if (socket[kCurrent] === undefined) socket.on('close', onSocketClose);
   socket[kCurrent] = res;
   return span;
 }
@@ -381,6 +375,9 @@ export function enableHttpServer(c: TracerCore, options: { urlQuery: boolean; ig
   const response = replaceMethod(http.ServerResponse.prototype, 'emit', responseEmit);
   originalResponseEmit = response.original as Emit;
   restore.push(message.undo, response.undo);
+  const sockets = replaceMethod((require('node:net') as typeof import('node:net')).Socket.prototype, 'setTimeout', setTimeoutPatched);
+  socketSetTimeout = sockets.original as SetTimeout;
+  restore.push(sockets.undo);
 }
 
 export function disableHttpServer(): void {
