@@ -167,18 +167,21 @@ export class Transport {
     }
     return new Promise<TransportResponse>((resolve, reject) => {
       let settled = false;
+      let answered = false;
       const fail = (err: Error, r: ClientRequest): void => {
         if (settled) return;
         settled = true;
-        // A kept-alive connection the agent closed as we reused it: the request never reached
-        // it, so it goes once more on a new connection before anything counts it as failed.
-        if (mayRetryReset && r.reusedSocket && (err as { code?: string }).code === 'ECONNRESET' && !req.signal?.aborted) {
+        // A kept-alive connection the agent closed as we reused it, before any answer: the
+        // request never reached it, so it goes once more on a new connection before anything
+        // counts it as failed. (Cut off during an answer, it may have been taken: not sent again.)
+        if (mayRetryReset && !answered && r.reusedSocket && (err as { code?: string }).code === 'ECONNRESET' && !req.signal?.aborted) {
           resolve(this.send(req, false));
           return;
         }
         reject(err);
       };
       const r = http(this.tls).request(options, (res: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

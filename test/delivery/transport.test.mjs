@@ -135,6 +135,27 @@ test('a kept-alive connection the agent closes as it is reused: the request goes
   }
 });
 
+test('an answer cut off on a kept-alive connection is not sent again (the agent may have taken it)', async () => {
+  const { url, seen } = await server((req, res, n) => {
+    if (n < 2) return res.end('ok');
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('partial', () => req.socket.destroy());
+  });
+  const t = new Transport(url);
+  try {
+    assert.equal((await t.request({ method: 'POST', path: '/a', body: 'x' })).status, 200);
+    const err = await t.request({ method: 'POST', path: '/b', body: 'y' }).then(
+      () => null,
+      (e) => e,
+    );
+    assert.ok(err, 'the cut-off answer is a failure');
+    assert.equal(err.code, 'ECONNRESET');
+    assert.deepEqual(seen, { requests: 2, connections: 1 });
+  } finally {
+    await t.destroy();
+  }
+});
+
 test('no answer within the timeout: the request fails with ETIMEDOUT, which the retry layer retries', async () => {
   const { url } = await server(() => {}); // reads the request, never answers
   const { classifyError } = dist('delivery/retry.js');
