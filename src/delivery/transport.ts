@@ -168,7 +168,7 @@ export class Transport {
     return new Promise<TransportResponse>((resolve, reject) => {
       let settled = false;
       let answered = false;
-      const fail = (err: Error, r: ClientRequest): void => {
+      const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
         // A kept-alive connection the agent closed as we reused it, before any answer: the
@@ -180,7 +180,7 @@ export class Transport {
         }
         reject(err);
       };
-      const r = http(this.tls).request(options, (res: IncomingMessage) => {
+      const r: ClientRequest = http(this.tls).request(options, (res: IncomingMessage) => {
         answered = true;
         const chunks: Buffer[] = [];
         let size = 0;
@@ -197,10 +197,10 @@ export class Transport {
           const kept = raw.length > MAX_RESPONSE_BODY ? raw.subarray(0, MAX_RESPONSE_BODY) : raw;
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: kept.toString('utf8'), raw: kept });
         });
-        res.on('error', (err) => fail(err, r));
-        res.on('aborted', () => fail(codedError('the agent closed the connection during the answer', 'ECONNRESET'), r));
+        res.on('error', fail);
+        res.on('aborted', () => fail(codedError('the agent closed the connection during the answer', 'ECONNRESET')));
       });
-      r.on('error', (err) => fail(err, r));
+      r.on('error', fail);
       // No byte either way for `timeout` ms (connecting, sending, or waiting for the answer).
       r.setTimeout(timeout, () => r.destroy(codedError(`no answer within ${timeout} ms`, 'ETIMEDOUT')));
       r.end(body);

@@ -117,7 +117,7 @@ let socketSetTimeout: SetTimeout | null = null;
 function setIdleTimeout(socket: Socket, ms: number): Socket {
   return socketSetTimeout!.call(socket, ms);
 }
-/** `net.Socket.prototype.setTimeout` (patched there, not per socket: an own property on each socket made Node's own socket code slower). */
+/** `net.Socket.prototype.setTimeout`, patched once on the prototype: traced sockets keep the shape untraced ones have. */
 function setTimeoutPatched(this: WatchedSocket & { _httpMessage?: unknown }, ms: number, cb?: () => void): Socket {
   // (`setTimeout(0)`, at the next request, makes no timer: nothing to keep.)
   if (ms > 0 && cb === undefined && this[kCurrent] !== undefined && this._httpMessage == null) return ROOT_SCOPE.runInAsyncScope(setIdleTimeout, null, this, ms);
