@@ -4,7 +4,30 @@
  * message key is rate-limited so a failure repeated per request or per flush becomes one
  * line plus a count of the suppressed repeats.
  */
+import { writeSync } from 'node:fs';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
+
+/**
+ * Writes one line to stderr through its file descriptor: `process.stderr`, made on first use,
+ * loads Node's stream modules (20 of them, 3-5 ms), and a warning at start-up (no environment
+ * set, say) was often the first use. Node's own stderr writes files, TTYs and pipes
+ * synchronously too, so lines keep their order with the app's. A descriptor that refuses the
+ * write now (a non-blocking pipe that is full: EAGAIN) gets the line through the stream.
+ */
+function toStderr(line: string): void {
+  const bytes = Buffer.from(line + '\n');
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(2, bytes, done, bytes.length - done);
+  } catch {
+    try {
+      process.stderr.write(bytes.subarray(done));
+    } catch {
+      /* stderr closed: nothing more we can do */
+    }
+  }
+}
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
 export const LOG_LEVELS = Object.keys(LEVELS) as LogLevel[];
@@ -23,13 +46,7 @@ const WINDOW_MS = 60_000;
 
 class Logger {
   private threshold = LEVELS.warn;
-  private sink: LogSink = (line) => {
-    try {
-      process.stderr.write(line + '\n');
-    } catch {
-      /* stderr closed: nothing more we can do */
-    }
-  };
+  private sink: LogSink = toStderr;
   private readonly keys = new Map<string, KeyState>();
   /** Lines dropped by the rate limit, over the process lifetime. */
   suppressedTotal = 0;
@@ -39,7 +56,7 @@ class Logger {
   }
 
   setSink(sink: LogSink | null): void {
-    this.sink = sink ?? ((line) => process.stderr.write(line + '\n'));
+    this.sink = sink ?? toStderr;
   }
 
   enabled(level: LogLevel): boolean {

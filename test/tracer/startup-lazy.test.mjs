@@ -73,3 +73,13 @@ const server = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0
   const r = run(['--import', 'tracewell/register', '--input-type=module'], code);
   assert.equal(r.started, 2, 'the client span and the server span');
 });
+
+test('a warning printed at start-up reaches stderr without making process.stderr (no stream modules loaded for it)', () => {
+  // No environment set: the preload warns once (TW_CONFIG_NO_ENV).
+  const { DD_ENV: _unset, ...noEnv } = env;
+  const r = spawnSync(process.execPath, ['--require', 'tracewell/register', '-e', `${REPORT} report();`], { cwd: root, env: noEnv, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /tracewell warn: \[TW_CONFIG_NO_ENV\]/);
+  const { builtins } = JSON.parse(r.stdout.trim().split('\n').pop());
+  for (const b of ['stream', 'internal/fs/sync_write_stream', 'internal/streams/writable']) assert.ok(!builtins.includes(b), `${b} loaded for the warning`);
+});
