@@ -169,6 +169,32 @@ test('concurrent requests on a pool of one connection: each query under its own 
   }
 });
 
+test('concurrent requests awaiting Pool#query on a pool of one connection: the code after each await runs in its own request (ours and the app\'s own AsyncLocalStorage)', async () => {
+  const outs = await Promise.all(Array.from({ length: 12 }, (_, i) => get(cjs, `/pg/promise?id=${200 + i}`)));
+  for (const [i, out] of outs.entries()) {
+    assert.equal(out.callbackSpan, out.requestSpan, `request ${i}: after the await, another request's span`);
+    assert.equal(out.callbackAppId, 200 + i, `request ${i}: after the await, another request's value in the app's store`);
+    const { request, queries } = await spansOf(out);
+    assert.equal(queries.length, 1, `request ${i}: one query span under it`);
+    assert.equal(queries[0].trace_id, request.trace_id);
+  }
+});
+
+test('a statement whose outcome is a promise keeps no caller context; one with a callback keeps it, and its callback runs in the request', async () => {
+  const out = await get(cjs, '/pg/callers?id=7');
+  assert.equal(out.rows.length, 4);
+  // Pool#query waits for a connection: the caller of that wait is kept in both forms (the
+  // statement's parent is read in its callback); the statement's own only for a callback.
+  assert.equal(out.counts.poolPromise, 1, 'pool.query(text, values) returning a promise: the connection wait only');
+  assert.equal(out.counts.clientPromise, 0, 'client.query(text, values) returning a promise');
+  assert.equal(out.counts.poolCallback, 2, 'pool.query with a callback: the connection wait and the statement');
+  assert.equal(out.counts.clientCallback, 1, 'client.query with a callback: the statement');
+  assert.equal(out.callbackSpan, out.requestSpan);
+  assert.equal(out.callbackAppId, 7);
+  const { queries } = await spansOf(out, 4);
+  assert.equal(queries.length, 4, 'every statement traced');
+});
+
 test('DBM full: the server sees the comment with service, env, version and the query span as traceparent', async () => {
   const out = await get(cjs, '/pg/seen');
   const seen = out.rows[0].query;

@@ -158,8 +158,12 @@ export interface SqlQuery {
   readonly prepared: boolean;
   /** Set by the subscriber: the text to send instead (with the Database Monitoring comment). */
   send: string | undefined;
-  /** The patch's: the caller's async context, which the app's callbacks and events run in. */
-  readonly caller: AsyncResource;
+  /**
+   * The patch's: the caller's async context, which the app's callbacks and events run in; null
+   * when no code of the app's runs when the statement completes (a promise the driver resolves:
+   * its `then` callbacks run in the context they were added in).
+   */
+  readonly caller: AsyncResource | null;
   /** Set by the subscriber: its span. */
   span: unknown;
   /** Set by the patch on failure. */

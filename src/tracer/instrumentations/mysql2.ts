@@ -64,9 +64,11 @@ function done(msg: SqlQuery, error: unknown): void {
 }
 
 function finishing(msg: SqlQuery, cb: Callback): Callback {
+  // This patch always keeps the caller (a resource made per statement).
+  const caller = msg.caller as AsyncResource;
   return function (this: unknown, ...args: unknown[]) {
     done(msg, args[0]);
-    return msg.caller.runInAsyncScope(cb, this, ...args);
+    return caller.runInAsyncScope(cb, this, ...args);
   };
 }
 
@@ -140,8 +142,9 @@ function watchEvents(msg: SqlQuery, result: unknown): void {
   emitter.once('end', () => done(msg, undefined));
   const emit = emitter.emit;
   if (typeof emit === 'function') {
+    const caller = msg.caller as AsyncResource;
     emitter.emit = function (this: unknown, ...args: unknown[]) {
-      return msg.caller.runInAsyncScope(emit, this, ...args) as boolean;
+      return caller.runInAsyncScope(emit, this, ...args) as boolean;
     };
   }
 }

@@ -19,6 +19,14 @@
  * AsyncResource rather than a channel bound to our store: `runStores` with a store value that
  * differs makes two closures and copies the context frame twice on Node 24 (417 ns a call,
  * against 39 + 34 ns for making and entering a resource; docs/hot-path.md).
+ *
+ * Only where the app's code runs at completion: a callback (the app's, or the one pg-pool's
+ * `Pool#query` passes for an app's callback) or a submittable's events. A statement whose
+ * outcome is a promise (`client.query(text)` without a callback, or `pool.query(text)` without
+ * one: pg-pool then resolves its own promise from its callback) needs none, since `then`
+ * callbacks run in the context they were added in. Entering a resource inside the socket's
+ * callback costs about 2,000 instructions a query on Node 24 (not the 34 ns it costs outside
+ * one: Node then grows and trims its list of execution resources through the slow paths).
  */
 import dc = require('node:diagnostics_channel');
 import { AsyncResource } from 'node:async_hooks';
@@ -62,6 +70,14 @@ interface PgQuery {
   [MSG]?: SqlQuery;
 }
 
+/**
+ * Set while pg-pool's own `Pool#query` for a promise calls `Pool#connect` (read by `wrapConnect`),
+ * then while that connect's callback runs (read by the `Client#query` it makes): its statement
+ * completes into pg-pool's callback, which settles the promise, so no caller context is kept.
+ */
+let poolPromise = false;
+let poolPromiseQuery = false;
+
 function done(msg: SqlQuery, error: unknown): void {
   if (msg.span === null) return;
   msg.error = error;
@@ -97,7 +113,8 @@ function hookQuery(proto: object): void {
       if (msg === undefined) return ready.apply(this, arguments as unknown as [unknown]);
       // A row that could not be parsed: pg reports it through handleError, called from here.
       if (!this._canceledDueToError) done(msg, undefined);
-      return msg.caller.runInAsyncScope(ready, this, con);
+      const caller = msg.caller;
+      return caller === null ? ready.call(this, con) : caller.runInAsyncScope(ready, this, con);
     },
   );
   wrapMethod(proto, 'handleError', (failed: (this: PgQuery, err: unknown, con: unknown) => unknown) =>
@@ -105,7 +122,8 @@ function hookQuery(proto: object): void {
       const msg = this[MSG];
       if (msg === undefined) return failed.apply(this, arguments as unknown as [unknown, unknown]);
       done(msg, err);
-      return msg.caller.runInAsyncScope(failed, this, err, con);
+      const caller = msg.caller;
+      return caller === null ? failed.call(this, err, con) : caller.runInAsyncScope(failed, this, err, con);
     },
   );
   hookedQuery = proto;
@@ -121,14 +139,16 @@ function watch(q: PgQuery, msg: SqlQuery): void {
     done(msg, undefined);
     return;
   }
+  // A submittable's events are the app's: it always has a caller.
+  const caller = msg.caller as AsyncResource;
   q.handleReadyForQuery = function (this: PgQuery) {
     // A row that could not be parsed: pg reports it through handleError, called from here.
     if (!this._canceledDueToError) done(msg, undefined);
-    return msg.caller.runInAsyncScope(ready, this, ...(arguments as unknown as unknown[]));
+    return caller.runInAsyncScope(ready, this, ...(arguments as unknown as unknown[]));
   };
   q.handleError = function (this: PgQuery, err: unknown) {
     done(msg, err);
-    return msg.caller.runInAsyncScope(failed, this, ...(arguments as unknown as unknown[]));
+    return caller.runInAsyncScope(failed, this, ...(arguments as unknown as unknown[]));
   };
 }
 
@@ -140,8 +160,11 @@ interface Prepared {
   submittable: boolean;
 }
 
-/** Publishes the statement and applies the subscriber's text; undefined when there is nothing to trace. */
-function prepare(client: PgClient, config: unknown): Prepared | undefined {
+/**
+ * Publishes the statement and applies the subscriber's text; undefined when there is nothing to
+ * trace. `settles`: the outcome goes to a promise pg or pg-pool settles, not to the app's code.
+ */
+function prepare(client: PgClient, config: unknown, settles: boolean): Prepared | undefined {
   const submittable = typeof (config as PgQuery).submit === 'function';
   const holder: PgQuery | undefined = submittable ? ((config as PgQuery).cursor ?? (config as PgQuery)) : undefined;
   const text = typeof config === 'string' ? config : holder !== undefined ? holder.text : (config as PgQuery).text;
@@ -155,7 +178,7 @@ function prepare(client: PgClient, config: unknown): Prepared | undefined {
     user: p.user,
     conn: client.connectionParameters,
     prepared: typeof (config as PgQuery).name === 'string' && (config as PgQuery).name !== '',
-    caller: new AsyncResource(RESOURCE),
+    caller: settles && !submittable && typeof (config as { callback?: unknown }).callback !== 'function' ? null : new AsyncResource(RESOURCE),
     send: undefined,
     span: undefined,
     error: undefined,
@@ -189,12 +212,14 @@ function patchFailed(err: unknown): void {
 
 function wrapQuery(original: (...args: unknown[]) => unknown) {
   return function query(this: PgClient, config: unknown, values?: unknown, callback?: unknown): unknown {
+    const viaPool = poolPromiseQuery;
+    poolPromiseQuery = false;
     if (broken || !startCh.hasSubscribers || config === null || config === undefined || this._queryable === false || this._ending === true) {
       return original.apply(this, arguments as unknown as unknown[]);
     }
     let prep: Prepared | undefined;
     try {
-      prep = prepare(this, config);
+      prep = prepare(this, config, viaPool || (typeof values !== 'function' && typeof callback !== 'function'));
     } catch (err) {
       patchFailed(err);
     }
@@ -221,13 +246,41 @@ function wrapQuery(original: (...args: unknown[]) => unknown) {
 
 function wrapConnect(original: (...args: unknown[]) => unknown) {
   return function connect(this: unknown, cb?: unknown): unknown {
+    const forPromise = poolPromise;
+    poolPromise = false;
     if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
     const caller = new AsyncResource(RESOURCE);
     const fn = cb as (...a: unknown[]) => unknown;
     // pg-pool calls back with (err, client, release).
+    if (!forPromise) {
+      return original.call(this, function (this: unknown, err: unknown, client: unknown, release: unknown) {
+        return caller.runInAsyncScope(fn, this, err, client, release);
+      });
+    }
+    // pg-pool's Pool#query for a promise: its callback makes the one statement at once.
     return original.call(this, function (this: unknown, err: unknown, client: unknown, release: unknown) {
-      return caller.runInAsyncScope(fn, this, err, client, release);
+      poolPromiseQuery = true;
+      try {
+        return caller.runInAsyncScope(fn, this, err, client, release);
+      } finally {
+        poolPromiseQuery = false;
+      }
     });
+  };
+}
+
+/** pg-pool's `Pool#query` without a callback: marks the statement it makes as settling its promise. */
+function wrapPoolQuery(original: (...args: unknown[]) => unknown) {
+  return function query(this: unknown, text: unknown, values?: unknown, cb?: unknown): unknown {
+    if (broken || !startCh.hasSubscribers || typeof text === 'function' || typeof values === 'function' || typeof cb === 'function') {
+      return original.apply(this, arguments as unknown as unknown[]);
+    }
+    poolPromise = true;
+    try {
+      return original.apply(this, arguments as unknown as unknown[]);
+    } finally {
+      poolPromise = false;
+    }
   };
 }
 
@@ -253,6 +306,9 @@ export function patchPg(): void {
     name: 'pg-pool',
     matches: (exp: any) =>
       typeof exp === 'function' && typeof exp.prototype?.connect === 'function' && typeof exp.prototype._pulseQueue === 'function' && typeof exp.prototype.query === 'function',
-    patch: (Pool: any) => wrapMethod(Pool.prototype, 'connect', wrapConnect),
+    patch: (Pool: any) => {
+      wrapMethod(Pool.prototype, 'connect', wrapConnect);
+      wrapMethod(Pool.prototype, 'query', wrapPoolQuery);
+    },
   });
 }
