@@ -5,6 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { root } from '../helpers/common.mjs';
 
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, DD_ENV: 'test', DD_SERVICE: 'lazy', DD_TRACE_AGENT_URL: 'http://127.0.0.1:9', TRACEWELL_DLQ_ENABLED: 'false' };
@@ -82,4 +85,19 @@ test('a warning printed at start-up reaches stderr without making process.stderr
   assert.match(r.stderr, /tracewell warn: \[TW_CONFIG_NO_ENV\]/);
   const { builtins } = JSON.parse(r.stdout.trim().split('\n').pop());
   for (const b of ['stream', 'internal/fs/sync_write_stream', 'internal/streams/writable']) assert.ok(!builtins.includes(b), `${b} loaded for the warning`);
+});
+
+test('the preload reads its start-up modules from one file (dist/cjs/preload.js), and the package entry loaded later shares them', () => {
+  // A preload before ours counts the module files Node reads from dist/cjs/.
+  const spy = `const fs = require('node:fs'); const read = fs.readFileSync; globalThis.__twReads = [];
+fs.readFileSync = function (p, ...rest) { if (typeof p === 'string' && p.includes('/dist/cjs/') && p.endsWith('.js')) globalThis.__twReads.push(p.slice(p.indexOf('/dist/cjs/') + 10)); return read.call(this, p, ...rest); };`;
+  const dir = mkdtempSync(join(tmpdir(), 'tw-reads-'));
+  writeFileSync(join(dir, 'spy.cjs'), spy);
+  const r = run(['--require', join(dir, 'spy.cjs'), '--require', 'tracewell/register'], `${REPORT}
+const reads = globalThis.__twReads.slice();
+report({ reads, started: require('tracewell').getHandle() !== undefined });`);
+  assert.deepEqual(r.reads, ['preload.js'], 'module files read at start-up');
+  assert.ok(r.ours.includes('sdk.js') && r.ours.includes('tracer/tracer.js'), 'each module in the cache under its own path');
+  assert.equal(r.started, true, "require('tracewell') sees the preload's tracer");
+  rmSync(dir, { recursive: true, force: true });
 });
