@@ -325,6 +325,9 @@ interface Statement {
   readonly operation: string;
   /** Something was hidden in `resource`: a value replaced by `?` or a comment removed (false when there was none, or with `sqlRawStatements`). */
   readonly obfuscated: boolean;
+  /** The span name (`<operation> <database>`) for `nameDb`, the database of the last statement made with it. */
+  name: string;
+  nameDb: string | undefined;
 }
 
 /**
@@ -347,7 +350,8 @@ export class StatementCache {
     const clean = obfuscateSql(text, this.dialect);
     let resource = this.raw ? text.trim() : clean;
     if (resource.length > MAX_RESOURCE) resource = resource.slice(0, MAX_RESOURCE - 3) + '...';
-    const st: Statement = { resource, operation: sqlOperation(clean), obfuscated: !this.raw && hiddenParts > 0 };
+    const operation = sqlOperation(clean);
+    const st: Statement = { resource, operation, obfuscated: !this.raw && hiddenParts > 0, name: operation, nameDb: undefined };
     if (text.length <= MAX_CACHED_TEXT) {
       if (this.map.size >= this.max) {
         const oldest = this.map.keys().next().value as string;

@@ -78,6 +78,9 @@ class SqlIntegration {
   private readonly targets = new Map<string, Target>();
   /** The same, by the driver's connection settings object: one lookup, no key built. */
   private readonly byConn = new WeakMap<object, Target>();
+  /** The last settings object looked up and its target: a pool's statements share one, so the lookup is usually this compare. */
+  private lastConn: object | undefined = undefined;
+  private lastTarget: Target | undefined = undefined;
   private readonly service: string;
   private readonly startCh: dc.Channel;
   private readonly finishCh: dc.Channel;
@@ -137,7 +140,15 @@ class SqlIntegration {
     span.type = 'sql';
     span.component = sys.integration;
     span.service = this.service;
-    if (st.operation !== '') span.name = msg.database ? st.operation + ' ' + msg.database : st.operation;
+    if (st.operation !== '') {
+      // Joined once per statement and database, not per query.
+      const db = msg.database;
+      if (st.nameDb !== db) {
+        st.nameDb = db;
+        st.name = db ? st.operation + ' ' + db : st.operation;
+      }
+      span.name = st.name;
+    }
     if (msg.host !== undefined) span.peerHost = msg.host;
     if (msg.port !== undefined) span.peerPort = Number(msg.port) || 0;
     const target = this.target(msg);
@@ -167,10 +178,16 @@ class SqlIntegration {
 
   private target(msg: SqlQuery): Target {
     const conn = msg.conn;
+    if (conn !== undefined && conn === this.lastConn) return this.lastTarget as Target;
     let t = conn !== undefined ? this.byConn.get(conn) : undefined;
-    if (t !== undefined) return t;
-    t = this.targetByKey(msg);
-    if (conn !== undefined) this.byConn.set(conn, t);
+    if (t === undefined) {
+      t = this.targetByKey(msg);
+      if (conn !== undefined) this.byConn.set(conn, t);
+    }
+    if (conn !== undefined) {
+      this.lastConn = conn;
+      this.lastTarget = t;
+    }
     return t;
   }
 
