@@ -196,7 +196,9 @@ test('a slice stops on time: a large profile written with a 1 ms budget takes ma
   }
   const total = cpu.reduce((a, b) => a + b, 0);
   const longest = Math.max(...cpu);
-  assert.ok(cpu.length > 20, `slices: ${cpu.length}`);
+  // Each slice near its 1 ms budget: the slice count follows the total, whatever this
+  // machine's speed (a fixed count failed on a fast, quiet machine: 18 slices).
+  assert.ok(cpu.length >= Math.max(5, total / 3), `slices: ${cpu.length} for ${total.toFixed(2)} ms of CPU`);
   assert.ok(longest < total / 4, `the longest slice took ${longest.toFixed(2)} of ${total.toFixed(2)} ms of CPU`);
   assert.ok(w.bytes().equals(theirs(raw, 10_000, undefined, labels, [])));
 });
