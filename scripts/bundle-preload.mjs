@@ -11,6 +11,7 @@
 // process at build time (`node scripts/bundle-preload.mjs` after tsc).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 
 export function bundlePreload(root) {
@@ -71,8 +72,13 @@ function load(id, parent) {
   return m.exports;
 }
 `;
+  // Comments left out (TypeScript's own printer, so strings and regular expressions are
+  // untouched): a fifth fewer bytes for Node to read and V8 to scan at every start.
+  const ts = createRequire(import.meta.url)('typescript');
+  const strip = (text, fileName) =>
+    ts.transpileModule(text, { fileName, compilerOptions: { allowJs: true, removeComments: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None } }).outputText;
   for (const f of files) {
-    const src = readFileSync(join(cjs, f), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
+    const src = strip(readFileSync(join(cjs, f), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'), f);
     out += `defs[${JSON.stringify(f)}] = function (exports, require, module, __filename, __dirname) {\n${src}};\n`;
   }
   out += `module.exports = load('register.js', module);\n`;
