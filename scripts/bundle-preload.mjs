@@ -14,6 +14,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 
+/** A relative `require` of the module in `dir` resolved among `files`, as the bundle's loader does it. */
+function resolveIn(files, dir, spec) {
+  const parts = dir === '' ? [] : dir.split('/');
+  for (const p of spec.split('/')) {
+    if (p === '..') parts.pop();
+    else if (p !== '.' && p !== '') parts.push(p);
+  }
+  const id = parts.join('/');
+  return [id + '.js', id, id + '/index.js'].find((c) => files.includes(c));
+}
+
 export function bundlePreload(root) {
   const cjs = join(root, 'dist', 'cjs');
   const listed = execFileSync(
@@ -43,18 +54,24 @@ function resolveIn(dir, spec) {
   if (defs[id + '/index.js'] !== undefined) return id + '/index.js';
   return undefined;
 }
+// Each module's relative requires, resolved when the file was written: { spec: id }.
+const links = Object.create(null);
+// node_modules lookup paths by folder (the same for every module of a folder).
+const pathsByDir = Object.create(null);
 function load(id, parent) {
   const filename = join(__dirname, id);
   const cached = Module._cache[filename];
   if (cached !== undefined) return cached.exports;
   const m = new Module(filename, parent);
   m.filename = filename;
-  m.paths = Module._nodeModulePaths(dirname(filename));
+  const folder = dirname(filename);
+  m.paths = (pathsByDir[folder] ??= Module._nodeModulePaths(folder)).slice();
   Module._cache[filename] = m;
   const dir = id.includes('/') ? id.slice(0, id.lastIndexOf('/')) : '';
+  const own = links[id];
   const req = function require(spec) {
     if (spec.charCodeAt(0) === 46 /* . */) {
-      const target = resolveIn(dir, spec);
+      const target = (own !== undefined ? own[spec] : undefined) ?? resolveIn(dir, spec);
       if (target !== undefined) return load(target, m);
     }
     return m.require(spec);
@@ -63,7 +80,7 @@ function load(id, parent) {
   req.cache = Module._cache;
   req.main = require.main;
   try {
-    defs[id].call(m.exports, m.exports, req, m, filename, dirname(filename));
+    defs[id].call(m.exports, m.exports, req, m, filename, folder);
   } catch (err) {
     delete Module._cache[filename];
     throw err;
@@ -80,6 +97,12 @@ function load(id, parent) {
   for (const f of files) {
     const src = strip(readFileSync(join(cjs, f), 'utf8').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'), f);
     out += `defs[${JSON.stringify(f)}] = function (exports, require, module, __filename, __dirname) {\n${src}};\n`;
+    const own = {};
+    for (const [, spec] of src.matchAll(/\brequire\("(\.{1,2}\/[^"]*)"\)/g)) {
+      const target = resolveIn(files, f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : '', spec);
+      if (target !== undefined) own[spec] = target;
+    }
+    if (Object.keys(own).length > 0) out += `links[${JSON.stringify(f)}] = ${JSON.stringify(own)};\n`;
   }
   out += `module.exports = load('register.js', module);\n`;
   // All ASCII: Node then reads the file into a one-byte string (a single non-ASCII character in
