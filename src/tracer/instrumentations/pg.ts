@@ -25,8 +25,9 @@
  * outcome is a promise (`client.query(text)` without a callback, or `pool.query(text)` without
  * one: pg-pool then resolves its own promise from its callback) needs none, since `then`
  * callbacks run in the context they were added in. Entering a resource inside the socket's
- * callback costs about 2,000 instructions a query on Node 24 (not the 34 ns it costs outside
- * one: Node then grows and trims its list of execution resources through the slow paths).
+ * callback costs 1,200-1,600 instructions on Node 24, not the 34 ns it costs outside one: Node
+ * then grows and trims its list of execution resources through its slow paths
+ * (benchmarks/micro/resource-in-callback.mjs).
  */
 import dc = require('node:diagnostics_channel');
 import { AsyncResource } from 'node:async_hooks';
@@ -251,15 +252,10 @@ function wrapConnect(original: (...args: unknown[]) => unknown) {
     if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
     const caller = new AsyncResource(RESOURCE);
     const fn = cb as (...a: unknown[]) => unknown;
-    // pg-pool calls back with (err, client, release).
-    if (!forPromise) {
-      return original.call(this, function (this: unknown, err: unknown, client: unknown, release: unknown) {
-        return caller.runInAsyncScope(fn, this, err, client, release);
-      });
-    }
-    // pg-pool's Pool#query for a promise: its callback makes the one statement at once.
+    // pg-pool calls back with (err, client, release). For its own Pool#query for a promise, the
+    // callback makes the one statement at once: the flag marks it.
     return original.call(this, function (this: unknown, err: unknown, client: unknown, release: unknown) {
-      poolPromiseQuery = true;
+      poolPromiseQuery = forPromise;
       try {
         return caller.runInAsyncScope(fn, this, err, client, release);
       } finally {
