@@ -5,7 +5,8 @@
 // cache under its own path (dist/cjs/<path>.js), with its own `module`, `exports`, `__filename`
 // and `__dirname`, so a module loaded later from its own file (an integration, the exporter)
 // and the app's `require('tracewell')` find the same instances. A relative `require` between
-// bundled modules is answered from the bundle; any other goes through Node as before.
+// bundled modules (resolved here, when the file is written) is answered from the bundle; any
+// other goes through Node as before.
 //
 // The set is what register.js loads in a process with no configuration, read from a child
 // process at build time (`node scripts/bundle-preload.mjs` after tsc).
@@ -14,7 +15,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 
-/** A relative `require` of the module in `dir` resolved among `files`, as the bundle's loader does it. */
+/** A relative `require` of the module in `dir` resolved among `files` (`x.js`, `x`, `x/index.js`, as Node tries them). */
 function resolveIn(files, dir, spec) {
   const parts = dir === '' ? [] : dir.split('/');
   for (const p of spec.split('/')) {
@@ -42,19 +43,9 @@ export function bundlePreload(root) {
 const Module = require('node:module');
 const { dirname, join } = require('node:path');
 const defs = Object.create(null);
-function resolveIn(dir, spec) {
-  const parts = (dir === '' ? [] : dir.split('/'));
-  for (const p of spec.split('/')) {
-    if (p === '..') parts.pop();
-    else if (p !== '.' && p !== '') parts.push(p);
-  }
-  const id = parts.join('/');
-  if (defs[id + '.js'] !== undefined) return id + '.js';
-  if (defs[id] !== undefined) return id;
-  if (defs[id + '/index.js'] !== undefined) return id + '/index.js';
-  return undefined;
-}
-// Each module's relative requires, resolved when the file was written: { spec: id }.
+// Each module's relative requires of other bundled modules, resolved when the file was written:
+// { spec: id }. Any other require goes through Node (a bundled module it reaches from its own
+// file is the same instance: the cache is by path).
 const links = Object.create(null);
 // node_modules lookup paths by folder (the same for every module of a folder).
 const pathsByDir = Object.create(null);
@@ -67,14 +58,10 @@ function load(id, parent) {
   const folder = dirname(filename);
   m.paths = (pathsByDir[folder] ??= Module._nodeModulePaths(folder)).slice();
   Module._cache[filename] = m;
-  const dir = id.includes('/') ? id.slice(0, id.lastIndexOf('/')) : '';
   const own = links[id];
   const req = function require(spec) {
-    if (spec.charCodeAt(0) === 46 /* . */) {
-      const target = (own !== undefined ? own[spec] : undefined) ?? resolveIn(dir, spec);
-      if (target !== undefined) return load(target, m);
-    }
-    return m.require(spec);
+    const target = own !== undefined ? own[spec] : undefined;
+    return target !== undefined ? load(target, m) : m.require(spec);
   };
   req.resolve = (spec, options) => Module._resolveFilename(spec, m, false, options);
   req.cache = Module._cache;
