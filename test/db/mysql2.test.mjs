@@ -122,6 +122,42 @@ test('concurrent requests on a pool of one connection: each query under its own 
   }
 });
 
+test('concurrent requests awaiting PromisePool#query and #execute: each statement under its own request, each await resumes in it', async () => {
+  const outs = await Promise.all(Array.from({ length: 12 }, (_, i) => get(cjs, `/my/${i % 2 ? 'promiseExecute' : 'promise'}?id=${i % 2 ? 2 : 1}&n=${i}`)));
+  for (const [i, out] of outs.entries()) {
+    assert.equal(out.rows.length, 1);
+    assert.equal(out.callbackSpan, out.requestSpan, `request ${i}: the await resumed in another request's context`);
+    assert.equal(out.callbackAppId, i % 2 ? 2 : 1, `request ${i}: the app's own AsyncLocalStorage had another request's value after the await`);
+    const { request, queries } = await spansOf(out);
+    assert.equal(queries.length, 1, `request ${i}: one query span under it`);
+    assert.equal(queries[0].trace_id, request.trace_id);
+  }
+});
+
+for (const app of ['cjs', 'esm']) {
+  test(`${app}: a statement whose outcome is a native promise keeps no caller context; one with a callback keeps it`, async () => {
+    const out = await get(app === 'cjs' ? cjs : esm, '/my/callers?id=7');
+    assert.equal(out.rows.length, 5);
+    // The pool's wait for a connection keeps its caller in both forms (the statement's parent is
+    // read in its callback); the statement's own caller is kept only for a callback.
+    assert.deepEqual(out.counts, { poolPromise: 1, poolPromiseExecute: 1, connectionPromise: 0, poolCallback: 2, connectionCallback: 1 });
+    assert.equal(out.callbackSpan, out.requestSpan);
+    assert.equal(out.callbackAppId, 7);
+    const { queries } = await spansOf(out, 5);
+    assert.equal(queries.length, 5, 'every statement traced');
+  });
+}
+
+test('PromiseConnection#query and a PromisePool connection\'s #execute: a span each under the request, the awaits resume in it', async () => {
+  const out = await get(esm, '/my/promiseConnection?id=2');
+  assert.deepEqual(out.rows, [{ id: 2, name: 'Grace' }, { id: 2 }]);
+  assert.equal(out.callbackSpan, out.requestSpan);
+  assert.equal(out.callbackAppId, 2);
+  const { queries } = await spansOf(out, 2);
+  assert.deepEqual(queries.map((q) => q.resource).sort(), ['SELECT id FROM users WHERE id = ?', 'SELECT id, name FROM users WHERE id = ?']);
+  for (const q of queries) assertMysqlTags(q, 'my-esm');
+});
+
 test('DBM full: the server sees the comment with service, env, version and the query span as traceparent (process list and query log)', async () => {
   const out = await get(cjs, '/my/seen');
   const seen = out.rows[0].query;

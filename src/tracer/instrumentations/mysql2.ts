@@ -14,6 +14,13 @@
  *   throws.
  * - `Pool#getConnection`: a busy pool hands a released connection to the next waiter from the
  *   releasing query's callback; the waiter's callback runs in the waiter's own context instead.
+ * - The promise API (`PromiseConnection`, `PromisePool` and their pool connections, with the
+ *   native `Promise`): the statement's callback only settles the promise, whose `then`
+ *   callbacks and `await`s run in their own context anyway, so no caller context is kept for it
+ *   (entering one inside the socket's callback costs more than the rest of the statement's
+ *   tracing: docs/hot-path.md, "pg, fifth round"). A flag marks such a statement while the
+ *   promise method makes it synchronously; for `PromisePool`, while it asks the core pool for a
+ *   connection, then while that wait's callback (still run in the caller's context) makes it.
  *
  * Recent mysql2 versions publish `mysql2:query` tracing channels of their own; they come after
  * the values are substituted and cannot change the text sent, so they are not used here.
@@ -63,12 +70,19 @@ function done(msg: SqlQuery, error: unknown): void {
   msg.span = null;
 }
 
+/**
+ * Set while the promise API makes a statement that settles a native promise (read and cleared by
+ * the `query`/`execute` it calls); `poolPromise` while `PromisePool` asks the core pool for a
+ * connection (read and cleared by `getConnection`, which sets `promiseStatement` around its callback).
+ */
+let promiseStatement = false;
+let poolPromise = false;
+
 function finishing(msg: SqlQuery, cb: Callback): Callback {
-  // This patch always keeps the caller (a resource made per statement).
-  const caller = msg.caller as AsyncResource;
+  const caller = msg.caller;
   return function (this: unknown, ...args: unknown[]) {
     done(msg, args[0]);
-    return caller.runInAsyncScope(cb, this, ...args);
+    return caller === null ? cb.apply(this, args) : caller.runInAsyncScope(cb, this, ...args);
   };
 }
 
@@ -90,7 +104,7 @@ interface Prepared {
 }
 
 /** Publishes the statement, applies the subscriber's text and wraps the callback; undefined when there is nothing to trace. */
-function prepare(conn: Mysql2Connection, prepared: boolean, sql: unknown, values: unknown, cb: unknown): Prepared | undefined {
+function prepare(conn: Mysql2Connection, prepared: boolean, sql: unknown, values: unknown, cb: unknown, settles: boolean): Prepared | undefined {
   const isObject = typeof sql === 'object';
   const text = isObject ? (sql as SqlArg).sql : sql;
   if (typeof text !== 'string') return undefined;
@@ -104,7 +118,7 @@ function prepare(conn: Mysql2Connection, prepared: boolean, sql: unknown, values
     user: cfg.user,
     conn: conn.config,
     prepared,
-    caller: new AsyncResource(RESOURCE),
+    caller: settles ? null : new AsyncResource(RESOURCE),
     send: undefined,
     span: undefined,
     error: undefined,
@@ -141,8 +155,8 @@ function watchEvents(msg: SqlQuery, result: unknown): void {
   emitter.once(errorMonitor, (err: unknown) => done(msg, err));
   emitter.once('end', () => done(msg, undefined));
   const emit = emitter.emit;
-  if (typeof emit === 'function') {
-    const caller = msg.caller as AsyncResource;
+  const caller = msg.caller;
+  if (typeof emit === 'function' && caller !== null) {
     emitter.emit = function (this: unknown, ...args: unknown[]) {
       return caller.runInAsyncScope(emit, this, ...args) as boolean;
     };
@@ -152,10 +166,12 @@ function watchEvents(msg: SqlQuery, result: unknown): void {
 function wrapStatement(prepared: boolean) {
   return (original: (...args: unknown[]) => unknown) =>
     function statement(this: Mysql2Connection, sql: unknown, values?: unknown, cb?: unknown): unknown {
+      const settles = promiseStatement;
+      promiseStatement = false;
       if (broken || !startCh.hasSubscribers || sql === null || sql === undefined) return original.apply(this, arguments as unknown as unknown[]);
       let prep: Prepared | undefined;
       try {
-        prep = prepare(this, prepared, sql, values, cb);
+        prep = prepare(this, prepared, sql, values, cb, settles);
       } catch (err) {
         patchFailed(err);
       }
@@ -182,13 +198,42 @@ function wrapStatement(prepared: boolean) {
 
 function wrapGetConnection(original: (...args: unknown[]) => unknown) {
   return function getConnection(this: unknown, cb?: unknown): unknown {
+    const forPromise = poolPromise;
+    poolPromise = false;
     if (broken || typeof cb !== 'function' || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
     const caller = new AsyncResource(RESOURCE);
     const fn = cb as Callback;
+    // The core pool's own query/execute call back with the connection and make the statement at once.
     return original.call(this, function (this: unknown, ...args: unknown[]) {
-      return caller.runInAsyncScope(fn, this, ...args);
+      promiseStatement = forPromise;
+      try {
+        return caller.runInAsyncScope(fn, this, ...args);
+      } finally {
+        promiseStatement = false;
+      }
     });
   };
+}
+
+/**
+ * `PromiseConnection#query`/`execute` (`pool: false`) and `PromisePool#query`/`execute` (`pool:
+ * true`) with the native `Promise`: mark the statement they make as settling it. Another promise
+ * implementation may run its callbacks in the context that settles it, so its statements keep
+ * the caller.
+ */
+function wrapPromiseStatement(pool: boolean) {
+  return (original: (...args: unknown[]) => unknown) =>
+    function promiseStatementOf(this: { Promise?: unknown }): unknown {
+      if (broken || this.Promise !== Promise || !startCh.hasSubscribers) return original.apply(this, arguments as unknown as unknown[]);
+      if (pool) poolPromise = true;
+      else promiseStatement = true;
+      try {
+        return original.apply(this, arguments as unknown as unknown[]);
+      } finally {
+        poolPromise = false;
+        promiseStatement = false;
+      }
+    };
 }
 
 /** The prototype on `proto`'s chain that holds `name` itself. */
@@ -214,10 +259,50 @@ export function patchMysql2(): void {
       if (e !== null) wrapMethod(e, 'execute', wrapStatement(true));
     },
   });
+  // mysql2/promise's classes (lib/promise/connection.js, pool.js): no `addCommand` (the core
+  // connection's), no `promise()` (the core classes' way to them).
+  addPatcher({
+    name: 'mysql2 promise connection',
+    matches: (exp: any) =>
+      typeof exp === 'function' &&
+      typeof exp.prototype?.query === 'function' &&
+      typeof exp.prototype.execute === 'function' &&
+      typeof exp.prototype.createBinlogStream === 'function' &&
+      typeof exp.prototype.addCommand !== 'function' &&
+      typeof exp.prototype.promise !== 'function',
+    patch: (PromiseConnection: any) => {
+      for (const name of ['query', 'execute']) {
+        const o = owner(PromiseConnection.prototype, name);
+        if (o !== null) wrapMethod(o, name, wrapPromiseStatement(false));
+      }
+    },
+  });
+  addPatcher({
+    name: 'mysql2 promise pool',
+    matches: (exp: any) =>
+      typeof exp === 'function' &&
+      typeof exp.prototype?.getConnection === 'function' &&
+      typeof exp.prototype.releaseConnection === 'function' &&
+      typeof exp.prototype.query === 'function' &&
+      typeof exp.prototype.execute === 'function' &&
+      typeof exp.prototype.escapeId === 'function' &&
+      typeof exp.prototype.promise !== 'function',
+    patch: (PromisePool: any) => {
+      for (const name of ['query', 'execute']) {
+        const o = owner(PromisePool.prototype, name);
+        if (o !== null) wrapMethod(o, name, wrapPromiseStatement(true));
+      }
+    },
+  });
   addPatcher({
     name: 'mysql2 pool',
     matches: (exp: any) =>
-      typeof exp === 'function' && typeof exp.prototype?.getConnection === 'function' && typeof exp.prototype.releaseConnection === 'function' && typeof exp.prototype.query === 'function' && typeof exp.prototype.execute === 'function',
+      typeof exp === 'function' &&
+      typeof exp.prototype?.getConnection === 'function' &&
+      typeof exp.prototype.releaseConnection === 'function' &&
+      typeof exp.prototype.query === 'function' &&
+      typeof exp.prototype.execute === 'function' &&
+      typeof exp.prototype.promise === 'function',
     patch: (Pool: any) => {
       const g = owner(Pool.prototype, 'getConnection');
       if (g !== null) wrapMethod(g, 'getConnection', wrapGetConnection);
