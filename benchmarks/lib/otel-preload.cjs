@@ -17,6 +17,12 @@ if (process.env.OTEL_BENCH_PG === '1') {
   globalThis.__benchPgInstrumentation = pg;
   instrumentations.push(pg);
 }
+if (process.env.OTEL_BENCH_MYSQL2 === '1') {
+  const { MySQL2Instrumentation } = require('@opentelemetry/instrumentation-mysql2');
+  const mysql2 = new MySQL2Instrumentation();
+  globalThis.__benchPgInstrumentation = mysql2;
+  instrumentations.push(mysql2);
+}
 
 const sdk = new NodeSDK({
   serviceName: process.env.DD_SERVICE || 'bench',

@@ -174,12 +174,13 @@ async function runToggle() {
     for (let r = 0; r < rounds; r++) {
       for (const v of traced) {
         if (!workers[v.name]) continue;
-        const { off, on } = await toggleOnce(v.name, 4, block);
-        const o = (out[v.name] ??= { off: [], on: [], added: [] });
+        const { off, on, offUser, onUser } = await toggleOnce(v.name, 4, block);
+        const o = (out[v.name] ??= { off: [], on: [], added: [], addedUser: [] });
         for (let i = 0; i < off.length; i++) {
           o.off.push(off[i]);
           o.on.push(on[i]);
           o.added.push(on[i] - off[i]);
+          o.addedUser.push(onUser[i] - offUser[i]);
         }
         log(`round ${r + 1}/${rounds} ${v.name}: off ${summarize(off).median.toFixed(1)}, on ${summarize(on).median.toFixed(1)} µs CPU per query`);
       }
@@ -192,19 +193,20 @@ async function runToggle() {
   }
   const m = machine(execPath);
   console.log(`\n## sql-overhead, toggle mode (pg select by key, ${perParent > 0 ? `${perParent} per parent span, ` : 'each query its own trace, '}4 in flight, blocks of ${block}, clients on CPU ${cpu ?? 'any'}): Node ${m.node}, ${m.cores} cores, ${m.cpu}\n`);
-  console.log('| variant | CPU µs/query, integration off | on (export included) | added µs/query (median of adjacent pairs) | pairs | KiB exported |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| variant | CPU µs/query, integration off | on (export included) | added µs/query (median of adjacent pairs) | of which user time | pairs | KiB exported |');
+  console.log('|---|---|---|---|---|---|---|');
   const summary = {};
   for (const v of traced) {
     const o = out[v.name];
     if (!o) {
-      console.log(`| ${v.name} | failed: ${failed[v.name] ?? 'no rounds'} | | | | |`);
+      console.log(`| ${v.name} | failed: ${failed[v.name] ?? 'no rounds'} | | | | | |`);
       continue;
     }
-    summary[v.name] = { off: summarize(o.off), on: summarize(o.on), added: summarize(o.added) };
+    summary[v.name] = { off: summarize(o.off), on: summarize(o.on), added: summarize(o.added), addedUser: summarize(o.addedUser) };
     const s = summary[v.name];
     const kb = sinkStats?.[v.name]?.bytes;
-    console.log(`| ${v.name} | ${range(s.off)} | ${range(s.on)} | ${fmt(s.added.median)} (interquartile ${fmt(quantile(o.added, 0.25))} to ${fmt(quantile(o.added, 0.75))}) | ${s.added.n} | ${kb === undefined ? 'n/a' : fmt(kb / 1024, 0)} |`);
+    const iqr = (xs) => `${fmt(quantile(xs, 0.25))} to ${fmt(quantile(xs, 0.75))}`;
+    console.log(`| ${v.name} | ${range(s.off)} | ${range(s.on)} | ${fmt(s.added.median)} (interquartile ${iqr(o.added)}) | ${fmt(s.addedUser.median)} (${iqr(o.addedUser)}) | ${s.added.n} | ${kb === undefined ? 'n/a' : fmt(kb / 1024, 0)} |`);
   }
   const tw = summary.tracewell?.added.median;
   const peers = ['dd-trace', 'otel'].filter((n) => summary[n]).map((n) => [n, summary[n].added.median]).sort((a, b) => a[1] - b[1]);

@@ -1,16 +1,25 @@
-// One variant's PostgreSQL client: a pg Pool (2 connections) selecting a row by key, the query
+// One variant's SQL client: a pg Pool (2 connections) selecting a row by key, or with
+// BENCH_DRIVER=mysql2 a mysql2/promise pool (2 connections, MYSQL_* variables), the query
 // outside any request (each traced query is its own trace, exported like any other). Started
 // with the variant's preload; on { type: 'window', ms, rate } it runs `rate` queries per second
 // for `ms` (issued every 10 ms, at most 16 in flight) and answers with the queries done and the
 // process CPU (user + system, every thread: driver, tracer, exporter) they took.
 'use strict';
-const pg = require('pg');
-
-const pool = new pg.Pool({ max: 2 });
-const SQL = 'SELECT id, name FROM bench_users WHERE id = $1';
+const DRIVER = process.env.BENCH_DRIVER || 'pg';
+const MYSQL = DRIVER === 'mysql2';
+const pool = MYSQL
+  ? require('mysql2/promise').createPool({ host: process.env.MYSQL_HOST, port: Number(process.env.MYSQL_PORT), user: process.env.MYSQL_USER, database: process.env.MYSQL_DATABASE, connectionLimit: 2 })
+  : new (require('pg').Pool)({ max: 2 });
+const SQL = MYSQL ? 'SELECT id, name FROM bench_users WHERE id = ?' : 'SELECT id, name FROM bench_users WHERE id = $1';
 let key = 0;
 
 async function setup() {
+  if (MYSQL) {
+    await pool.query('CREATE TABLE IF NOT EXISTS bench_users (id INT PRIMARY KEY, name VARCHAR(32))');
+    const rows = Array.from({ length: 1000 }, (_, i) => `(${i + 1}, 'user ${i + 1}')`).join(',');
+    await pool.query(`INSERT IGNORE INTO bench_users VALUES ${rows}`);
+    return;
+  }
   const c = await pool.connect();
   try {
     await c.query('CREATE TABLE IF NOT EXISTS bench_users (id int PRIMARY KEY, name text)');
@@ -65,7 +74,7 @@ function window(ms, rate) {
 const dc = require('node:diagnostics_channel');
 const TRACER = process.env.BENCH_TRACER || 'none';
 const CHANNELS = {
-  tracewell: ['tracewell:pg:query:start', 'tracewell:pg:query:finish'],
+  tracewell: [`tracewell:${DRIVER}:query:start`, `tracewell:${DRIVER}:query:finish`],
 };
 const saved = new Map();
 let tracing = true;
@@ -80,7 +89,7 @@ function setTracing(on) {
   }
   if (TRACER === 'dd-trace') {
     // dd-trace's channels are its own (dc-polyfill); its plugin switch unsubscribes them.
-    require('dd-trace').use('pg', { enabled: on });
+    require('dd-trace').use(DRIVER, { enabled: on });
     return;
   }
   for (const name of CHANNELS[TRACER] ?? []) {
@@ -151,10 +160,12 @@ async function block(n) {
   await Promise.all(ps);
 }
 
-/** `pairs` x (off block, on block + flush), order alternating; CPU µs per query of each. */
+/** `pairs` x (off block, on block + flush), order alternating; CPU µs per query of each (all, and user time). */
 async function toggle(pairs, perBlock) {
   const off = [];
   const on = [];
+  const offUser = [];
+  const onUser = [];
   const measure = async (traced) => {
     setTracing(traced);
     const c0 = process.cpuUsage();
@@ -162,6 +173,9 @@ async function toggle(pairs, perBlock) {
     if (traced) await flushTracer();
     const c = process.cpuUsage(c0);
     (traced ? on : off).push((c.user + c.system) / perBlock);
+    // User time alone: the tracer's work is there; the driver's system calls (most of a query's
+    // CPU here, and most of its noise) are the same in both blocks.
+    (traced ? onUser : offUser).push(c.user / perBlock);
   };
   for (let i = 0; i < pairs; i++) {
     if (i % 2 === 0) {
@@ -173,7 +187,7 @@ async function toggle(pairs, perBlock) {
     }
   }
   setTracing(true);
-  return { off, on };
+  return { off, on, offUser, onUser };
 }
 
 process.on('message', async (m) => {
