@@ -242,6 +242,29 @@ function owner(proto: object | null, name: string): object | null {
   return proto;
 }
 
+/** Whether `proto` has a function under each name. */
+function hasAll(proto: any, names: readonly string[]): boolean {
+  if (proto === null || typeof proto !== 'object') return false;
+  for (const n of names) if (typeof proto[n] !== 'function') return false;
+  return true;
+}
+
+const POOL_METHODS = ['getConnection', 'releaseConnection', 'query', 'execute'];
+
+/** A class of mysql2's promise API (`pool`: a pool's, whose statements wait for a connection). */
+function patchPromiseClass(name: string, methods: readonly string[], pool: boolean): void {
+  addPatcher({
+    name,
+    matches: (exp: any) => typeof exp === 'function' && hasAll(exp.prototype, methods) && typeof exp.prototype.addCommand !== 'function' && typeof exp.prototype.promise !== 'function',
+    patch: (PromiseClass: any) => {
+      for (const method of ['query', 'execute']) {
+        const o = owner(PromiseClass.prototype, method);
+        if (o !== null) wrapMethod(o, method, wrapPromiseStatement(pool));
+      }
+    },
+  });
+}
+
 let registered = false;
 
 /** Installs the patch (once): mysql2's connection and pool classes, whenever they load. */
@@ -261,48 +284,11 @@ export function patchMysql2(): void {
   });
   // mysql2/promise's classes (lib/promise/connection.js, pool.js): no `addCommand` (the core
   // connection's), no `promise()` (the core classes' way to them).
-  addPatcher({
-    name: 'mysql2 promise connection',
-    matches: (exp: any) =>
-      typeof exp === 'function' &&
-      typeof exp.prototype?.query === 'function' &&
-      typeof exp.prototype.execute === 'function' &&
-      typeof exp.prototype.createBinlogStream === 'function' &&
-      typeof exp.prototype.addCommand !== 'function' &&
-      typeof exp.prototype.promise !== 'function',
-    patch: (PromiseConnection: any) => {
-      for (const name of ['query', 'execute']) {
-        const o = owner(PromiseConnection.prototype, name);
-        if (o !== null) wrapMethod(o, name, wrapPromiseStatement(false));
-      }
-    },
-  });
-  addPatcher({
-    name: 'mysql2 promise pool',
-    matches: (exp: any) =>
-      typeof exp === 'function' &&
-      typeof exp.prototype?.getConnection === 'function' &&
-      typeof exp.prototype.releaseConnection === 'function' &&
-      typeof exp.prototype.query === 'function' &&
-      typeof exp.prototype.execute === 'function' &&
-      typeof exp.prototype.escapeId === 'function' &&
-      typeof exp.prototype.promise !== 'function',
-    patch: (PromisePool: any) => {
-      for (const name of ['query', 'execute']) {
-        const o = owner(PromisePool.prototype, name);
-        if (o !== null) wrapMethod(o, name, wrapPromiseStatement(true));
-      }
-    },
-  });
+  patchPromiseClass('mysql2 promise connection', ['query', 'execute', 'createBinlogStream'], false);
+  patchPromiseClass('mysql2 promise pool', [...POOL_METHODS, 'escapeId'], true);
   addPatcher({
     name: 'mysql2 pool',
-    matches: (exp: any) =>
-      typeof exp === 'function' &&
-      typeof exp.prototype?.getConnection === 'function' &&
-      typeof exp.prototype.releaseConnection === 'function' &&
-      typeof exp.prototype.query === 'function' &&
-      typeof exp.prototype.execute === 'function' &&
-      typeof exp.prototype.promise === 'function',
+    matches: (exp: any) => typeof exp === 'function' && hasAll(exp.prototype, POOL_METHODS) && typeof exp.prototype.promise === 'function',
     patch: (Pool: any) => {
       const g = owner(Pool.prototype, 'getConnection');
       if (g !== null) wrapMethod(g, 'getConnection', wrapGetConnection);
