@@ -14,13 +14,13 @@ if (process.env.OTEL_BENCH_PG === '1') {
   const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
   const pg = new PgInstrumentation();
   // sql-overhead's toggle mode switches it off and on (disable()/enable()) between blocks.
-  globalThis.__benchPgInstrumentation = pg;
+  globalThis.__benchSqlInstrumentation = pg;
   instrumentations.push(pg);
 }
 if (process.env.OTEL_BENCH_MYSQL2 === '1') {
   const { MySQL2Instrumentation } = require('@opentelemetry/instrumentation-mysql2');
   const mysql2 = new MySQL2Instrumentation();
-  globalThis.__benchPgInstrumentation = mysql2;
+  globalThis.__benchSqlInstrumentation = mysql2;
   instrumentations.push(mysql2);
 }
 

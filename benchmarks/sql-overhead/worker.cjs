@@ -82,7 +82,7 @@ function setTracing(on) {
   if (on === tracing) return;
   tracing = on;
   if (TRACER === 'otel') {
-    const inst = globalThis.__benchPgInstrumentation;
+    const inst = globalThis.__benchSqlInstrumentation;
     if (on) inst.enable();
     else inst.disable();
     return;
