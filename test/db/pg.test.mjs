@@ -18,6 +18,7 @@ let otlp;
 
 before(async () => {
   db = await startPostgres();
+  await db.sql("CREATE TABLE users (id int PRIMARY KEY, name text, email text); INSERT INTO users VALUES (1, 'Ada', 'ada@example.com'), (2, 'Grace', 'grace@example.com')");
   agent = await devAgentModule().startDevAgent({ port: 0, dir: null, otlpPort: 0 });
   const start = (file, env) => startService(file, { agentUrl: agent.url, env: { ...db.env, ...env }, timeoutMs: 30_000 });
   [cjs, esm, off, otlp] = await Promise.all([

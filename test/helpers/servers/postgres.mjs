@@ -19,8 +19,11 @@ export function postgresBin() {
 }
 
 /**
- * Starts a server; resolves with { host, port, user, database, url, env, stop() }. `database`
- * (`tracewell_test`) is created. Rejects with the server's output when it cannot start.
+ * Starts a server; resolves with { host, port, user, database, url, env, sql(), stop() }.
+ * `database` (`tracewell_test`) is created. Rejects with the server's output when it cannot
+ * start. `sql(text)` runs statements in `database` through psql (a schema the test's apps share
+ * is made there once, before they start: two concurrent `CREATE TABLE IF NOT EXISTS` can both go
+ * ahead, and the second then fails on the catalog).
  */
 export async function startPostgres({ database = 'tracewell_test', user = 'tracewell' } = {}) {
   const bin = postgresBin();
@@ -47,7 +50,8 @@ export async function startPostgres({ database = 'tracewell_test', user = 'trace
         throw err;
       }
     }
-    await runAs(who, join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${database}`], { what: 'CREATE DATABASE' });
+    const psql = (db, text, what) => runAs(who, join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', text], { what });
+    await psql('postgres', `CREATE DATABASE ${database}`, 'CREATE DATABASE');
     const host = '127.0.0.1';
     return {
       host,
@@ -58,6 +62,7 @@ export async function startPostgres({ database = 'tracewell_test', user = 'trace
       /** What a child app reads to connect (pg reads PG* variables itself too). */
       env: { PGHOST: host, PGPORT: String(port), PGUSER: user, PGDATABASE: database },
       output: server.output,
+      sql: (text) => psql(database, text, `psql: ${text}`),
       async stop() {
         await server.stop();
         removeDir(dir);
