@@ -88,16 +88,7 @@ function row(m) {
 
 async function main() {
   // `name@KEY=VALUE+KEY2=VALUE2`: a known variant with more environment (an option's effect on memory).
-  const known = tracerVariants();
-  const variants = String(flag('variants', 'baseline,als-floor,tracewell'))
-    .split(',')
-    .map((full) => {
-      const [base, extra] = full.split('@');
-      const [v] = pickVariants(known, base);
-      if (extra === undefined) return v;
-      const env = Object.fromEntries(extra.split('+').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-      return { ...v, name: full, env: { ...(v.env ?? {}), ...env } };
-    });
+  const variants = pickVariants(tracerVariants(), flag('variants', 'baseline,als-floor,tracewell'));
   const requests = Number(flag('requests', 200_000));
   const rounds = Number(flag('rounds', 1));
   const connections = Number(flag('connections', 32));

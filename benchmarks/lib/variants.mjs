@@ -62,13 +62,26 @@ export function tracerVariants() {
   };
 }
 
-/** The variants named in a comma list, in that order. Throws on an unknown name. */
+/**
+ * The variants named in a comma list, in that order. Throws on an unknown name.
+ * `name@KEY=VALUE+KEY2=VALUE2` is a known variant with more environment (an option's effect),
+ * named by the whole string.
+ */
 export function pickVariants(known, list) {
   const names = String(list).split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new Error('--variants needs at least one name');
   if (new Set(names).size !== names.length) throw new Error(`--variants lists a name twice: ${list}`);
-  return names.map((n) => {
+  return names.map((full) => {
+    const at = full.indexOf('@');
+    const n = at < 0 ? full : full.slice(0, at);
     if (!known[n]) throw new Error(`unknown variant "${n}"; known: ${Object.keys(known).join(', ')}`);
-    return known[n];
+    if (at < 0) return known[n];
+    const env = {};
+    for (const kv of full.slice(at + 1).split('+')) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`variant "${full}": "${kv}" is not KEY=VALUE`);
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    return { ...known[n], name: full, env: { ...(known[n].env ?? {}), ...env } };
   });
 }
