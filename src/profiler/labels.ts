@@ -108,13 +108,18 @@ export function endpointOf(root: ProfiledSpan): string {
   return root.kind === 1 /* SpanKind.SERVER */ ? root.resource || root.name : '';
 }
 
+/** The endpoint a sample taken under `ctx` is labelled with ('' for none: no span, no server root). */
+export function endpointLabel(ctx: unknown): string {
+  if (!(ctx instanceof SampleContext)) return '';
+  const cell = ctx.endpoint;
+  return cell.value === '' && cell.root !== null ? endpointOf(cell.root) : cell.value;
+}
+
 /** The labels of a sample taken under `ctx` (a SampleContext; anything else, NO_SPAN included: no labels). */
 export function labelsOfSpan(ctx: unknown): LabelSet {
   if (!(ctx instanceof SampleContext)) return {};
   const set: LabelSet = { [LABEL_SPAN_ID]: dec64(ctx.spanHi, ctx.spanLo), [LABEL_LOCAL_ROOT_SPAN_ID]: dec64(ctx.rootHi, ctx.rootLo) };
-  const cell = ctx.endpoint;
-  let endpoint = cell.value;
-  if (endpoint === '' && cell.root !== null) endpoint = endpointOf(cell.root);
+  const endpoint = endpointLabel(ctx);
   if (endpoint !== '') set[LABEL_TRACE_ENDPOINT] = endpoint;
   return set;
 }

@@ -20,7 +20,7 @@ import { loadBinding, type PprofBinding } from './binding';
 import { asyncContextFrameActive, FrameWallProfiler, PlainWallProfiler } from './binding-internals';
 import { endpointOf, LABEL_TRACE_ENDPOINT, rootEnded, SpanLabeler } from './labels';
 import { SpanLinesProfiler, SpanTimeline } from './span-lines';
-import { ProfileWriter, type LabelsOf, type RawHeapNode, type RawTimeProfile } from './serialize';
+import { ProfileWriter, type LabelsOf, type RawHeapNode, type RawTimeProfile, type SlicedWriter } from './serialize';
 import { buildProfileUpload, type FilePart, type ProfileEvent } from './multipart';
 import { ProfileUploader } from './upload';
 
@@ -44,14 +44,18 @@ interface Collected {
   start: Date;
   end: Date;
   /**
-   * The binding's profile (where only its public API could be used), or an encoded pprof
-   * message (span-lines; and once written, the others), or the cut profile still to write in
-   * slices (`writeWall`).
+   * The binding's profile (where only its public API could be used), or the profile still to
+   * write in slices (the cut tree, or span-lines' joined paths), or, once written, the encoded
+   * pprof message.
    */
-  wall: Profile | Buffer | ProfileWriter;
+  wall: Profile | Buffer | SlicedWriter;
   /** The heap profile still to write in slices, then written. */
   heap: ProfileWriter | Buffer | null;
   endpointCounts: Record<string, number>;
+}
+
+function isSliced(wall: Profile | Buffer | SlicedWriter): wall is SlicedWriter {
+  return !Buffer.isBuffer(wall) && typeof (wall as Partial<SlicedWriter>).step === 'function';
 }
 
 export class ContinuousProfiler {
@@ -283,7 +287,7 @@ export class ContinuousProfiler {
    * A profile written in slices of about WRITE_SLICE_MS, one per event-loop turn, each timed as
    * a pause of its own; null when that failed (counted, said).
    */
-  private async writeInSlices(w: ProfileWriter, what: 'wall' | 'heap'): Promise<Buffer | null> {
+  private async writeInSlices(w: SlicedWriter, what: 'wall' | 'heap'): Promise<Buffer | null> {
     for (let done = false; ; ) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const t0 = performance.now();
@@ -301,7 +305,7 @@ export class ContinuousProfiler {
   }
 
   /** At exit: a profile written in one go; null when that failed (counted, said). */
-  private writeNow(w: ProfileWriter, what: 'wall' | 'heap'): Buffer | null {
+  private writeNow(w: SlicedWriter, what: 'wall' | 'heap'): Buffer | null {
     const t0 = performance.now();
     try {
       w.step(Infinity);
@@ -375,7 +379,7 @@ export class ContinuousProfiler {
       if (last) this.teardown();
       return;
     }
-    if (c.wall instanceof ProfileWriter) {
+    if (isSliced(c.wall)) {
       const bytes = await this.writeInSlices(c.wall, 'wall');
       if (bytes === null) {
         if (last) this.teardown();
@@ -463,7 +467,7 @@ export class ContinuousProfiler {
   /** At `exit`: the last partial period, encoded and written synchronously (files and/or the dead-letter folder). */
   persistNow(): void {
     let c = this.collectWall(true);
-    if (c !== null && c.wall instanceof ProfileWriter) {
+    if (c !== null && isSliced(c.wall)) {
       const bytes = this.writeNow(c.wall, 'wall');
       if (bytes === null) c = null;
       else c.wall = bytes;

@@ -129,10 +129,16 @@ function isZero(v: number | bigint): boolean {
 }
 
 /**
- * A wall profile being written. `step(budgetMs)` writes for about that long and says whether
- * it is done; `bytes()` then gives the encoded pprof message (not compressed).
+ * A profile written in slices: `step(budgetMs)` writes for about that long and says whether it
+ * is done; `bytes()` then gives the encoded pprof message (not compressed).
  */
-export class ProfileWriter {
+export interface SlicedWriter {
+  step(budgetMs: number): boolean;
+  bytes(): Buffer;
+}
+
+/** A wall or heap profile being written from the binding's raw tree (`SlicedWriter`). */
+export class ProfileWriter implements SlicedWriter {
   /** The string table, written as strings are first seen. */
   private readonly strings = new ProtoWriter(16 * 1024);
   private readonly stringIds = new Map<string, number>();

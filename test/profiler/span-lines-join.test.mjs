@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { dist, require, root } from '../helpers/common.mjs';
 
 const { SpanLinesProfiler, SpanTimeline } = dist('profiler/span-lines.js');
-const { decodePprof } = dist('profiler/pprof.js');
+const { decodePprof, framesOf } = dist('profiler/pprof.js');
 const protobuf = require('protobufjs');
 const Profile = protobuf.loadSync(join(root, 'test', 'fixtures', 'profiler', 'profile.proto')).lookupType('perftools.profiles.Profile');
 
@@ -17,7 +17,9 @@ const frame = (functionName, lineNumber) => ({ functionName, url: 'file:///app/w
 function joined(profile) {
   const p = new SpanLinesProfiler(new SpanTimeline(), 1000, 60_000, undefined);
   p.join(profile);
-  return p.collect(true);
+  const w = p.collect(true);
+  while (!w.step(3));
+  return w.bytes();
 }
 
 test('span-lines: a negative time delta (V8 wrote a sample out of order) still gives a valid profile with no negative time', () => {
@@ -49,4 +51,33 @@ test('span-lines: a negative time delta (V8 wrote a sample out of order) still g
   }
   assert.equal(byLeaf.hot[1], 300_000, 'hot: its three deltas');
   assert.equal(byLeaf.cold[1], 0, 'cold: the out-of-order sample weighs nothing');
+});
+
+test('span-lines: a period is written in slices, one call path at a time, and the slices make the whole profile', () => {
+  // (root) -> outer -> { a, b, c }: three call paths, two samples each.
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', -1), children: [2] },
+      { id: 2, callFrame: frame('outer', 0), children: [3, 4, 5] },
+      { id: 3, callFrame: frame('a', 10), positionTicks: [{ line: 11, ticks: 2 }] },
+      { id: 4, callFrame: frame('b', 20), positionTicks: [{ line: 21, ticks: 2 }] },
+      { id: 5, callFrame: frame('c', 30), positionTicks: [{ line: 31, ticks: 2 }] },
+    ],
+    startTime: 1_000_000,
+    endTime: 1_000_600,
+    samples: [3, 4, 5, 3, 4, 5],
+    timeDeltas: [100, 100, 100, 100, 100, 100],
+  };
+  const p = new SpanLinesProfiler(new SpanTimeline(), 1000, 60_000, undefined);
+  p.join(profile);
+  const w = p.collect(true);
+  // The pause at the end of a period is the windows' join; the profile is written after it,
+  // a slice per event-loop turn. With no time to spend, each step writes one call path.
+  let steps = 1;
+  while (!w.step(0)) steps++;
+  assert.equal(steps, 4, 'three call paths, then the tables');
+  const mine = decodePprof(w.bytes());
+  const leaf = (s) => framesOf(mine, s)[0];
+  assert.deepEqual(mine.samples.map((s) => `${leaf(s).name}:${leaf(s).line}`).sort(), ['a:11', 'b:21', 'c:31']);
+  for (const s of mine.samples) assert.equal(s.values[1], 200_000, `${leaf(s).name}: two samples of 100 µs`);
 });
