@@ -102,6 +102,18 @@ interface SourceMapLike {
   mappingInfo(loc: { file: string; line: number; column: number; name?: string }): { file?: string; line?: number; name?: string };
 }
 
+/** A window's join stops every this many samples to see whether its slice is over. */
+const JOIN_STEP_SAMPLES = 64;
+/** A window's join runs in slices of about this many milliseconds, one per event-loop turn. */
+const JOIN_SLICE_MS = 3;
+
+/** A pause of the event loop by span-lines' own work, started at `t0`, in `stats().profiler`. */
+function stalled(t0: number): void {
+  const ms = Math.round((performance.now() - t0) * 100) / 100;
+  if (ms > counters.profiler.maxStallMs) counters.profiler.maxStallMs = ms;
+  counters.profiler.lastStallMs = ms;
+}
+
 export class SpanLinesProfiler {
   private session: Session | null = null;
   private window = 0;
@@ -112,6 +124,8 @@ export class SpanLinesProfiler {
   private readonly clockOffsetUs = Number(process.hrtime.bigint()) / 1e3 - performance.now() * 1e3;
   private rotateTimer: NodeJS.Timeout | null = null;
   private last: InspectorProfile | null = null;
+  /** Windows taken and not joined yet, oldest first. */
+  private readonly joins: Generator<void, void, void>[] = [];
 
   constructor(
     readonly timeline: SpanTimeline,
@@ -134,7 +148,12 @@ export class SpanLinesProfiler {
     this.rotateTimer.unref();
   }
 
-  /** Closes the current window (opening the next one first unless `last`) and joins it. */
+  /**
+   * Closes the current window (opening the next one first unless `last`). Its join with the
+   * timeline is queued and done in slices, one per event-loop turn (`pump`), or by the period's
+   * writer (`collect`) before it writes: the first window of a process, start-up's code in it,
+   * took 5-10 ms to join on top of V8's 1-7 ms to hand the profile over.
+   */
   private rotate(last = false): void {
     if (this.session === null) return;
     const t0 = performance.now();
@@ -144,17 +163,43 @@ export class SpanLinesProfiler {
     console.profileEnd(prev);
     const p = this.last as InspectorProfile | null;
     this.last = null;
-    try {
-      if (p !== null) this.join(p);
-    } catch (err) {
-      logger.error(`[${Codes.PROFILE_FAILED}] a span-lines window could not be read`, err, 'span-lines-join');
+    if (p !== null) {
+      this.joins.push(this.joinSteps(p, this.paths));
+      if (!last) setImmediate(this.pump);
     }
-    const ms = Math.round((performance.now() - t0) * 100) / 100;
-    if (ms > counters.profiler.maxStallMs) counters.profiler.maxStallMs = ms;
-    counters.profiler.lastStallMs = ms;
+    stalled(t0);
   }
 
-  private join(p: InspectorProfile): void {
+  /** Joins queued windows for about JOIN_SLICE_MS, then lets the event loop run. */
+  private readonly pump = (): void => {
+    const t0 = performance.now();
+    const done = this.joinFor(JOIN_SLICE_MS);
+    stalled(t0);
+    if (!done) setImmediate(this.pump);
+  };
+
+  /** Runs queued joins for about `budgetMs`; true when none is left. */
+  private joinFor(budgetMs: number): boolean {
+    const until = performance.now() + budgetMs;
+    while (this.joins.length > 0) {
+      try {
+        if (this.joins[0].next().done === true) this.joins.shift();
+      } catch (err) {
+        this.joins.shift();
+        logger.error(`[${Codes.PROFILE_FAILED}] a span-lines window could not be read`, err, 'span-lines-join');
+      }
+      if (performance.now() >= until) return this.joins.length === 0;
+    }
+    return true;
+  }
+
+  /** Joins one window at once (tests). */
+  join(p: InspectorProfile): void {
+    for (const step = this.joinSteps(p, this.paths); step.next().done !== true; );
+  }
+
+  /** One window's samples added to `paths`, a step per JOIN_STEP_SAMPLES samples. */
+  private *joinSteps(p: InspectorProfile, paths: Map<string, PathStats>): Generator<void, void, void> {
     const byId = new Map<number, InspectorNode>();
     const parent = new Map<number, number>();
     for (const n of p.nodes) {
@@ -173,10 +218,10 @@ export class SpanLinesProfiler {
         frames.push(this.frame(cf));
       }
       const key = frames.map((f) => `${f.name}\u0000${f.file}\u0000${f.line}`).join('\u0001');
-      s = this.paths.get(key);
+      s = paths.get(key);
       if (s === undefined) {
         s = { frames, lineTicks: new Map(), owners: new Map() };
-        this.paths.set(key, s);
+        paths.set(key, s);
       }
       keys.set(id, s);
       for (const pt of byId.get(id)!.positionTicks ?? []) {
@@ -209,6 +254,7 @@ export class SpanLinesProfiler {
         o.us += dt;
         o.n++;
       }
+      if ((i + 1) % JOIN_STEP_SAMPLES === 0) yield;
     }
   }
 
@@ -246,12 +292,18 @@ export class SpanLinesProfiler {
   collect(last: boolean): SpanLinesWriter {
     this.rotate(last);
     if (last) this.stop();
-    const out = new SpanLinesWriter(encode(this.paths, this.periodStartNs, Date.now() * 1e6, this.intervalUs * 1000));
+    const out = new SpanLinesWriter(this.write(this.paths, this.periodStartNs, Date.now() * 1e6));
     this.paths = new Map();
     this.periodStartNs = Date.now() * 1e6;
+    return out;
+  }
+
+  /** The period's writing: what is left of its windows' joins, then the profile. */
+  private *write(paths: Map<string, PathStats>, startNs: number, endNs: number): Generator<void, Buffer, void> {
+    while (!this.joinFor(0)) yield;
     if (this.unattributedUs > 0) logger.debug(`span-lines: ${Math.round(this.unattributedUs / 1000)} ms of samples older than the span timeline`);
     this.unattributedUs = 0;
-    return out;
+    return yield* encode(paths, startNs, endNs, this.intervalUs * 1000);
   }
 
   stop(): void {

@@ -81,3 +81,24 @@ test('span-lines: a period is written in slices, one call path at a time, and th
   assert.deepEqual(mine.samples.map((s) => `${leaf(s).name}:${leaf(s).line}`).sort(), ['a:11', 'b:21', 'c:31']);
   for (const s of mine.samples) assert.equal(s.values[1], 200_000, `${leaf(s).name}: two samples of 100 µs`);
 });
+
+test("span-lines: the last window's join is sliced too, and what it joined is in the profile (V8's inspector, in process)", () => {
+  const p = new SpanLinesProfiler(new SpanTimeline(), 100, 60_000, undefined);
+  p.start();
+  function spinForTheProfiler(ms) {
+    const until = performance.now() + ms;
+    let x = 0;
+    while (performance.now() < until) x += Math.sqrt(x + 1);
+    return x;
+  }
+  spinForTheProfiler(300);
+  const w = p.collect(true);
+  let steps = 1;
+  while (!w.step(0)) steps++;
+  const mine = decodePprof(w.bytes());
+  const samples = mine.samples.reduce((n, s) => n + s.values[0], 0);
+  const spun = mine.samples.filter((s) => framesOf(mine, s).some((f) => f.name === 'spinForTheProfiler')).reduce((n, s) => n + s.values[0], 0);
+  assert.ok(spun >= 100, `samples in the spinning function: ${spun} of ${samples}`);
+  // One step per 64 samples joined, then one per call path: far more steps than call paths.
+  assert.ok(steps >= Math.floor(samples / 64), `${steps} steps for ${samples} samples in ${mine.samples.length} call paths`);
+});
