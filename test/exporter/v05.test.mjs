@@ -261,3 +261,55 @@ test('remembered URL, client address and user agent indices stay right across pa
   }
   assert.ok(failed >= 8, `chunks that failed: ${failed}`);
 });
+
+test('propagated tags (_dd.p.*) kept from one trace to the next stay right across payloads, changes, none, and a chunk that failed to encode', () => {
+  const { c, traces } = core();
+  const e5 = new DatadogV05Encoder(config, info);
+  const e4 = new DatadogEncoder(config, info);
+  // Runs of traces from one upstream share their tags; some change them, some carry none,
+  // some decide the decision maker themselves (no _dd.p.dm among them).
+  const tagsOf = (i) => ['_dd.p.dm=-0', '_dd.p.dm=-0', '_dd.p.dm=-0,_dd.p.usr=u' + (i >> 4), '', '_dd.p.team=x', '_dd.p.dm=-3'][i % 6];
+  const expected = [];
+  let failed = 0;
+  for (let i = 0; i < 90; i++) {
+    traces.length = 0;
+    const ptags = i % 13 === 6 ? '_dd.p.only=failed' + i : tagsOf(i);
+    const remote = { t0: 0, t1: 0, t2: 7, t3: 100 + i, spanHi: 0, spanLo: 42, priority: 1, origin: '', ptags, tracestate: '', baggage: '' };
+    const root = c.startSpan('web.request', SpanKind.SERVER, ROOT_CONTEXT, remote, performance.now());
+    if (i % 13 === 6) {
+      // A chunk that cannot be encoded: the tags' new strings leave the table again.
+      const bad = c.startSpan('child', SpanKind.INTERNAL, root, undefined, performance.now());
+      bad.setAttribute('bad', [1n]);
+      bad.end();
+    }
+    root.end();
+    for (const t of traces) {
+      const ok = e5.append(t);
+      assert.equal(e4.append(t), ok);
+      if (!ok) failed++;
+      else expected.push(ptags);
+    }
+    if (i % 13 === 6) {
+      // The next trace carries the failed chunk's tags: the table must have them again.
+      traces.length = 0;
+      c.startSpan('web.request', SpanKind.SERVER, ROOT_CONTEXT, { ...remote, t3: 1000 + i }, performance.now()).end();
+      for (const t of traces) assert.equal(e5.append(t), true), assert.equal(e4.append(t), true);
+      expected.push(ptags);
+    }
+    if (i % 10 === 9 || i === 89) {
+      const b5 = decodeTraces(e5.seal().body, '0.5');
+      const b4 = decodeTraces(e4.seal().body, '0.4');
+      assert.deepEqual(b5, b4);
+      for (const [trace] of b5) {
+        const want = expected.shift();
+        const got = Object.entries(trace.meta).filter(([k]) => k.startsWith('_dd.p.') && k !== '_dd.p.tid').map(([k, v]) => `${k}=${v}`).sort();
+        const kvs = want === '' ? [] : want.split(',');
+        // A trace whose tags do not name the decision maker may get one from the sampler.
+        if (!kvs.some((kv) => kv.startsWith('_dd.p.dm=')) && trace.meta['_dd.p.dm'] !== undefined) kvs.push(`_dd.p.dm=${trace.meta['_dd.p.dm']}`);
+        assert.deepEqual(got, kvs.sort(), `trace ${trace.trace_id}: tags ${want || '(none)'}`);
+      }
+    }
+  }
+  assert.equal(expected.length, 0);
+  assert.ok(failed >= 6, `chunks that failed: ${failed}`);
+});

@@ -35,6 +35,20 @@ export function headTags(info: EncoderInfo): [string, string][] {
   return [['runtime-id', info.runtimeId], ...Object.entries(info.headMeta ?? {})];
 }
 
+/**
+ * A trace's propagated tags (`_dd.p.*`, kept as `k=v,k=v`), encoded once per distinct set (per
+ * payload where indices are in its string table): meta pairs, how many, and whether
+ * `_dd.p.dm` is among them.
+ */
+export interface PropagatedTags {
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  readonly hasDm: boolean;
+}
+export const NO_PTAGS: PropagatedTags = { bytes: new Uint8Array(0), count: 0, hasDm: false };
+/** Distinct propagated tag sets an encoder remembers (past that it forgets them all and starts again). */
+export const MAX_PTAGS_SEEN = 64;
+
 export function attrString(v: AttributeValue): string {
   return typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'true' : 'false') : JSON.stringify(v);
 }

@@ -10,7 +10,7 @@ import { hex32 } from '../../tracer/ids';
 import { isNamingAttr, resolveNames, type FinishedSpan, type SpanNames } from '../../tracer/finished-span';
 import { encodedString, MsgpackWriter } from './msgpack-writer';
 import { strBound, wf64, wi32, wi64, wraw, wstr, wu64, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, STATUS_STRINGS, type EncoderInfo } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, MAX_PTAGS_SEEN, nextCapacity, NO_PTAGS, STATUS_STRINGS, type EncoderInfo, type PropagatedTags } from './datadog-common';
 import { KIND_CLIENT, KIND_SERVER } from '../../tracer/kinds';
 
 export type { EncoderInfo } from './datadog-common';
@@ -173,6 +173,24 @@ export class DatadogEncoder {
   private tidT0 = -1;
   private tidT1 = -1;
   private tidHex = '';
+  /** Propagated tags (`k=v,k=v`) seen, as encoded meta pairs: the traces from a service's upstreams carry a few distinct sets. */
+  private readonly ptagsSeen = new Map<string, PropagatedTags>();
+
+  private encodePtags(ptags: string): PropagatedTags {
+    const w = new MsgpackWriter(16 + 2 * strBound(ptags));
+    let count = 0;
+    for (const kv of ptags.split(',')) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) continue;
+      w.str(kv.slice(0, eq));
+      w.str(kv.slice(eq + 1));
+      count++;
+    }
+    const pt: PropagatedTags = { bytes: Uint8Array.prototype.slice.call(w.buf, 0, w.pos), count, hasDm: ptags.includes('_dd.p.dm=') };
+    if (this.ptagsSeen.size >= MAX_PTAGS_SEEN) this.ptagsSeen.clear();
+    this.ptagsSeen.set(ptags, pt);
+    return pt;
+  }
 
   private template(opName: string, service: string, resource: string, type: string, s: FinishedSpan): Template {
     const cached = this.templates.get(resource);
@@ -348,19 +366,15 @@ export class DatadogEncoder {
         p = wstr(buf, p, this.tidHex);
         m++;
       }
-      if (t.mechanism >= 0 && t.priority > 0 && !t.ptags.includes('_dd.p.dm=')) {
+      const pt = t.ptags === '' ? NO_PTAGS : (this.ptagsSeen.get(t.ptags) ?? this.encodePtags(t.ptags));
+      if (t.mechanism >= 0 && t.priority > 0 && !pt.hasDm) {
         p = wraw(buf, p, K_DM);
         p = wstr(buf, p, DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism);
         m++;
       }
-      if (t.ptags !== '') {
-        for (const pair of t.ptags.split(',')) {
-          const eq = pair.indexOf('=');
-          if (eq <= 0) continue;
-          p = wstr(buf, p, pair.slice(0, eq));
-          p = wstr(buf, p, pair.slice(eq + 1));
-          m++;
-        }
+      if (pt.count > 0) {
+        p = wraw(buf, p, pt.bytes);
+        m += pt.count;
       }
       if (t.origin !== '') {
         p = wraw(buf, p, K_ORIGIN);

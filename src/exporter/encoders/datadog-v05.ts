@@ -15,7 +15,7 @@ import { hex32 } from '../../tracer/ids';
 import { isNamingAttr, resolveNames, type FinishedSpan, type SpanNames } from '../../tracer/finished-span';
 import { MsgpackWriter } from './msgpack-writer';
 import { wf64, wi64, wraw, wu64, wuint, type Utf8Buffer } from './msgpack-fast';
-import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, nextCapacity, STATUS_STRINGS, type EncoderInfo } from './datadog-common';
+import { attrString, BodyPool, commonTags, DECISION_MAKERS, epochNs, eventsJson, headTags, KIND_NAMES, MAX_PTAGS_SEEN, nextCapacity, NO_PTAGS, STATUS_STRINGS, type EncoderInfo, type PropagatedTags } from './datadog-common';
 import { KIND_CLIENT, KIND_SERVER } from '../../tracer/kinds';
 
 const MAX_TEMPLATES = 1024;
@@ -136,6 +136,12 @@ export class DatadogV05Encoder {
   private lastHost = '';
   private lastHostIdx = 0;
   private tidIdx = -1;
+  /**
+   * Propagated tags (`_dd.p.*`, as `k=v,k=v`) seen in this payload, as meta index pairs: the
+   * traces a service continues from its upstreams carry a few distinct sets, which were split,
+   * sliced and looked up per trace.
+   */
+  private readonly ptagsSeen = new Map<string, PropagatedTags>();
   private lastMechanism = NaN;
   private lastMechanismIdx = 0;
   /** `_dd.measured: 1`, `process_id: <pid>` and `_dd.top_level: 1` as index + float64 for this payload (`metricsGen`). */
@@ -173,6 +179,7 @@ export class DatadogV05Encoder {
   private forgetLast(): void {
     this.lastUrl = this.lastIp = this.lastUa = this.lastHost = '';
     this.tidIdx = -1;
+    this.ptagsSeen.clear();
     this.lastMechanism = NaN;
   }
 
@@ -386,6 +393,24 @@ export class DatadogV05Encoder {
     return this.headBytes;
   }
 
+  /** A trace's propagated tags as meta index pairs in this payload, remembered. */
+  private indexPtags(ptags: string): PropagatedTags {
+    const kvs = ptags.split(',');
+    const w = new MsgpackWriter(16 + 10 * kvs.length);
+    let p = 0;
+    let count = 0;
+    for (const kv of kvs) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) continue;
+      p = this.pair(w.buf, p, kv.slice(0, eq), kv.slice(eq + 1));
+      count++;
+    }
+    const pt: PropagatedTags = { bytes: Uint8Array.prototype.slice.call(w.buf, 0, p), count, hasDm: ptags.includes('_dd.p.dm=') };
+    if (this.ptagsSeen.size >= MAX_PTAGS_SEEN) this.ptagsSeen.clear();
+    this.ptagsSeen.set(ptags, pt);
+    return pt;
+  }
+
   private span(buf: Utf8Buffer, p: number, s: FinishedSpan, head: boolean): number {
     const t = s.trace;
     const attrs = s.attrs;
@@ -462,7 +487,8 @@ export class DatadogV05Encoder {
         p = wuint(buf, wuint(buf, p, this.key(K_TID)), this.tidIdx);
         m++;
       }
-      if (t.mechanism >= 0 && t.priority > 0 && (t.ptags === '' || !t.ptags.includes('_dd.p.dm='))) {
+      const pt = t.ptags === '' ? NO_PTAGS : (this.ptagsSeen.get(t.ptags) ?? this.indexPtags(t.ptags));
+      if (t.mechanism >= 0 && t.priority > 0 && !pt.hasDm) {
         if (t.mechanism !== this.lastMechanism) {
           this.lastMechanism = t.mechanism;
           this.lastMechanismIdx = this.s(DECISION_MAKERS[t.mechanism] ?? '-' + t.mechanism);
@@ -470,13 +496,9 @@ export class DatadogV05Encoder {
         p = wuint(buf, wuint(buf, p, this.key(K_DM)), this.lastMechanismIdx);
         m++;
       }
-      if (t.ptags !== '') {
-        for (const kv of t.ptags.split(',')) {
-          const eq = kv.indexOf('=');
-          if (eq <= 0) continue;
-          p = this.pair(buf, p, kv.slice(0, eq), kv.slice(eq + 1));
-          m++;
-        }
+      if (pt.count > 0) {
+        p = wraw(buf, p, pt.bytes);
+        m += pt.count;
       }
       if (t.origin !== '') (p = this.kpair(buf, p, K_ORIGIN, t.origin)), m++;
     }
