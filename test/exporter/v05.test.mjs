@@ -33,6 +33,25 @@ function core() {
   return { c, traces };
 }
 
+/** Ends `root`; with `failing`, after a child whose attribute no encoder can write (JSON has no BigInt), so the chunk fails to encode. */
+function endChunk(c, root, failing) {
+  if (failing) {
+    const bad = c.startSpan('child', SpanKind.INTERNAL, root, undefined, performance.now());
+    bad.setAttribute('bad', [1n]);
+    bad.end();
+  }
+  root.end();
+}
+
+/** Appends each trace to both encoders, which must agree on whether it could be encoded; their outcomes. */
+function appendBoth(e5, e4, traces) {
+  return traces.map((t) => {
+    const ok = e5.append(t);
+    assert.equal(e4.append(t), ok);
+    return ok;
+  });
+}
+
 /** Traces with every field the encoders write. */
 function sampleTraces() {
   const { c, traces } = core();
@@ -229,20 +248,13 @@ test('remembered URL, client address and user agent indices stay right across pa
     traces.length = 0;
     const root = server(i);
     if (i % 9 === 4) {
-      // A chunk whose second span cannot be encoded (an attribute JSON cannot write): its
-      // first span's new strings leave the table again, so must what was remembered of them.
+      // A chunk whose second span cannot be encoded: its first span's new strings leave the
+      // table again, so must what was remembered of them.
       root.httpUrl = 'http://h/only-in-a-failed-chunk/' + i;
       root.userAgent = 'ua/failed/' + i;
-      const bad = c.startSpan('child', SpanKind.INTERNAL, root, undefined, performance.now());
-      bad.setAttribute('bad', [1n]);
-      bad.end();
     }
-    root.end();
-    for (const t of traces) {
-      const ok = e5.append(t);
-      assert.equal(e4.append(t), ok);
-      if (!ok) failed++;
-    }
+    endChunk(c, root, i % 9 === 4);
+    for (const ok of appendBoth(e5, e4, traces)) if (!ok) failed++;
     // The next span reuses the failed chunk's strings: the table must have them again.
     if (i % 9 === 4) {
       traces.length = 0;
@@ -275,17 +287,9 @@ test('propagated tags (_dd.p.*) kept from one trace to the next stay right acros
     traces.length = 0;
     const ptags = i % 13 === 6 ? '_dd.p.only=failed' + i : tagsOf(i);
     const remote = { t0: 0, t1: 0, t2: 7, t3: 100 + i, spanHi: 0, spanLo: 42, priority: 1, origin: '', ptags, tracestate: '', baggage: '' };
-    const root = c.startSpan('web.request', SpanKind.SERVER, ROOT_CONTEXT, remote, performance.now());
-    if (i % 13 === 6) {
-      // A chunk that cannot be encoded: the tags' new strings leave the table again.
-      const bad = c.startSpan('child', SpanKind.INTERNAL, root, undefined, performance.now());
-      bad.setAttribute('bad', [1n]);
-      bad.end();
-    }
-    root.end();
-    for (const t of traces) {
-      const ok = e5.append(t);
-      assert.equal(e4.append(t), ok);
+    // A chunk that cannot be encoded: the tags' new strings leave the table again.
+    endChunk(c, c.startSpan('web.request', SpanKind.SERVER, ROOT_CONTEXT, remote, performance.now()), i % 13 === 6);
+    for (const ok of appendBoth(e5, e4, traces)) {
       if (!ok) failed++;
       else expected.push(ptags);
     }
