@@ -268,7 +268,7 @@ export class ContinuousProfiler {
       logger.error(`[${Codes.PROFILE_FAILED}] a profile could not be collected`, err, 'profile-collect');
       return null;
     } finally {
-      this.stall(t0, this.frameWall !== null || this.plainWall !== null ? 'wall profile cut' : 'wall profile stop + serialize');
+      this.stall(t0, this.frameWall !== null || this.plainWall !== null || this.spanLines !== null ? 'wall profile cut' : 'wall profile stop + serialize');
     }
   }
 
