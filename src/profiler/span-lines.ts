@@ -289,7 +289,7 @@ export class SpanLinesProfiler {
    * Ends the period: its windows joined now, the pprof message (uncompressed) written by the
    * returned writer in slices.
    */
-  collect(last: boolean): SpanLinesWriter {
+  collect(last: boolean): SlicedWriter {
     this.rotate(last);
     if (last) this.stop();
     const out = new SpanLinesWriter(this.write(this.paths, this.periodStartNs, Date.now() * 1e6));
@@ -320,7 +320,7 @@ export class SpanLinesProfiler {
 }
 
 /** A period's span-lines profile, written in slices: `step(ms)` until it returns true, then `bytes()`. */
-export class SpanLinesWriter implements SlicedWriter {
+class SpanLinesWriter implements SlicedWriter {
   private out: Buffer | null = null;
   constructor(private readonly steps: Generator<void, Buffer, void>) {}
 
