@@ -71,8 +71,8 @@ test('span-lines: a period is written in slices, one call path at a time, and th
   const p = new SpanLinesProfiler(new SpanTimeline(), 1000, 60_000, undefined);
   p.join(profile);
   const w = p.collect(true);
-  // The pause at the end of a period is the windows' join; the profile is written after it,
-  // a slice per event-loop turn. With no time to spend, each step writes one call path.
+  // The profile is written after the period's end, a slice per event-loop turn. With no time
+  // to spend, each step writes one call path (or 16 samples of one).
   let steps = 1;
   while (!w.step(0)) steps++;
   assert.equal(steps, 4, 'three call paths, then the tables');
@@ -82,7 +82,7 @@ test('span-lines: a period is written in slices, one call path at a time, and th
   for (const s of mine.samples) assert.equal(s.values[1], 200_000, `${leaf(s).name}: two samples of 100 µs`);
 });
 
-test("span-lines: the last window's join is sliced too, and what it joined is in the profile (V8's inspector, in process)", () => {
+test("span-lines: the last window's join is sliced too (a step per 16 samples), and what it joined is in the profile (V8's inspector, in process)", () => {
   const p = new SpanLinesProfiler(new SpanTimeline(), 100, 60_000, undefined);
   p.start();
   function spinForTheProfiler(ms) {
@@ -99,6 +99,6 @@ test("span-lines: the last window's join is sliced too, and what it joined is in
   const samples = mine.samples.reduce((n, s) => n + s.values[0], 0);
   const spun = mine.samples.filter((s) => framesOf(mine, s).some((f) => f.name === 'spinForTheProfiler')).reduce((n, s) => n + s.values[0], 0);
   assert.ok(spun >= 100, `samples in the spinning function: ${spun} of ${samples}`);
-  // One step per 64 samples joined, then one per call path: far more steps than call paths.
-  assert.ok(steps >= Math.floor(samples / 64), `${steps} steps for ${samples} samples in ${mine.samples.length} call paths`);
+  // One step per 16 samples joined, then at least one per call path: far more steps than call paths.
+  assert.ok(steps >= Math.floor(samples / 16), `${steps} steps for ${samples} samples in ${mine.samples.length} call paths`);
 });
